@@ -1,0 +1,1 @@
+"""Every command module, imported so that each registers itself on ``app``."""

@@ -1,0 +1,27 @@
+"""Rate-limit core: pure algorithms, their decisions, and the stores that hold state."""
+
+from simulator.limits.algorithms import (
+    Algorithm,
+    CounterQuota,
+    FixedWindow,
+    Period,
+    RefillMode,
+    TokenBucket,
+    period_bounds,
+)
+from simulator.limits.decision import Decision, State
+from simulator.limits.store import MemoryStore, Store
+
+__all__ = [
+    "Algorithm",
+    "CounterQuota",
+    "Decision",
+    "FixedWindow",
+    "MemoryStore",
+    "Period",
+    "RefillMode",
+    "State",
+    "Store",
+    "TokenBucket",
+    "period_bounds",
+]

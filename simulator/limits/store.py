@@ -1,0 +1,97 @@
+"""Where limiter state lives: the ``Store`` contract and the in-memory store.
+
+A store applies an algorithm to one key atomically: read the state, let the
+algorithm decide, write the new state, all under one lock (or one Lua script
+for Redis). Idle keys expire once their state equals a fresh one, so memory
+stays bounded however many distinct keys pass.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Protocol
+
+from simulator.limits.algorithms import Algorithm
+from simulator.limits.decision import Decision, State
+
+
+class Store(Protocol):
+    """Atomic, per-key storage for rate-limit state."""
+
+    def apply(self, algorithm: Algorithm, key: str, now: float, cost: int = 1) -> Decision:
+        """Decide ``cost`` requests for ``key`` at ``now`` and save the new state."""
+        ...
+
+    def peek(self, algorithm: Algorithm, key: str, now: float) -> Decision:
+        """What ``key`` looks like at ``now``, without consuming anything."""
+        ...
+
+    def reset(self) -> None:
+        """Forget every key."""
+        ...
+
+    def __len__(self) -> int:
+        """How many keys are held (expired keys may linger until swept)."""
+        ...
+
+
+class _Entry:
+    __slots__ = ("expires_at", "state")
+
+    def __init__(self, state: State, expires_at: float) -> None:
+        self.state = state
+        self.expires_at = expires_at
+
+
+class MemoryStore:
+    """The default store: a dict per algorithm, ordered by last use.
+
+    Each algorithm's keys sit in an ``OrderedDict`` moved-to-end on use, so
+    the least recently used key is always first; since one algorithm has one
+    idle TTL, the first key is also the first to expire, and sweeping is
+    amortised O(1) per request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spaces: dict[str, OrderedDict[str, _Entry]] = {}
+
+    def _sweep(self, space: OrderedDict[str, _Entry], now: float) -> None:
+        while space:
+            first = next(iter(space.values()))
+            if first.expires_at > now:
+                return
+            space.popitem(last=False)
+
+    def apply(self, algorithm: Algorithm, key: str, now: float, cost: int = 1) -> Decision:
+        with self._lock:
+            space = self._spaces.get(algorithm.key_prefix)
+            if space is None:
+                space = self._spaces[algorithm.key_prefix] = OrderedDict()
+            self._sweep(space, now)
+            entry = space.get(key)
+            state, decision = algorithm.decide(None if entry is None else entry.state, now, cost)
+            expires_at = now + algorithm.idle_ttl_s
+            if entry is None:
+                space[key] = _Entry(state, expires_at)
+            else:
+                entry.state = state
+                entry.expires_at = max(entry.expires_at, expires_at)
+                space.move_to_end(key)
+            return decision
+
+    def peek(self, algorithm: Algorithm, key: str, now: float) -> Decision:
+        with self._lock:
+            space = self._spaces.get(algorithm.key_prefix)
+            entry = None if space is None else space.get(key)
+            if entry is not None and entry.expires_at <= now:
+                entry = None
+            return algorithm.decide(None if entry is None else entry.state, now, 0)[1]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._spaces.clear()
+
+    def __len__(self) -> int:
+        return sum(len(space) for space in self._spaces.values())
