@@ -10,6 +10,7 @@ from simulator.limits.algorithms import (
     period_bounds,
 )
 from simulator.limits.decision import Decision, State
+from simulator.limits.open import open_store
 from simulator.limits.store import MemoryStore, Store
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "State",
     "Store",
     "TokenBucket",
+    "open_store",
     "period_bounds",
 ]

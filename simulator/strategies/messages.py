@@ -20,45 +20,13 @@ driver must wake every flow waiting in ``AwaitRefresh`` on that cache.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Generator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from simulator.wire import HttpRequest, HttpResponse, TransportError
 
 Purpose = Literal["token", "api"]
-
-
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
-    """A request a strategy wants sent. ``url`` is absolute."""
-
-    method: str
-    url: str
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-
-
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    """A response handed back to a strategy. Header names are lower-case."""
-
-    status: int
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-    def json(self) -> Any:
-        """The body parsed as JSON, or ``None`` when it is not JSON."""
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            return None
-
-
-@dataclass(frozen=True, slots=True)
-class TransportError:
-    """The request never got an HTTP answer (refused, reset, timed out)."""
-
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +48,20 @@ class AwaitRefresh:
 
 
 Action = Send | Sleep | AwaitRefresh
+__all__ = [
+    "Action",
+    "AwaitRefresh",
+    "Flow",
+    "HttpRequest",
+    "HttpResponse",
+    "Purpose",
+    "Reply",
+    "Send",
+    "Sleep",
+    "Strategy",
+    "TransportError",
+]
+
 Reply = HttpResponse | TransportError | None
 Flow = Generator[Action, Reply, HttpResponse]
 

@@ -1,0 +1,1 @@
+"""Client strategies: sans-I/O token and retry policies, and their drivers."""
