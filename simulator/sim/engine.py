@@ -1,0 +1,301 @@
+"""The discrete-event engine: strategy flows against a provider on a virtual clock.
+
+Each in-flight API call is a strategy flow (a generator). ``Send`` is answered
+by the provider's ``handle`` at the current virtual time and delivered after
+``latency_s``; ``Sleep`` schedules the flow's resumption; ``AwaitRefresh``
+parks it until the token fetch on that cache completes. Events sit in one
+heap ordered by ``(time, sequence)``, so a run is a pure function of its
+inputs and seed.
+
+Where an oracle proves that a worker's next calls are *quiet* (served from a
+cached token, answered 2xx, changing nothing), the engine counts them
+arithmetically instead of running them; see ``simulator.sim.fastforward``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from simulator.clock import VirtualClock
+from simulator.errors import StrategyError
+from simulator.sim.tally import ClientTally, Latencies, Series, bucket_width_s, is_throttled
+from simulator.strategies.messages import AwaitRefresh, Flow, Send, Sleep, Strategy
+from simulator.wire import HttpRequest, HttpResponse, TransportError
+
+_ARRIVAL = 0
+_RESUME = 1
+
+
+class Provider(Protocol):
+    """The server core: one request in, one response out, at the clock's time."""
+
+    def handle(self, request: HttpRequest) -> HttpResponse: ...
+
+
+class CacheGroup:
+    """Workers that share one strategy instance, hence one token cache."""
+
+    __slots__ = ("inflight", "strategy")
+
+    def __init__(self, strategy: Strategy) -> None:
+        self.strategy = strategy
+        self.inflight = 0
+
+
+class Worker:
+    """One process of a client: its arrivals, its API request and its cache group."""
+
+    __slots__ = ("arrivals", "client_id", "group", "index", "request", "tally")
+
+    def __init__(
+        self,
+        client_id: str,
+        index: int,
+        group: CacheGroup,
+        request: HttpRequest,
+        arrivals: Iterator[float],
+        tally: ClientTally,
+    ) -> None:
+        self.client_id = client_id
+        self.index = index
+        self.group = group
+        self.request = request
+        self.arrivals = arrivals
+        self.tally = tally
+
+
+class QuietOracle(Protocol):
+    """Proves stretches in which a worker's calls cannot change anything."""
+
+    def quiet_until(self, worker: Worker, now: float) -> float:
+        """Calls of ``worker`` starting in ``[now, result)`` are quiet (``now``: none)."""
+        ...
+
+    def absorb(self, worker: Worker, calls: int, first_at: float, last_at: float) -> None:
+        """Account server-side for ``calls`` skipped quiet calls."""
+        ...
+
+
+class _Call:
+    __slots__ = ("flow", "started_at", "token_pending", "worker")
+
+    def __init__(self, flow: Flow, worker: Worker, started_at: float) -> None:
+        self.flow = flow
+        self.worker = worker
+        self.started_at = started_at
+        self.token_pending = False
+
+
+@dataclass(frozen=True, slots=True)
+class EngineResult:
+    """Everything a run measured, aggregated."""
+
+    start: float
+    duration_s: float
+    ended_at: float
+    tallies: dict[str, ClientTally]
+    series: Series
+    latencies: Latencies
+    skipped_calls: int
+    events: int
+
+
+class Engine:
+    """Runs workers' calls from ``start`` for ``duration_s`` virtual seconds.
+
+    Calls that began before the end are let finish (up to ``drain_s`` more).
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        clock: VirtualClock,
+        workers: Sequence[Worker],
+        *,
+        duration_s: float,
+        latency_s: float = 0.02,
+        drain_s: float = 3600.0,
+        width_s: float | None = None,
+        oracle: QuietOracle | None = None,
+    ) -> None:
+        self.provider = provider
+        self.clock = clock
+        self.workers = list(workers)
+        self.start = clock.now()
+        self.end = self.start + duration_s
+        self.duration_s = duration_s
+        self.latency_s = latency_s
+        self.stop_at = self.end + drain_s
+        self.oracle = oracle
+        width = width_s if width_s is not None else bucket_width_s(duration_s)
+        self.series = Series(self.start, duration_s, width)
+        self.latencies = Latencies()
+        self.skipped = 0
+        self._heap: list[tuple[float, int, int, object, object]] = []
+        self._seq = itertools.count()
+        self._waiting: dict[int, tuple[object, list[_Call]]] = {}
+
+    def _push(self, t: float, kind: int, subject: object, reply: object = None) -> None:
+        heapq.heappush(self._heap, (t, next(self._seq), kind, subject, reply))
+
+    def run(self) -> EngineResult:
+        """Play every event in time order and return the aggregates."""
+        for worker in self.workers:
+            first = next(worker.arrivals)
+            if first < self.end:
+                self._push(first, _ARRIVAL, worker)
+        heap, pop, clock = self._heap, heapq.heappop, self.clock
+        events = 0
+        t = self.start
+        while heap:
+            t, _, kind, subject, reply = pop(heap)
+            if t > self.stop_at:
+                break
+            events += 1
+            if t > clock.now():
+                clock.set(t)
+            if kind == _ARRIVAL:
+                assert isinstance(subject, Worker)
+                self._arrive(subject, t)
+            else:
+                assert isinstance(subject, _Call)
+                self._step(subject, reply, t)  # type: ignore[arg-type]
+        tallies: dict[str, ClientTally] = {}
+        for worker in self.workers:
+            tallies.setdefault(worker.client_id, worker.tally)
+        return EngineResult(
+            self.start,
+            self.duration_s,
+            max(t, self.end),
+            tallies,
+            self.series,
+            self.latencies,
+            self.skipped,
+            events,
+        )
+
+    def _arrive(self, worker: Worker, t: float) -> None:
+        oracle = self.oracle
+        if oracle is not None and worker.group.inflight == 0:
+            quiet = min(oracle.quiet_until(worker, t), self.end)
+            if quiet > t:
+                self._skip(worker, t, quiet, oracle)
+                return
+        following = next(worker.arrivals)
+        if following < self.end:
+            self._push(following, _ARRIVAL, worker)
+        tally = worker.tally
+        tally.calls += 1
+        self.series.add("calls", t)
+        worker.group.inflight += 1
+        call = _Call(worker.group.strategy.call(worker.request), worker, t)
+        self._step(call, None, t)
+
+    def _skip(self, worker: Worker, t: float, quiet: float, oracle: QuietOracle) -> None:
+        """Count the quiet calls starting in ``[t, quiet)`` exactly as if they ran."""
+        series = self.series
+        calls, ok = series.values["calls"], series.values["ok"]
+        index, latency = series.index, self.latency_s
+        arrivals = worker.arrivals
+        n = 0
+        first, last = t, t
+        while t < quiet:
+            calls[index(t)] += 1
+            ok[index(t + latency)] += 1
+            n += 1
+            last = t
+            t = next(arrivals)
+        tally = worker.tally
+        tally.calls += n
+        tally.ok += n
+        tally.api_requests += n
+        self.latencies.add(latency, n)
+        self.skipped += n
+        oracle.absorb(worker, n, first, last)
+        if t < self.end:
+            self._push(t, _ARRIVAL, worker)
+
+    def _step(self, call: _Call, reply: HttpResponse | TransportError | None, t: float) -> None:
+        """Feed ``reply`` to the flow and perform what it asks next."""
+        tally = call.worker.tally
+        while True:
+            was_token = call.token_pending
+            call.token_pending = False
+            try:
+                action = call.flow.send(reply)
+            except StopIteration as stop:
+                self._finish(call, stop.value, t, None)
+                action = None
+            except StrategyError as error:
+                self._finish(call, None, t, error)
+                action = None
+            if was_token:
+                self._wake(t)
+            if action is None:
+                return
+            kind = type(action)
+            if kind is Send:
+                assert isinstance(action, Send)
+                response = self.provider.handle(action.request)
+                throttled = is_throttled(response)
+                if action.purpose == "token":
+                    tally.token_requests += 1
+                    self.series.add("token_requests", t)
+                    tally.token_throttled += throttled
+                    call.token_pending = True
+                else:
+                    tally.api_requests += 1
+                    tally.api_throttled += throttled
+                if throttled:
+                    self.series.add("throttled", t)
+                if self.latency_s > 0:
+                    self._push(t + self.latency_s, _RESUME, call, response)
+                    return
+                reply = response
+            elif kind is Sleep:
+                assert isinstance(action, Sleep)
+                self._push(t + max(0.0, action.seconds), _RESUME, call, None)
+                return
+            elif kind is AwaitRefresh:
+                assert isinstance(action, AwaitRefresh)
+                cache = action.cache
+                if not getattr(cache, "refreshing", False):
+                    reply = None
+                    continue
+                self._waiting.setdefault(id(cache), (cache, []))[1].append(call)
+                return
+            else:
+                expected = "expected Send, Sleep or AwaitRefresh"
+                raise TypeError(f"a strategy flow yielded {action!r}: {expected}")
+
+    def _wake(self, t: float) -> None:
+        """Resume, now, every flow parked on a cache whose refresh has ended."""
+        if not self._waiting:
+            return
+        for key in list(self._waiting):
+            cache, parked = self._waiting[key]
+            if not getattr(cache, "refreshing", False):
+                del self._waiting[key]
+                for call in parked:
+                    self._push(t, _RESUME, call, None)
+
+    def _finish(
+        self, call: _Call, response: HttpResponse | None, t: float, error: StrategyError | None
+    ) -> None:
+        worker = call.worker
+        worker.group.inflight -= 1
+        tally = worker.tally
+        self.latencies.add(t - call.started_at)
+        if error is None and response is not None and 200 <= response.status < 300:
+            tally.ok += 1
+            self.series.add("ok", t)
+            return
+        tally.failed += 1
+        self.series.add("failed", t)
+        status = response.status if response is not None else 0
+        reason = type(error).__name__ if error is not None else f"http_{status}"
+        tally.errors[reason] = tally.errors.get(reason, 0) + 1
