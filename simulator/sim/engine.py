@@ -22,7 +22,15 @@ from typing import Protocol
 
 from simulator.clock import VirtualClock
 from simulator.errors import StrategyError
-from simulator.sim.tally import ClientTally, Latencies, Series, bucket_width_s, is_throttled
+from simulator.sim.tally import (
+    OK,
+    ClientTally,
+    Latencies,
+    Series,
+    answer_kind,
+    bucket_width_s,
+    is_throttled,
+)
 from simulator.strategies.messages import AwaitRefresh, Flow, Send, Sleep, Strategy
 from simulator.wire import HttpRequest, HttpResponse, TransportError
 
@@ -198,13 +206,14 @@ class Engine:
     def _skip(self, worker: Worker, t: float, quiet: float, oracle: QuietOracle) -> None:
         """Count the quiet calls starting in ``[t, quiet)`` exactly as if they ran."""
         series = self.series
-        calls, ok = series.values["calls"], series.values["ok"]
+        calls, ok, api_ok = series.values["calls"], series.values["ok"], series.values["api_ok"]
         index, latency = series.index, self.latency_s
         arrivals = worker.arrivals
         n = 0
         first, last = t, t
         while t < quiet:
             calls[index(t)] += 1
+            api_ok[index(t)] += 1
             ok[index(t + latency)] += 1
             n += 1
             last = t
@@ -212,7 +221,8 @@ class Engine:
         tally = worker.tally
         tally.calls += n
         tally.ok += n
-        tally.api_requests += n
+        tally.api_calls += n
+        tally.api_ok += n
         self.latencies.add(latency, n)
         self.skipped += n
         oracle.absorb(worker, n, first, last)
@@ -237,30 +247,28 @@ class Engine:
                 self._wake(t)
             if action is None:
                 return
-            kind = type(action)
-            if kind is Send:
+            what = type(action)
+            if what is Send:
                 assert isinstance(action, Send)
                 response = self.provider.handle(action.request)
-                throttled = is_throttled(response)
+                kind = answer_kind(response)
+                tally.count(action.purpose, kind)
                 if action.purpose == "token":
-                    tally.token_requests += 1
                     self.series.add("token_requests", t)
-                    tally.token_throttled += throttled
                     call.token_pending = True
-                else:
-                    tally.api_requests += 1
-                    tally.api_throttled += throttled
-                if throttled:
+                elif kind == OK:
+                    self.series.add("api_ok", t)
+                if is_throttled(response):
                     self.series.add("throttled", t)
                 if self.latency_s > 0:
                     self._push(t + self.latency_s, _RESUME, call, response)
                     return
                 reply = response
-            elif kind is Sleep:
+            elif what is Sleep:
                 assert isinstance(action, Sleep)
                 self._push(t + max(0.0, action.seconds), _RESUME, call, None)
                 return
-            elif kind is AwaitRefresh:
+            elif what is AwaitRefresh:
                 assert isinstance(action, AwaitRefresh)
                 cache = action.cache
                 if not getattr(cache, "refreshing", False):
