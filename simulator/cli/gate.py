@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 
 from simulator.cli.app import app
-from simulator.errors import InputError
-from simulator.gate import check_thresholds, compare_baseline, junit_xml, load_thresholds
-from simulator.report import load_report
+from simulator.gate import echo_results, gate_files
 
 
 @app.command()
@@ -37,19 +35,6 @@ def gate(
     Example: quotalab gate reports/latest/report.json --thresholds thresholds.toml
     --baseline main-report.json --tolerance 0.1 --junit gate.xml
     """
-    document = load_report(report)
-    bounds = load_thresholds(thresholds)
-    results = check_thresholds(document, bounds)
-    if baseline is not None:
-        results += compare_baseline(document, load_report(baseline), tolerance)
-    if junit is not None:
-        try:
-            junit.write_text(junit_xml(results), encoding="utf-8")
-        except OSError as error:
-            raise InputError(f"{junit}: cannot write JUnit XML ({error.strerror})") from None
-    for result in results:
-        typer.echo(f"{'ok  ' if result.passed else 'FAIL'} {result.message}")
-    failed = sum(1 for result in results if not result.passed)
-    typer.echo(f"gate: {len(results)} checks, {failed} failed")
-    if failed:
+    results = gate_files(report, thresholds, baseline=baseline, tolerance=tolerance, junit=junit)
+    if echo_results(results, typer.echo):
         raise typer.Exit(1)
