@@ -2,7 +2,7 @@
 
 No algorithm reads a clock or touches storage: a ``Store`` hands them the
 stored state and saves what they return, atomically. The Redis store runs
-the same arithmetic in Lua (``simulator/limits/lua/``); the two are kept
+the same arithmetic in Lua (``redis_scripts.py``); the two are kept
 operation-for-operation identical so decisions match bit for bit.
 
 Two tolerances keep "wait as told, then be admitted" true under floating
