@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,6 +36,7 @@ from simulator.wire import HttpRequest, HttpResponse, TransportError
 
 _ARRIVAL = 0
 _RESUME = 1
+_CALLBACK = 2
 
 
 class Provider(Protocol):
@@ -83,19 +84,33 @@ class QuietOracle(Protocol):
         """Calls of ``worker`` starting in ``[now, result)`` are quiet (``now``: none)."""
         ...
 
+    def min_gap_s(self, worker: Worker) -> float:
+        """Quiet calls must be at least this far apart (else the stretch ends)."""
+        ...
+
+    def last_call_at(self, worker: Worker) -> float:
+        """When the worker's last quiet call started."""
+        ...
+
     def absorb(self, worker: Worker, calls: int, first_at: float, last_at: float) -> None:
         """Account server-side for ``calls`` skipped quiet calls."""
         ...
 
+    def observe(self, worker: Worker, request: HttpRequest | None, status: int, t: float) -> None:
+        """A call ended; ``request`` is its only request if it sent exactly one API request."""
+        ...
+
 
 class _Call:
-    __slots__ = ("flow", "started_at", "token_pending", "worker")
+    __slots__ = ("flow", "only_api", "sends", "started_at", "token_pending", "worker")
 
     def __init__(self, flow: Flow, worker: Worker, started_at: float) -> None:
         self.flow = flow
         self.worker = worker
         self.started_at = started_at
         self.token_pending = False
+        self.sends = 0
+        self.only_api: HttpRequest | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +165,10 @@ class Engine:
     def _push(self, t: float, kind: int, subject: object, reply: object = None) -> None:
         heapq.heappush(self._heap, (t, next(self._seq), kind, subject, reply))
 
+    def at(self, t: float, action: Callable[[], None]) -> None:
+        """Run ``action`` when the clock reaches ``t`` (for oracles' deferred effects)."""
+        self._push(t, _CALLBACK, action)
+
     def run(self) -> EngineResult:
         """Play every event in time order and return the aggregates."""
         for worker in self.workers:
@@ -169,6 +188,8 @@ class Engine:
             if kind == _ARRIVAL:
                 assert isinstance(subject, Worker)
                 self._arrive(subject, t)
+            elif kind == _CALLBACK:
+                subject()  # type: ignore[operator]
             else:
                 assert isinstance(subject, _Call)
                 self._step(subject, reply, t)  # type: ignore[arg-type]
@@ -193,6 +214,10 @@ class Engine:
             if quiet > t:
                 self._skip(worker, t, quiet, oracle)
                 return
+        self._start(worker, t)
+
+    def _start(self, worker: Worker, t: float) -> None:
+        """Begin one real call at ``t`` and schedule the worker's next arrival."""
         following = next(worker.arrivals)
         if following < self.end:
             self._push(following, _ARRIVAL, worker)
@@ -209,15 +234,19 @@ class Engine:
         calls, ok, api_ok = series.values["calls"], series.values["ok"], series.values["api_ok"]
         index, latency = series.index, self.latency_s
         arrivals = worker.arrivals
+        min_gap = oracle.min_gap_s(worker)
         n = 0
-        first, last = t, t
-        while t < quiet:
+        first, last = t, oracle.last_call_at(worker)
+        while t < quiet and t - last >= min_gap:
             calls[index(t)] += 1
             api_ok[index(t)] += 1
             ok[index(t + latency)] += 1
             n += 1
             last = t
             t = next(arrivals)
+        if n == 0:
+            self._start(worker, t)
+            return
         tally = worker.tally
         tally.calls += n
         tally.ok += n
@@ -251,6 +280,9 @@ class Engine:
             if what is Send:
                 assert isinstance(action, Send)
                 response = self.provider.handle(action.request)
+                call.sends += 1
+                if action.purpose == "api" and call.sends == 1:
+                    call.only_api = action.request
                 kind = answer_kind(response)
                 tally.count(action.purpose, kind)
                 if action.purpose == "token":
@@ -298,6 +330,10 @@ class Engine:
         worker.group.inflight -= 1
         tally = worker.tally
         self.latencies.add(t - call.started_at)
+        if self.oracle is not None:
+            single = call.only_api if call.sends == 1 else None
+            status = response.status if response is not None and error is None else 0
+            self.oracle.observe(worker, single, status, t)
         if error is None and response is not None and 200 <= response.status < 300:
             tally.ok += 1
             self.series.add("ok", t)
