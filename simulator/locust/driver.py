@@ -47,8 +47,8 @@ class RefreshSignals:
 
 
 def request_name(request: HttpRequest, purpose: str) -> str:
-    """Locust's statistics name: ``POST /oauth/token [token]``, ``GET /api/data [api]``."""
-    return f"{request.method} {urlsplit(request.url).path} [{purpose}]"
+    """Locust's statistics name (next to its method column): ``/oauth/token [token]``."""
+    return f"{urlsplit(request.url).path} [{purpose}]"
 
 
 def to_reply(response: Any) -> HttpResponse | TransportError:
