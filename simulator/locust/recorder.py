@@ -1,43 +1,27 @@
-"""Where a locust process keeps its tally, and how workers' tallies reach the master.
+"""Where a locust process keeps its tally, and the file it leaves at quit.
 
-A worker drains its tally into every report to the master (locust's
-``report_to_master`` event); the master adds each report up (``worker_report``)
-and writes the sum at quit. A standalone process writes its own tally.
+Every process that runs users (the standalone process, or each worker of
+``--processes N`` / ``--worker``) writes what it counted itself to its own
+``tally-<host>-<pid>.json`` in the tally directory when it quits; the run adds
+the files up. Nothing travels through the master, so no late report is lost.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
-from typing import Any
 
 from simulator.run.tally import Tally, classify
 from simulator.wire import HttpResponse
 
-REPORT_KEY = "quotalab_tally"
-
 
 class Recorder:
-    """This process's tally plus whatever its workers reported."""
+    """This process's tally."""
 
     def __init__(self) -> None:
         self.tally = Tally()
-        self.received = Tally()
-
-    def report(self, data: dict[str, Any]) -> None:
-        """Worker side: move what was counted since the last report into ``data``."""
-        # Cleared in place: drivers hold this tally. No greenlet switch can come between.
-        data[REPORT_KEY] = self.tally.to_json()
-        self.tally.exchanges.clear()
-        self.tally.latency.clear()
-        self.tally.flows.clear()
-
-    def receive(self, data: dict[str, Any]) -> None:
-        """Master side: add one worker report."""
-        document = data.get(REPORT_KEY)
-        if document is not None:
-            self.received.merge(Tally.from_json(document))
 
     def record_own_call(self, at_s: float, status: int, latency_ms: float) -> None:
         """Count one call of a client that does its own HTTP."""
@@ -45,17 +29,12 @@ class Recorder:
         self.tally.record_exchange(at_s, "api", outcome, latency_ms)
         self.tally.record_flow("ok" if outcome == "ok" else f"http_{status}")
 
-    def merged(self) -> Tally:
-        """Everything counted here and received from workers."""
-        total = Tally()
-        total.merge(self.tally)
-        total.merge(self.received)
-        return total
-
-    def write(self, path: str) -> None:
-        """Write the merged tally as JSON, atomically (a reader never sees half a file)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(target.suffix + ".partial")
-        partial.write_text(json.dumps(self.merged().to_json()), "utf-8")
+    def write(self, directory: str) -> Path:
+        """Write the tally to this process's file, atomically (no reader sees half a file)."""
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"tally-{socket.gethostname()}-{os.getpid()}.json"
+        partial = target.with_suffix(".partial")
+        partial.write_text(json.dumps(self.tally.to_json()), "utf-8")
         os.replace(partial, target)
+        return target

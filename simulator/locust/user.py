@@ -14,7 +14,7 @@ from typing import Any
 
 from gevent.event import Event
 from locust import FastHttpUser, constant_throughput, events, task
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner
 
 from simulator.clock import SystemClock
 from simulator.errors import StrategyError
@@ -47,7 +47,9 @@ def _options(parser: Any) -> None:
     group.add_argument("--client-id", default="demo-client")
     group.add_argument("--client-secret", default="demo-secret")
     group.add_argument("--audience", default="https://api.quotalab.test/")
-    group.add_argument("--tally-file", default="", help="write the merged quotalab tally here")
+    group.add_argument(
+        "--tally-dir", default="", help="each process writes its quotalab tally here at quit"
+    )
 
 
 def _start(environment: Any, **_: Any) -> None:
@@ -59,26 +61,16 @@ def _stopping(environment: Any, **_: Any) -> None:
     STOPPING.set()
 
 
-def _report(client_id: str, data: dict[str, Any], **_: Any) -> None:
-    RECORDER.report(data)
-
-
-def _receive(client_id: str, data: dict[str, Any], **_: Any) -> None:
-    RECORDER.receive(data)
-
-
 def _quit(environment: Any, **_: Any) -> None:
-    path = getattr(environment.parsed_options, "tally_file", "")
-    if path and not isinstance(environment.runner, WorkerRunner):
-        RECORDER.write(path)
+    directory = getattr(environment.parsed_options, "tally_dir", "")
+    if directory and not isinstance(environment.runner, MasterRunner):
+        RECORDER.write(directory)
 
 
 for _event, _listener in (
     (events.init_command_line_parser, _options),
     (events.test_start, _start),
     (events.test_stopping, _stopping),
-    (events.report_to_master, _report),
-    (events.worker_report, _receive),
     (events.quitting, _quit),
 ):
     _event.add_listener(_listener)  # type: ignore[no-untyped-call]

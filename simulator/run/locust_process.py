@@ -2,8 +2,8 @@
 
 locust monkey-patches the standard library with gevent when imported, so it
 never runs inside quotalab's process: each strategy gets a fresh
-``python -m locust --headless`` whose quotalab listeners write the merged tally
-to a JSON file at quit.
+``python -m locust --headless`` whose quotalab listeners write, per process, the tally
+to a JSON file per process at quit, added up here.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class LocustJob:
     duration_s: float
     processes: int
     client: ClientArgs
-    tally_file: Path
+    tally_dir: Path
     log_file: Path
 
 
@@ -102,8 +102,8 @@ def locust_command(job: LocustJob) -> list[str]:
         job.client.client_secret,
         "--audience",
         job.client.audience,
-        "--tally-file",
-        str(job.tally_file),
+        "--tally-dir",
+        str(job.tally_dir),
     ]
     if job.processes > 1:
         command += ["--processes", str(job.processes)]
@@ -121,9 +121,11 @@ def locust_environment() -> dict[str, str]:
 def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -> Tally:
     """Run ``job`` to the end, calling ``on_tick(elapsed_s)`` as it goes; its tally.
 
-    Raises ``QuotalabError`` when locust fails to start or writes no tally.
+    Raises ``QuotalabError`` when locust fails to start or a process writes no tally.
     """
-    job.tally_file.unlink(missing_ok=True)
+    job.tally_dir.mkdir(parents=True, exist_ok=True)
+    for stale in job.tally_dir.glob("tally-*.json"):
+        stale.unlink()
     job.log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     deadline = started + job.duration_s + STOP_TIMEOUT_S + GRACE_S
@@ -148,15 +150,25 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    if not job.tally_file.is_file():
+    return read_tallies(job, process.returncode)
+
+
+def read_tallies(job: LocustJob, returncode: int | None) -> Tally:
+    """Add up the tally every user-running locust process wrote at quit."""
+    files = sorted(job.tally_dir.glob("tally-*.json"))
+    if len(files) < job.processes:
         raise QuotalabError(
-            f"locust for {job.strategy!r} exited with {process.returncode} and wrote no "
-            f"results; see {job.log_file}: {last_line(job.log_file)}"
+            f"locust for {job.strategy!r} exited with {returncode}; {len(files)} of "
+            f"{job.processes} processes wrote results; see {job.log_file}: "
+            f"{last_line(job.log_file)}"
         )
-    try:
-        return Tally.from_json(json.loads(job.tally_file.read_text("utf-8")))
-    except ValueError as error:
-        raise QuotalabError(f"{job.tally_file}: unreadable locust results ({error})") from None
+    total = Tally()
+    for path in files:
+        try:
+            total.merge(Tally.from_json(json.loads(path.read_text("utf-8"))))
+        except ValueError as error:
+            raise QuotalabError(f"{path}: unreadable locust results ({error})") from None
+    return total
 
 
 def last_line(path: Path) -> str:

@@ -116,7 +116,7 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
                 duration_s=settings.duration_s,
                 processes=settings.processes,
                 client=client,
-                tally_file=work_dir / f"locust-{slug}.json",
+                tally_dir=work_dir / f"tally-{slug}",
                 log_file=work_dir / f"locust-{slug}.log",
             )
             started = time.time()
