@@ -2,8 +2,8 @@
 
 locust monkey-patches the standard library with gevent when imported, so it
 never runs inside quotalab's process: each strategy gets a fresh
-``python -m locust --headless`` whose quotalab listeners write, per process, the tally
-to a JSON file per process at quit, added up here.
+``python -m locust --headless`` whose quotalab listeners write each process's
+tally to its own JSON file at quit; the files are added up here.
 """
 
 from __future__ import annotations

@@ -65,8 +65,8 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             name="twitter",
             summary="app-only bearer tokens against the Twitter profile (403 code 99)",
-            users=10,
-            rate=4.0,
+            users=5,
+            rate=2.0,  # 10 calls/s for 12 s stays under the 450 searches per 15 min
             duration_s=12.0,
             profile="twitter",
         ),
