@@ -83,6 +83,7 @@ class MockProvider:
         # Twitter-style opaque bearer tokens: one per app until invalidated.
         self.app_tokens: dict[str, str] = {}
         self.token_apps: dict[str, str] = {}
+        self.revoked_tokens: dict[str, str] = {}  # so their 401s count for the right app
 
     # -- public API -------------------------------------------------------
 
