@@ -129,3 +129,21 @@ def test_serve_in_thread_answers_on_loopback_with_its_own_issuer(
         assert json.loads(api.content)["client_id"] == "demo-client"
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{base_url}/_admin/stats", timeout=2)
+
+
+@pytest.mark.anyio
+async def test_injected_latency_is_awaited_by_the_adapter_not_the_core(
+    make_provider: MakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waited: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr("simulator.server.app.asyncio.sleep", fake_sleep)
+    provider = make_provider(toml="[faults.token]\nlatency_ms = 1500\n")
+    async with client_for(provider) as client:
+        response = await client.post("/oauth/token", json=TOKEN_BODY)
+        await client.get("/.well-known/jwks.json")
+    assert response.status_code == 200
+    assert waited == [1.5]
