@@ -37,6 +37,7 @@ from simulator.wire import HttpRequest, HttpResponse, TransportError
 _ARRIVAL = 0
 _RESUME = 1
 _CALLBACK = 2
+_HAIR_S = 1e-5  # far above float spacing at epoch magnitudes (~2.4e-7 s)
 
 
 class Provider(Protocol):
@@ -235,21 +236,44 @@ class Engine:
         self._step(call, None, t)
 
     def _skip(self, worker: Worker, t: float, quiet: float, oracle: QuietOracle) -> None:
-        """Count the quiet calls starting in ``[t, quiet)`` exactly as if they ran."""
+        """Count the quiet calls starting in ``[t, quiet)`` exactly as if they ran.
+
+        Calls are counted a bucket at a time: the inner loop only walks the
+        arrivals and checks their spacing; bucket arithmetic happens per run.
+        """
         series = self.series
-        calls, ok, api_ok = series.values["calls"], series.values["ok"], series.values["api_ok"]
-        index, latency = series.index, self.latency_s
+        values = series.values
+        calls, ok, api_ok = values["calls"], values["ok"], values["api_ok"]
+        start, width, last_bucket = series.start, series.width_s, series.buckets - 1
+        latency = self.latency_s
         arrivals = worker.arrivals
         min_gap = oracle.min_gap_s(worker)
-        n = 0
         first, last = t, oracle.last_call_at(worker)
+        n = 0
         while t < quiet and t - last >= min_gap:
-            calls[index(t)] += 1
-            api_ok[index(t)] += 1
-            ok[index(t + latency)] += 1
-            n += 1
-            last = t
-            t = next(arrivals)
+            # One run: calls whose start and whose end fall in the same buckets.
+            i = int((t - start) // width)
+            j = int((t + latency - start) // width)
+            # Stop a hair before each boundary; calls in that hair go one by one
+            # below, indexed exactly as ``Series.index`` would.
+            limit = min(
+                quiet,
+                start + (i + 1) * width - _HAIR_S,
+                start + (j + 1) * width - latency - _HAIR_S,
+            )
+            run = 0
+            while t < limit and t - last >= min_gap:
+                last = t
+                t = next(arrivals)
+                run += 1
+            if run == 0:  # within a hair of a boundary: count this one call alone
+                last = t
+                t = next(arrivals)
+                run = 1
+            calls[min(i, last_bucket)] += run
+            api_ok[min(i, last_bucket)] += run
+            ok[min(j, last_bucket)] += run
+            n += run
         if n == 0:
             self._start(worker, t)
             return
