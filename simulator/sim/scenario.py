@@ -22,6 +22,7 @@ from simulator.profiles import ClientSpec, ProviderConfig, load_config
 from simulator.server.provider import MockProvider
 from simulator.sim.engine import CacheGroup, Engine, EngineResult, Worker
 from simulator.sim.fastforward import ProviderOracle
+from simulator.sim.signing import FastHS256Keys
 from simulator.sim.tally import ClientTally
 from simulator.sim.traffic import arrivals
 from simulator.strategies import NAMES, TokenCache, make_strategy
@@ -116,7 +117,14 @@ def build_run(
     settings: SimSettings, strategy: str, clock: VirtualClock, config: ProviderConfig
 ) -> tuple[MockProvider, list[Worker]]:
     """A fresh provider and the workers of every client for ``strategy``."""
-    provider = MockProvider(config, clock, MemoryStore(), MemoryCounters(), base_url=BASE_URL)
+    provider = MockProvider(
+        config,
+        clock,
+        MemoryStore(),
+        MemoryCounters(),
+        keys=FastHS256Keys(settings.seed),
+        base_url=BASE_URL,
+    )
     request = api_request(config)
     start = clock.now()
     workers: list[Worker] = []
