@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python bench/memory_keys.py            # 1,000,000 ids (about 1-2 minutes)
+    python bench/memory_keys.py            # 1,000,000 ids (minutes: tracemalloc is slow)
     python bench/memory_keys.py --keys 100000
 
 It inserts distinct client ids into ``MemoryStore`` under Auth0's default
