@@ -30,6 +30,8 @@ def measurements_of(run: StrategyRun) -> StrategyMeasurements:
         forbidden_403_99=total.forbidden_403_99,
         auth_failures_401_403=total.auth_failures_401_403,
         faults_503=total.faults_503,
+        calls=total.calls,
+        calls_ok=total.ok,
         latency_histogram={float(ms): n for ms, n in sorted(run.result.latencies.counts.items())},
         series=TimeSeries(
             bucket_s=series.width_s,
