@@ -87,11 +87,12 @@ def main() -> None:
     for span in (naive_s / 2, naive_s):
         m = in_subprocess("naive", clients, span, True)
         show(f"naive {span / 60:g} min", span, m)
-    per_call = m["wall_s"] / m["calls"]
     # Projection from the longer naive run: every call costs about the same.
+    per_call, per_call_cpu = m["wall_s"] / m["calls"], m["cpu_s"] / m["calls"]
     print(
-        f"\nnaive projected for {TARGET_CALLS:,} calls: {per_call * TARGET_CALLS:,.0f} s "
-        f"({1 / per_call:,.0f} calls/s; every call runs the provider's token endpoint and API)"
+        f"\nnaive projected for {TARGET_CALLS:,} calls: {per_call * TARGET_CALLS:,.0f} s wall, "
+        f"{per_call_cpu * TARGET_CALLS:,.0f} s CPU ({per_call_cpu * 1e6:,.0f} us CPU per call; "
+        "every call runs the provider's token endpoint and API)"
     )
 
 

@@ -31,7 +31,7 @@ def simulate(
     config: Annotated[
         Path | None, typer.Option(help="A TOML file overriding the profile (as for serve).")
     ] = None,
-    clients: Annotated[int, typer.Option(help="Client ids (registered applications).")] = 10,
+    clients: Annotated[int, typer.Option(help="Client ids (registered applications).")] = 50,
     workers_per_client: Annotated[int, typer.Option(help="Processes sharing one client id.")] = 1,
     shared_cache: Annotated[
         bool,
@@ -40,7 +40,7 @@ def simulate(
             help="Whether a client's workers share one token cache.",
         ),
     ] = True,
-    duration: Annotated[str, typer.Option(help="Virtual time to play: 90s, 15m, 24h, 7d.")] = "1h",
+    duration: Annotated[str, typer.Option(help="Virtual time to play: 90s, 15m, 24h, 7d.")] = "2m",
     traffic: Annotated[
         str, typer.Option(help=f"Arrival model: {', '.join(TRAFFIC_MODELS)}.")
     ] = "constant",

@@ -46,6 +46,16 @@ class Provider(Protocol):
     def handle(self, request: HttpRequest) -> HttpResponse: ...
 
 
+class Outcome(Protocol):
+    """A response plus the latency a fault injects before it (``MockProvider.respond``)."""
+
+    @property
+    def response(self) -> HttpResponse: ...
+
+    @property
+    def latency_s(self) -> float: ...
+
+
 class CacheGroup:
     """Workers that share one strategy instance, hence one token cache."""
 
@@ -163,6 +173,8 @@ class Engine:
         self._heap: list[tuple[float, int, int, object, object]] = []
         self._seq = itertools.count()
         self._waiting: dict[int, tuple[object, list[_Call]]] = {}
+        # A provider that also says how much latency a fault adds (MockProvider.respond).
+        self._respond: Callable[[HttpRequest], Outcome] | None = getattr(provider, "respond", None)
 
     def _push(self, t: float, kind: int, subject: object, reply: object = None) -> None:
         heapq.heappush(self._heap, (t, next(self._seq), kind, subject, reply))
@@ -183,6 +195,7 @@ class Engine:
         while heap:
             t, _, kind, subject, reply = pop(heap)
             if t > self.stop_at:
+                t = self.stop_at  # calls still going now are abandoned
                 break
             events += 1
             if t > clock.now():
@@ -310,7 +323,12 @@ class Engine:
             what = type(action)
             if what is Send:
                 assert isinstance(action, Send)
-                response = self.provider.handle(action.request)
+                delay = self.latency_s
+                if self._respond is not None:
+                    outcome = self._respond(action.request)
+                    response, delay = outcome.response, delay + outcome.latency_s
+                else:
+                    response = self.provider.handle(action.request)
                 call.sends += 1
                 if action.purpose == "api" and call.sends == 1:
                     call.only_api = action.request
@@ -323,8 +341,8 @@ class Engine:
                     self.series.add("api_ok", t)
                 if is_throttled(response):
                     self.series.add("throttled", t)
-                if self.latency_s > 0:
-                    self._push(t + self.latency_s, _RESUME, call, response)
+                if delay > 0:
+                    self._push(t + delay, _RESUME, call, response)
                     return
                 reply = response
             elif what is Sleep:
