@@ -82,7 +82,12 @@ def serve(
             profile, config, store_url=store, no_limits=no_limits, base_url=base_url
         )
         uvicorn.run(
-            create_app(provider), host=host, port=port, log_level="warning", server_header=False
+            create_app(provider),
+            host=host,
+            port=port,
+            log_level="warning",
+            server_header=False,
+            access_log=False,
         )
         return
     typer.echo(
@@ -113,4 +118,5 @@ def serve(
             workers=workers,
             log_level="warning",
             server_header=False,
+            access_log=False,
         )
