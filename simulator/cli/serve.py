@@ -91,8 +91,8 @@ def serve(
         )
         return
     typer.echo(
-        f"workers: {workers}; limits are shared through {store}, "
-        "per-client counters are per worker (see docs/server.md)"
+        f"workers: {workers}; limits and per-client counters are shared through {store}; "
+        "Twitter bearer tokens are per worker (see docs/server.md)"
     )
     with tempfile.TemporaryDirectory(prefix="quotalab-") as tmp:
         key_file = Path(tmp) / "signing-key.pem"
@@ -105,6 +105,7 @@ def serve(
                 runner.ENV_PROFILE: profile,
                 runner.ENV_CONFIG: str(config or ""),
                 runner.ENV_STORE: store,
+                runner.ENV_COUNTERS: store,
                 runner.ENV_NO_LIMITS: "1" if no_limits else "0",
                 runner.ENV_BASE_URL: base_url,
                 runner.ENV_KEY_FILE: str(key_file),
