@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,7 @@ class MockProvider:
         self.app_tokens: dict[str, str] = {}
         self.token_apps: dict[str, str] = {}
         self.revoked_tokens: dict[str, str] = {}  # so their 401s count for the right app
+        self.token_lock = threading.Lock()
         self._fields_memo: dict[tuple[str, bytes], Mapping[str, str] | str] = {}
 
     # -- public API -------------------------------------------------------
