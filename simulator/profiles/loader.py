@@ -82,7 +82,12 @@ def load_config(
     sources: list[str] = []
     if profile != "none":
         if profile not in BUILTIN_PROFILES:
-            raise ConfigError("--profile", profile, f"one of {', '.join(BUILTIN_PROFILES)}")
+            raise ConfigError(
+                "--profile",
+                "",
+                f"{profile!r} is not a built-in profile; "
+                f"expected one of {', '.join(BUILTIN_PROFILES)}",
+            )
         base, source = _builtin(profile)
         _merge(merged, base, source, origins, "")
         sources.append(source)
