@@ -116,3 +116,17 @@ def test_serve_starts_and_answers_on_loopback() -> None:
         process.terminate()
         out, _ = process.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/oauth2/token" in out.decode()
+
+
+def test_a_busy_port_is_one_line_before_start_up() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = quotalab("serve", "--port", str(port))
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"quotalab: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert "quotalab mock" not in result.stdout
