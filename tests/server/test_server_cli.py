@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -109,7 +110,8 @@ def test_serve_starts_and_answers_on_loopback() -> None:
                 )
                 break
             except httpx.TransportError:
-                time.sleep(0.1)  # waiting for the process to bind, not for a window
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=0.1)  # not bound yet; also notices an early exit
         assert response is not None and response.status_code == 200
         assert response.json()["token_type"] == "bearer"
     finally:
