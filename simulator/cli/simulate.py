@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, TaskID
 
 from simulator.cli.app import app
 from simulator.clock import SystemClock
@@ -94,7 +95,13 @@ def simulate(
     runs = []
     for name in names:
         started = time.perf_counter()
-        run = run_strategy(settings, name, faults_path=faults_path)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(f"simulating {name}", total=1.0)
+
+            def advance(done: float, bar: Progress = bar, task: TaskID = task) -> None:
+                bar.update(task, completed=done)
+
+            run = run_strategy(settings, name, faults_path=faults_path, progress=advance)
         wall = time.perf_counter() - started
         calls = sum(t.calls for t in run.result.tallies.values())
         console.print(

@@ -155,6 +155,7 @@ class Engine:
         drain_s: float = 3600.0,
         width_s: float | None = None,
         oracle: QuietOracle | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> None:
         self.provider = provider
         self.clock = clock
@@ -165,6 +166,7 @@ class Engine:
         self.latency_s = latency_s
         self.stop_at = self.end + drain_s
         self.oracle = oracle
+        self.progress = progress  # told the fraction of virtual time played, now and then
         width = width_s if width_s is not None else bucket_width_s(duration_s)
         self.series = Series(self.start, duration_s, width)
         self.latencies = Latencies()
@@ -198,6 +200,8 @@ class Engine:
                 t = self.stop_at  # calls still going now are abandoned
                 break
             events += 1
+            if not events & 0xFFFF and self.progress is not None:
+                self.progress(min(1.0, (t - self.start) / self.duration_s))
             if t > clock.now():
                 clock.set(t)
             if kind == _ARRIVAL:

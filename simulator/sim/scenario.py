@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,15 +156,27 @@ def build_run(
 
 
 def run_strategy(
-    settings: SimSettings, strategy: str, *, faults_path: str | None = None
+    settings: SimSettings,
+    strategy: str,
+    *,
+    faults_path: str | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> StrategyRun:
-    """Simulate ``strategy`` alone for the whole duration (faults from a JSON file)."""
+    """Simulate ``strategy`` alone for the whole duration (faults from a JSON file).
+
+    ``progress`` is told the fraction of virtual time played, now and then.
+    """
     clock = VirtualClock()
     config = simulation_config(settings)
     provider, workers = build_run(settings, strategy, clock, config)
     load_faults(provider, faults_path)
     engine = Engine(
-        provider, clock, workers, duration_s=settings.duration_s, latency_s=settings.latency_s
+        provider,
+        clock,
+        workers,
+        duration_s=settings.duration_s,
+        latency_s=settings.latency_s,
+        progress=progress,
     )
     if settings.fast_forward:
         engine.oracle = ProviderOracle(provider, settings.workers_per_client, engine.at)

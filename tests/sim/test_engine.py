@@ -90,3 +90,14 @@ def test_backoff_survives_a_429_storm_on_the_token_endpoint() -> None:
     assert tally.token_throttled >= 3
     assert tally.failed == 0
     assert tally.ok == tally.calls == 120
+
+
+def test_progress_reports_growing_fractions_of_virtual_time() -> None:
+    clock = VirtualClock()
+    provider = ToyProvider(clock, burst=1000, rate=1000.0)
+    workers = workers_for([ToyNaive() for _ in range(10)], 1, 5.0, clock.now())
+    seen: list[float] = []
+    Engine(provider, clock, workers, duration_s=1000.0, progress=seen.append).run()
+    assert len(seen) >= 2
+    assert seen == sorted(seen)
+    assert seen[0] > 0.0 and seen[-1] <= 1.0
