@@ -137,7 +137,10 @@ def build_run(
         shared = TokenCache()
         group: CacheGroup | None = None
         for w in range(settings.workers_per_client):
-            rng = random.Random(f"{settings.seed}:{strategy}:{i}:{w}")
+            # Arrivals depend on the seed and the worker only, so every strategy
+            # meets the same calls; the strategy's own choices (jitter) draw apart.
+            traffic_rng = random.Random(f"{settings.seed}:traffic:{i}:{w}")
+            rng = random.Random(f"{settings.seed}:strategy:{strategy}:{i}:{w}")
             if group is None or not settings.shared_cache:
                 cache = shared if settings.shared_cache else TokenCache()
                 made = make_strategy(
@@ -149,7 +152,7 @@ def build_run(
                 )
                 group = CacheGroup(made)
             times = arrivals(
-                settings.traffic, settings.rate / settings.workers_per_client, start, rng
+                settings.traffic, settings.rate / settings.workers_per_client, start, traffic_rng
             )
             workers.append(Worker(client_id, w, group, request, times, tally))
     return provider, workers

@@ -109,3 +109,13 @@ def test_gate_option_fails_the_run_when_a_bound_breaks(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert "FAIL" in done.stdout
+
+
+def test_every_strategy_meets_the_same_calls() -> None:
+    settings = SimSettings(clients=3, duration_s=300.0, traffic="poisson", seed=9)
+    calls = {
+        name: [t.calls for t in run_strategy(settings, name).result.tallies.values()]
+        for name in ("naive", "cached", "article")
+    }
+    assert calls["naive"] == calls["cached"] == calls["article"]
+    assert len(set(calls["naive"])) > 1  # Poisson: clients differ from one another
