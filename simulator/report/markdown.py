@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from simulator.report.model import Report
-from simulator.report.table import COLUMNS, headline, rows
+from simulator.report.table import COLUMNS, headline, projection_note, rows
 
 
 def _escape(text: str) -> str:
@@ -28,8 +28,7 @@ def render_markdown(report: Report) -> str:
         lines.append(f"| {_escape(name)} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "Projections extrapolate tokens issued over the run to a day and a 30-day month "
-        f"against the plan's {report.plan.monthly_m2m_tokens:,} M2M tokens per month.",
+        _escape(projection_note(report)),
         "",
         "## Settings",
         "",

@@ -75,6 +75,22 @@ def rows(report: Report, columns: tuple[Column, ...] = COLUMNS) -> list[tuple[st
     ]
 
 
+def projection_note(report: Report) -> str:
+    """How the projections were made, and when they overstate a caching client."""
+    durations = [f.duration_s for f in report.strategies.values()]
+    shortest = min(durations, default=0.0)
+    note = (
+        "Projections extrapolate tokens issued over the run linearly to a day and a "
+        f"30-day month against the plan's {report.plan.monthly_m2m_tokens:,} M2M tokens per month."
+    )
+    if 0 < shortest < 86400:
+        note += (
+            f" This run lasted {shortest:,.0f} s: clients that cache tokens for longer than that "
+            "are overstated (simulate a day with `quotalab simulate --duration 24h`)."
+        )
+    return note
+
+
 def headline(report: Report) -> str:
     """Mode, profile, scenario and plan in one line, for every renderer's title."""
     meta = report.meta

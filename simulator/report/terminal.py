@@ -7,7 +7,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from simulator.report.model import Report
-from simulator.report.table import COMPACT_COLUMNS, headline, rows
+from simulator.report.table import COMPACT_COLUMNS, headline, projection_note, rows
+
+MIN_PIPED_WIDTH = 120
 
 
 def render_terminal(report: Report, console: Console) -> None:
@@ -18,5 +20,9 @@ def render_terminal(report: Report, console: Console) -> None:
         table.add_column(column.heading, justify="right")
     for name, cells in rows(report, COMPACT_COLUMNS):
         table.add_row(escape(name), *cells)
+    if not console.is_terminal and console.width < MIN_PIPED_WIDTH:
+        # Piped output (CI logs) would otherwise be cut to 80 columns, eliding figures.
+        console.width = MIN_PIPED_WIDTH
     console.print(table)
     console.print(f"[bold]Verdict:[/bold] {escape(report.verdict)}")
+    console.print(escape(projection_note(report)), style="dim")

@@ -54,6 +54,25 @@ def test_terminal_prints_every_strategy_and_the_verdict() -> None:
     assert "Verdict:" in text and report.verdict in text
 
 
+def test_piped_terminal_output_keeps_every_heading_whole() -> None:
+    report = build_report(META, both())
+    console = Console(record=True, width=80, force_terminal=False)
+    render_terminal(report, console)
+    text = console.export_text()
+    for heading in ("per 1k calls", "throttled", "tokens/day", "days to quota"):
+        assert heading in text
+    assert "…" not in text
+
+
+def test_short_runs_warn_that_projections_overstate_caching_clients() -> None:
+    report = build_report(META, both())
+    assert all(0 < f.duration_s < 86400 for f in report.strategies.values())
+    console = Console(record=True, width=200)
+    render_terminal(report, console)
+    assert "are overstated" in console.export_text()
+    assert "are overstated" in render_markdown(report)
+
+
 def test_html_is_self_contained_and_escapes_names() -> None:
     page = render_html(build_report(META, {HOSTILE: cached(), "naive": both()["naive"]}))
     assert not re.search(r"https?://", page)
