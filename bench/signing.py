@@ -1,0 +1,90 @@
+"""The cost of RS256 signing alone: the ceiling for a server that signs every token.
+
+The key is generated once with the server's key size and reused, and the claims have
+the Auth0 access-token shape, so the loop does exactly the signing work one token
+costs and nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import time
+from dataclasses import dataclass
+
+import jwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from bench.processes import HOST
+
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+@dataclass(frozen=True, slots=True)
+class SignCost:
+    """Seconds per signature, measured over ``count`` signatures."""
+
+    jwt_encode_s: float
+    raw_sign_s: float
+    count: int
+    key_bits: int
+
+    @property
+    def ceiling_rps(self) -> float:
+        """Tokens per second one core could sign and do nothing else: 1 / jwt.encode time."""
+        return 1.0 / self.jwt_encode_s
+
+
+def server_key_bits(port: int) -> int:
+    """Modulus size of the first RSA key the server publishes in its JWKS."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        conn.request("GET", JWKS_PATH)
+        keys = json.loads(conn.getresponse().read())["keys"]
+    finally:
+        conn.close()
+    for key in keys:
+        if key.get("kty") == "RSA":
+            n = base64.urlsafe_b64decode(key["n"] + "=" * (-len(key["n"]) % 4))
+            return len(n) * 8
+    raise RuntimeError("the server publishes no RSA key")
+
+
+def auth0_claims(now: int) -> dict[str, object]:
+    """Claims shaped like the mock's Auth0 access token."""
+    return {
+        "iss": "http://127.0.0.1:8000/",
+        "sub": "demo-client@clients",
+        "aud": "https://api.quotalab.test/",
+        "iat": now,
+        "exp": now + 86400,
+        "scope": "read:data read:clients",
+        "gty": "client-credentials",
+        "azp": "demo-client",
+    }
+
+
+def measure_signing(key_bits: int, duration_s: float) -> SignCost:
+    """Time ``jwt.encode`` (RS256) and the bare RSA signature for about ``duration_s``."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=key_bits)
+    headers = {"kid": "bench"}
+    for _ in range(20):  # warm up
+        jwt.encode(auth0_claims(int(time.time())), key, algorithm="RS256", headers=headers)
+    count = 0
+    start = time.perf_counter()
+    deadline = start + duration_s / 2
+    while time.perf_counter() < deadline:
+        jwt.encode(auth0_claims(int(time.time())), key, algorithm="RS256", headers=headers)
+        count += 1
+    encode_s = (time.perf_counter() - start) / count
+    message = b"x" * 300
+    raw = 0
+    start = time.perf_counter()
+    deadline = start + duration_s / 2
+    while time.perf_counter() < deadline:
+        key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+        raw += 1
+    raw_s = (time.perf_counter() - start) / raw
+    return SignCost(jwt_encode_s=encode_s, raw_sign_s=raw_s, count=count, key_bits=key_bits)
