@@ -37,11 +37,11 @@ class SignCost:
         return 1.0 / self.jwt_encode_s
 
 
-def server_key_bits(port: int) -> int:
-    """Modulus size of the first RSA key the server publishes in its JWKS."""
+def server_key_bits(port: int, path: str = JWKS_PATH) -> int:
+    """Modulus size of the first RSA key the server publishes in its JWKS at ``path``."""
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
-        conn.request("GET", JWKS_PATH)
+        conn.request("GET", path)
         keys = json.loads(conn.getresponse().read())["keys"]
     finally:
         conn.close()

@@ -28,6 +28,7 @@ from bench.wrk import WrkRequest
 TARGET = 2.5
 PACKAGE = "oauth2-mock-server"
 OMS_TOKEN_PATH = "/token"
+OMS_JWKS_PATH = "/jwks"
 OMS_BODY = "grant_type=client_credentials&client_id=demo-client&client_secret=demo-secret"
 OMS_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -91,10 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="quotalab-bench-") as tmp,
         running(serve, mock_port, ready_path=JWKS_PATH, log=Path(tmp) / "mock.log"),
-        running(oms, oms_port, ready_path="/jwks", log=Path(tmp) / "oms.log"),
+        running(oms, oms_port, ready_path=OMS_JWKS_PATH, log=Path(tmp) / "oms.log"),
     ):
         fetch_token(mock_port)
         mock_bits = server_key_bits(mock_port)
+        oms_bits = server_key_bits(oms_port, OMS_JWKS_PATH)
         runs = side_by_side(
             WrkRequest(f"http://{HOST}:{mock_port}{TOKEN_PATH}", "POST", TOKEN_BODY, TOKEN_HEADERS),
             WrkRequest(f"http://{HOST}:{oms_port}{OMS_TOKEN_PATH}", "POST", OMS_BODY, OMS_HEADERS),
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict=Verdict(f"ratio quotalab / {PACKAGE}", runs.ratio, TARGET),
         settings={
             "quotalab": f"uvicorn, {args.workers} worker(s), RSA-{mock_bits}",
-            PACKAGE: f"node {node_version}, 1 process, RSA-2048 (its default)",
+            PACKAGE: f"node {node_version}, 1 process, RSA-{oms_bits}",
             "wrk": f"-t1 -c{args.connections}",
             "rounds": f"{args.rounds} x {args.duration:g}s per side",
         },
