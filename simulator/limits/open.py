@@ -5,9 +5,19 @@ from __future__ import annotations
 from simulator.errors import InputError
 from simulator.limits.store import MemoryStore, Store
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
 
 def open_store(url: str = "memory://") -> Store:
-    """``memory://`` is the in-process default; other schemes name real stores."""
+    """``memory://`` is the in-process default; ``redis://host:port/db`` is shared.
+
+    Raises ``StoreUnavailable`` (one line) when Redis cannot be reached and
+    ``InputError`` for a URL no store understands.
+    """
     if url in ("memory://", "memory", ""):
         return MemoryStore()
-    raise InputError(f"unsupported store URL {url!r}: expected memory://")
+    if url.startswith(REDIS_SCHEMES):
+        from simulator.limits.redis_store import RedisStore  # redis only when asked for
+
+        return RedisStore.from_url(url)
+    raise InputError(f"unsupported store URL {url!r}: expected memory:// or redis://host:port/db")

@@ -37,6 +37,8 @@ class Store(Protocol):
 
 
 class _Entry:
+    """One key's state; slots keep a million of them small."""
+
     __slots__ = ("expires_at", "state")
 
     def __init__(self, state: State, expires_at: float) -> None:
@@ -50,26 +52,36 @@ class MemoryStore:
     Each algorithm's keys sit in an ``OrderedDict`` moved-to-end on use, so
     the least recently used key is always first; since one algorithm has one
     idle TTL, the first key is also the first to expire, and sweeping is
-    amortised O(1) per request.
+    amortised O(1) per request. Every ``apply`` sweeps every algorithm's
+    keys, so a limit that stops receiving traffic still gives its memory back.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spaces: dict[str, OrderedDict[str, _Entry]] = {}
 
-    def _sweep(self, space: OrderedDict[str, _Entry], now: float) -> None:
-        while space:
-            first = next(iter(space.values()))
-            if first.expires_at > now:
-                return
-            space.popitem(last=False)
+    def _sweep_locked(self, now: float) -> int:
+        removed = 0
+        for space in self._spaces.values():
+            while space:
+                first = next(iter(space.values()))
+                if first.expires_at > now:
+                    break
+                space.popitem(last=False)
+                removed += 1
+        return removed
+
+    def sweep(self, now: float) -> int:
+        """Drop every key idle past its algorithm's TTL at ``now``; return how many."""
+        with self._lock:
+            return self._sweep_locked(now)
 
     def apply(self, algorithm: Algorithm, key: str, now: float, cost: int = 1) -> Decision:
         with self._lock:
             space = self._spaces.get(algorithm.key_prefix)
             if space is None:
                 space = self._spaces[algorithm.key_prefix] = OrderedDict()
-            self._sweep(space, now)
+            self._sweep_locked(now)
             entry = space.get(key)
             state, decision = algorithm.decide(None if entry is None else entry.state, now, cost)
             expires_at = now + algorithm.idle_ttl_s
@@ -77,6 +89,8 @@ class MemoryStore:
                 space[key] = _Entry(state, expires_at)
             else:
                 entry.state = state
+                # A request stamped earlier than the last (clocks differ) must
+                # not shorten the life of the state it joined.
                 entry.expires_at = max(entry.expires_at, expires_at)
                 space.move_to_end(key)
             return decision
@@ -94,4 +108,5 @@ class MemoryStore:
             self._spaces.clear()
 
     def __len__(self) -> int:
-        return sum(len(space) for space in self._spaces.values())
+        with self._lock:
+            return sum(len(space) for space in self._spaces.values())

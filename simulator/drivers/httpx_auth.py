@@ -1,0 +1,162 @@
+"""``StrategyAuth``: any strategy as an ``httpx.Auth``, sync and async from one core.
+
+Drop it into your own client::
+
+    strategy = make_strategy("cached+backoff", settings, clock=SystemClock(), rng=Random())
+    with httpx.Client(auth=StrategyAuth(strategy)) as client:
+        client.get("https://api.example.com/v1/users")
+
+Token and API requests both go through the client's transport. httpx raises
+connection errors to the caller rather than into an auth flow, so under this
+driver a ``TransportError`` never reaches the strategy: pair it with
+``httpx.HTTPTransport(retries=N)`` or use ``run_flow_sync`` for that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+
+import httpx
+
+from simulator.drivers.loop import AsyncRefreshGate, RefreshGate
+from simulator.strategies.messages import Reply, Send, Sleep, Strategy
+from simulator.wire import HttpRequest, HttpResponse
+
+
+def to_wire_request(request: httpx.Request) -> HttpRequest:
+    """An httpx request (body already read) as a plain value."""
+    return HttpRequest(
+        method=request.method,
+        url=str(request.url),
+        headers=tuple((k.lower(), v) for k, v in request.headers.multi_items()),
+        body=request.content,
+    )
+
+
+def to_httpx_request(request: HttpRequest) -> httpx.Request:
+    return httpx.Request(
+        request.method, request.url, headers=list(request.headers), content=request.body
+    )
+
+
+def from_httpx_response(response: httpx.Response) -> HttpResponse:
+    """A read httpx response as a plain value with lower-case header names."""
+    return HttpResponse(
+        status=response.status_code,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        body=response.content,
+    )
+
+
+def _outgoing(action: Send, original: httpx.Request) -> httpx.Request:
+    if action.purpose == "token":
+        return to_httpx_request(action.request)
+    # The caller's own request, with the bearer header the strategy chose.
+    for name, value in action.request.headers:
+        if name.lower() == "authorization":
+            original.headers["Authorization"] = value
+    return original
+
+
+class StrategyAuth(httpx.Auth):
+    """An ``httpx.Auth`` that runs a sans-I/O strategy flow for every request.
+
+    Share one instance between the threads of an ``httpx.Client`` or the tasks
+    of an ``httpx.AsyncClient`` (not both at once): they share its token.
+    ``sleep`` / ``async_sleep`` are injectable so tests can advance a virtual clock.
+    """
+
+    requires_request_body = True
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.strategy = strategy
+        self.sleep = sleep
+        self.async_sleep = async_sleep
+        self.gate = RefreshGate()
+        self._async_gates: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, AsyncRefreshGate
+        ] = weakref.WeakKeyDictionary()
+
+    def async_gate(self) -> AsyncRefreshGate:
+        """The gate for the running event loop (asyncio primitives belong to one loop)."""
+        loop = asyncio.get_running_loop()
+        gate = self._async_gates.get(loop)
+        if gate is None:
+            gate = self._async_gates[loop] = AsyncRefreshGate()
+        return gate
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        request.read()
+        flow = self.strategy.call(to_wire_request(request))
+        reply: Reply = None
+        token_sent = False
+        try:
+            while True:
+                try:
+                    action = flow.send(reply)
+                finally:
+                    if token_sent:
+                        token_sent = False
+                        self.gate.notify()
+                if isinstance(action, Send):
+                    token_sent = action.purpose == "token"
+                    response = yield _outgoing(action, request)
+                    response.read()
+                    reply = from_httpx_response(response)
+                elif isinstance(action, Sleep):
+                    self.sleep(action.seconds)
+                    reply = None
+                else:
+                    self.gate.wait(action.cache)
+                    reply = None
+        except StopIteration:
+            return
+        finally:
+            flow.close()  # a flow abandoned mid-refresh releases its claim
+            if token_sent:
+                self.gate.notify()
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        await request.aread()
+        gate = self.async_gate()
+        flow = self.strategy.call(to_wire_request(request))
+        reply: Reply = None
+        token_sent = False
+        try:
+            while True:
+                try:
+                    action = flow.send(reply)
+                finally:
+                    if token_sent:
+                        token_sent = False
+                        await gate.notify()
+                if isinstance(action, Send):
+                    token_sent = action.purpose == "token"
+                    response = yield _outgoing(action, request)
+                    await response.aread()
+                    reply = from_httpx_response(response)
+                elif isinstance(action, Sleep):
+                    await self.async_sleep(action.seconds)
+                    reply = None
+                else:
+                    await gate.wait(action.cache)
+                    reply = None
+        except StopIteration:
+            return
+        finally:
+            flow.close()
+            if token_sent:
+                await gate.notify()

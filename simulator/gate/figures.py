@@ -1,0 +1,67 @@
+"""The figures a gate can bound or compare, read from a validated report.json document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Worse = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A named figure of one strategy, which direction is worse, and what ``null`` means.
+
+    ``null_is_unbounded``: a missing value means "never" (no tokens issued, so the
+    quota is never exhausted) rather than "no evidence".
+    """
+
+    name: str
+    read: Callable[[Mapping[str, Any]], float | None]
+    worse: Worse
+    is_ratio: bool = False
+    null_is_unbounded: bool = False
+
+
+def _top(key: str) -> Callable[[Mapping[str, Any]], float | None]:
+    return lambda strategy: strategy[key]
+
+
+def _nested(outer: str, inner: str) -> Callable[[Mapping[str, Any]], float | None]:
+    return lambda strategy: strategy[outer][inner]
+
+
+FIGURES: dict[str, Figure] = {
+    figure.name: figure
+    for figure in (
+        Figure("token_requests_per_1k_calls", _top("token_requests_per_1k_calls"), "higher"),
+        Figure("token_requests", _top("token_requests"), "higher"),
+        Figure("throttled_ratio", _top("throttled_ratio"), "higher", is_ratio=True),
+        Figure("success_ratio", _top("success_ratio"), "lower", is_ratio=True),
+        Figure("p95_ms", _nested("latency_ms", "p95"), "higher"),
+        Figure("p99_ms", _nested("latency_ms", "p99"), "higher"),
+        Figure("tokens_per_day", _nested("projection", "tokens_per_day"), "higher"),
+        Figure(
+            "days_until_quota_exhausted",
+            _nested("projection", "days_until_quota_exhausted"),
+            "lower",
+            null_is_unbounded=True,
+        ),
+    )
+}
+
+# Figures a baseline comparison looks at: the ones a regression shows up in.
+BASELINE_FIGURES: tuple[str, ...] = (
+    "token_requests_per_1k_calls",
+    "throttled_ratio",
+    "success_ratio",
+    "p95_ms",
+)
+
+
+def show(value: float | None) -> str:
+    """A figure in a message: up to 4 decimals, no float noise."""
+    if value is None:
+        return "none"
+    return f"{value:.4f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)

@@ -1,0 +1,118 @@
+"""Inline SVG charts drawn in Python, so report.html needs no script or network."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+MAX_POINTS = 600
+WIDTH = 320
+HEIGHT = 150
+PAD_LEFT = 48
+PAD_RIGHT = 10
+PAD_TOP = 22
+PAD_BOTTOM = 22
+
+
+def downsample(values: Sequence[float], limit: int = MAX_POINTS) -> list[float]:
+    """Average consecutive groups so a day of per-second buckets stays drawable."""
+    if len(values) <= limit:
+        return list(values)
+    size = math.ceil(len(values) / limit)
+    return [
+        sum(values[start : start + size]) / len(values[start : start + size])
+        for start in range(0, len(values), size)
+    ]
+
+
+def _axis_label(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def line_chart(
+    values: Sequence[float], *, title: str, series: str, color: str, bucket_s: float
+) -> str:
+    """One series as an SVG line chart with its own y scale (0 to max)."""
+    points = downsample(values)
+    plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
+    plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+    top = max(points, default=0.0)
+    scale_top = top if top > 0 else 1.0
+    parts = [
+        f'<svg class="chart" width="{WIDTH}" '
+        f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label="{escape(title)}">',
+        f'<text x="{PAD_LEFT}" y="14" class="title">{escape(title)}</text>',
+        f'<line x1="{PAD_LEFT}" y1="{PAD_TOP + plot_h}" x2="{WIDTH - PAD_RIGHT}" '
+        f'y2="{PAD_TOP + plot_h}" class="axis"/>',
+        f'<line x1="{PAD_LEFT}" y1="{PAD_TOP}" x2="{PAD_LEFT}" y2="{PAD_TOP + plot_h}" '
+        'class="axis"/>',
+        f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + 4}" class="tick" text-anchor="end">'
+        f"{_axis_label(top)}</text>",
+        f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + plot_h}" class="tick" text-anchor="end">0</text>',
+    ]
+    if points:
+        span_s = len(values) * bucket_s
+        parts.append(
+            f'<text x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 6}" class="tick" text-anchor="end">'
+            f"{_axis_label(span_s)} s</text>"
+        )
+        step = plot_w / (len(points) - 1) if len(points) > 1 else 0.0
+        coords = [
+            (PAD_LEFT + i * step, PAD_TOP + plot_h - (value / scale_top) * plot_h)
+            for i, value in enumerate(points)
+        ]
+        if len(coords) == 1:
+            coords.append((PAD_LEFT + plot_w, coords[0][1]))
+        path = " ".join(
+            f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(coords)
+        )
+        parts.append(
+            f'<path class="series" data-series="{escape(series)}" d="{path}" '
+            f'fill="none" stroke="{color}" stroke-width="1.5"/>'
+        )
+    else:
+        parts.append(
+            f'<text x="{PAD_LEFT + plot_w / 2}" y="{PAD_TOP + plot_h / 2}" class="empty" '
+            'text-anchor="middle">no samples</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bar_chart(items: Sequence[tuple[str, float | None]], *, title: str, color: str) -> str:
+    """Horizontal bars, one per named value; ``None`` values get a label but no bar."""
+    row_h = 26
+    label_w = 170
+    bar_w = 420
+    height = PAD_TOP + row_h * max(len(items), 1) + 8
+    width = label_w + bar_w + 90
+    top = max((value for _, value in items if value is not None), default=0.0)
+    scale_top = top if top > 0 else 1.0
+    parts = [
+        f'<svg class="chart bars" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}">',
+        f'<text x="0" y="14" class="title">{escape(title)}</text>',
+    ]
+    for i, (name, value) in enumerate(items):
+        y = PAD_TOP + i * row_h
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 16}" class="label" text-anchor="end">'
+            f"{escape(name)}</text>"
+        )
+        if value is None:
+            parts.append(f'<text x="{label_w}" y="{y + 16}" class="empty">no API calls</text>')
+            continue
+        length = max(bar_w * value / scale_top, 1.0)
+        parts.append(
+            f'<rect class="bar" x="{label_w}" y="{y + 4}" width="{length:.1f}" '
+            f'height="{row_h - 8}" fill="{color}">'
+            f"<title>{escape(name)}: {value:,.2f}</title></rect>"
+        )
+        parts.append(
+            f'<text x="{label_w + length + 6:.1f}" y="{y + 16}" class="value">{value:,.2f}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,72 @@
+"""The comparison table's columns, shared by the Markdown and terminal renderers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from simulator.report.model import Report, StrategyFigures
+
+
+def cell(value: float | int | None, digits: int = 1) -> str:
+    """A figure as table text: thousands separators, ``-`` for no value."""
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"
+
+
+def small(value: float | None) -> str:
+    """A figure that may be well below 1 (days until the quota runs out): 3 significant digits."""
+    if value is None:
+        return "-"
+    return f"{value:.3g}" if value < 1 else f"{value:,.1f}"
+
+
+def percent(value: float | None) -> str:
+    """A ratio as a percentage with two decimals."""
+    return "-" if value is None else f"{value * 100:.2f}%"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: its heading and how a strategy's figures become its text."""
+
+    heading: str
+    text: Callable[[StrategyFigures], str]
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("API calls", lambda f: cell(f.api_calls)),
+    Column("success", lambda f: percent(f.success_ratio)),
+    Column("token req", lambda f: cell(f.token_requests)),
+    Column("tokens issued", lambda f: cell(f.tokens_issued)),
+    Column("token req / 1k calls", lambda f: cell(f.token_requests_per_1k_calls, 2)),
+    Column("429", lambda f: cell(f.throttled_429)),
+    Column("403/99", lambda f: cell(f.forbidden_403_99)),
+    Column("401/403", lambda f: cell(f.auth_failures_401_403)),
+    Column("503", lambda f: cell(f.faults_503)),
+    Column("p50 ms", lambda f: cell(f.p50_ms)),
+    Column("p95 ms", lambda f: cell(f.p95_ms)),
+    Column("p99 ms", lambda f: cell(f.p99_ms)),
+    Column("tokens / day", lambda f: cell(f.projection.tokens_per_day)),
+    Column("days to quota", lambda f: small(f.projection.days_until_quota_exhausted)),
+)
+
+
+def rows(report: Report) -> list[tuple[str, list[str]]]:
+    """``(strategy, cells)`` for each strategy, in the report's order."""
+    return [
+        (name, [c.text(figures) for c in COLUMNS]) for name, figures in report.strategies.items()
+    ]
+
+
+def headline(report: Report) -> str:
+    """Mode, profile, scenario and plan in one line, for every renderer's title."""
+    meta = report.meta
+    return (
+        f"quotalab {meta.version} · {meta.mode} · profile {meta.profile} · "
+        f"scenario {meta.scenario} · plan {report.plan.name} "
+        f"({report.plan.monthly_m2m_tokens:,} M2M tokens/month)"
+    )

@@ -1,0 +1,110 @@
+"""Applying a profile's limit rules to a request through the shared ``Store``.
+
+A rule is keyed on tenant, client and/or endpoint; the store key is
+``"<rule>:<key>"``, which is also how ``/_admin/stats`` names it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from string import Template
+
+from simulator.limits import CounterQuota, Decision, Store
+from simulator.profiles.model import EndpointSpec, LimitRule, Stage
+
+MAX_TRACKED_KEYS = 10_000
+"""Stats list at most this many limit keys, so millions of clients cost no memory."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of every rule of one stage for one request."""
+
+    allowed: bool
+    headers: dict[str, str]
+    rule: LimitRule | None = None
+    decision: Decision | None = None
+
+
+ALLOWED = Verdict(True, {})
+
+
+def template_values(rule: LimitRule, decision: Decision, now: float) -> dict[str, str]:
+    """The ``${...}`` values a rule's headers and reject response may use."""
+    period = rule.algorithm.period if isinstance(rule.algorithm, CounterQuota) else ""
+    retry = math.ceil(decision.retry_after_s) if decision.retry_after_s > 0 else 0
+    return {
+        "limit": str(decision.limit),
+        "remaining": str(decision.remaining),
+        "reset_at": str(math.ceil(decision.reset_at)),
+        "reset_in": str(max(0, math.ceil(decision.reset_at - now))),
+        "retry_after": str(max(1, retry) if not decision.allowed else retry),
+        "period": period,
+    }
+
+
+class Limiter:
+    """Runs the rules named by an endpoint, in order, stopping at the first refusal."""
+
+    def __init__(self, rules: Mapping[str, LimitRule], store: Store, tenant: str) -> None:
+        self.rules = dict(rules)
+        self.store = store
+        self.tenant = tenant
+        self.enabled = True
+        self._headers = {
+            name: tuple((h, Template(v)) for h, v in rule.headers) for name, rule in rules.items()
+        }
+        self._tracked: dict[tuple[str, str], None] = {}
+
+    def _key(self, rule: LimitRule, endpoint: EndpointSpec, client_id: str) -> str:
+        parts = []
+        for part in rule.key:
+            if part == "tenant":
+                parts.append(self.tenant)
+            elif part == "client":
+                parts.append(client_id)
+            else:
+                parts.append(endpoint.name)
+        return ":".join(parts)
+
+    def check(self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float) -> Verdict:
+        """Consume one request from each rule of ``stage``; the headers to send back."""
+        if not self.enabled or not endpoint.limits:
+            return ALLOWED
+        headers: dict[str, str] = {}
+        for name in endpoint.limits:
+            rule = self.rules[name]
+            if rule.stage != stage:
+                continue
+            key = self._key(rule, endpoint, client_id)
+            decision = self.store.apply(rule.algorithm, f"{name}:{key}", now)
+            if len(self._tracked) < MAX_TRACKED_KEYS:
+                self._tracked[(name, key)] = None
+            templates = self._headers[name]
+            if templates or not decision.allowed:
+                values = template_values(rule, decision, now)
+                for header, template in templates:
+                    headers[header] = template.safe_substitute(values)
+            if not decision.allowed and rule.enforce:
+                return Verdict(False, headers, rule, decision)
+        return Verdict(True, headers)
+
+    def snapshot(self, now: float) -> dict[str, dict[str, float]]:
+        """Every tracked key: limit, remaining and reset_at (epoch seconds)."""
+        out: dict[str, dict[str, float]] = {}
+        for name, key in list(self._tracked):
+            rule = self.rules[name]
+            decision = self.store.peek(rule.algorithm, f"{name}:{key}", now)
+            out[f"{name}:{key}"] = {
+                "limit": decision.limit,
+                "remaining": decision.remaining,
+                "reset_at": math.ceil(decision.reset_at),
+            }
+        return out
+
+    def reset(self) -> None:
+        """Forget every key (the store is cleared too)."""
+        self._tracked.clear()
+        self.store.reset()

@@ -1,0 +1,143 @@
+"""What a response means to a client: success, throttle, outage, or a definite no.
+
+Pure functions of a response and ``now``: ``classify`` names the outcome and
+``server_wait_s`` reads how long the server asked the client to wait.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from simulator.errors import CredentialsError, StrategyError, ThrottledError, UnavailableError
+from simulator.wire import HttpResponse, TransportError
+
+TWITTER_THROTTLE_CODE = 99  # 403 "Unable to verify your credentials" on oauth2/token
+TWITTER_INVALID_TOKEN_CODE = 89  # 401 "Invalid or expired token."
+RETRYABLE_5XX = frozenset({502, 503, 504})
+
+
+class Outcome(Enum):
+    OK = "ok"
+    THROTTLED = "throttled"  # 429: wait and retry
+    COOLDOWN = "cooldown"  # Twitter 403 code 99: a throttle without headers
+    UNAVAILABLE = "unavailable"  # 502/503/504 or no HTTP answer at all
+    INVALID_TOKEN = "invalid_token"  # API 401: the token, not the client, is bad
+    DEFINITE = "definite"  # any other answer: retrying cannot change it
+
+
+RETRYABLE = frozenset({Outcome.THROTTLED, Outcome.COOLDOWN, Outcome.UNAVAILABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    outcome: Outcome
+    wait_s: float | None = None  # the server-given wait, when it gave one
+
+
+def _twitter_codes(response: HttpResponse) -> set[int]:
+    if b'"errors"' not in response.body:
+        return set()
+    data = response.json()
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return set()
+    return {e["code"] for e in errors if isinstance(e, dict) and isinstance(e.get("code"), int)}
+
+
+def _is_invalid_token(response: HttpResponse) -> bool:
+    challenge = response.headers.get("www-authenticate", "")
+    if re.search(r'error\s*=\s*"?invalid_token"?', challenge):
+        return True
+    if TWITTER_INVALID_TOKEN_CODE in _twitter_codes(response):
+        return True
+    # Auth0 Management API style: 401 JSON without a challenge header.
+    return b"Expired token" in response.body or b"invalid_token" in response.body
+
+
+def classify(reply: HttpResponse | TransportError, now: float, *, api: bool) -> Verdict:
+    """Name what ``reply`` means; ``api`` is False for token-endpoint replies."""
+    if isinstance(reply, TransportError):
+        return Verdict(Outcome.UNAVAILABLE)
+    status = reply.status
+    if 200 <= status < 300:
+        return Verdict(Outcome.OK)
+    if status == 429:
+        return Verdict(Outcome.THROTTLED, server_wait_s(reply, now))
+    if status in RETRYABLE_5XX:
+        return Verdict(Outcome.UNAVAILABLE, server_wait_s(reply, now))
+    if status == 403 and TWITTER_THROTTLE_CODE in _twitter_codes(reply):
+        return Verdict(Outcome.COOLDOWN)
+    if status == 401 and api and _is_invalid_token(reply):
+        return Verdict(Outcome.INVALID_TOKEN)
+    return Verdict(Outcome.DEFINITE)
+
+
+_PARAM_T = re.compile(r"(?:^|[;,\s])t\s*=\s*(\d+(?:\.\d+)?)")
+
+
+def _param_t(value: str) -> float | None:
+    match = _PARAM_T.search(value)
+    return float(match.group(1)) if match else None
+
+
+def _seconds_or_date(value: str, now: float) -> float | None:
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _epoch(value: str, now: float) -> float | None:
+    try:
+        return max(0.0, float(value.strip()) - now)
+    except ValueError:
+        return None
+
+
+def server_wait_s(response: HttpResponse, now: float) -> float | None:
+    """Seconds the server asked us to wait, by precedence; None when it said nothing.
+
+    Order: ``Retry-After`` (seconds or HTTP-date), IETF ``RateLimit`` ``t=``,
+    ``Auth0-RateLimit`` ``t=``, then ``x-ratelimit-reset`` / ``x-rate-limit-reset``
+    (UNIX epoch). A reset already in the past means "no wait" (0).
+    """
+    headers = response.headers
+    readers = (
+        ("retry-after", _seconds_or_date),
+        ("ratelimit", lambda v, _now: _param_t(v)),
+        ("auth0-ratelimit", lambda v, _now: _param_t(v)),
+        ("x-ratelimit-reset", _epoch),
+        ("x-rate-limit-reset", _epoch),
+    )
+    for name, read in readers:
+        value = headers.get(name)
+        if value is not None:
+            wait = read(value, now)
+            if wait is not None:
+                return wait
+    return None
+
+
+def error_for(reply: HttpResponse | TransportError, what: str) -> StrategyError:
+    """The typed error for giving up on ``reply``; ``what`` names the request."""
+    if isinstance(reply, TransportError):
+        return UnavailableError(f"{what}: no answer ({reply.reason})")
+    status = reply.status
+    if status == 429 or (status == 403 and TWITTER_THROTTLE_CODE in _twitter_codes(reply)):
+        return ThrottledError(f"{what}: still throttled (HTTP {status})", status)
+    if status in (401, 403):
+        return CredentialsError(f"{what}: refused (HTTP {status})", status)
+    if status >= 500:
+        return UnavailableError(f"{what}: unavailable (HTTP {status})", status)
+    return StrategyError(f"{what}: failed (HTTP {status})", status)

@@ -1,0 +1,177 @@
+"""The gate's pure core: bounds, baseline comparison and JUnit XML."""
+
+from __future__ import annotations
+
+import tomllib
+import xml.etree.ElementTree as ET
+
+import pytest
+from gate_samples import GOOD_THRESHOLDS, document, measured
+
+from simulator.errors import ConfigError, InputError
+from simulator.gate import (
+    BOUND_KEYS,
+    check_thresholds,
+    compare_baseline,
+    junit_xml,
+    parse_thresholds,
+)
+
+
+def thresholds(text: str):  # type: ignore[no-untyped-def]
+    return parse_thresholds(tomllib.loads(text), "thresholds.toml")
+
+
+def test_a_good_run_passes_every_bound() -> None:
+    results = check_thresholds(document(cached_backoff=measured()), thresholds(GOOD_THRESHOLDS))
+    assert [r.name for r in results] == [
+        "max_token_requests_per_1k_calls",
+        "max_throttled_ratio",
+        "min_success_ratio",
+        "max_p95_ms",
+    ]
+    assert all(r.passed for r in results)
+
+
+@pytest.mark.parametrize(
+    ("key", "bad", "figure_value"),
+    [
+        # token requests per 1k calls: 60 per 10,000 calls = 6 > 5
+        ("max_token_requests_per_1k_calls", measured(token_requests=60), "6"),
+        # throttled: 200 / (10,000 + 10) > 0.01
+        ("max_throttled_ratio", measured(throttled_429=200), "0.02"),
+        ("min_success_ratio", measured(api_ok=9_800), "0.98"),
+        ("max_p95_ms", measured(p95_ms=300.0), "300"),
+    ],
+)
+def test_each_violation_is_reported_with_figure_and_bound(
+    key: str, bad: object, figure_value: str
+) -> None:
+    results = check_thresholds(document(cached_backoff=bad), thresholds(GOOD_THRESHOLDS))  # type: ignore[arg-type]
+    failed = [r for r in results if not r.passed]
+    assert [r.name for r in failed] == [key]
+    bound = tomllib.loads(GOOD_THRESHOLDS)["strategies"]["cached+backoff"][key]
+    assert failed[0].bound == bound
+    assert f"= {figure_value}" in failed[0].message
+    assert str(bound) in failed[0].message
+
+
+def test_extra_bounds_on_tokens_and_quota_days() -> None:
+    run = document(naive=measured(token_requests=10_000))
+    # 10,000 tokens in 60 s -> 14.4 million a day; the quota lasts minutes.
+    text = """
+    [strategies.naive]
+    max_tokens_per_day = 1000
+    max_token_requests = 500
+    min_days_until_quota_exhausted = 30
+    max_p99_ms = 1000
+    """
+    results = {r.name: r for r in check_thresholds(run, thresholds(text))}
+    assert not results["max_tokens_per_day"].passed
+    assert not results["max_token_requests"].passed
+    assert not results["min_days_until_quota_exhausted"].passed
+    assert results["max_p99_ms"].passed
+
+
+def test_a_strategy_that_never_takes_a_token_never_exhausts_the_quota() -> None:
+    run = document(naive=measured(token_requests=0))
+    text = "[strategies.naive]\nmin_days_until_quota_exhausted = 30\n"
+    assert all(r.passed for r in check_thresholds(run, thresholds(text)))
+
+
+def test_a_figure_that_was_not_measured_fails_its_bound() -> None:
+    run = document(naive=measured(api_calls=0, api_ok=0))
+    text = "[strategies.naive]\nmin_success_ratio = 0.9\n"
+    [result] = check_thresholds(run, thresholds(text))
+    assert not result.passed and "nothing was measured" in result.message
+
+
+def test_a_strategy_missing_from_the_report_is_unusable_input() -> None:
+    with pytest.raises(InputError, match="'cached\\+backoff' is not in the report"):
+        check_thresholds(document(naive=measured()), thresholds(GOOD_THRESHOLDS))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "[strategies]\n",
+        "[strategies.naive]\n",
+        "[strategies.naive]\nmax_tokens = 3\n",
+        "[limits.naive]\nmax_p95_ms = 3\n",
+        '[strategies.naive]\nmax_p95_ms = "fast"\n',
+        "[strategies.naive]\nmax_p95_ms = true\n",
+        "[strategies.naive]\nmax_p95_ms = -1\n",
+        "[strategies.naive]\nmin_success_ratio = 1.5\n",
+        "[strategies.naive]\nmax_p95_ms = nan\n",
+        "strategies = 3\n",
+    ],
+)
+def test_unusable_thresholds_are_config_errors(text: str) -> None:
+    with pytest.raises(ConfigError):
+        thresholds(text)
+
+
+def test_every_documented_key_is_accepted() -> None:
+    body = "\n".join(f"{key} = 0.5" for key in BOUND_KEYS)
+    parsed = thresholds(f"[strategies.naive]\n{body}\n")
+    assert [b.key for b in parsed.bounds] == list(BOUND_KEYS)
+
+
+def baseline_failures(now: object, then: object, tolerance: float = 0.1) -> set[str]:
+    results = compare_baseline(document(s=now), document(s=then), tolerance)  # type: ignore[arg-type]
+    return {r.figure for r in results if not r.passed}
+
+
+def test_baseline_equal_passes() -> None:
+    assert baseline_failures(measured(), measured()) == set()
+
+
+def test_more_token_requests_than_tolerance_is_a_regression() -> None:
+    assert baseline_failures(measured(token_requests=12), measured(token_requests=10)) == {
+        "token_requests_per_1k_calls"
+    }
+    # +10% is within a 10% tolerance.
+    assert baseline_failures(measured(token_requests=11), measured(token_requests=10)) == set()
+
+
+def test_lower_success_and_higher_latency_are_regressions() -> None:
+    assert "success_ratio" in baseline_failures(measured(api_ok=8_000), measured())
+    assert "p95_ms" in baseline_failures(measured(p95_ms=150.0), measured(p95_ms=100.0))
+    assert "throttled_ratio" in baseline_failures(measured(throttled_429=50), measured())
+
+
+def test_improvements_pass_in_either_direction() -> None:
+    better = measured(token_requests=2, p95_ms=50.0)
+    worse = measured(token_requests=50, api_ok=9_000, throttled_429=40, p95_ms=200.0)
+    assert baseline_failures(better, worse) == set()
+
+
+def test_a_strategy_dropped_since_the_baseline_fails() -> None:
+    results = compare_baseline(document(a=measured()), document(a=measured(), b=measured()), 0.1)
+    failed = [r for r in results if not r.passed]
+    assert [(r.strategy, r.name) for r in failed] == [("b", "baseline_present")]
+
+
+def test_negative_tolerance_is_unusable() -> None:
+    with pytest.raises(InputError):
+        compare_baseline(document(a=measured()), document(a=measured()), -0.1)
+
+
+def test_junit_has_one_testcase_per_check_and_failures_carry_messages() -> None:
+    run = document(cached_backoff=measured(token_requests=60, p95_ms=400.0))
+    results = check_thresholds(run, thresholds(GOOD_THRESHOLDS))
+    root = ET.fromstring(junit_xml(results))
+    suite = root.find("testsuite")
+    assert suite is not None
+    cases = suite.findall("testcase")
+    assert len(cases) == len(results)
+    assert suite.get("failures") == str(sum(not r.passed for r in results)) == "2"
+    failures = {c.get("name"): c.find("failure") for c in cases}
+    for result in results:
+        failure = failures[result.name]
+        if result.passed:
+            assert failure is None
+        else:
+            assert failure is not None and failure.get("message") == result.message
+    assert {c.get("classname") for c in cases} == {"quotalab.gate.cached+backoff"}

@@ -1,0 +1,138 @@
+"""``quotalab gate`` end to end through ``main()``: exit codes 0, 1 and 2."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from gate_samples import GOOD_THRESHOLDS, document, measured, write_json
+
+from simulator.cli import main
+
+
+def gate(monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> int:
+    monkeypatch.setattr("sys.argv", ["quotalab", "gate", *map(str, args)])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    code = stopped.value.code
+    return 0 if code is None else int(code)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    thresholds = tmp_path / "thresholds.toml"
+    thresholds.write_text(GOOD_THRESHOLDS)
+    return {
+        "good": write_json(tmp_path / "good.json", document(cached_backoff=measured())),
+        "bad": write_json(
+            tmp_path / "bad.json", document(cached_backoff=measured(token_requests=60))
+        ),
+        "thresholds": thresholds,
+    }
+
+
+def test_all_bounds_hold_exit_0(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    assert gate(monkeypatch, files["good"], "--thresholds", files["thresholds"]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and "4 checks, 0 failed" in out
+
+
+def test_a_violation_exits_1_and_prints_figure_and_bound(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    assert gate(monkeypatch, files["bad"], "--thresholds", files["thresholds"]) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAIL")]
+    assert lines == ["FAIL cached+backoff: token_requests_per_1k_calls = 6 above the maximum 5"]
+
+
+def test_baseline_regression_exits_1_and_improvement_exits_0(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    loose = files["thresholds"].parent / "loose.toml"
+    loose.write_text('[strategies."cached+backoff"]\nmax_token_requests_per_1k_calls = 100\n')
+    args = ("--thresholds", loose, "--tolerance", "0.1")
+    assert gate(monkeypatch, files["bad"], *args, "--baseline", files["good"]) == 1
+    assert "than the baseline" in capsys.readouterr().out
+    assert gate(monkeypatch, files["good"], *args, "--baseline", files["bad"]) == 0
+
+
+def test_junit_file_is_written_even_when_failing(
+    monkeypatch: pytest.MonkeyPatch, files: dict[str, Path], tmp_path: Path
+) -> None:
+    junit = tmp_path / "gate.xml"
+    code = gate(monkeypatch, files["bad"], "--thresholds", files["thresholds"], "--junit", junit)
+    assert code == 1
+    root = ET.parse(junit).getroot()
+    assert root.get("tests") == "4" and root.get("failures") == "1"
+
+
+def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Path]:
+    """Arguments for one kind of unusable input."""
+    thresholds = tmp_path / "t.toml"
+    report = files["good"]
+    if case == "missing report":
+        return [tmp_path / "none.json", "--thresholds", files["thresholds"]]
+    if case == "missing thresholds":
+        return [report, "--thresholds", tmp_path / "none.toml"]
+    if case == "missing baseline":
+        return [report, "--thresholds", files["thresholds"], "--baseline", tmp_path / "x.json"]
+    if case == "bad toml":
+        thresholds.write_text("[strategies.\n")
+        return [report, "--thresholds", thresholds]
+    if case == "unknown key":
+        thresholds.write_text('[strategies."cached+backoff"]\nmax_latency = 3\n')
+        return [report, "--thresholds", thresholds]
+    if case == "strategy not in report":
+        thresholds.write_text("[strategies.naive]\nmax_p95_ms = 3\n")
+        return [report, "--thresholds", thresholds]
+    data = json.loads(report.read_text())
+    if case == "other schema version":
+        data["schema_version"] = 2
+    elif case == "schema violation":
+        data["strategies"]["cached+backoff"]["success_ratio"] = "high"
+    elif case == "not json":
+        (tmp_path / "r.json").write_text("not json")
+        return [tmp_path / "r.json", "--thresholds", files["thresholds"]]
+    elif case == "negative tolerance":
+        return [
+            report,
+            "--thresholds",
+            files["thresholds"],
+            "--baseline",
+            report,
+            "--tolerance",
+            "-1",
+        ]
+    return [write_json(tmp_path / "r.json", data), "--thresholds", files["thresholds"]]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing report",
+        "missing thresholds",
+        "missing baseline",
+        "bad toml",
+        "unknown key",
+        "strategy not in report",
+        "other schema version",
+        "schema violation",
+        "not json",
+        "negative tolerance",
+    ],
+)
+def test_unusable_input_exits_2_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, Path],
+    tmp_path: Path,
+    case: str,
+) -> None:
+    assert gate(monkeypatch, *unusable(tmp_path, files, case)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("quotalab: error: ")
+    assert "Traceback" not in err[0]

@@ -1,0 +1,113 @@
+"""Markdown, terminal and HTML renderings, and the run directory layout."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from report_samples import META, both, cached
+from rich.console import Console
+
+from simulator.clock import VirtualClock
+from simulator.report import (
+    StrategyMeasurements,
+    build_report,
+    point_latest,
+    render_html,
+    render_markdown,
+    render_terminal,
+    run_directory,
+    write_report,
+)
+
+HOSTILE = '<script>alert("x")</script>|pipe&amp'
+
+
+def test_markdown_has_a_row_per_strategy_the_verdict_and_settings() -> None:
+    report = build_report(META, both())
+    text = render_markdown(report)
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    assert len(table) == 2 + len(report.strategies)
+    header_cells = table[0].count("|")
+    assert all(line.count("|") == header_cells for line in table)
+    assert table[2].startswith("| naive |")
+    assert report.verdict in text
+    for key, value in META.settings.items():
+        assert f"- {key}: {value}" in text
+
+
+def test_markdown_escapes_pipes_in_names() -> None:
+    report = build_report(META, {HOSTILE: cached()})
+    row = render_markdown(report).splitlines()
+    data = [line for line in row if line.startswith("| <script>")]
+    assert len(data) == 1
+    assert "\\|pipe" in data[0]
+
+
+def test_terminal_prints_every_strategy_and_the_verdict() -> None:
+    report = build_report(META, both())
+    console = Console(record=True, width=250)
+    render_terminal(report, console)
+    text = console.export_text()
+    for name in report.strategies:
+        assert name in text
+    assert "Verdict:" in text and report.verdict in text
+
+
+def test_html_is_self_contained_and_escapes_names() -> None:
+    page = render_html(build_report(META, {HOSTILE: cached(), "naive": both()["naive"]}))
+    assert not re.search(r"https?://", page)
+    assert "<link" not in page and "src=" not in page
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert page.count("<script>") == 1
+
+
+def test_html_draws_three_series_per_strategy_and_one_bar_each() -> None:
+    report = build_report(META, both())
+    page = render_html(report)
+    assert page.count('class="series"') == 3 * len(report.strategies)
+    assert page.count('class="bar"') == len(report.strategies)
+
+
+def test_html_marks_empty_series_instead_of_drawing_them() -> None:
+    empty = StrategyMeasurements(
+        api_calls=0, api_ok=0, token_requests=0, tokens_issued=0, duration_s=0
+    )
+    page = render_html(build_report(META, {"empty": empty}))
+    assert 'class="series"' not in page and 'class="bar"' not in page
+    assert "no samples" in page and "no API calls" in page
+
+
+def test_long_series_are_downsampled_for_drawing() -> None:
+    from simulator.report import TimeSeries
+
+    day = 86_400
+    measured = StrategyMeasurements(
+        api_calls=day,
+        api_ok=day,
+        token_requests=1,
+        tokens_issued=1,
+        duration_s=day,
+        series=TimeSeries(1.0, (0,) * day, (0,) * day, (1,) * day),
+    )
+    page = render_html(build_report(META, {"day": measured}))
+    path = re.search(r'data-series="api_ok_per_s" d="([^"]+)"', page)
+    assert path is not None
+    assert 1 < path.group(1).count("L") <= 600
+
+
+def test_write_report_and_latest_link(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    first = run_directory(tmp_path, "steady", clock)
+    second = run_directory(tmp_path, "steady", clock)
+    assert first != second and first.parent == tmp_path
+    assert first.name.endswith("-steady")
+    paths = write_report(build_report(META, both()), second)
+    assert {p.name for p in second.iterdir()} == {"report.json", "report.md", "report.html"}
+    assert paths.html.read_text().startswith("<!DOCTYPE html>")
+    point_latest(first)
+    link = point_latest(second)
+    assert link == tmp_path / "latest"
+    assert link.is_symlink() and link.resolve() == second.resolve()
+    assert (link / "report.json").read_text() == paths.json.read_text()

@@ -1,0 +1,54 @@
+"""The one-line verdict, including the cases with nothing to compare."""
+
+from __future__ import annotations
+
+from report_samples import META, cached, naive
+
+from simulator.report import StrategyMeasurements, build_report
+
+
+def calls(api_calls: int, token_requests: int) -> StrategyMeasurements:
+    return StrategyMeasurements(
+        api_calls=api_calls,
+        api_ok=api_calls,
+        token_requests=token_requests,
+        tokens_issued=token_requests,
+        duration_s=10,
+    )
+
+
+def test_names_the_worst_and_best_and_their_ratio() -> None:
+    worst, best = naive(), cached()
+    verdict = build_report(META, {"cached+backoff": best, "naive": worst}).verdict
+    times = (worst.token_requests / worst.api_calls) / (best.token_requests / best.api_calls)
+    assert verdict.startswith(f"naive made {times:.1f}x the token requests of cached+backoff")
+
+
+def test_no_strategies() -> None:
+    assert "No strategies" in build_report(META, {}).verdict
+
+
+def test_no_api_calls_anywhere() -> None:
+    assert "No API calls" in build_report(META, {"a": calls(0, 0), "b": calls(0, 3)}).verdict
+
+
+def test_single_comparable_strategy() -> None:
+    verdict = build_report(META, {"a": calls(0, 0), "solo": calls(1000, 7)}).verdict
+    assert verdict.startswith("Only solo made API calls: 7.0 token requests")
+
+
+def test_best_with_no_token_requests_is_not_divided_by() -> None:
+    verdict = build_report(META, {"greedy": calls(100, 50), "free": calls(100, 0)}).verdict
+    assert verdict == "greedy made 500.0 token requests per 1,000 API calls; free made none."
+
+
+def test_equal_strategies() -> None:
+    verdict = build_report(META, {"a": calls(100, 1), "b": calls(200, 2)}).verdict
+    assert verdict.startswith("All strategies made the same 10.0")
+
+
+def test_ties_break_by_name_whatever_the_input_order() -> None:
+    one = {"b": calls(100, 5), "a": calls(100, 5), "c": calls(100, 1)}
+    two = {"c": calls(100, 1), "a": calls(100, 5), "b": calls(100, 5)}
+    assert build_report(META, one).verdict == build_report(META, two).verdict
+    assert build_report(META, one).verdict.startswith("a made 5.0x the token requests of c")

@@ -1,0 +1,52 @@
+"""Request builders shared by the server tests."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from simulator.wire import HttpRequest
+
+AUDIENCE = "https://api.quotalab.test/"
+BASE_URL = "http://127.0.0.1:8000"
+
+
+def auth0_token_request(
+    client_id: str = "demo-client",
+    secret: str = "demo-secret",
+    audience: str | None = AUDIENCE,
+    **extra: str,
+) -> HttpRequest:
+    """A JSON client-credentials request as the seed article's client sends it."""
+    body: dict[str, str] = {
+        "client_id": client_id,
+        "client_secret": secret,
+        "grant_type": "client_credentials",
+    }
+    if audience is not None:
+        body["audience"] = audience
+    body.update(extra)
+    return HttpRequest(
+        "POST",
+        f"{BASE_URL}/oauth/token",
+        (("content-type", "application/json"),),
+        json.dumps(body).encode(),
+    )
+
+
+def basic(user: str, secret: str) -> tuple[str, str]:
+    raw = f"{user}:{secret}".encode()
+    return ("authorization", "Basic " + base64.b64encode(raw).decode())
+
+
+def twitter_token_request(key: str = "demo-key", secret: str = "demo-secret") -> HttpRequest:
+    return HttpRequest(
+        "POST",
+        "/oauth2/token",
+        (basic(key, secret), ("content-type", "application/x-www-form-urlencoded;charset=UTF-8")),
+        b"grant_type=client_credentials",
+    )
+
+
+def bearer(token: str) -> tuple[str, str]:
+    return ("authorization", f"Bearer {token}")

@@ -1,0 +1,49 @@
+"""Fixtures for the mock provider: a provider on a virtual clock and request builders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from server.builders import BASE_URL
+from simulator.clock import VirtualClock
+from simulator.counters import MemoryCounters
+from simulator.limits import MemoryStore
+from simulator.profiles import load_config
+from simulator.server import MockProvider
+from simulator.server.keys import SigningKeys
+
+_KEYS: dict[str, SigningKeys] = {}
+
+MakeProvider = Callable[..., MockProvider]
+
+
+def shared_keys(algorithm: str = "RS256") -> SigningKeys:
+    """RSA key generation is slow: one key pair for the whole test session."""
+    if algorithm not in _KEYS:
+        _KEYS[algorithm] = SigningKeys(algorithm)
+    return _KEYS[algorithm]
+
+
+@pytest.fixture
+def make_provider(clock: VirtualClock, tmp_path: Path) -> MakeProvider:
+    """Build a provider for a profile, optionally overridden by TOML text."""
+
+    def build(profile: str = "auth0", toml: str = "", **kwargs: object) -> MockProvider:
+        path = None
+        if toml:
+            path = tmp_path / "override.toml"
+            path.write_text(toml)
+        config = load_config(profile, path)
+        return MockProvider(
+            config,
+            clock,
+            MemoryStore(),
+            MemoryCounters(),
+            keys=shared_keys(config.settings.token_signing),
+            base_url=BASE_URL,
+        )
+
+    return build

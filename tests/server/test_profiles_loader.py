@@ -1,0 +1,139 @@
+"""Profiles load from shipped TOML; user files override or define; bad files fail in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulator.errors import ConfigError
+from simulator.limits import FixedWindow, TokenBucket
+from simulator.profiles import load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "user.toml"
+    path.write_text(text)
+    return path
+
+
+def test_builtin_auth0_has_the_documented_token_bucket_and_demo_client() -> None:
+    config = load_config("auth0")
+    rule = config.limits["oauth_token"]
+    assert rule.algorithm == TokenBucket(burst=30, refill_rate=30.0)
+    assert config.clients["demo-client"].secret == "demo-secret"
+    assert "read:data" in config.clients["demo-client"].scopes
+    assert config.limits["m2m_quota"].stage == "issue"
+    assert config.settings.token_signing == "RS256"
+
+
+def test_builtin_twitter_has_a_negotiation_window_and_15_minute_api_windows() -> None:
+    config = load_config("twitter")
+    assert isinstance(config.limits["token_negotiation"].algorithm, FixedWindow)
+    assert config.limits["search_v2"].algorithm == FixedWindow(450, 900.0)
+    assert config.clients["demo-key"].secret == "demo-secret"
+
+
+def test_user_file_overrides_one_value_and_keeps_the_rest(tmp_path: Path) -> None:
+    path = write(tmp_path, "[limits.oauth_token]\nburst = 5\nreject = 'per_client'\n")
+    config = load_config("auth0", path)
+    rule = config.limits["oauth_token"]
+    assert rule.algorithm == TokenBucket(burst=5, refill_rate=30.0)
+    assert rule.reject == "per_client"
+    assert rule.headers == load_config("auth0").limits["oauth_token"].headers
+    assert str(path) in config.sources
+
+
+def test_user_file_registers_clients(tmp_path: Path) -> None:
+    path = write(tmp_path, '[clients.svc]\nsecret = "s3"\nscopes = "read:data write:data"\n')
+    config = load_config("auth0", path)
+    assert config.clients["svc"].scopes == ("read:data", "write:data")
+    assert "demo-client" in config.clients
+
+
+def test_user_file_can_pick_the_twitter_base(tmp_path: Path) -> None:
+    path = write(tmp_path, 'profile = "twitter"\n[limits.token_negotiation]\nlimit = 3\n')
+    config = load_config("auth0", path)
+    assert config.settings.name == "twitter"
+    assert config.limits["token_negotiation"].algorithm == FixedWindow(3, 60.0)
+
+
+def test_a_new_provider_from_scratch(tmp_path: Path) -> None:
+    text = """
+profile = "none"
+[provider]
+name = "okta"
+[endpoints.token]
+method = "POST"
+path = "/oauth2/v1/token"
+kind = "auth0_token"
+limits = ["token"]
+[limits.token]
+algorithm = "fixed_window"
+limit = 2
+window_s = 60
+reject = "too_many"
+[responses.too_many]
+status = 429
+body = '{"errorCode":"E0000047"}'
+[responses.not_found]
+status = 404
+[responses.payload_too_large]
+status = 413
+[responses.unavailable]
+status = 503
+"""
+    config = load_config("auth0", write(tmp_path, text))
+    assert config.settings.name == "okta"
+    assert [e.path for e in config.endpoints] == ["/oauth2/v1/token"]
+    assert config.clients == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ("[limits.oauth_token]\nburst = 'lots'\n", "limits.oauth_token.burst", "an integer >= 1"),
+        ("[limits.oauth_token]\nburst = 0\n", "limits.oauth_token.burst", "an integer >= 1"),
+        ("[limits.oauth_token]\nreject = 'nope'\n", "limits.oauth_token.reject", "[responses.*]"),
+        ("[limits.oauth_token]\nkey = ['planet']\n", "limits.oauth_token.key", "tenant, client"),
+        ("[limits.oauth_token]\nrefill = 'sometimes'\n", "limits.oauth_token.refill", "continuous"),
+        ("[endpoints.token]\nkind = 'magic'\n", "endpoints.token.kind", "one of auth0_token"),
+        ("[endpoints.token]\nlimits = ['ghost']\n", "endpoints.token.limits", "ghost"),
+        ("[endpoints.token]\npath = 'oauth'\n", "endpoints.token.path", "starting with /"),
+        ("[provider]\ntoken_signing = 'none'\n", "provider.token_signing", "RS256, HS256"),
+        ("[provider]\nlimits_enabled = 'yes'\n", "provider.limits_enabled", "true or false"),
+        ("[clients.x]\nscopes = ['a']\n", "clients.x.secret", "a string"),
+        (
+            "[responses.global_limit]\nstatus = 999\n",
+            "responses.global_limit.status",
+            "100 and 599",
+        ),
+        ("[faults.token]\nprobability = 2\n", "faults.token.probability", "a number from 0 to 1"),
+        ("[faults.nowhere]\nprobability = 0.5\n", "faults.nowhere", "[endpoints.*]"),
+        ("profile = 'okta'\n", "profile", "auth0, twitter, none"),
+    ],
+)
+def test_broken_config_names_the_file_key_and_expectation(
+    tmp_path: Path, text: str, key: str, expected: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config("auth0", path)
+    error = caught.value
+    assert error.source == str(path)
+    assert error.key == key
+    assert expected in error.expected
+    assert "\n" not in str(error)
+
+
+def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "[limits\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config("auth0", path)
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config("auth0", tmp_path / "absent.toml")
+
+
+def test_unknown_builtin_profile() -> None:
+    with pytest.raises(ConfigError, match="one of auth0, twitter"):
+        load_config("okta")
