@@ -12,8 +12,8 @@ def parser(description: str, example: str) -> argparse.ArgumentParser:
         epilog=f"example: {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--duration", type=float, default=8.0, help="seconds of load per side per round")
-    p.add_argument("--rounds", type=int, default=3, help="alternating rounds; the median counts")
+    p.add_argument("--duration", type=float, default=5.0, help="seconds of load per side per round")
+    p.add_argument("--rounds", type=int, default=5, help="alternating rounds; the median counts")
     p.add_argument("--connections", type=int, default=32, help="concurrent connections (wrk -c)")
     p.add_argument("--workers", type=int, default=1, help="server worker processes, both sides")
     p.add_argument(

@@ -44,7 +44,10 @@ def drain(port: int, attempts: int = 50) -> Captured:
 
 
 def uvicorn_argv(app: str, port: int, workers: int) -> list[str]:
-    """uvicorn serving ``app`` (a factory) with the settings ``quotalab serve`` uses."""
+    """uvicorn serving ``app`` (a factory) with the settings ``quotalab serve`` uses.
+
+    Those are simulator/cli/serve.py's: no ``server`` header, log level warning.
+    """
     return [
         sys.executable,
         "-m",
@@ -57,7 +60,7 @@ def uvicorn_argv(app: str, port: int, workers: int) -> list[str]:
         str(port),
         "--workers",
         str(workers),
-        "--no-access-log",
+        "--no-server-header",
         "--log-level",
         "warning",
     ]
