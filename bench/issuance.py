@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.auth0 import TOKEN_BODY, TOKEN_HEADERS, TOKEN_PATH, fetch_token
 from bench.machine import this_machine
 from bench.options import parser
-from bench.processes import HOST, free_port, quotalab_argv, running
+from bench.processes import HOST, free_port, quotalab_argv, running, uvicorn_stack
 from bench.rounds import warm_up
 from bench.signing import JWKS_PATH, SignCost, measure_signing, server_key_bits
 from bench.table import BenchResult, Figure, Verdict, render
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         verdict=Verdict("ratio quotalab / signing ceiling", ratio, TARGET),
         settings={
-            "server": "uvicorn",
+            "server": uvicorn_stack(),
             "workers": str(args.workers),
             "key": f"RSA-{costs[0].key_bits if costs else '?'}",
             "wrk": f"-t1 -c{args.connections}",

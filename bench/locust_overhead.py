@@ -20,7 +20,7 @@ from bench.auth0 import fetch_token
 from bench.locust_process import LocustRun, run_locust
 from bench.machine import this_machine
 from bench.options import parser
-from bench.processes import HOST, REPO_ROOT, free_port, quotalab_argv, running
+from bench.processes import HOST, REPO_ROOT, free_port, quotalab_argv, running, uvicorn_stack
 from bench.signing import JWKS_PATH
 from bench.table import BenchResult, Figure, Verdict, render
 
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         verdict=Verdict("overhead (CPU per request)", overhead, TARGET, higher_is_better=False),
         settings={
-            "server": f"quotalab --no-limits, uvicorn, {args.workers} worker(s)",
+            "server": f"quotalab --no-limits, {uvicorn_stack()}, {args.workers} worker(s)",
             "locust": f"1 process per side, {args.users} users, FastHttpUser",
             "rounds": f"{args.rounds} x {args.duration:g}s per side",
         },

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import importlib.util
 import os
 import signal
 import socket
@@ -109,3 +110,10 @@ def stop(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def uvicorn_stack() -> str:
+    """The HTTP parser and event loop uvicorn's ``auto`` picks here (uvicorn[standard] or not)."""
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return f"uvicorn ({http} + {loop})"

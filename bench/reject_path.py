@@ -13,11 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.app_cost import app_seconds_per_request, http_scope
 from bench.auth0 import TOKEN_BODY, TOKEN_HEADERS, TOKEN_PATH, Captured, post_token
-from bench.bare_app import RESPONSE_ENV
+from bench.bare_app import RESPONSE_ENV, fixed_response_app
 from bench.machine import this_machine
 from bench.options import parser
-from bench.processes import HOST, free_port, python_env, quotalab_argv, running
+from bench.processes import HOST, free_port, python_env, quotalab_argv, running, uvicorn_stack
 from bench.rounds import side_by_side
 from bench.table import BenchResult, Figure, Verdict, render
 from bench.wrk import WrkRequest
@@ -41,6 +42,22 @@ def drain(port: int, attempts: int = 50) -> Captured:
         if captured.status == 429:
             return captured
     raise RuntimeError(f"no 429 after {attempts} token requests; last: {captured.status}")
+
+
+def app_costs(config: Path, reject: Captured, duration_s: float) -> tuple[float, float]:
+    """Seconds per 429 of the quotalab ASGI app and of the bare app, called in-process."""
+    from simulator.server.app import create_app
+    from simulator.server.runner import build_provider
+
+    body = TOKEN_BODY.encode()
+    scope = http_scope("POST", TOKEN_PATH, TOKEN_HEADERS, body)
+    # The warm-up calls spend the one-token bucket, so every timed call is a 429.
+    mock = create_app(build_provider("auth0", config))
+    bare = fixed_response_app(reject.status, list(reject.headers), reject.body.encode())
+    return (
+        app_seconds_per_request(mock, scope, body, duration_s),
+        app_seconds_per_request(bare, scope, body, duration_s),
+    )
 
 
 def uvicorn_argv(app: str, port: int, workers: int) -> list[str]:
@@ -105,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                     duration_s=args.duration,
                     connections=args.connections,
                 )
+        mock_app_s, bare_app_s = app_costs(config, reject, duration_s=1.0)
     reject_share = min(r.non_2xx_share for r in runs.a)
     result = BenchResult(
         benchmark="429 reject path: POST /oauth/token (limits on) vs bare ASGI 429",
@@ -115,10 +133,13 @@ def main(argv: list[str] | None = None) -> int:
             Figure("quotalab p99 latency", max(r.p99_ms for r in runs.a), "ms"),
             Figure("bare p99 latency", max(r.p99_ms for r in runs.b), "ms"),
             Figure("share of quotalab answers that were 429", reject_share * 100, "%"),
+            Figure("bare: whole request over HTTP (1 / req/s)", 1e6 / runs.b_rps, "us"),
+            Figure("quotalab ASGI app alone, in-process, per 429", mock_app_s * 1e6, "us"),
+            Figure("bare ASGI app alone, in-process, per 429", bare_app_s * 1e6, "us"),
         ),
         verdict=Verdict("ratio quotalab / bare", runs.ratio, TARGET),
         settings={
-            "server": "uvicorn",
+            "server": uvicorn_stack(),
             "workers": str(args.workers),
             "wrk": f"-t1 -c{args.connections}",
             "rounds": f"{args.rounds} x {args.duration:g}s per side",

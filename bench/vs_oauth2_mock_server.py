@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.auth0 import TOKEN_BODY, TOKEN_HEADERS, TOKEN_PATH, fetch_token
 from bench.machine import this_machine
 from bench.options import parser
-from bench.processes import HOST, free_port, quotalab_argv, running
+from bench.processes import HOST, free_port, quotalab_argv, running, uvicorn_stack
 from bench.rounds import side_by_side
 from bench.signing import JWKS_PATH, server_key_bits
 from bench.table import BenchResult, Figure, Verdict, render
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         verdict=Verdict(f"ratio quotalab / {PACKAGE}", runs.ratio, TARGET),
         settings={
-            "quotalab": f"uvicorn, {args.workers} worker(s), RSA-{mock_bits}",
+            "quotalab": f"{uvicorn_stack()}, {args.workers} worker(s), RSA-{mock_bits}",
             PACKAGE: f"node {node_version}, 1 process, RSA-{oms_bits}",
             "wrk": f"-t1 -c{args.connections}",
             "rounds": f"{args.rounds} x {args.duration:g}s per side",
