@@ -63,7 +63,8 @@ class ClientStrategy:
             access_token = yield from self._access_token(state)
             response = yield from self._send(with_bearer(request, access_token), "api", state)
             if (
-                not refetched
+                response.status == 401
+                and not refetched
                 and self.token.refetch_on_invalid
                 and classify(response, self.clock.now(), api=True).outcome is Outcome.INVALID_TOKEN
             ):
@@ -82,6 +83,8 @@ class ClientStrategy:
             reply = yield Send(request, purpose)
             if reply is None:
                 raise TypeError("a driver must answer Send with an HttpResponse or TransportError")
+            if isinstance(reply, HttpResponse) and 200 <= reply.status < 300:
+                return reply  # the common case, kept cheap: no classification needed
             verdict = classify(reply, self.clock.now(), api=api)
             if verdict.outcome not in RETRYABLE and isinstance(reply, HttpResponse):
                 if not api and verdict.outcome is not Outcome.OK:

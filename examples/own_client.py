@@ -1,0 +1,70 @@
+"""Bring your own client: measure the blocking client your team really runs.
+
+``PlainClient`` stands for production code: it does its own HTTP (here with
+httpx; a ``requests`` client looks the same) and caches its token naively.
+``factory`` adapts it to quotalab's ``OwnClient`` protocol, so::
+
+    quotalab run --strategy examples.own_client:factory ...
+
+drives it, and the mock server counts every token request it makes.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import httpx
+
+from simulator.clock import Clock
+from simulator.strategies import ProviderSettings
+
+
+class PlainClient:
+    """A typical hand-written M2M client: cache the token, no margin, no retries."""
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str, audience: str) -> None:
+        self.token_url = token_url
+        self.credentials = {"client_id": client_id, "client_secret": client_secret}
+        self.audience = audience
+        self.http = httpx.Client(timeout=10.0)
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    def get_token(self) -> str:
+        if self._token and time.time() < self._expires_at:
+            return self._token
+        body = {**self.credentials, "audience": self.audience, "grant_type": "client_credentials"}
+        response = self.http.post(self.token_url, json=body)
+        response.raise_for_status()
+        data = response.json()
+        self._token = data["access_token"]
+        self._expires_at = time.time() + data.get("expires_in", 86400)
+        return data["access_token"]  # type: ignore[no-any-return]
+
+    def get(self, url: str) -> httpx.Response:
+        return self.http.get(url, headers={"Authorization": f"Bearer {self.get_token()}"})
+
+
+class MeasuredClient:
+    """``PlainClient`` behind the ``OwnClient`` protocol: ``call_api(path) -> status``."""
+
+    name = "plain-client"
+
+    def __init__(self, client: PlainClient, api_base_url: str) -> None:
+        self.client = client
+        self.api_base_url = api_base_url.rstrip("/")
+
+    def call_api(self, path: str) -> int:
+        try:
+            return self.client.get(f"{self.api_base_url}{path}").status_code
+        except httpx.HTTPStatusError as error:  # the token request failed
+            return error.response.status_code
+
+
+def factory(settings: ProviderSettings, *, clock: Clock, rng: random.Random) -> MeasuredClient:
+    """What ``--strategy examples.own_client:factory`` calls. Own clients keep their own clock."""
+    plain = PlainClient(
+        settings.token_url, settings.client_id, settings.client_secret, settings.audience
+    )
+    return MeasuredClient(plain, settings.api_base_url)

@@ -1,0 +1,89 @@
+"""--strategy specs: built-ins, user factories, both protocols, and clear errors."""
+
+from __future__ import annotations
+
+import random
+
+import httpx
+import pytest
+import respx
+
+from simulator.clock import VirtualClock
+from simulator.drivers import StrategyAuth
+from simulator.errors import InputError
+from simulator.strategies import NAMES, OwnClient, ProviderSettings, build_strategy, load_strategy
+from tests.strategies.conftest import API_URL, AUTH0_TOKEN_URL, Sleeper, token_sequence
+
+
+def not_a_strategy(settings: ProviderSettings, *, clock: object, rng: object) -> object:
+    return 42
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_builtin_names_load(name: str, auth0: ProviderSettings, clock: VirtualClock) -> None:
+    strategy = build_strategy(name, auth0, clock=clock, rng=random.Random(0))
+    assert strategy.name == name
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("nope", "neither a built-in"),
+        ("no_such_module_xyz:factory", "cannot import"),
+        ("examples.own_client:missing", "has no 'missing'"),
+        ("examples.own_client:PlainClient.name", "has no"),
+        (":factory", "expected 'package.module:factory'"),
+        ("examples.own_client:", "expected 'package.module:factory'"),
+        ("examples.own_client:__doc__", "not callable"),
+    ],
+)
+def test_bad_specs_say_what_is_wrong(spec: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_strategy(spec)
+
+
+def test_a_factory_returning_neither_protocol_is_refused(
+    auth0: ProviderSettings, clock: VirtualClock
+) -> None:
+    spec = f"{__name__}:not_a_strategy"
+    with pytest.raises(InputError, match="neither call"):
+        build_strategy(spec, auth0, clock=clock, rng=random.Random(0))
+
+
+@respx.mock
+def test_user_sans_io_strategy_runs_under_httpx(
+    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+) -> None:
+    strategy = build_strategy(
+        "examples.custom_strategy:factory", auth0, clock=clock, rng=random.Random(0)
+    )
+    assert not isinstance(strategy, OwnClient)
+    token = respx.post(AUTH0_TOKEN_URL).mock(side_effect=token_sequence())
+    respx.get(API_URL).mock(side_effect=[httpx.Response(503), httpx.Response(200)])
+    with httpx.Client(auth=StrategyAuth(strategy, sleep=sleeper)) as client:
+        assert client.get(API_URL).status_code == 200
+    assert token.call_count == 1
+    assert len(sleeper.waits) == 1
+
+
+@respx.mock
+def test_own_client_example_is_measured_through_its_own_io(
+    auth0: ProviderSettings, clock: VirtualClock
+) -> None:
+    client = build_strategy("examples.own_client:factory", auth0, clock=clock, rng=random.Random(0))
+    assert isinstance(client, OwnClient)
+    token = respx.post(AUTH0_TOKEN_URL).mock(side_effect=token_sequence())
+    api = respx.get(API_URL).mock(return_value=httpx.Response(200))
+    assert [client.call_api("/v1/users") for _ in range(3)] == [200, 200, 200]
+    assert token.call_count == 1
+    assert api.calls.last.request.headers["authorization"] == "Bearer tok-1"
+
+
+@respx.mock
+def test_own_client_reports_a_refused_token_as_its_status(
+    auth0: ProviderSettings, clock: VirtualClock
+) -> None:
+    client = build_strategy("examples.own_client:factory", auth0, clock=clock, rng=random.Random(0))
+    assert isinstance(client, OwnClient)
+    respx.post(AUTH0_TOKEN_URL).mock(return_value=httpx.Response(429))
+    assert client.call_api("/v1/users") == 429

@@ -1,0 +1,86 @@
+"""The generic blocking and asyncio loops that locust and other drivers call."""
+
+from __future__ import annotations
+
+import random
+
+import httpx
+import pytest
+import respx
+
+from simulator.clock import VirtualClock
+from simulator.drivers import (
+    AsyncRefreshGate,
+    RefreshGate,
+    from_httpx_response,
+    run_flow_async,
+    run_flow_sync,
+    to_httpx_request,
+)
+from simulator.errors import UnavailableError
+from simulator.strategies import ProviderSettings, RetryPolicy, make_strategy
+from simulator.strategies.messages import Purpose
+from simulator.wire import HttpRequest, HttpResponse, TransportError
+from tests.strategies.conftest import API_URL, AUTH0_TOKEN_URL, Sleeper, token_body
+
+API = HttpRequest("GET", API_URL)
+
+
+def sender(client: httpx.Client):  # type: ignore[no-untyped-def]
+    def send(request: HttpRequest, purpose: Purpose) -> HttpResponse | TransportError:
+        try:
+            return from_httpx_response(client.send(to_httpx_request(request)))
+        except httpx.TransportError as error:
+            return TransportError(type(error).__name__)
+
+    return send
+
+
+@respx.mock
+def test_transport_errors_are_retried(
+    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+) -> None:
+    token = respx.post(AUTH0_TOKEN_URL).mock(
+        side_effect=[httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), token_body(1)]
+    )
+    respx.get(API_URL).mock(side_effect=[httpx.ConnectError("refused"), httpx.Response(200)])
+    strategy = make_strategy("cached+backoff", auth0, clock=clock, rng=random.Random(3))
+    with httpx.Client() as client:
+        response = run_flow_sync(strategy.call(API), sender(client), sleeper, RefreshGate())
+    assert response.status == 200
+    assert token.call_count == 3
+    assert len(sleeper.waits) == 3
+
+
+@respx.mock
+def test_transport_errors_outlasting_retries_raise_unavailable(
+    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+) -> None:
+    respx.post(AUTH0_TOKEN_URL).mock(side_effect=httpx.ConnectError("refused"))
+    strategy = make_strategy(
+        "backoff",
+        auth0,
+        clock=clock,
+        rng=random.Random(3),
+        retry_policy=RetryPolicy(max_attempts=2),
+    )
+    with httpx.Client() as client, pytest.raises(UnavailableError):
+        run_flow_sync(strategy.call(API), sender(client), sleeper, RefreshGate())
+
+
+@pytest.mark.anyio
+async def test_async_loop_drives_the_same_flow(
+    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+) -> None:
+    sent: list[Purpose] = []
+    replies = iter([HttpResponse(503), HttpResponse(200, body=b'{"access_token":"a"}')])
+
+    async def send(request: HttpRequest, purpose: Purpose) -> HttpResponse:
+        sent.append(purpose)
+        return next(replies) if purpose == "token" else HttpResponse(204)
+
+    strategy = make_strategy("cached+backoff", auth0, clock=clock, rng=random.Random(3))
+    response = await run_flow_async(strategy.call(API), send, sleeper.asleep, AsyncRefreshGate())
+    assert response.status == 204
+    assert sent == ["token", "token", "api"]
+    assert len(sleeper.waits) == 1

@@ -1,0 +1,64 @@
+"""Reading server hints and classifying answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.strategies import Outcome, classify, server_wait_s
+from simulator.wire import HttpResponse, TransportError
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({}, None),
+        ({"retry-after": "12"}, 12.0),
+        ({"retry-after": "Fri, 15 Jan 2027 08:01:00 GMT"}, 60.0),
+        ({"retry-after": "Fri, 15 Jan 2027 07:59:00 GMT"}, 0.0),  # in the past: go now
+        ({"retry-after": "soon"}, None),
+        ({"ratelimit": '"default";r=0;t=30'}, 30.0),
+        ({"auth0-ratelimit": "client;q=10;t=1;r=9"}, 1.0),
+        ({"x-ratelimit-reset": str(int(NOW) + 8)}, 8.0),
+        ({"x-rate-limit-reset": str(int(NOW) + 900)}, 900.0),
+        ({"x-ratelimit-reset": str(int(NOW) - 5)}, 0.0),
+        ({"retry-after": "3", "ratelimit": '"d";r=0;t=30'}, 3.0),
+        ({"ratelimit": '"d";r=0;t=30', "auth0-ratelimit": "c;q=1;t=2;r=0"}, 30.0),
+        ({"auth0-ratelimit": "c;q=1;t=2;r=0", "x-ratelimit-reset": str(int(NOW) + 9)}, 2.0),
+        ({"retry-after": "garbage", "x-ratelimit-reset": str(int(NOW) + 9)}, 9.0),
+    ],
+)
+def test_server_wait_precedence(headers: dict[str, str], wait: float | None) -> None:
+    assert server_wait_s(HttpResponse(429, headers), NOW) == wait
+
+
+@pytest.mark.parametrize(
+    ("reply", "api", "outcome"),
+    [
+        (HttpResponse(200), True, Outcome.OK),
+        (HttpResponse(429), False, Outcome.THROTTLED),
+        (HttpResponse(503), True, Outcome.UNAVAILABLE),
+        (TransportError("reset"), False, Outcome.UNAVAILABLE),
+        (
+            HttpResponse(403, body=b'{"errors":[{"code":99,"message":"x"}]}'),
+            False,
+            Outcome.COOLDOWN,
+        ),
+        (
+            HttpResponse(401, body=b'{"errors":[{"code":89,"message":"x"}]}'),
+            True,
+            Outcome.INVALID_TOKEN,
+        ),
+        (
+            HttpResponse(401, {"www-authenticate": 'Bearer error="invalid_token"'}),
+            True,
+            Outcome.INVALID_TOKEN,
+        ),
+        (HttpResponse(401, body=b'{"error":"access_denied"}'), False, Outcome.DEFINITE),
+        (HttpResponse(403, body=b'{"error":"insufficient_scope"}'), True, Outcome.DEFINITE),
+        (HttpResponse(400), False, Outcome.DEFINITE),
+    ],
+)
+def test_classify(reply: HttpResponse | TransportError, api: bool, outcome: Outcome) -> None:
+    assert classify(reply, NOW, api=api).outcome is outcome
