@@ -2,7 +2,7 @@
 
 Both sides call GET /api/data on the same quotalab server (``--no-limits``, so
 every call is a 200): the baseline with a token fetched beforehand, the strategy
-side through ``simulator/locust/locustfile.py`` with the ``cached`` strategy and an
+side through ``locustfiles/steady.py`` with the ``cached`` strategy and an
 unreachable pace, so both run flat out. Locust runs in its own subprocess, one
 process per side, alternating. Overhead = strategy CPU per request / baseline CPU
 per request - 1, from the locust process's own CPU time between test start and
@@ -26,7 +26,7 @@ from bench.table import BenchResult, Figure, Verdict, render
 
 TARGET = 0.20
 BASELINE = REPO_ROOT / "bench" / "locust_baseline.py"
-STRATEGY = REPO_ROOT / "simulator" / "locust" / "locustfile.py"
+STRATEGY = REPO_ROOT / "locustfiles" / "steady.py"
 FLAT_OUT_RATE = "100000"  # API calls/s per user: far above what one process can send
 
 
