@@ -181,8 +181,10 @@ class _Reader:
         value = self.table(table, key, dotted)
         out: list[tuple[str, str]] = []
         for name, text in value.items():
-            if not isinstance(text, str) or "\n" in text or "\r" in text:
-                raise self.fail(f"{dotted}.{name}", "a one-line string")
+            if not isinstance(text, str) or "\n" in text or "\r" in text or not text.isascii():
+                raise self.fail(f"{dotted}.{name}", "a one-line ASCII string")
+            if not name.isascii() or not name or any(ch in name for ch in " :\t"):
+                raise self.fail(f"{dotted}.{name}", "a header name (ASCII, no spaces or colons)")
             out.append((name.lower(), text))
         return tuple(out)
 

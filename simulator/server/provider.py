@@ -23,7 +23,7 @@ from simulator.server.faults import FaultPlan, fault_from_json
 from simulator.server.keys import SigningKeys
 from simulator.server.parsing import Incoming, read_request
 from simulator.server.templates import compile_responses
-from simulator.server.throttle import Limiter, template_values
+from simulator.server.throttle import Limiter
 from simulator.wire import HttpRequest, HttpResponse
 
 Flow = Callable[["MockProvider", EndpointSpec, Incoming, float], HttpResponse]
@@ -83,6 +83,7 @@ class MockProvider:
         # Twitter-style opaque bearer tokens: one per app until invalidated.
         self.app_tokens: dict[str, str] = {}
         self.token_apps: dict[str, str] = {}
+        self.revoked_tokens: dict[str, str] = {}  # so their 401s count for the right app
 
     # -- public API -------------------------------------------------------
 
@@ -184,11 +185,13 @@ class MockProvider:
         A rejection counts under ``counter`` (429) or ``forbidden_403_99`` (403).
         """
         verdict = self.limiter.check(endpoint, stage, client_id, now)
-        if verdict.allowed or verdict.rule is None or verdict.decision is None:
+        if verdict.allowed or verdict.rule is None or verdict.values is None:
             return None, verdict.headers
-        values = template_values(verdict.rule, verdict.decision, now)
-        values["transaction"] = self.transaction_id()
-        response = self.responses[verdict.rule.reject].render(values, verdict.headers)
+        values = verdict.values
+        reject = self.responses[verdict.rule.reject]
+        if "transaction" in reject.names:
+            values["transaction"] = self.transaction_id()
+        response = reject.render(values, verdict.headers)
         if response.status == 403:
             self.counters.incr(client_id, "forbidden_403_99")
         else:

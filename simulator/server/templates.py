@@ -7,11 +7,42 @@ JSON-escaped, values substituted into headers lose any line breaks.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from string import Template
+import re
+from collections.abc import Callable, Mapping
 
 from simulator.profiles.model import ResponseSpec
 from simulator.wire import HttpResponse
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class TextTemplate:
+    """``${name}`` placeholders, split once so filling is a join (no regex per request).
+
+    Unknown names are left as written.
+    """
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, text: str) -> None:
+        self._parts = tuple(_PLACEHOLDER.split(text))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self._parts[1::2]
+
+    def fill(self, values: Mapping[str, str], escape: Callable[[str], str] | None = None) -> str:
+        out = []
+        for index, part in enumerate(self._parts):
+            if index % 2 == 0:
+                out.append(part)
+                continue
+            value = values.get(part)
+            if value is None:
+                out.append("${" + part + "}")
+            else:
+                out.append(escape(value) if escape is not None else value)
+        return "".join(out)
 
 
 def _json_text(value: str) -> str:
@@ -25,17 +56,29 @@ def _header_text(value: str) -> str:
 class CompiledResponse:
     """A ``ResponseSpec`` ready to render fast, most of all when nothing varies."""
 
-    __slots__ = ("_body", "_body_template", "_header_templates", "_headers", "_static", "status")
+    __slots__ = (
+        "_body",
+        "_body_template",
+        "_header_templates",
+        "_headers",
+        "_static",
+        "names",
+        "status",
+    )
 
     def __init__(self, spec: ResponseSpec) -> None:
         self.status = spec.status
         self._headers = {name: value for name, value in spec.headers if "${" not in value}
         self._header_templates = tuple(
-            (name, Template(value)) for name, value in spec.headers if "${" in value
+            (name, TextTemplate(value)) for name, value in spec.headers if "${" in value
         )
-        self._body_template = Template(spec.body) if "${" in spec.body else None
+        self._body_template = TextTemplate(spec.body) if "${" in spec.body else None
         self._body = spec.body.encode("utf-8")
         self._static = HttpResponse(self.status, dict(self._headers), self._body)
+        names = {n for _, t in self._header_templates for n in t.names}
+        if self._body_template is not None:
+            names.update(self._body_template.names)
+        self.names = frozenset(names)
 
     def render(
         self,
@@ -48,13 +91,12 @@ class CompiledResponse:
         values = values or {}
         headers = dict(self._headers)
         for name, template in self._header_templates:
-            headers[name] = _header_text(template.safe_substitute(values))
+            headers[name] = template.fill(values, _header_text)
         if extra_headers:
             headers.update(extra_headers)
         body = self._body
         if self._body_template is not None:
-            escaped = {key: _json_text(value) for key, value in values.items()}
-            body = self._body_template.safe_substitute(escaped).encode("utf-8")
+            body = self._body_template.fill(values, _json_text).encode("utf-8")
         return HttpResponse(self.status, headers, body)
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from string import Template
 
 from simulator.limits import CounterQuota, Decision, Store
 from simulator.profiles.model import EndpointSpec, LimitRule, Stage
+from simulator.server.templates import TextTemplate
 
 MAX_TRACKED_KEYS = 10_000
 """Stats list at most this many limit keys, so millions of clients cost no memory."""
@@ -26,6 +26,7 @@ class Verdict:
     headers: dict[str, str]
     rule: LimitRule | None = None
     decision: Decision | None = None
+    values: dict[str, str] | None = None
 
 
 ALLOWED = Verdict(True, {})
@@ -54,11 +55,17 @@ class Limiter:
         self.tenant = tenant
         self.enabled = True
         self._headers = {
-            name: tuple((h, Template(v)) for h, v in rule.headers) for name, rule in rules.items()
+            name: tuple((h, TextTemplate(v)) for h, v in rule.headers)
+            for name, rule in rules.items()
         }
         self._tracked: dict[tuple[str, str], None] = {}
+        self._fixed_keys: dict[tuple[str, str], str] = {}
 
     def _key(self, rule: LimitRule, endpoint: EndpointSpec, client_id: str) -> str:
+        """``<key parts>``; keys without the client part are built once and reused."""
+        fixed = self._fixed_keys.get((rule.name, endpoint.name))
+        if fixed is not None:
+            return fixed
         parts = []
         for part in rule.key:
             if part == "tenant":
@@ -67,7 +74,10 @@ class Limiter:
                 parts.append(client_id)
             else:
                 parts.append(endpoint.name)
-        return ":".join(parts)
+        key = ":".join(parts)
+        if "client" not in rule.key:
+            self._fixed_keys[(rule.name, endpoint.name)] = key
+        return key
 
     def check(self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float) -> Verdict:
         """Consume one request from each rule of ``stage``; the headers to send back."""
@@ -86,9 +96,9 @@ class Limiter:
             if templates or not decision.allowed:
                 values = template_values(rule, decision, now)
                 for header, template in templates:
-                    headers[header] = template.safe_substitute(values)
-            if not decision.allowed and rule.enforce:
-                return Verdict(False, headers, rule, decision)
+                    headers[header] = template.fill(values)
+                if not decision.allowed and rule.enforce:
+                    return Verdict(False, headers, rule, decision, values)
         return Verdict(True, headers)
 
     def snapshot(self, now: float) -> dict[str, dict[str, float]]:

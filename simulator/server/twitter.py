@@ -7,6 +7,7 @@ from __future__ import annotations
 import hmac
 import string
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from simulator.profiles.model import EndpointSpec
 from simulator.server.parsing import (
@@ -93,10 +94,16 @@ def invalidate(
     if not ok:
         return _code_99(p, who)
     access_token = _form(incoming).get("access_token", "")
+    if access_token not in p.token_apps:
+        # Clients send the token as issued ("%3D") or form-encoded once more.
+        access_token = quote(access_token, safe="")
     if p.token_apps.get(access_token) != who:
         return p.responses["invalid_token"].render()
     del p.token_apps[access_token]
     del p.app_tokens[who]
+    if len(p.revoked_tokens) >= 10_000:
+        p.revoked_tokens.clear()
+    p.revoked_tokens[access_token] = who
     return p.responses["invalidate_ok"].render({"access_token": access_token})
 
 
@@ -106,7 +113,7 @@ def bearer_api(
     """An API read with the app-only bearer token, in fixed windows per app and endpoint."""
     raw = bearer_token(incoming)
     app = p.token_apps.get(raw) if raw is not None else None
-    who = app or ANONYMOUS
+    who = app or (p.revoked_tokens.get(raw, ANONYMOUS) if raw is not None else ANONYMOUS)
     p.counters.incr(who, "api_calls")
     if (fault := p.fault(endpoint, who, now)) is not None:
         return fault

@@ -1,48 +1,13 @@
-"""Every store test runs against the in-memory store and, when available, Redis.
-
-Redis comes from ``QUOTALAB_REDIS_URL``. Unset: the Redis cases are skipped.
-Set but unreachable: they fail under ``CI=true`` (CI must test Redis) and are
-skipped with the reason elsewhere. Each test gets its own namespace, deleted
-afterwards, so parallel runs and a real server on the same Redis never mix.
-"""
+"""The ``store`` fixture: every store test runs on memory and, when available, Redis."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
+from redis_fixtures import fresh_namespace, open_test_redis
 
-from simulator.errors import StoreUnavailable
 from simulator.limits import MemoryStore, Store
-from simulator.limits.redis_store import RedisStore
-
-REDIS_URL_ENV = "QUOTALAB_REDIS_URL"
-
-
-def redis_url() -> str:
-    """The Redis URL to test against, or skip (fail in CI) when there is none."""
-    url = os.environ.get(REDIS_URL_ENV, "")
-    if not url:
-        pytest.skip(f"{REDIS_URL_ENV} is not set")
-    return url
-
-
-def open_test_redis(namespace: str) -> RedisStore:
-    """A RedisStore on its own namespace; unreachable Redis fails in CI, skips locally."""
-    url = redis_url()
-    try:
-        return RedisStore.from_url(url, namespace=namespace)
-    except StoreUnavailable as error:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI must test the Redis store: {error}")
-        pytest.skip(str(error))
-
-
-def fresh_namespace() -> str:
-    """A namespace no other test or process uses."""
-    return f"quotalab-test:{uuid.uuid4().hex[:12]}:"
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])

@@ -111,6 +111,11 @@ status = 503
         ("[faults.token]\nprobability = 2\n", "faults.token.probability", "a number from 0 to 1"),
         ("[faults.nowhere]\nprobability = 0.5\n", "faults.nowhere", "[endpoints.*]"),
         ("profile = 'okta'\n", "profile", "auth0, twitter, none"),
+        (
+            '[responses.global_limit.headers]\nx-a = "caf\u00e9"\n',
+            "responses.global_limit.headers.x-a",
+            "ASCII",
+        ),
     ],
 )
 def test_broken_config_names_the_file_key_and_expectation(

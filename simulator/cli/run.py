@@ -1,0 +1,132 @@
+"""``quotalab run``: the locust comparison of client strategies, with a report and a gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from simulator.cli.app import app
+from simulator.clock import SystemClock
+from simulator.gate import echo_results, gate_files
+from simulator.report import render_terminal
+from simulator.run.orchestrate import provider_config, run_comparison
+from simulator.run.reporting import new_run_directory, write_run_report
+from simulator.run.scenarios import SCENARIOS
+from simulator.run.settings import RunSettings, build_settings, is_custom_strategy
+from simulator.strategies.own_client import load_strategy
+from simulator.strategies.registry import NAMES
+
+
+def _check_before_start(settings: RunSettings) -> None:
+    """Fail on a bad profile, config or custom strategy before any load starts."""
+    provider_config(settings)
+    for name in settings.strategies:
+        if is_custom_strategy(name):
+            load_strategy(name)
+
+
+@app.command()
+def run(
+    scenario: Annotated[
+        str, typer.Option("--scenario", help=f"One of: {', '.join(SCENARIOS)}.")
+    ] = "steady",
+    strategies: Annotated[
+        str | None,
+        typer.Option(
+            "--strategies",
+            help="Comma-separated: naive, cached, backoff, cached+backoff, article, "
+            "or your own package.module:factory. Default: the first four.",
+        ),
+    ] = None,
+    users: Annotated[
+        int | None, typer.Option("--users", help="Concurrent locust users (scenario default).")
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option("--rate", help="API calls per second per user.")
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", help="Per strategy, e.g. 12s, 2m.")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="auth0 or twitter (scenario default).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Server config TOML for the local server.")
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="A running quotalab server URL; no local server."),
+    ] = None,
+    processes: Annotated[
+        int, typer.Option("--processes", help="locust worker processes (locust --processes).")
+    ] = 1,
+    out: Annotated[Path, typer.Option("--out", help="Reports directory.")] = Path("reports"),
+    gate: Annotated[
+        Path | None,
+        typer.Option("--gate", help="Thresholds TOML: gate the result; exit code follows it."),
+    ] = None,
+) -> None:
+    """Run locust once per strategy against fresh server state and report quota use.
+
+    Writes <out>/<timestamp>-<scenario>/report.{json,md,html} and points
+    <out>/latest at it. Exit 0, or the gate's code with --gate (1 = violated).
+
+    Example: quotalab run --scenario steady --strategies naive,cached+backoff --duration 20s
+    """
+    settings = build_settings(
+        scenario=scenario,
+        strategies=strategies,
+        known_strategies=NAMES,
+        users=users,
+        rate=rate,
+        duration=duration,
+        profile=profile,
+        processes=processes,
+        config=config,
+        target=target,
+        out_dir=out,
+        gate=gate,
+    )
+    _check_before_start(settings)
+    console = Console()
+    clock = SystemClock()
+    run_dir = new_run_directory(settings, clock)
+    console.print(
+        f"quotalab run: scenario [bold]{settings.scenario.name}[/bold], "
+        f"{settings.users} users x {settings.rate:g} calls/s, "
+        f"{settings.duration_s:g}s per strategy, {len(settings.strategies)} strategies"
+    )
+    with Progress(
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        tasks: dict[str, TaskID] = {
+            name: progress.add_task(name, total=settings.duration_s, status="waiting")
+            for name in settings.strategies
+        }
+
+        def tick(strategy: str, elapsed_s: float) -> None:
+            done = min(elapsed_s, settings.duration_s)
+            status = "running" if elapsed_s < settings.duration_s else "stopping"
+            progress.update(tasks[strategy], completed=done, status=status)
+
+        result = run_comparison(settings, run_dir / "locust", tick)
+        for name in settings.strategies:
+            progress.update(tasks[name], completed=settings.duration_s, status="done")
+    written = write_run_report(result, run_dir, clock)
+    render_terminal(written.report, console)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(f"HTML report: {written.paths.html}")
+    if settings.gate is not None:
+        results = gate_files(written.paths.json, settings.gate)
+        if echo_results(results, typer.echo):
+            raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Comparison runs: locust per strategy against fresh server state, then measurements."""

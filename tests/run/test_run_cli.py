@@ -1,0 +1,58 @@
+"""``quotalab run`` refuses impossible options with one line and exit 2, before any load."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--users", "0"], "--users 0"),
+        (["--rate", "-1"], "--rate -1"),
+        (["--duration", "forever"], "--duration"),
+        (["--scenario", "tsunami"], "unknown scenario"),
+        (["--strategies", "naive,teleport"], "unknown strategy 'teleport'"),
+        (["--strategies", "no_such_module_xyz:factory"], "cannot import"),
+        (["--profile", "okta"], "okta"),
+        (["--processes", "0"], "--processes 0"),
+        (["--target", "ftp://example.test"], "--target"),
+        (["--gate", "/nonexistent/thresholds.toml"], "--gate"),
+    ],
+)
+def test_impossible_options_exit_2_with_one_line(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "run", *args, "--out", str(tmp_path / "r")],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "r").exists()  # nothing ran, nothing written
+
+
+def test_help_shows_an_example() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "run", "--help"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "Example: quotalab run" in done.stdout

@@ -1,0 +1,100 @@
+"""Real locust comparisons against the real mock server on loopback (short, bounded)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulator.report import validate_document
+from simulator.run.orchestrate import run_comparison
+from simulator.run.settings import build_settings
+from simulator.strategies.registry import NAMES
+
+ROOT = Path(__file__).resolve().parents[2]
+# A token endpoint far tighter than Auth0's free plan, so a naive client trips it in seconds.
+TIGHT = """
+[limits.oauth_token]
+burst = 5
+refill_rate = 5
+"""
+
+
+def quotalab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.live
+def test_short_comparison_orders_the_strategies(tmp_path: Path) -> None:
+    config = tmp_path / "tight.toml"
+    config.write_text(TIGHT)
+    done = quotalab(
+        "run",
+        "--strategies",
+        "naive,cached,cached+backoff",
+        "--users",
+        "6",
+        "--rate",
+        "4",
+        "--duration",
+        "2s",
+        "--config",
+        str(config),
+        "--out",
+        str(tmp_path / "reports"),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    latest = tmp_path / "reports" / "latest"
+    document = validate_document(json.loads((latest / "report.json").read_text()))
+    figures = document["strategies"]
+    naive, cached, best = figures["naive"], figures["cached"], figures["cached+backoff"]
+    assert naive["api_calls"] > 0 and cached["api_calls"] > 0
+    assert naive["token_requests_per_1k_calls"] > 10 * cached["token_requests_per_1k_calls"]
+    assert naive["throttled_429"] > 0
+    assert best["throttled_429"] == 0 and best["forbidden_403_99"] == 0
+    assert best["api_ok"] == best["api_calls"]
+    assert str(latest.resolve() / "report.html") in done.stdout.replace("\n", "")
+    assert "Verdict" in done.stdout
+
+
+@pytest.mark.live
+def test_processes_merge_to_the_server_counts(tmp_path: Path) -> None:
+    settings = build_settings(
+        scenario="steady",
+        strategies="cached,naive",
+        known_strategies=NAMES,
+        users=4,
+        rate=3.0,
+        duration="3s",
+        profile=None,
+        processes=2,
+        config=None,
+        target=None,
+        out_dir=tmp_path,
+        gate=None,
+    )
+    result = run_comparison(settings, tmp_path / "work")
+    cached, naive = result.figures
+    for figures in result.figures:
+        assert figures.source == "server"
+        assert figures.api_calls > 0
+        for name in ("api_calls", "token_requests", "tokens_issued"):
+            assert figures.client_counts[name] == getattr(figures, name), name
+    # One shared cache per locust process: two worker processes fetch two tokens.
+    assert cached.tokens_issued == 2
+    assert naive.token_requests >= naive.api_calls
+    assert result.warnings == ()

@@ -1,0 +1,88 @@
+"""Run options: defaults come from the scenario, impossible values are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulator.errors import InputError
+from simulator.run.scenarios import SCENARIOS, spike_users
+from simulator.run.settings import DEFAULT_STRATEGIES, build_settings, parse_duration_s
+
+KNOWN = ("naive", "cached", "backoff", "cached+backoff", "article")
+
+
+def settings(**overrides: Any) -> Any:
+    options: dict[str, Any] = {
+        "scenario": "steady",
+        "strategies": None,
+        "known_strategies": KNOWN,
+        "users": None,
+        "rate": None,
+        "duration": None,
+        "profile": None,
+        "processes": 1,
+        "config": None,
+        "target": None,
+        "out_dir": Path("reports"),
+        "gate": None,
+    }
+    options.update(overrides)
+    return build_settings(**options)
+
+
+def test_defaults_come_from_the_scenario() -> None:
+    chosen = settings(scenario="twitter")
+    assert chosen.strategies == DEFAULT_STRATEGIES
+    assert chosen.users == SCENARIOS["twitter"].users
+    assert chosen.rate == SCENARIOS["twitter"].rate
+    assert chosen.profile == "twitter"
+
+
+def test_options_override_the_scenario() -> None:
+    chosen = settings(users=3, rate=0.5, duration="2m", strategies="cached, my.mod:factory")
+    assert (chosen.users, chosen.rate, chosen.duration_s) == (3, 0.5, 120.0)
+    assert chosen.strategies == ("cached", "my.mod:factory")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("12", 12), ("12s", 12), ("1.5m", 90), ("1h", 3600)])
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration_s(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"scenario": "tsunami"}, "unknown scenario 'tsunami'"),
+        ({"strategies": "naive,teleport"}, "unknown strategy 'teleport'"),
+        ({"strategies": "naive,,cached"}, "empty name"),
+        ({"strategies": "naive,naive"}, "more than once"),
+        ({"users": 0}, "--users 0"),
+        ({"rate": 0.0}, "--rate 0.0"),
+        ({"rate": float("nan")}, "--rate nan"),
+        ({"duration": "soon"}, "--duration 'soon'"),
+        ({"duration": "0s"}, "--duration 0s"),
+        ({"processes": 0}, "--processes 0"),
+        ({"target": "ftp://example.test"}, "--target"),
+        ({"target": "http://127.0.0.1:99999"}, "impossible port"),
+        ({"config": Path("/nonexistent/quotalab.toml")}, "--config"),
+        ({"gate": Path("/nonexistent/gate.toml")}, "--gate"),
+    ],
+)
+def test_impossible_values_are_one_clear_error(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match=message.replace("(", r"\(")) as error:
+        settings(**overrides)
+    assert "\n" not in str(error.value)
+
+
+def test_config_cannot_apply_to_a_remote_target(tmp_path: Path) -> None:
+    config = tmp_path / "server.toml"
+    config.write_text("")
+    with pytest.raises(InputError, match="--target"):
+        settings(config=config, target="http://127.0.0.1:8080")
+
+
+def test_spike_triples_the_users_in_the_middle_third() -> None:
+    assert [spike_users(4, 3, t, 30) for t in (0, 9.9, 10, 19.9, 20, 29)] == [4, 4, 12, 12, 4, 4]

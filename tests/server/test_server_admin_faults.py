@@ -1,0 +1,131 @@
+"""Stats, reset, injected 503s, latency and clock skew, through the core and ``/_admin``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jwt
+
+from server.builders import auth0_token_request
+from server.conftest import MakeProvider
+from simulator.clock import VirtualClock
+from simulator.server import MockProvider
+from simulator.wire import HttpRequest, HttpResponse
+
+
+def admin(provider: MockProvider, method: str, path: str, body: Any = None) -> HttpResponse:
+    raw = b"" if body is None else json.dumps(body).encode()
+    return provider.handle(HttpRequest(method, f"/_admin/{path}", (), raw))
+
+
+def test_stats_list_clients_and_limit_keys_and_reset_clears_them(
+    make_provider: MakeProvider, clock: VirtualClock
+) -> None:
+    provider = make_provider()
+    for _ in range(3):
+        provider.handle(auth0_token_request())
+    provider.handle(auth0_token_request(secret="wrong"))
+    stats = admin(provider, "GET", "stats").json()
+    assert stats["clients"]["demo-client"] == {"token_requests": 4, "tokens_issued": 3}
+    bucket = stats["limits"]["oauth_token:quotalab"]
+    assert bucket["limit"] == 30
+    assert bucket["remaining"] == 26
+    assert bucket["reset_at"] > clock.now()
+    assert admin(provider, "POST", "reset").status == 200
+    after = admin(provider, "GET", "stats").json()
+    assert after["clients"] == {}
+    assert after["limits"] == {}
+    assert provider.handle(auth0_token_request()).headers["x-ratelimit-remaining"] == "29"
+
+
+def test_admin_rejects_wrong_methods_and_paths(make_provider: MakeProvider) -> None:
+    provider = make_provider()
+    assert admin(provider, "POST", "stats").status == 405
+    assert admin(provider, "GET", "reset").status == 405
+    assert admin(provider, "GET", "nothing").status == 404
+
+
+def test_injected_503_by_schedule_with_retry_after(
+    make_provider: MakeProvider, clock: VirtualClock
+) -> None:
+    toml = "[faults.token]\nschedule = [[10, 20]]\nretry_after_s = 7\n"
+    provider = make_provider(toml=toml)
+    assert provider.handle(auth0_token_request()).status == 200
+    clock.advance(10)
+    down = provider.handle(auth0_token_request())
+    assert down.status == 503
+    assert down.headers["retry-after"] == "7"
+    assert down.body == (
+        b'{"statusCode":503,"error":"Service Unavailable","message":"Service Unavailable"}'
+    )
+    clock.advance(10)
+    assert provider.handle(auth0_token_request()).status == 200
+    assert provider.stats()["clients"]["demo-client"]["faults_503"] == 1
+
+
+def test_probability_faults_replay_from_the_seed(make_provider: MakeProvider) -> None:
+    toml = "[limits.oauth_token]\nburst = 1000\n[faults.token]\nprobability = 0.5\n"
+    runs = []
+    for _ in range(2):
+        provider = make_provider(toml=toml)
+        runs.append([provider.handle(auth0_token_request()).status for _ in range(200)])
+    assert runs[0] == runs[1]
+    assert 40 < runs[0].count(503) < 160
+    assert set(runs[0]) == {200, 503}
+
+
+def test_faults_and_skew_change_at_run_time(
+    make_provider: MakeProvider, clock: VirtualClock
+) -> None:
+    provider = make_provider()
+    document = {
+        "clock_offset_s": -3600,
+        "endpoints": {"token": {"probability": 0, "latency_ms": 250}},
+    }
+    put = admin(provider, "PUT", "faults", document)
+    assert put.status == 200
+    assert put.json()["endpoints"]["token"]["latency_ms"] == 250
+    assert admin(provider, "GET", "faults").json()["clock_offset_s"] == -3600
+    outcome = provider.respond(auth0_token_request())
+    assert outcome.latency_s == 0.25
+    claims = jwt.decode(
+        outcome.response.json()["access_token"], options={"verify_signature": False}
+    )
+    assert claims["iat"] == int(clock.now()) - 3600
+    assert claims["exp"] == claims["iat"] + 86400
+
+
+def test_bad_fault_documents_are_400_and_change_nothing(make_provider: MakeProvider) -> None:
+    provider = make_provider()
+    before = admin(provider, "GET", "faults").json()
+    for document in (
+        {"endpoints": {"nowhere": {}}},
+        {"endpoints": {"token": {"probability": 3}}},
+        {"endpoints": {"token": {"schedule": "always"}}},
+        {"clock_offset_s": "soon"},
+        {"surprise": 1},
+        [1, 2],
+    ):
+        response = admin(provider, "PUT", "faults", document)
+        assert response.status == 400
+        assert response.json()["error"] == "invalid_request"
+    broken = provider.handle(HttpRequest("PUT", "/_admin/faults", (), b"{nope"))
+    assert broken.status == 400
+    assert admin(provider, "GET", "faults").json() == before
+
+
+def test_server_clock_ahead_makes_fresh_tokens_not_yet_valid_elsewhere(
+    make_provider: MakeProvider, clock: VirtualClock
+) -> None:
+    ahead = make_provider(toml="[provider]\nclock_offset_s = 120\ninclude_nbf = true\n")
+    token = ahead.handle(auth0_token_request()).json()["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["nbf"] == claims["iat"] == int(clock.now()) + 120
+    on_time = make_provider()  # same signing key, clock not skewed
+    api = HttpRequest("GET", "/api/data", (("authorization", f"Bearer {token}"),))
+    rejected = on_time.handle(api)
+    assert rejected.status == 401
+    assert 'error_description="jwt not active"' in rejected.headers["www-authenticate"]
+    clock.advance(120 - on_time.settings.validation_leeway_s)
+    assert on_time.handle(api).status == 200

@@ -1,0 +1,118 @@
+"""``quotalab serve``: help, one-line errors, the start banner, and worker settings."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from simulator.cli.serve import banner
+from simulator.profiles import load_config
+from simulator.server import runner
+from simulator.server.keys import generate_private_pem
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def quotalab(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_help_has_an_example() -> None:
+    result = quotalab("serve", "--help")
+    assert result.returncode == 0
+    assert "Example: quotalab serve" in result.stdout
+
+
+def test_broken_config_is_one_line_naming_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[limits.oauth_token]\nburst = -1\n")
+    result = quotalab("serve", "--config", str(path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"quotalab: error: {path}: limits.oauth_token.burst: an integer >= 1"]
+
+
+def test_several_workers_need_a_shared_store() -> None:
+    result = quotalab("serve", "--workers", "2")
+    assert result.returncode == 2
+    assert "needs a shared store" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_banner_prints_urls_credentials_and_a_curl() -> None:
+    text = banner(load_config("auth0"), "http://127.0.0.1:8000", no_limits=False)
+    assert "POST  http://127.0.0.1:8000/oauth/token" in text
+    assert "demo-client / demo-secret" in text
+    assert "curl -s -X POST http://127.0.0.1:8000/oauth/token" in text
+    twitter = banner(load_config("twitter"), "http://127.0.0.1:8000", no_limits=True)
+    assert "curl -s -u 'demo-key:demo-secret'" in twitter
+    assert "OFF" in twitter
+
+
+def test_worker_apps_built_from_the_environment_share_the_signing_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = tmp_path / "key.pem"
+    key_file.write_bytes(generate_private_pem())
+    monkeypatch.setenv(runner.ENV_PROFILE, "auth0")
+    monkeypatch.setenv(runner.ENV_KEY_FILE, str(key_file))
+    monkeypatch.setenv(runner.ENV_BASE_URL, "http://127.0.0.1:9000")
+    monkeypatch.setenv(runner.ENV_NO_LIMITS, "1")
+    first, second = runner.create_app_from_env(), runner.create_app_from_env()
+    assert first.provider.keys.jwks == second.provider.keys.jwks
+    assert first.provider.limiter.enabled is False
+    assert first.provider.base_url == "http://127.0.0.1:9000"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.live
+def test_serve_starts_and_answers_on_loopback() -> None:
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "serve", "--profile", "twitter", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        response = None
+        while time.monotonic() < deadline:
+            try:
+                response = httpx.post(
+                    f"http://127.0.0.1:{port}/oauth2/token",
+                    auth=("demo-key", "demo-secret"),
+                    data={"grant_type": "client_credentials"},
+                    timeout=2,
+                )
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)  # waiting for the process to bind, not for a window
+        assert response is not None and response.status_code == 200
+        assert response.json()["token_type"] == "bearer"
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+    assert f"http://127.0.0.1:{port}/oauth2/token" in out.decode()
