@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         str(port),
         "--workers",
         str(args.workers),
+        "--store",
+        args.store,
     )
     request = WrkRequest(f"http://{HOST}:{port}{TOKEN_PATH}", "POST", TOKEN_BODY, TOKEN_HEADERS)
     served: list[WrkResult] = []

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     host = f"http://{HOST}:{port}"
     serve = quotalab_argv(
         "serve", "--profile", "auth0", "--no-limits", "--host", HOST, "--port", str(port),
-        "--workers", str(args.workers),
+        "--workers", str(args.workers), "--store", args.store,
     )  # fmt: skip
     baseline: list[LocustRun] = []
     strategy: list[LocustRun] = []

@@ -17,6 +17,11 @@ def parser(description: str, example: str) -> argparse.ArgumentParser:
     p.add_argument("--connections", type=int, default=32, help="concurrent connections (wrk -c)")
     p.add_argument("--workers", type=int, default=1, help="server worker processes, both sides")
     p.add_argument(
+        "--store",
+        default="memory://",
+        help="quotalab's limiter store; --workers > 1 needs redis://127.0.0.1:6379/0",
+    )
+    p.add_argument(
         "--output",
         choices=("text", "markdown", "json"),
         default="text",

@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             str(mock_port),
             "--workers",
             str(args.workers),
+            "--store",
+            args.store,
         )
         with running(mock_argv, mock_port, log=Path(tmp) / "mock.log"):
             reject = drain(mock_port)

@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         str(mock_port),
         "--workers",
         str(args.workers),
+        "--store",
+        args.store,
     )
     oms = [node, str(script), "-a", HOST, "-p", str(oms_port)]
     with (
