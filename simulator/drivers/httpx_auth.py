@@ -2,8 +2,7 @@
 
 Drop it into your own client::
 
-    strategy = make_strategy("cached+backoff", settings, clock=SystemClock(), rng=Random())
-    with httpx.Client(auth=StrategyAuth(strategy)) as client:
+    with httpx.Client(auth=StrategyAuth.named("cached+backoff", settings)) as client:
         client.get("https://api.example.com/v1/users")
 
 Token and API requests both go through the client's transport. httpx raises
@@ -15,14 +14,18 @@ driver a ``TransportError`` never reaches the strategy: pair it with
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 
 import httpx
 
+from simulator.clock import SystemClock
 from simulator.drivers.loop import AsyncRefreshGate, RefreshGate
 from simulator.strategies.messages import Reply, Send, Sleep, Strategy
+from simulator.strategies.provider import ProviderSettings
+from simulator.strategies.registry import make_strategy
 from simulator.wire import HttpRequest, HttpResponse
 
 
@@ -85,6 +88,14 @@ class StrategyAuth(httpx.Auth):
         self._async_gates: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, AsyncRefreshGate
         ] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def named(
+        cls, name: str, settings: ProviderSettings, *, seed: int | None = None
+    ) -> StrategyAuth:
+        """The named strategy (``"cached+backoff"``, ...) on real time, ready for httpx."""
+        strategy = make_strategy(name, settings, clock=SystemClock(), rng=random.Random(seed))
+        return cls(strategy)
 
     def async_gate(self) -> AsyncRefreshGate:
         """The gate for the running event loop (asyncio primitives belong to one loop)."""

@@ -1,6 +1,7 @@
 """Rate-limit core: pure algorithms, their decisions, and the stores that hold state."""
 
 from simulator.limits.algorithms import (
+    TIME_SLACK_S,
     Algorithm,
     CounterQuota,
     FixedWindow,
@@ -14,6 +15,7 @@ from simulator.limits.open import open_store
 from simulator.limits.store import MemoryStore, Store
 
 __all__ = [
+    "TIME_SLACK_S",
     "Algorithm",
     "CounterQuota",
     "Decision",

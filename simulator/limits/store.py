@@ -56,19 +56,35 @@ class MemoryStore:
     keys, so a limit that stops receiving traffic still gives its memory back.
     """
 
+    _SHRINK_FROM = 4096
+    """Spaces that once held at least this many keys are rebuilt when mostly empty."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spaces: dict[str, OrderedDict[str, _Entry]] = {}
+        self._peaks: dict[str, int] = {}
 
     def _sweep_locked(self, now: float) -> int:
         removed = 0
-        for space in self._spaces.values():
+        for prefix, space in list(self._spaces.items()):
+            before = len(space)
             while space:
                 first = next(iter(space.values()))
                 if first.expires_at > now:
                     break
                 space.popitem(last=False)
-                removed += 1
+            if len(space) == before:
+                continue
+            removed += before - len(space)
+            # A dict never shrinks its table on deletion: after a million keys
+            # leave, rebuild (or drop) the space so the memory really goes back.
+            peak = self._peaks.get(prefix, 0)
+            if not space:
+                del self._spaces[prefix]
+                self._peaks.pop(prefix, None)
+            elif peak >= self._SHRINK_FROM and len(space) * 4 < peak:
+                self._spaces[prefix] = OrderedDict(space)
+                self._peaks[prefix] = len(space)
         return removed
 
     def sweep(self, now: float) -> int:
@@ -77,16 +93,19 @@ class MemoryStore:
             return self._sweep_locked(now)
 
     def apply(self, algorithm: Algorithm, key: str, now: float, cost: int = 1) -> Decision:
+        prefix = algorithm.key_prefix
         with self._lock:
-            space = self._spaces.get(algorithm.key_prefix)
+            self._sweep_locked(now)  # before looking up: it may drop or rebuild spaces
+            space = self._spaces.get(prefix)
             if space is None:
-                space = self._spaces[algorithm.key_prefix] = OrderedDict()
-            self._sweep_locked(now)
+                space = self._spaces[prefix] = OrderedDict()
             entry = space.get(key)
             state, decision = algorithm.decide(None if entry is None else entry.state, now, cost)
             expires_at = now + algorithm.idle_ttl_s
             if entry is None:
                 space[key] = _Entry(state, expires_at)
+                if len(space) > self._peaks.get(prefix, 0):
+                    self._peaks[prefix] = len(space)
             else:
                 entry.state = state
                 # A request stamped earlier than the last (clocks differ) must
@@ -106,6 +125,7 @@ class MemoryStore:
     def reset(self) -> None:
         with self._lock:
             self._spaces.clear()
+            self._peaks.clear()
 
     def __len__(self) -> int:
         with self._lock:

@@ -33,6 +33,8 @@ def _strategy_document(figures: StrategyFigures) -> dict[str, Any]:
     projection = figures.projection
     series = figures.series
     return {
+        "calls": figures.calls,
+        "calls_ok": figures.calls_ok,
         "api_calls": figures.api_calls,
         "api_ok": figures.api_ok,
         "token_requests": figures.token_requests,

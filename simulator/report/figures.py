@@ -129,6 +129,13 @@ def _check_counts(name: str, measured: StrategyMeasurements) -> None:
     for key, value in counts.items():
         if value < 0:
             raise InputError(f"strategy {name!r}: {key} must be >= 0, got {value}")
+    if (measured.calls is None) != (measured.calls_ok is None):
+        raise InputError(f"strategy {name!r}: give both calls and calls_ok, or neither")
+    if measured.calls is not None and measured.calls_ok is not None:
+        if measured.calls < 0 or measured.calls_ok < 0:
+            raise InputError(f"strategy {name!r}: calls and calls_ok must be >= 0")
+        if measured.calls_ok > measured.calls:
+            raise InputError(f"strategy {name!r}: calls_ok exceeds calls")
     if measured.api_ok > measured.api_calls:
         raise InputError(f"strategy {name!r}: api_ok exceeds api_calls")
     if measured.tokens_issued > measured.token_requests:
@@ -142,8 +149,12 @@ def figures_of(name: str, measured: StrategyMeasurements, plan: QuotaPlan) -> St
     _check_counts(name, measured)
     latency = latency_of(measured)
     throttled = measured.throttled_429 + measured.forbidden_403_99
-    per_call = ratio(measured.token_requests, measured.api_calls)
+    calls = measured.api_calls if measured.calls is None else measured.calls
+    calls_ok = measured.api_ok if measured.calls_ok is None else measured.calls_ok
+    per_call = ratio(measured.token_requests, calls)
     return StrategyFigures(
+        calls=calls,
+        calls_ok=calls_ok,
         api_calls=measured.api_calls,
         api_ok=measured.api_ok,
         token_requests=measured.token_requests,
@@ -154,7 +165,7 @@ def figures_of(name: str, measured: StrategyMeasurements, plan: QuotaPlan) -> St
         auth_failures_401_403=measured.auth_failures_401_403,
         faults_503=measured.faults_503,
         throttled_ratio=rounded(ratio(throttled, measured.api_calls + measured.token_requests)),
-        success_ratio=rounded(ratio(measured.api_ok, measured.api_calls)),
+        success_ratio=rounded(ratio(calls_ok, calls)),
         p50_ms=rounded(latency.p50_ms) if latency else None,
         p95_ms=rounded(latency.p95_ms) if latency else None,
         p99_ms=rounded(latency.p99_ms) if latency else None,

@@ -6,6 +6,11 @@ Producers (the locust run, the virtual-time simulation) fill
 
 Counting conventions (shared by every producer):
 
+- ``calls``: logical API calls the client attempted (each may take several
+  HTTP requests: token fetches, retries); ``calls_ok``: those that ended in a
+  2xx API answer. Success and token requests per 1,000 calls are relative to
+  ``calls``; a producer that cannot tell leaves them ``None`` and the report
+  falls back to ``api_calls`` / ``api_ok``.
 - ``api_calls``: requests sent to the protected API; ``api_ok``: those answered 2xx.
 - ``token_requests``: requests sent to the token endpoint; ``tokens_issued``:
   those answered with a token (the plan's M2M quota counts these).
@@ -75,6 +80,8 @@ class StrategyMeasurements:
     forbidden_403_99: int = 0
     auth_failures_401_403: int = 0
     faults_503: int = 0
+    calls: int | None = None
+    calls_ok: int | None = None
     latency_percentiles: LatencyPercentiles | None = None
     latency_histogram: Mapping[float, int] | None = None
     latency_samples_ms: tuple[float, ...] = ()
@@ -123,6 +130,8 @@ class Series:
 class StrategyFigures:
     """Every figure the report shows for one strategy (floats already rounded)."""
 
+    calls: int
+    calls_ok: int
     api_calls: int
     api_ok: int
     token_requests: int

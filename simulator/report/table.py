@@ -38,8 +38,9 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("API calls", lambda f: cell(f.api_calls)),
+    Column("calls", lambda f: cell(f.calls)),
     Column("success", lambda f: percent(f.success_ratio)),
+    Column("API requests", lambda f: cell(f.api_calls)),
     Column("token req", lambda f: cell(f.token_requests)),
     Column("tokens issued", lambda f: cell(f.tokens_issued)),
     Column("token req / 1k calls", lambda f: cell(f.token_requests_per_1k_calls, 2)),
@@ -54,11 +55,23 @@ COLUMNS: tuple[Column, ...] = (
     Column("days to quota", lambda f: small(f.projection.days_until_quota_exhausted)),
 )
 
+COMPACT_COLUMNS: tuple[Column, ...] = (
+    Column("calls", lambda f: cell(f.calls)),
+    Column("success", lambda f: percent(f.success_ratio)),
+    Column("token req", lambda f: cell(f.token_requests)),
+    Column("per 1k calls", lambda f: cell(f.token_requests_per_1k_calls, 1)),
+    Column("throttled", lambda f: cell(f.throttled_429 + f.forbidden_403_99)),
+    Column("p95 ms", lambda f: cell(f.p95_ms)),
+    Column("tokens/day", lambda f: cell(f.projection.tokens_per_day, 0)),
+    Column("days to quota", lambda f: small(f.projection.days_until_quota_exhausted)),
+)
+"""The terminal's narrower table: what fits in 100 columns; report.md has every column."""
 
-def rows(report: Report) -> list[tuple[str, list[str]]]:
+
+def rows(report: Report, columns: tuple[Column, ...] = COLUMNS) -> list[tuple[str, list[str]]]:
     """``(strategy, cells)`` for each strategy, in the report's order."""
     return [
-        (name, [c.text(figures) for c in COLUMNS]) for name, figures in report.strategies.items()
+        (name, [c.text(figures) for c in columns]) for name, figures in report.strategies.items()
     ]
 
 

@@ -31,9 +31,24 @@ class WrittenReport:
     paths: ReportPaths
 
 
+def calls_of(flows: dict[str, int]) -> tuple[int | None, int | None]:
+    """Logical calls attempted and succeeded, from how each flow ended.
+
+    Flows cut short when the run stopped (``abandoned``) were never finished,
+    so they count neither way. No flows at all means the client did not say.
+    """
+    finished = {ending: n for ending, n in flows.items() if ending != "abandoned"}
+    if not finished:
+        return None, None
+    return sum(finished.values()), finished.get("ok", 0)
+
+
 def measurements_of(figures: Figures) -> StrategyMeasurements:
     """The report's raw measurements of one strategy."""
+    calls, calls_ok = calls_of(figures.flows)
     return StrategyMeasurements(
+        calls=calls,
+        calls_ok=calls_ok,
         api_calls=figures.api_calls,
         api_ok=figures.api_ok,
         token_requests=figures.token_requests,

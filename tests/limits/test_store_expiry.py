@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 import uuid
 
 import pytest
@@ -124,3 +125,21 @@ def test_redis_reset_deletes_only_its_namespace() -> None:
         for store in (mine, neighbour):
             store.reset()
             store.close()
+
+
+def test_swept_memory_is_given_back_not_just_forgotten() -> None:
+    """A dict keeps its table after deletions; the store must rebuild or drop it."""
+    bucket = TokenBucket(burst=1, refill_rate=1)
+    store = MemoryStore()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(20_000):
+            store.apply(bucket, f"client-{i}", T0)
+        full = tracemalloc.get_traced_memory()[0] - before
+        store.apply(bucket, "one-more", T0 + 1.5)  # sweeps the 20,000 idle keys
+        after = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(store) == 1
+    assert after < full / 20

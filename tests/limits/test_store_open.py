@@ -56,3 +56,18 @@ def test_redis_urls_open_redis_stores_and_counters() -> None:
     assert isinstance(store, RedisStore) and isinstance(counters, RedisCounters)
     store.close()
     counters.close()
+
+
+def test_a_connection_lost_later_is_store_unavailable_not_a_crash() -> None:
+    import redis
+
+    from simulator.limits import TokenBucket
+
+    url = f"redis://127.0.0.1:{_closed_port()}/0"
+    store = RedisStore(redis.Redis.from_url(url, socket_connect_timeout=1), url=url)
+    with pytest.raises(StoreUnavailable, match=r"^lost Redis at redis://127\.0\.0\.1:\d+/0: "):
+        store.apply(TokenBucket(burst=1, refill_rate=1), "k", 0.0)
+    with pytest.raises(StoreUnavailable):
+        store.peek(TokenBucket(burst=1, refill_rate=1), "k", 0.0)
+    with pytest.raises(StoreUnavailable):
+        store.reset()

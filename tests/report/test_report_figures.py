@@ -42,6 +42,24 @@ def test_counts_ratios_and_percentiles_follow_their_definitions() -> None:
     assert figures.tokens_issued == measured.tokens_issued
 
 
+def test_calls_attempted_are_the_denominator_when_a_producer_knows_them() -> None:
+    # naive: 450 calls attempted, 89 died on a throttled token request before the API
+    measured = StrategyMeasurements(
+        api_calls=361,
+        api_ok=361,
+        token_requests=450,
+        tokens_issued=361,
+        duration_s=10,
+        throttled_429=89,
+        calls=450,
+        calls_ok=361,
+    )
+    figures = build_report(META, {"naive": measured}).strategies["naive"]
+    assert figures.calls == 450 and figures.calls_ok == 361
+    assert figures.success_ratio == pytest.approx(361 / 450, abs=1e-4)
+    assert figures.token_requests_per_1k_calls == pytest.approx(1000.0)
+
+
 def test_precomputed_percentiles_are_taken_as_given() -> None:
     measured = cached()
     figures = build_report(META, {"c": measured}).strategies["c"]
@@ -164,6 +182,18 @@ def test_series_counts_become_rates_per_second() -> None:
             tokens_issued=1,
             duration_s=1,
             series=TimeSeries(0.0, (1,), (0,), (1,)),
+        ),
+        StrategyMeasurements(
+            api_calls=1, api_ok=1, token_requests=1, tokens_issued=1, duration_s=1, calls=2
+        ),
+        StrategyMeasurements(
+            api_calls=1,
+            api_ok=1,
+            token_requests=1,
+            tokens_issued=1,
+            duration_s=1,
+            calls=1,
+            calls_ok=2,
         ),
     ],
 )

@@ -49,3 +49,12 @@ def test_without_server_counts_the_client_tally_stands_alone() -> None:
     assert figures.source == "client"
     assert (figures.token_requests, figures.tokens_issued, figures.api_calls) == (3, 1, 2)
     assert disagreements(figures) == []
+
+
+def test_calls_count_finished_flows_and_ignore_abandoned_ones() -> None:
+    from simulator.run.reporting import calls_of
+
+    flows = {"ok": 361, "ThrottledError": 89, "abandoned": 4}
+    assert calls_of(flows) == (450, 361)
+    assert calls_of({"abandoned": 3}) == (None, None)
+    assert calls_of({}) == (None, None)

@@ -67,6 +67,9 @@ def test_short_comparison_orders_the_strategies(tmp_path: Path) -> None:
     assert naive["throttled_429"] > 0
     assert best["throttled_429"] == 0 and best["forbidden_403_99"] == 0
     assert best["api_ok"] == best["api_calls"]
+    # naive has no retry: every throttled token request is a failed call
+    assert naive["calls"] > naive["calls_ok"] and naive["success_ratio"] < 1
+    assert best["success_ratio"] == 1
     assert str(latest.resolve() / "report.html") in done.stdout.replace("\n", "")
     assert "Verdict" in done.stdout
 

@@ -381,3 +381,15 @@ async def test_async_client_uses_the_same_core(
             assert (await client.get(API_URL)).status_code == 200
     assert token.call_count == 2
     assert sleeper.waits == [3.0]
+
+
+@respx.mock
+def test_named_auth_on_real_time_fetches_one_token_for_many_calls(
+    auth0: ProviderSettings,
+) -> None:
+    token = respx.post(AUTH0_TOKEN_URL).mock(return_value=token_body(1))
+    api = respx.get(API_URL).mock(return_value=OK)
+    with httpx.Client(auth=StrategyAuth.named("cached+backoff", auth0, seed=1)) as client:
+        statuses = {client.get(API_URL).status_code for _ in range(20)}
+    assert statuses == {200}
+    assert token.call_count == 1 and api.call_count == 20
