@@ -13,6 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python bench/<name>.py
+
 from bench.auth0 import TOKEN_BODY, TOKEN_HEADERS, TOKEN_PATH, fetch_token
 from bench.machine import this_machine
 from bench.options import parser
@@ -26,7 +28,7 @@ TARGET = 0.8
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = parser(__doc__ or "", "python -m bench.issuance --rounds 3 --duration 8")
+    p = parser(__doc__ or "", "python bench/issuance.py --rounds 3 --duration 8")
     p.set_defaults(connections=16)
     args = p.parse_args(argv)
     if args.workers != 1:

@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python bench/<name>.py
+
 from bench.auth0 import fetch_token
 from bench.locust_process import LocustRun, run_locust
 from bench.machine import this_machine
@@ -36,7 +38,7 @@ def median_of(runs: list[LocustRun], attribute: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = parser(__doc__ or "", "python -m bench.locust_overhead --rounds 3 --duration 8")
+    p = parser(__doc__ or "", "python bench/locust_overhead.py --rounds 3 --duration 8")
     p.add_argument("--users", type=int, default=20, help="locust users per side")
     p.add_argument("--strategy", default="cached", help="strategy the measured side uses")
     args = p.parse_args(argv)

@@ -16,6 +16,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python bench/<name>.py
+
 from bench.auth0 import TOKEN_BODY, TOKEN_HEADERS, TOKEN_PATH
 from bench.processes import HOST, free_port, quotalab_argv, running
 from bench.reject_path import TINY_BUCKET_TOML, drain
@@ -72,7 +74,7 @@ def summarize(collapsed: Path, top: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__,
-        epilog="example: python -m bench.profile_server reject --duration 8",
+        epilog="example: python bench/profile_server.py reject --duration 8",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", choices=("reject", "issuance"), help="which server path to load")

@@ -13,6 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python bench/<name>.py
+
 from bench.app_cost import app_seconds_per_request, http_scope
 from bench.auth0 import TOKEN_BODY, TOKEN_HEADERS, TOKEN_PATH, Captured, post_token
 from bench.bare_app import RESPONSE_ENV, fixed_response_app
@@ -84,7 +86,7 @@ def uvicorn_argv(app: str, port: int, workers: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser(__doc__ or "", "python -m bench.reject_path --rounds 3 --duration 8").parse_args(
+    args = parser(__doc__ or "", "python bench/reject_path.py --rounds 3 --duration 8").parse_args(
         argv
     )
     with tempfile.TemporaryDirectory(prefix="quotalab-bench-") as tmp:
