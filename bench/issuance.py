@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 statistics.median(1 / c.raw_sign_s for c in costs),
                 "sig/s",
             ),
-            Figure("quotalab p99 latency", max(r.p99_ms for r in served), "ms"),
+            Figure("quotalab p99 latency, worst round", max(r.p99_ms for r in served), "ms"),
             Figure("share of answers not 2xx", non_2xx * 100, "%"),
         ),
         verdict=Verdict("ratio quotalab / signing ceiling", ratio, TARGET),

@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         figures=(
             Figure("quotalab POST /oauth/token 200", runs.a_rps, "req/s"),
             Figure(f"{PACKAGE} POST /token 200", runs.b_rps, "req/s"),
-            Figure("quotalab p99 latency", max(r.p99_ms for r in runs.a), "ms"),
-            Figure(f"{PACKAGE} p99 latency", max(r.p99_ms for r in runs.b), "ms"),
+            Figure("quotalab p99 latency, worst round", max(r.p99_ms for r in runs.a), "ms"),
+            Figure(f"{PACKAGE} p99 latency, worst round", max(r.p99_ms for r in runs.b), "ms"),
             Figure("worst share of answers not 2xx", failed * 100, "%"),
         ),
         verdict=Verdict(f"ratio quotalab / {PACKAGE}", runs.ratio, TARGET),
