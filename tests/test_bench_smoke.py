@@ -36,6 +36,24 @@ def test_each_benchmark_has_help_with_an_example(name: str, tmp_path: Path) -> N
     assert "--duration" in done.stdout
 
 
+def test_readme_refresh_has_help() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "refresh_readme.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "example: python bench/refresh_readme.py" in done.stdout
+
+
+def test_readme_has_the_figures_markers() -> None:
+    text = (ROOT / "bench" / "README.md").read_text()
+    assert text.count("<!-- figures:start -->") == 1
+    assert text.index("<!-- figures:start -->") < text.index("<!-- figures:end -->")
+
+
 def test_lua_script_quotes_a_body_that_contains_closing_brackets() -> None:
     script = lua_script(WrkRequest("http://127.0.0.1:1/x", "POST", 'a]=]b]]"', {"X-A": "1"}))
     assert 'wrk.method = "POST"' in script
