@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     ratio = statistics.median(r.rps / c.ceiling_rps for r, c in zip(served, costs, strict=True))
     non_2xx = max(r.non_2xx_share for r in served)
-    result = BenchResult(
+    report = BenchResult(
         benchmark="token issuance (--no-limits) vs RS256 signing ceiling",
         machine=this_machine(),
         figures=(
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             "rounds": f"{args.rounds} x {args.duration:g}s",
         },
     )
-    print(render(result, args.output))
+    print(render(report, args.output))
     return 0
 
 

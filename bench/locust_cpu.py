@@ -18,13 +18,13 @@ from locust import events
 _marks: dict[str, float] = {}
 
 
-@events.test_start.add_listener
+@events.test_start.add_listener  # type: ignore[untyped-decorator]
 def _started(**_kwargs: Any) -> None:
     _marks["cpu"] = time.process_time()
     _marks["wall"] = time.perf_counter()
 
 
-@events.test_stop.add_listener
+@events.test_stop.add_listener  # type: ignore[untyped-decorator]
 def _stopped(**_kwargs: Any) -> None:
     target = os.environ.get("QUOTALAB_BENCH_CPU_FILE")
     if not target or "cpu" not in _marks:

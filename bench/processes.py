@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -72,12 +73,12 @@ def running(
     log: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``argv`` (a server listening on ``port``) for the duration of the block."""
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
+    out: IO[bytes] | None = open(log, "wb") if log else None  # noqa: SIM115
     proc = subprocess.Popen(
         list(argv),
         env=dict(env) if env is not None else python_env(),
         cwd=cwd or REPO_ROOT,
-        stdout=out,
+        stdout=out if out is not None else subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -94,7 +95,7 @@ def running(
         yield proc
     finally:
         stop(proc)
-        if log and out is not subprocess.DEVNULL:
+        if out is not None:
             out.close()
 
 
