@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -12,10 +13,26 @@ import uvicorn
 
 from simulator.cli.app import app
 from simulator.errors import InputError
+from simulator.limits import open_store
 from simulator.profiles import BUILTIN_PROFILES, ProviderConfig, load_config
 from simulator.server import runner
 from simulator.server.app import create_app
 from simulator.server.keys import generate_private_pem
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Fail in one line before start-up if ``host:port`` cannot be bound."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as error:
+        raise InputError(f"--host {host!r} does not resolve: {error.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise InputError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
 def banner(config: ProviderConfig, base_url: str, no_limits: bool) -> str:
@@ -75,19 +92,27 @@ def serve(
             "(memory:// keeps separate limits in each worker)"
         )
     loaded = load_config(profile, config)
+    check_can_listen(host, port)
     base_url = f"http://{host}:{port}"
-    typer.echo(banner(loaded, base_url, no_limits))
     if workers == 1:
         provider = runner.build_provider(
             profile, config, store_url=store, no_limits=no_limits, base_url=base_url
         )
+        typer.echo(banner(loaded, base_url, no_limits))
         uvicorn.run(
-            create_app(provider), host=host, port=port, log_level="warning", server_header=False
+            create_app(provider),
+            host=host,
+            port=port,
+            log_level="warning",
+            server_header=False,
+            access_log=False,
         )
         return
+    open_store(store)  # fail here, in one line, if the shared store is unreachable
+    typer.echo(banner(loaded, base_url, no_limits))
     typer.echo(
-        f"workers: {workers}; limits are shared through {store}, "
-        "per-client counters are per worker (see docs/server.md)"
+        f"workers: {workers}; limits and per-client counters are shared through {store}; "
+        "Twitter bearer tokens are per worker (see docs/server.md)"
     )
     with tempfile.TemporaryDirectory(prefix="quotalab-") as tmp:
         key_file = Path(tmp) / "signing-key.pem"
@@ -100,6 +125,7 @@ def serve(
                 runner.ENV_PROFILE: profile,
                 runner.ENV_CONFIG: str(config or ""),
                 runner.ENV_STORE: store,
+                runner.ENV_COUNTERS: store,
                 runner.ENV_NO_LIMITS: "1" if no_limits else "0",
                 runner.ENV_BASE_URL: base_url,
                 runner.ENV_KEY_FILE: str(key_file),
@@ -113,4 +139,5 @@ def serve(
             workers=workers,
             log_level="warning",
             server_header=False,
+            access_log=False,
         )

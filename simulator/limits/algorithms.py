@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import calendar
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
@@ -70,6 +70,7 @@ class TokenBucket:
     refill_rate: float
     refill: RefillMode = "continuous"
     interval_s: float = 1.0
+    key_prefix: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.burst < 1:
@@ -80,10 +81,9 @@ class TokenBucket:
             raise ValueError(f"interval_s must be >= 0.001, got {self.interval_s}")
         if self.refill not in ("continuous", "interval"):
             raise ValueError(f"refill must be continuous or interval, got {self.refill!r}")
-
-    @property
-    def key_prefix(self) -> str:
-        return f"tb:{self.burst}:{self.refill_rate}:{self.refill}:{self.interval_s}"
+        # Computed once: stores look it up on every decision.
+        prefix = f"tb:{self.burst}:{self.refill_rate}:{self.refill}:{self.interval_s}"
+        object.__setattr__(self, "key_prefix", prefix)
 
     @property
     def per_interval(self) -> float:
@@ -164,6 +164,7 @@ class FixedWindow:
     limit: int
     window_s: float
     align: Literal["first_hit", "epoch"] = "first_hit"
+    key_prefix: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.limit < 1:
@@ -172,10 +173,8 @@ class FixedWindow:
             raise ValueError(f"window_s must be >= 0.001, got {self.window_s}")
         if self.align not in ("first_hit", "epoch"):
             raise ValueError(f"align must be first_hit or epoch, got {self.align!r}")
-
-    @property
-    def key_prefix(self) -> str:
-        return f"fw:{self.limit}:{self.window_s}:{self.align}"
+        # Computed once: stores look it up on every decision.
+        object.__setattr__(self, "key_prefix", f"fw:{self.limit}:{self.window_s}:{self.align}")
 
     @property
     def idle_ttl_s(self) -> float:
@@ -227,16 +226,15 @@ class CounterQuota:
 
     limit: int
     period: Period = "month"
+    key_prefix: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.limit < 0:
             raise ValueError(f"limit must be >= 0, got {self.limit}")
         if self.period not in ("hour", "day", "month"):
             raise ValueError(f"period must be hour, day or month, got {self.period!r}")
-
-    @property
-    def key_prefix(self) -> str:
-        return f"cq:{self.limit}:{self.period}"
+        # Computed once: stores look it up on every decision.
+        object.__setattr__(self, "key_prefix", f"cq:{self.limit}:{self.period}")
 
     @property
     def idle_ttl_s(self) -> float:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from simulator.profiles.model import EndpointSpec
-from simulator.server.parsing import Incoming, basic_credentials, bearer_token, parse_body_fields
+from simulator.server.parsing import Incoming, basic_credentials, bearer_token
 from simulator.wire import HttpResponse
 
 if TYPE_CHECKING:
@@ -41,9 +42,13 @@ def _with(response: HttpResponse, headers: dict[str, str]) -> HttpResponse:
 
 def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float) -> HttpResponse:
     """``POST /oauth/token``: JSON, form or Basic client authentication."""
-    fields = parse_body_fields(incoming)
-    basic = basic_credentials(incoming, url_decode=True)
-    body_fields = fields if isinstance(fields, dict) else {}
+    fields = p.body_fields(incoming)
+    basic = (
+        basic_credentials(incoming, url_decode=True)
+        if "authorization" in incoming.headers
+        else None
+    )
+    body_fields: Mapping[str, str] = {} if isinstance(fields, str) else fields
     client_id = basic[0] if basic else body_fields.get("client_id", "")
     who = client_id or ANONYMOUS
     p.counters.incr(who, "token_requests")

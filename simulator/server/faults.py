@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from simulator.profiles.loader import fault_from_json
 from simulator.profiles.model import FaultSpec
+from simulator.profiles.schema import fault_from_json
 
 NO_FAULT = FaultSpec()
 __all__ = ["NO_FAULT", "FaultPlan", "fault_from_json"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from simulator.profiles.model import EndpointSpec, ProviderConfig, Stage
 from simulator.server import admin, auth0, twitter
 from simulator.server.faults import FaultPlan, fault_from_json
 from simulator.server.keys import SigningKeys
-from simulator.server.parsing import Incoming, read_request
+from simulator.server.parsing import Incoming, parse_body_fields, read_request
 from simulator.server.templates import compile_responses
 from simulator.server.throttle import Limiter
 from simulator.wire import HttpRequest, HttpResponse
@@ -84,6 +85,8 @@ class MockProvider:
         self.app_tokens: dict[str, str] = {}
         self.token_apps: dict[str, str] = {}
         self.revoked_tokens: dict[str, str] = {}  # so their 401s count for the right app
+        self.token_lock = threading.Lock()
+        self._fields_memo: dict[tuple[str, bytes], Mapping[str, str] | str] = {}
 
     # -- public API -------------------------------------------------------
 
@@ -190,13 +193,25 @@ class MockProvider:
         values = verdict.values
         reject = self.responses[verdict.rule.reject]
         if "transaction" in reject.names:
-            values["transaction"] = self.transaction_id()
+            values = {**values, "transaction": self.transaction_id()}
         response = reject.render(values, verdict.headers)
         if response.status == 403:
             self.counters.incr(client_id, "forbidden_403_99")
         else:
             self.counters.incr(client_id, counter)
         return response, verdict.headers
+
+    def body_fields(self, incoming: Incoming) -> Mapping[str, str] | str:
+        """Parsed JSON/form fields; clients resend identical bodies, so answers are memoised."""
+        key = (incoming.headers.get("content-type", ""), incoming.body)
+        fields = self._fields_memo.get(key)
+        if fields is None:
+            fields = parse_body_fields(incoming)
+            if len(incoming.body) <= 4096:
+                if len(self._fields_memo) >= 1024:
+                    self._fields_memo.clear()
+                self._fields_memo[key] = fields
+        return fields
 
     def transaction_id(self) -> str:
         """A random hex id for ``x-transaction`` (seeded)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from simulator.clock import Clock, SystemClock
-from simulator.counters import Counters, MemoryCounters
+from simulator.counters import Counters, MemoryCounters, open_counters
 from simulator.errors import InputError
 from simulator.limits import open_store
 from simulator.profiles import load_config
@@ -33,19 +33,6 @@ ENV_COUNTERS = "QUOTALAB_COUNTERS"
 ENV_NO_LIMITS = "QUOTALAB_NO_LIMITS"
 ENV_BASE_URL = "QUOTALAB_BASE_URL"
 ENV_KEY_FILE = "QUOTALAB_SIGNING_KEY_FILE"
-
-
-def open_counters(url: str = "memory://") -> Counters:
-    """``memory://`` counts in this process; other schemes need a shared backend."""
-    if url in ("", "memory", "memory://"):
-        return MemoryCounters()
-    from simulator import counters as module
-
-    opener = getattr(module, "open_counters", None)
-    if opener is None:
-        raise InputError(f"unsupported counters URL {url!r}: expected memory://")
-    result: Counters = opener(url)
-    return result
 
 
 def build_provider(

@@ -26,23 +26,35 @@ class Verdict:
     headers: dict[str, str]
     rule: LimitRule | None = None
     decision: Decision | None = None
-    values: dict[str, str] | None = None
+    values: Mapping[str, str] | None = None
 
 
 ALLOWED = Verdict(True, {})
+Memo = tuple[dict[str, str], dict[str, str]]
+
+
+def _numbers(decision: Decision, now: float) -> tuple[int, int, int, int, int, bool]:
+    retry = math.ceil(decision.retry_after_s) if decision.retry_after_s > 0 else 0
+    return (
+        decision.limit,
+        decision.remaining,
+        math.ceil(decision.reset_at),
+        max(0, math.ceil(decision.reset_at - now)),
+        retry if decision.allowed else max(1, retry),
+        decision.allowed,
+    )
 
 
 def template_values(rule: LimitRule, decision: Decision, now: float) -> dict[str, str]:
     """The ``${...}`` values a rule's headers and reject response may use."""
-    period = rule.algorithm.period if isinstance(rule.algorithm, CounterQuota) else ""
-    retry = math.ceil(decision.retry_after_s) if decision.retry_after_s > 0 else 0
+    limit, remaining, reset_at, reset_in, retry_after, _ = _numbers(decision, now)
     return {
-        "limit": str(decision.limit),
-        "remaining": str(decision.remaining),
-        "reset_at": str(math.ceil(decision.reset_at)),
-        "reset_in": str(max(0, math.ceil(decision.reset_at - now))),
-        "retry_after": str(max(1, retry) if not decision.allowed else retry),
-        "period": period,
+        "limit": str(limit),
+        "remaining": str(remaining),
+        "reset_at": str(reset_at),
+        "reset_in": str(reset_in),
+        "retry_after": str(retry_after),
+        "period": rule.algorithm.period if isinstance(rule.algorithm, CounterQuota) else "",
     }
 
 
@@ -60,6 +72,7 @@ class Limiter:
         }
         self._tracked: dict[tuple[str, str], None] = {}
         self._fixed_keys: dict[tuple[str, str], str] = {}
+        self._memo: dict[tuple[str, tuple[int, int, int, int, int, bool]], Memo] = {}
 
     def _key(self, rule: LimitRule, endpoint: EndpointSpec, client_id: str) -> str:
         """``<key parts>``; keys without the client part are built once and reused."""
@@ -94,11 +107,18 @@ class Limiter:
                 self._tracked[(name, key)] = None
             templates = self._headers[name]
             if templates or not decision.allowed:
-                values = template_values(rule, decision, now)
-                for header, template in templates:
-                    headers[header] = template.fill(values)
+                # While throttled, consecutive answers share their numbers: reuse the text.
+                memo_key = (name, _numbers(decision, now))
+                memo = self._memo.get(memo_key)
+                if memo is None:
+                    values = template_values(rule, decision, now)
+                    filled = {header: template.fill(values) for header, template in templates}
+                    if len(self._memo) >= 4096:
+                        self._memo.clear()
+                    memo = self._memo[memo_key] = (values, filled)
+                headers.update(memo[1])
                 if not decision.allowed and rule.enforce:
-                    return Verdict(False, headers, rule, decision, values)
+                    return Verdict(False, headers, rule, decision, memo[0])
         return Verdict(True, headers)
 
     def snapshot(self, now: float) -> dict[str, dict[str, float]]:

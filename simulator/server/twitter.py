@@ -73,11 +73,12 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
         return p.responses["missing_grant_type"].render(None, headers)
     if grant != "client_credentials":
         return _code_99(p, who, headers)
-    bearer = p.app_tokens.get(who)
-    if bearer is None:
-        bearer = _new_token(p)
-        p.app_tokens[who] = bearer
-        p.token_apps[bearer] = who
+    with p.token_lock:  # threads asking at once must still get one token per app
+        bearer = p.app_tokens.get(who)
+        if bearer is None:
+            bearer = _new_token(p)
+            p.app_tokens[who] = bearer
+            p.token_apps[bearer] = who
     p.counters.incr(who, "tokens_issued")
     return p.responses[endpoint.response("ok", "token_ok")].render(
         {"access_token": bearer}, headers
@@ -94,16 +95,17 @@ def invalidate(
     if not ok:
         return _code_99(p, who)
     access_token = _form(incoming).get("access_token", "")
-    if access_token not in p.token_apps:
-        # Clients send the token as issued ("%3D") or form-encoded once more.
-        access_token = quote(access_token, safe="")
-    if p.token_apps.get(access_token) != who:
-        return p.responses["invalid_token"].render()
-    del p.token_apps[access_token]
-    del p.app_tokens[who]
-    if len(p.revoked_tokens) >= 10_000:
-        p.revoked_tokens.clear()
-    p.revoked_tokens[access_token] = who
+    with p.token_lock:
+        if access_token not in p.token_apps:
+            # Clients send the token as issued ("%3D") or form-encoded once more.
+            access_token = quote(access_token, safe="")
+        if p.token_apps.get(access_token) != who:
+            return p.responses["invalid_token"].render()
+        del p.token_apps[access_token]
+        del p.app_tokens[who]
+        if len(p.revoked_tokens) >= 10_000:
+            p.revoked_tokens.clear()
+        p.revoked_tokens[access_token] = who
     return p.responses["invalidate_ok"].render({"access_token": access_token})
 
 

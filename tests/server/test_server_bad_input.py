@@ -175,3 +175,57 @@ def test_no_input_reaches_a_5xx_and_token_requests_are_all_counted(
             sent_to_token += 1
     counted = sum(c.get("token_requests", 0) for c in provider.stats()["clients"].values())
     assert counted == sent_to_token
+
+
+_raw_headers = st.lists(
+    st.tuples(
+        st.sampled_from([b"content-type", b"authorization", b"host", b"x-any"]),
+        st.binary(max_size=60),
+    ),
+    max_size=4,
+)
+
+
+# make_provider builds a fresh provider per call, so sharing the fixture is safe.
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "HEAD"]),
+    path=_paths.filter(lambda p: p.startswith("/")),
+    headers=_raw_headers,
+    chunks=st.lists(st.binary(max_size=200), max_size=4),
+)
+def test_the_asgi_adapter_answers_any_bytes_exactly_once_without_5xx(
+    make_provider: MakeProvider,
+    method: str,
+    path: str,
+    headers: list[tuple[bytes, bytes]],
+    chunks: list[bytes],
+) -> None:
+    import asyncio
+
+    from simulator.server.app import create_app
+
+    app = create_app(make_provider(toml="[provider]\nmax_body_bytes = 256\n"))
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks)
+    ] or [{"type": "http.request", "body": b"", "more_body": False}]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": b"",
+        "headers": headers,
+    }
+    asyncio.run(app(scope, receive, send))
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    assert len(starts) == 1
+    assert 200 <= int(starts[0]["status"]) < 500  # type: ignore[call-overload]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -109,10 +110,25 @@ def test_serve_starts_and_answers_on_loopback() -> None:
                 )
                 break
             except httpx.TransportError:
-                time.sleep(0.1)  # waiting for the process to bind, not for a window
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=0.1)  # not bound yet; also notices an early exit
         assert response is not None and response.status_code == 200
         assert response.json()["token_type"] == "bearer"
     finally:
         process.terminate()
         out, _ = process.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/oauth2/token" in out.decode()
+
+
+def test_a_busy_port_is_one_line_before_start_up() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = quotalab("serve", "--port", str(port))
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"quotalab: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert "quotalab mock" not in result.stdout

@@ -134,3 +134,17 @@ def test_search_windows_headers_and_429_bodies(
     clock.advance(900)
     assert provider.handle(v2).status == 200
     assert provider.stats()["clients"]["demo-key"]["api_429"] == 2
+
+
+def test_threads_asking_at_once_share_one_token(make_provider: MakeProvider) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    provider = make_provider("twitter", toml="[provider]\nlimits_enabled = false\n")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tokens = set(
+            pool.map(
+                lambda _: provider.handle(twitter_token_request()).json()["access_token"], range(64)
+            )
+        )
+    assert len(tokens) == 1
+    assert provider.stats()["bearer_tokens"] == 1
