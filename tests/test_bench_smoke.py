@@ -112,3 +112,15 @@ async def test_bare_app_answers_the_fixed_response() -> None:
     assert response.content == body
     assert response.headers["x-a"] == "1"
     assert response.headers["content-length"] == str(len(body))
+
+
+def test_oauth2_mock_server_is_skipped_with_a_reason_without_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import vs_oauth2_mock_server as module
+
+    monkeypatch.setattr(module.shutil, "which", lambda _name: None)
+    script, reason = module.install(tmp_path)
+    assert script is None
+    assert "node and npm are needed" in reason
+    assert not any(tmp_path.iterdir())  # nothing was installed
