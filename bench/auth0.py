@@ -59,3 +59,20 @@ def fetch_token(port: int) -> str:
         raise RuntimeError(f"token request answered {captured.status}: {captured.body}")
     token: str = json.loads(captured.body)["access_token"]
     return token
+
+
+def get_api(port: int, token: str) -> Captured:
+    """GET /api/data with ``token`` once and capture the answer."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        conn.request("GET", API_PATH, headers={"Authorization": f"Bearer {token}"})
+        response = conn.getresponse()
+        body = response.read().decode()
+        headers = tuple(
+            (name.lower(), value)
+            for name, value in response.getheaders()
+            if name.lower() not in SERVER_HEADERS
+        )
+        return Captured(response.status, headers, body)
+    finally:
+        conn.close()
