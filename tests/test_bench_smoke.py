@@ -124,3 +124,24 @@ def test_oauth2_mock_server_is_skipped_with_a_reason_without_node(
     assert script is None
     assert "node and npm are needed" in reason
     assert not any(tmp_path.iterdir())  # nothing was installed
+
+
+@pytest.mark.anyio
+async def test_replay_app_answers_each_route_and_404_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench.bare_app import RESPONSE_ENV, create_app
+
+    routes = {
+        "POST /oauth/token": {"status": 200, "headers": [["x-kind", "token"]], "body": "{}"},
+        "GET /api/data": {"status": 200, "headers": [["x-kind", "api"]], "body": "[]"},
+    }
+    monkeypatch.setenv(RESPONSE_ENV, json.dumps({"routes": routes}))
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        token = await client.post("/oauth/token", content=b"{}")
+        api = await client.get("/api/data")
+        other = await client.get("/api/other")
+    assert (token.headers["x-kind"], token.text) == ("token", "{}")
+    assert (api.headers["x-kind"], api.text) == ("api", "[]")
+    assert other.status_code == 404
