@@ -1,0 +1,90 @@
+"""Arrival processes: when each simulated worker starts an API call.
+
+Every model is an endless iterator of arrival times (epoch seconds) drawn
+from its own seeded ``random.Random``, so a worker's arrivals depend only on
+the seed and its identity, never on what other workers did.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from typing import Literal, get_args
+
+from simulator.errors import InputError
+
+TrafficName = Literal["constant", "poisson", "diurnal", "burst"]
+TRAFFIC_MODELS: tuple[str, ...] = get_args(TrafficName)
+
+DAY_S = 86400.0
+DIURNAL_AMPLITUDE = 0.8
+"""Peak is 1.8x and trough 0.2x the mean rate, once a day."""
+BURST_PERIOD_S = 600.0
+BURST_DUTY = 0.1
+"""Bursts fill 10% of every 10 minutes at 10x the mean rate; silence between."""
+
+
+def constant(rate: float, start: float, rng: random.Random) -> Iterator[float]:
+    """Evenly spaced calls, with a random phase so workers do not march in step."""
+    gap = 1.0 / rate
+    first = start + rng.random() * gap
+    k = 0
+    while True:
+        yield first + k * gap
+        k += 1
+
+
+def poisson(rate: float, start: float, rng: random.Random) -> Iterator[float]:
+    """Independent calls: exponential gaps with mean ``1 / rate``."""
+    t = start
+    expovariate = rng.expovariate
+    while True:
+        t += expovariate(rate)
+        yield t
+
+
+def diurnal(rate: float, start: float, rng: random.Random) -> Iterator[float]:
+    """Poisson calls whose rate follows a daily sine around ``rate`` (thinning)."""
+    peak = rate * (1.0 + DIURNAL_AMPLITUDE)
+    t = start
+    expovariate, uniform = rng.expovariate, rng.random
+    omega = 2.0 * math.pi / DAY_S
+    while True:
+        t += expovariate(peak)
+        wanted = rate * (1.0 + DIURNAL_AMPLITUDE * math.sin(omega * (t - start)))
+        if uniform() * peak < wanted:
+            yield t
+
+
+def burst(rate: float, start: float, rng: random.Random) -> Iterator[float]:
+    """Poisson bursts at ``rate / BURST_DUTY`` during the first part of each period."""
+    on_s = BURST_PERIOD_S * BURST_DUTY
+    inner = rate / BURST_DUTY
+    t = start
+    expovariate = rng.expovariate
+    while True:
+        t += expovariate(inner)
+        offset = (t - start) % BURST_PERIOD_S
+        if offset >= on_s:
+            # Skip the silent part: the process is memoryless, so resuming at
+            # the next burst start keeps the in-burst rate exact.
+            t += BURST_PERIOD_S - offset
+            continue
+        yield t
+
+
+def arrivals(model: str, rate: float, start: float, rng: random.Random) -> Iterator[float]:
+    """The arrival times of one worker under ``model`` at ``rate`` calls per second."""
+    if rate <= 0 or not math.isfinite(rate):
+        raise InputError(f"--rate must be a positive number of calls per second, got {rate}")
+    if model == "constant":
+        return constant(rate, start, rng)
+    if model == "poisson":
+        return poisson(rate, start, rng)
+    if model == "diurnal":
+        return diurnal(rate, start, rng)
+    if model == "burst":
+        return burst(rate, start, rng)
+    known = ", ".join(TRAFFIC_MODELS)
+    raise InputError(f"unknown traffic model {model!r}: expected one of {known}")

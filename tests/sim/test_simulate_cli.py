@@ -1,0 +1,121 @@
+"""``quotalab simulate``: deterministic reports in the shared schema, one-line errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulator.report import dumps_report, validate_document
+from simulator.sim.measure import simulated_report
+from simulator.sim.scenario import SimSettings, run_strategy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def report_text(settings: SimSettings, generated_at: str) -> str:
+    runs = [run_strategy(settings, name) for name in settings.strategies]
+    return dumps_report(simulated_report(settings, runs, generated_at))
+
+
+def without_generated_at(text: str) -> dict[str, object]:
+    document = json.loads(text)
+    document["meta"].pop("generated_at")
+    return document  # type: ignore[no-any-return]
+
+
+def test_same_seed_and_settings_give_the_same_report_bytes() -> None:
+    settings = SimSettings(
+        clients=3,
+        workers_per_client=2,
+        duration_s=600.0,
+        traffic="poisson",
+        strategies=("naive", "cached+backoff", "article"),
+        seed=42,
+    )
+    first = report_text(settings, "2027-01-01T00:00:00+00:00")
+    second = report_text(settings, "2027-01-01T00:00:00+00:00")
+    later = report_text(settings, "2027-06-01T12:00:00+00:00")
+    assert first == second
+    assert first != later
+    assert without_generated_at(first) == without_generated_at(later)
+    document = validate_document(json.loads(first))
+    assert document["meta"]["mode"] == "simulated"
+    other_seed = report_text(dataclasses.replace(settings, seed=43), "2027-01-01T00:00:00+00:00")
+    assert without_generated_at(other_seed) != without_generated_at(first)
+
+
+def quotalab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *args],
+        cwd=cwd,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_simulate_writes_the_report_files_and_prints_the_table(tmp_path: Path) -> None:
+    out = tmp_path / "sim"
+    done = quotalab(
+        "simulate", "--clients", "2", "--duration", "10m", "--strategies", "naive,cached",
+        "--out", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "cached" in done.stdout and "Verdict" in done.stdout
+    document = json.loads((out / "report.json").read_text("utf-8"))
+    assert document["meta"]["mode"] == "simulated"
+    assert document["meta"]["settings"]["duration_s"] == 600.0
+    naive, cached = document["strategies"]["naive"], document["strategies"]["cached"]
+    assert naive["token_requests"] == naive["api_calls"] == 2 * 600
+    assert cached["token_requests"] == 2
+    assert (out / "report.md").exists() and (out / "report.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--duration", "24x"), "bad duration unit 'x'"),
+        (("--traffic", "steady"), "expected one of constant, poisson, diurnal, burst"),
+        (("--strategies", "lazy"), "unknown strategies ['lazy']"),
+        (("--clients", "0"), "--clients must be >= 1"),
+        (("--rate", "-1"), "--rate must be a positive number"),
+    ],
+)
+def test_bad_options_get_one_line_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    done = quotalab("simulate", "--duration", "1m", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_gate_option_fails_the_run_when_a_bound_breaks(tmp_path: Path) -> None:
+    thresholds = tmp_path / "gate.toml"
+    thresholds.write_text(
+        "[strategies.naive]\nmax_token_requests_per_1k_calls = 10\n", encoding="utf-8"
+    )
+    done = quotalab(
+        "simulate", "--clients", "1", "--duration", "2m", "--strategies", "naive",
+        "--gate", str(thresholds), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "FAIL" in done.stdout
+
+
+def test_every_strategy_meets_the_same_calls() -> None:
+    settings = SimSettings(clients=3, duration_s=300.0, traffic="poisson", seed=9)
+    calls = {
+        name: [t.calls for t in run_strategy(settings, name).result.tallies.values()]
+        for name in ("naive", "cached", "article")
+    }
+    assert calls["naive"] == calls["cached"] == calls["article"]
+    assert len(set(calls["naive"])) > 1  # Poisson: clients differ from one another

@@ -1,0 +1,126 @@
+"""The ``quotalab_server`` fixture, used from a user's own test suite (run by pytester)."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["pytester"]
+
+USER_CLIENT = '''
+import json
+import urllib.request
+
+import httpx
+
+
+class MyTokenClient:
+    """A user's client: caches its token, honours Retry-After on 429."""
+
+    def __init__(self, http, now, sleep, cache=True):
+        self.http, self.now, self.sleep, self.cache = http, now, sleep, cache
+        self.token, self.expires_at = None, 0.0
+
+    def access_token(self):
+        if self.cache and self.token and self.now() < self.expires_at - 60:
+            return self.token
+        for attempt in range(8):
+            answer = self.http.post("/oauth/token", json={
+                "grant_type": "client_credentials", "client_id": "demo-client",
+                "client_secret": "demo-secret", "audience": "https://api.quotalab.test/",
+            })
+            if answer.status_code == 429:
+                self.sleep(float(answer.headers.get("retry-after", 2 ** attempt)))
+                continue
+            answer.raise_for_status()
+            body = answer.json()
+            self.token, self.expires_at = body["access_token"], self.now() + body["expires_in"]
+            return self.token
+        raise RuntimeError("still throttled")
+
+    def get_data(self):
+        token = self.access_token()
+        return self.http.get("/api/data", headers={"authorization": f"Bearer {token}"})
+
+
+CACHE = __CACHE__
+
+
+def make_client(server):
+    return MyTokenClient(server.client(), server.clock.now, server.advance, cache=CACHE)
+
+
+def test_one_token_for_1000_calls(quotalab_server):
+    client = make_client(quotalab_server)
+    for _ in range(1000):
+        assert client.get_data().status_code == 200
+        quotalab_server.advance(1.0)
+    assert quotalab_server.client_stats("demo-client")["token_requests"] == 1
+
+
+def test_survives_a_429_storm(quotalab_server):
+    quotalab_server.storm(30.0)
+    client = make_client(quotalab_server)
+    assert client.get_data().status_code == 200
+    stats = quotalab_server.client_stats("demo-client")
+    assert stats["throttled_429"] >= 1
+    assert stats["tokens_issued"] == 1
+
+
+def test_a_day_later_the_token_is_refreshed(quotalab_server):
+    client = make_client(quotalab_server)
+    client.get_data()
+    quotalab_server.advance(86400.0)
+    assert client.get_data().status_code == 200
+    assert quotalab_server.client_stats("demo-client")["tokens_issued"] == 2
+
+
+def test_other_http_stacks_use_the_loopback_port(quotalab_server):
+    url = quotalab_server.live_url
+    assert url.startswith("http://127.0.0.1:")
+    body = json.dumps({
+        "grant_type": "client_credentials", "client_id": "demo-client",
+        "client_secret": "demo-secret", "audience": "https://api.quotalab.test/",
+    }).encode()
+    request = urllib.request.Request(
+        url + "/oauth/token", body, {"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+    assert quotalab_server.client_stats("demo-client")["tokens_issued"] == 1
+
+
+@pytest.mark.quotalab(profile="twitter")
+def test_profile_marker_selects_twitter(quotalab_server):
+    assert quotalab_server.stats()["provider"] == "twitter"
+'''
+
+
+def user_suite(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, cache: bool
+) -> pytest.RunResult:
+    source = "import pytest\n" + USER_CLIENT.replace("__CACHE__", repr(cache))
+    pytester.makepyfile(test_user_client=source)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    installed = any(ep.name == "quotalab" for ep in entry_points(group="pytest11"))
+    load = () if installed else ("-p", "simulator.pytest_plugin")
+    return pytester.runpytest_subprocess(*load, "-q", "--strict-markers")
+
+
+def test_a_caching_client_passes_the_users_suite(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = user_suite(pytester, monkeypatch, cache=True)
+    result.assert_outcomes(passed=5)
+
+
+def test_a_client_without_a_cache_is_caught(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = user_suite(pytester, monkeypatch, cache=False)
+    # Without a cache every call fetches a token: the 1,000-call test must fail.
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines(["*test_one_token_for_1000_calls*assert 1000 == 1*"])
