@@ -1,0 +1,71 @@
+"""Run every benchmark of this folder once and put their tables into bench/README.md.
+
+Replaces only the text between the ``figures:start`` and ``figures:end`` markers;
+the analysis of missed targets around it is written by hand. Takes about five
+minutes; extra options (e.g. ``--rounds 3``) are passed to every benchmark.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+README = BENCH / "README.md"
+START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+BENCHMARKS = {
+    "reject_path": ("quotalab 429 / bare ASGI 429", ">= 0.70"),
+    "issuance": ("quotalab 200 / RS256 signing ceiling", ">= 0.80"),
+    "vs_oauth2_mock_server": ("quotalab / oauth2-mock-server", ">= 2.50"),
+    "locust_overhead": ("strategy vs FastHttpUser, CPU per request", "<= 0.20"),
+}
+_RATIO = re.compile(r"\| \*\*[^|]*\*\* \| \*\*([-0-9.]+)\*\* \|")
+_RESULT = re.compile(r"\| result \| (\w+) \|")
+
+
+def run(name: str, extra: list[str]) -> str:
+    """One benchmark's Markdown table, or the line it printed when it skipped or failed."""
+    print(f"running {name} ...", file=sys.stderr)
+    done = subprocess.run(
+        [sys.executable, str(BENCH / f"{name}.py"), "--output", "markdown", *extra],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return f"Failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"
+    return done.stdout.strip()
+
+
+def section(tables: dict[str, str]) -> str:
+    """The summary table and each benchmark's own table."""
+    lines = ["| benchmark | ratio | target | result |", "| --- | --- | --- | --- |"]
+    for name, (what, target) in BENCHMARKS.items():
+        ratio, result = _RATIO.search(tables[name]), _RESULT.search(tables[name])
+        lines.append(
+            f"| {name}: {what} | {ratio.group(1) if ratio else '-'} | {target} "
+            f"| {result.group(1) if result else 'not run'} |"
+        )
+    for name in BENCHMARKS:
+        lines += ["", f"### {name}", "", tables[name]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    extra = list(sys.argv[1:] if argv is None else argv)
+    if extra[:1] in (["-h"], ["--help"]):
+        print(__doc__ + "\nexample: python bench/refresh_readme.py --rounds 5")
+        return 0
+    tables = {name: run(name, extra) for name in BENCHMARKS}
+    text = README.read_text()
+    before, _, rest = text.partition(START)
+    _, _, after = rest.partition(END)
+    README.write_text(f"{before}{START}\n{section(tables)}\n{END}{after}")
+    print(f"updated {README}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""429 reject path of POST /oauth/token vs a bare ASGI app answering the same 429.
+
+Both run under uvicorn with the same worker count; wrk alternates between them.
+The mock gets a one-token bucket that never refills in the run, so after the first
+request every answer is the limiter's 429; the bare app replays that exact 429
+(status, headers, body) without doing anything else. Target: mock/bare >= 0.7.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python bench/<name>.py
+
+from bench.app_cost import app_seconds_per_request, http_scope
+from bench.auth0 import TOKEN_BODY, TOKEN_HEADERS, TOKEN_PATH, Captured, post_token
+from bench.bare_app import RESPONSE_ENV, fixed_response_app
+from bench.machine import this_machine
+from bench.options import parser
+from bench.processes import HOST, free_port, python_env, quotalab_argv, running, uvicorn_stack
+from bench.rounds import side_by_side
+from bench.table import BenchResult, Figure, Verdict, render
+from bench.wrk import WrkRequest
+
+TARGET = 0.7
+
+# One request admitted, then 429s: refill of one token per ~11 days.
+TINY_BUCKET_TOML = """\
+[limits.oauth_token]
+algorithm = "token_bucket"
+burst = 1
+refill_rate = 0.000001
+refill = "continuous"
+"""
+
+
+def drain(port: int, attempts: int = 50) -> Captured:
+    """POST until the limiter answers 429; that response is what the baseline replays."""
+    for _ in range(attempts):
+        captured = post_token(port)
+        if captured.status == 429:
+            return captured
+    raise RuntimeError(f"no 429 after {attempts} token requests; last: {captured.status}")
+
+
+def app_costs(config: Path, reject: Captured, duration_s: float) -> tuple[float, float]:
+    """Seconds per 429 of the quotalab ASGI app and of the bare app, called in-process."""
+    from simulator.server.app import create_app
+    from simulator.server.runner import build_provider
+
+    body = TOKEN_BODY.encode()
+    scope = http_scope("POST", TOKEN_PATH, TOKEN_HEADERS, body)
+    # The warm-up calls spend the one-token bucket, so every timed call is a 429.
+    mock = create_app(build_provider("auth0", config))
+    bare = fixed_response_app(reject.status, list(reject.headers), reject.body.encode())
+    return (
+        app_seconds_per_request(mock, scope, body, duration_s),
+        app_seconds_per_request(bare, scope, body, duration_s),
+    )
+
+
+def uvicorn_argv(app: str, port: int, workers: int) -> list[str]:
+    """uvicorn serving ``app`` (a factory) with the settings ``quotalab serve`` uses.
+
+    Those are simulator/cli/serve.py's: no ``server`` header, log level warning.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        app,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-server-header",
+        "--log-level",
+        "warning",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser(__doc__ or "", "python bench/reject_path.py --rounds 3 --duration 8").parse_args(
+        argv
+    )
+    with tempfile.TemporaryDirectory(prefix="quotalab-bench-") as tmp:
+        config = Path(tmp) / "tiny-bucket.toml"
+        config.write_text(TINY_BUCKET_TOML)
+        mock_port, bare_port = free_port(), free_port()
+        mock_argv = quotalab_argv(
+            "serve",
+            "--profile",
+            "auth0",
+            "--config",
+            str(config),
+            "--host",
+            HOST,
+            "--port",
+            str(mock_port),
+            "--workers",
+            str(args.workers),
+            "--store",
+            args.store,
+        )
+        with running(mock_argv, mock_port, log=Path(tmp) / "mock.log"):
+            reject = drain(mock_port)
+            spec = {"status": reject.status, "headers": reject.headers, "body": reject.body}
+            bare_env = python_env({RESPONSE_ENV: json.dumps(spec)})
+            bare_argv = uvicorn_argv("bench.bare_app:create_app", bare_port, args.workers)
+            with running(bare_argv, bare_port, env=bare_env, log=Path(tmp) / "bare.log"):
+                print(f"mock 429: {reject.body}", file=sys.stderr)
+                runs = side_by_side(
+                    WrkRequest(
+                        f"http://{HOST}:{mock_port}{TOKEN_PATH}", "POST", TOKEN_BODY, TOKEN_HEADERS
+                    ),
+                    WrkRequest(
+                        f"http://{HOST}:{bare_port}{TOKEN_PATH}", "POST", TOKEN_BODY, TOKEN_HEADERS
+                    ),
+                    rounds=args.rounds,
+                    duration_s=args.duration,
+                    connections=args.connections,
+                )
+        mock_app_s, bare_app_s = app_costs(config, reject, duration_s=1.0)
+    reject_share = min(r.non_2xx_share for r in runs.a)
+    result = BenchResult(
+        benchmark="429 reject path: POST /oauth/token (limits on) vs bare ASGI 429",
+        machine=this_machine(),
+        figures=(
+            Figure("quotalab /oauth/token 429", runs.a_rps, "req/s"),
+            Figure("bare ASGI fixed 429", runs.b_rps, "req/s"),
+            Figure("quotalab p99 latency, worst round", max(r.p99_ms for r in runs.a), "ms"),
+            Figure("bare p99 latency, worst round", max(r.p99_ms for r in runs.b), "ms"),
+            Figure("share of quotalab answers that were 429", reject_share * 100, "%"),
+            Figure("bare: whole request over HTTP (1 / req/s)", 1e6 / runs.b_rps, "us"),
+            Figure("quotalab ASGI app alone, in-process, per 429", mock_app_s * 1e6, "us"),
+            Figure("bare ASGI app alone, in-process, per 429", bare_app_s * 1e6, "us"),
+        ),
+        verdict=Verdict("ratio quotalab / bare", runs.ratio, TARGET),
+        settings={
+            "server": uvicorn_stack(),
+            "workers": str(args.workers),
+            "wrk": f"-t1 -c{args.connections}",
+            "rounds": f"{args.rounds} x {args.duration:g}s per side",
+        },
+    )
+    print(render(result, args.output))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

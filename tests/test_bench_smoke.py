@@ -1,0 +1,147 @@
+"""The benchmark scripts parse their options and their pure parts work; no load is run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench.bare_app import fixed_response_app
+from bench.locust_process import aggregated_row
+from bench.machine import cpu_model
+from bench.table import Verdict
+from bench.wrk import WrkRequest, lua_script, parse_summary
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ["reject_path", "issuance", "vs_oauth2_mock_server", "locust_overhead"]
+
+
+@pytest.mark.parametrize("name", [*SCRIPTS, "profile_server"])
+def test_each_benchmark_has_help_with_an_example(name: str, tmp_path: Path) -> None:
+    # Run as a file from elsewhere: the one command works from any directory.
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"example: python bench/{name}.py" in done.stdout
+    assert "--duration" in done.stdout
+
+
+def test_readme_refresh_has_help() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "refresh_readme.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "example: python bench/refresh_readme.py" in done.stdout
+
+
+def test_readme_has_the_figures_markers() -> None:
+    text = (ROOT / "bench" / "README.md").read_text()
+    assert text.count("<!-- figures:start -->") == 1
+    assert text.index("<!-- figures:start -->") < text.index("<!-- figures:end -->")
+
+
+def test_lua_script_quotes_a_body_that_contains_closing_brackets() -> None:
+    script = lua_script(WrkRequest("http://127.0.0.1:1/x", "POST", 'a]=]b]]"', {"X-A": "1"}))
+    assert 'wrk.method = "POST"' in script
+    assert 'wrk.body = [==[a]=]b]]"]==]' in script
+    assert "wrk.headers[ [=[X-A]=] ] = [=[1]=]" in script
+
+
+def test_wrk_summary_line_becomes_numbers() -> None:
+    line = (
+        'QUOTALAB_WRK {"requests":500,"duration_us":2000000,"bytes":1,"non_2xx":490,'
+        '"connect":0,"read":1,"write":0,"timeout":2,"p50_us":1500,"p99_us":9000}'
+    )
+    result = parse_summary(f"Running 2s test\n{line}\nRequests/sec: 250\n")
+    assert result.rps == 250
+    assert result.non_2xx_share == 0.98
+    assert result.socket_errors == 3
+    assert result.p99_ms == 9.0
+
+
+def test_wrk_output_without_summary_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="no summary"):
+        parse_summary("Running 2s test\n", "script.lua:4: unexpected symbol")
+
+
+def test_verdict_direction() -> None:
+    assert Verdict("ratio", 0.7, 0.7).passed
+    assert not Verdict("ratio", 0.69, 0.7).passed
+    assert Verdict("overhead", 0.1, 0.2, higher_is_better=False).passed
+    assert not Verdict("overhead", 0.25, 0.2, higher_is_better=False).passed
+
+
+def test_cpu_model_read_from_cpuinfo(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Example CPU @ 3.0GHz\n")
+    assert cpu_model(cpuinfo) == "Example CPU @ 3.0GHz"
+
+
+def test_locust_aggregated_row(tmp_path: Path) -> None:
+    stats = tmp_path / "run_stats.csv"
+    stats.write_text(
+        "Type,Name,Request Count,Failure Count,Requests/s\n"
+        "GET,/api/data,10,0,5.0\n"
+        ",Aggregated,12,1,6.0\n"
+    )
+    assert aggregated_row(stats)["Request Count"] == "12"
+
+
+@pytest.mark.anyio
+async def test_bare_app_answers_the_fixed_response() -> None:
+    body = json.dumps({"statusCode": 429}).encode()
+    app = fixed_response_app(429, [("content-type", "application/json"), ("x-a", "1")], body)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        response = await client.post("/oauth/token", content=b"grant_type=client_credentials")
+    assert response.status_code == 429
+    assert response.content == body
+    assert response.headers["x-a"] == "1"
+    assert response.headers["content-length"] == str(len(body))
+
+
+def test_oauth2_mock_server_is_skipped_with_a_reason_without_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import vs_oauth2_mock_server as module
+
+    monkeypatch.setattr(module.shutil, "which", lambda _name: None)
+    script, reason = module.install(tmp_path)
+    assert script is None
+    assert "node and npm are needed" in reason
+    assert not any(tmp_path.iterdir())  # nothing was installed
+
+
+@pytest.mark.anyio
+async def test_replay_app_answers_each_route_and_404_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench.bare_app import RESPONSE_ENV, create_app
+
+    routes = {
+        "POST /oauth/token": {"status": 200, "headers": [["x-kind", "token"]], "body": "{}"},
+        "GET /api/data": {"status": 200, "headers": [["x-kind", "api"]], "body": "[]"},
+    }
+    monkeypatch.setenv(RESPONSE_ENV, json.dumps({"routes": routes}))
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        token = await client.post("/oauth/token", content=b"{}")
+        api = await client.get("/api/data")
+        other = await client.get("/api/other")
+    assert (token.headers["x-kind"], token.text) == ("token", "{}")
+    assert (api.headers["x-kind"], api.text) == ("api", "[]")
+    assert other.status_code == 404
