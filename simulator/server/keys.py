@@ -36,12 +36,16 @@ def generate_private_pem() -> bytes:
     )
 
 
+SIGN_MEMO_SIZE = 1024
+
+
 class SigningKeys:
     """One signing key: signs claims, verifies tokens, publishes the JWKS."""
 
     def __init__(self, algorithm: str = "RS256", private_pem: bytes | None = None) -> None:
         self.algorithm = algorithm
         self._verify_cache: dict[str, dict[str, Any]] = {}
+        self._sign_memo: dict[str, str] = {}
         if algorithm == "HS256":
             self._secret = private_pem or secrets.token_bytes(32)
             self.kid = hashlib.sha256(self._secret).hexdigest()[:16]
@@ -91,10 +95,22 @@ class SigningKeys:
             ) from None
 
     def sign(self, claims: dict[str, Any]) -> str:
-        """A compact JWS of ``claims`` with ``kid`` in the header."""
-        return jwt.encode(
-            claims, self._sign_key, algorithm=self.algorithm, headers={"kid": self.kid}
-        )
+        """A compact JWS of ``claims`` with ``kid`` in the header.
+
+        RS256 and HS256 signatures are deterministic and the claims change once
+        a second (``iat``, no ``jti``), so every token a client gets within one
+        second is the same bytes: sign once, answer the rest from a bounded memo.
+        """
+        memo_key = json.dumps(claims, sort_keys=True, separators=(",", ":"))
+        token = self._sign_memo.get(memo_key)
+        if token is None:
+            token = jwt.encode(
+                claims, self._sign_key, algorithm=self.algorithm, headers={"kid": self.kid}
+            )
+            if len(self._sign_memo) >= SIGN_MEMO_SIZE:
+                self._sign_memo.clear()
+            self._sign_memo[memo_key] = token
+        return token
 
     def verify(self, token: str) -> dict[str, Any] | str:
         """The claims of ``token`` if its signature is ours, else why not.
