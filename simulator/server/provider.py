@@ -181,6 +181,19 @@ class MockProvider:
         extra = None if spec.retry_after_s is None else {"retry-after": str(spec.retry_after_s)}
         return self.responses["unavailable"].render(None, extra)
 
+    def admit_token_request(
+        self, endpoint: EndpointSpec, client_id: str, now: float
+    ) -> tuple[HttpResponse | None, dict[str, str]]:
+        """Count a token request, then answer an injected 503 or a request-stage throttle.
+
+        Both token endpoints start this way; ``(None, headers)`` lets the request
+        through with the rate-limit headers every answer must carry.
+        """
+        self.counters.incr(client_id, "token_requests")
+        if (fault := self.fault(endpoint, client_id, now)) is not None:
+            return fault, {}
+        return self.limit(endpoint, "request", client_id, now, "throttled_429")
+
     def limit(
         self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float, counter: str
     ) -> tuple[HttpResponse | None, dict[str, str]]:
