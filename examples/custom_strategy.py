@@ -1,7 +1,7 @@
 """Bring your own sans-I/O strategy: policies of your choosing, driven everywhere.
 
 Modelled on httpx-auth's defaults (30 s early expiry, no single-flight) with
-three retries. Use it with ``--strategy examples.custom_strategy:factory``;
+three retries. Use it with ``--strategies examples.custom_strategy:factory``;
 quotalab drives it under httpx, locust and the virtual-time simulation.
 """
 

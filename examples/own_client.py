@@ -4,7 +4,7 @@
 httpx; a ``requests`` client looks the same) and caches its token naively.
 ``factory`` adapts it to quotalab's ``OwnClient`` protocol, so::
 
-    quotalab run --strategy examples.own_client:factory ...
+    quotalab run --strategies examples.own_client:factory ...
 
 drives it, and the mock server counts every token request it makes.
 """
@@ -63,7 +63,7 @@ class MeasuredClient:
 
 
 def factory(settings: ProviderSettings, *, clock: Clock, rng: random.Random) -> MeasuredClient:
-    """What ``--strategy examples.own_client:factory`` calls. Own clients keep their own clock."""
+    """What ``--strategies examples.own_client:factory`` calls. Own clients keep their own clock."""
     plain = PlainClient(
         settings.token_url, settings.client_id, settings.client_secret, settings.audience
     )

@@ -54,7 +54,7 @@ def banner(config: ProviderConfig, base_url: str, no_limits: bool) -> str:
             lines.append(
                 f"try:    curl -s -X POST {base_url}{token.path} "
                 "-H 'content-type: application/json' "
-                f"""-d '{{"grant_type":"client_credentials","client_id":"{client.client_id}",'"""
+                f"""-d '{{"grant_type":"client_credentials","client_id":"{client.client_id}","""
                 f""""client_secret":"{client.secret}","audience":"{audience}"}}'"""
             )
         elif token is not None:

@@ -22,8 +22,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 import httpx
 
 from simulator.clock import SystemClock
-from simulator.drivers.loop import AsyncRefreshGate, RefreshGate
-from simulator.strategies.messages import Reply, Send, Sleep, Strategy
+from simulator.drivers.loop import AsyncRefreshGate, RefreshGate, drive_async, drive_sync
+from simulator.strategies.messages import Send, Strategy
 from simulator.strategies.provider import ProviderSettings
 from simulator.strategies.registry import make_strategy
 from simulator.wire import HttpRequest, HttpResponse
@@ -109,65 +109,29 @@ class StrategyAuth(httpx.Auth):
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
         request.read()
-        flow = self.strategy.call(to_wire_request(request))
-        reply: Reply = None
-        token_sent = False
+        driver = drive_sync(self.strategy.call(to_wire_request(request)), self.sleep, self.gate)
         try:
+            action = next(driver)
             while True:
-                try:
-                    action = flow.send(reply)
-                finally:
-                    if token_sent:
-                        token_sent = False
-                        self.gate.notify()
-                if isinstance(action, Send):
-                    token_sent = action.purpose == "token"
-                    response = yield _outgoing(action, request)
-                    response.read()
-                    reply = from_httpx_response(response)
-                elif isinstance(action, Sleep):
-                    self.sleep(action.seconds)
-                    reply = None
-                else:
-                    self.gate.wait(action.cache)
-                    reply = None
+                response = yield _outgoing(action, request)
+                response.read()
+                action = driver.send(from_httpx_response(response))
         except StopIteration:
             return
         finally:
-            flow.close()  # a flow abandoned mid-refresh releases its claim
-            if token_sent:
-                self.gate.notify()
+            driver.close()  # a flow abandoned mid-refresh releases its claim and wakes waiters
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         await request.aread()
-        gate = self.async_gate()
         flow = self.strategy.call(to_wire_request(request))
-        reply: Reply = None
-        token_sent = False
+        driver = drive_async(flow, self.async_sleep, self.async_gate())
         try:
-            while True:
-                try:
-                    action = flow.send(reply)
-                finally:
-                    if token_sent:
-                        token_sent = False
-                        await gate.notify()
-                if isinstance(action, Send):
-                    token_sent = action.purpose == "token"
-                    response = yield _outgoing(action, request)
-                    await response.aread()
-                    reply = from_httpx_response(response)
-                elif isinstance(action, Sleep):
-                    await self.async_sleep(action.seconds)
-                    reply = None
-                else:
-                    await gate.wait(action.cache)
-                    reply = None
-        except StopIteration:
-            return
+            item = await anext(driver)
+            while isinstance(item, Send):
+                response = yield _outgoing(item, request)
+                await response.aread()
+                item = await driver.asend(from_httpx_response(response))
         finally:
-            flow.close()
-            if token_sent:
-                await gate.notify()
+            await driver.aclose()

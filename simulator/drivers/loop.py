@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 
 from simulator.strategies.messages import Flow, Purpose, Reply, Send, Sleep
 from simulator.wire import HttpRequest, HttpResponse, TransportError
@@ -78,16 +78,16 @@ class AsyncRefreshGate:
             condition.notify_all()
 
 
-def run_flow_sync(
-    flow: Flow,
-    send: SendFn,
-    sleep: Callable[[float], None],
-    gate: RefreshGate,
-) -> HttpResponse:
-    """Drive ``flow`` to its end with blocking ``send`` and ``sleep``; return its response.
+def drive_sync(
+    flow: Flow, sleep: Callable[[float], None], gate: RefreshGate
+) -> Generator[Send, HttpResponse | TransportError, HttpResponse]:
+    """Run ``flow``, sleeping and waiting here; yield each ``Send`` for the caller to perform.
 
-    ``send`` must turn connection failures into ``TransportError``. A
-    ``StrategyError`` raised by the flow propagates to the caller.
+    The caller sends back the reply (an ``HttpResponse`` or ``TransportError``).
+    This is the one blocking loop: ``run_flow_sync`` performs the sends with a
+    function, ``StrategyAuth`` hands them to httpx. Waiters are woken once the
+    flow has taken a token reply in, and also when the caller abandons the
+    flow mid-refresh (closing it releases its claim on the refresh).
     """
     reply: Reply = None
     token_sent = False
@@ -100,8 +100,8 @@ def run_flow_sync(
                     token_sent = False
                     gate.notify()
             if isinstance(action, Send):
-                reply = send(action.request, action.purpose)
                 token_sent = action.purpose == "token"
+                reply = yield action
             elif isinstance(action, Sleep):
                 sleep(action.seconds)
                 reply = None
@@ -111,15 +111,19 @@ def run_flow_sync(
     except StopIteration as stop:
         result: HttpResponse = stop.value
         return result
+    finally:
+        flow.close()
+        if token_sent:
+            gate.notify()
 
 
-async def run_flow_async(
-    flow: Flow,
-    send: AsyncSendFn,
-    sleep: Callable[[float], Awaitable[None]],
-    gate: AsyncRefreshGate,
-) -> HttpResponse:
-    """The asyncio twin of ``run_flow_sync``."""
+async def drive_async(
+    flow: Flow, sleep: Callable[[float], Awaitable[None]], gate: AsyncRefreshGate
+) -> AsyncGenerator[Send | HttpResponse, HttpResponse | TransportError | None]:
+    """The asyncio twin of ``drive_sync``; its last item is the flow's final response.
+
+    (An async generator cannot return a value, so the result is yielded.)
+    """
     reply: Reply = None
     token_sent = False
     try:
@@ -131,8 +135,8 @@ async def run_flow_async(
                     token_sent = False
                     await gate.notify()
             if isinstance(action, Send):
-                reply = await send(action.request, action.purpose)
                 token_sent = action.purpose == "token"
+                reply = yield action
             elif isinstance(action, Sleep):
                 await sleep(action.seconds)
                 reply = None
@@ -140,5 +144,48 @@ async def run_flow_async(
                 await gate.wait(action.cache)
                 reply = None
     except StopIteration as stop:
+        yield stop.value
+    finally:
+        flow.close()
+        if token_sent:
+            await gate.notify()
+
+
+def run_flow_sync(
+    flow: Flow,
+    send: SendFn,
+    sleep: Callable[[float], None],
+    gate: RefreshGate,
+) -> HttpResponse:
+    """Drive ``flow`` to its end with blocking ``send`` and ``sleep``; return its response.
+
+    ``send`` must turn connection failures into ``TransportError``. A
+    ``StrategyError`` raised by the flow propagates to the caller.
+    """
+    driver = drive_sync(flow, sleep, gate)
+    try:
+        action = next(driver)
+        while True:
+            action = driver.send(send(action.request, action.purpose))
+    except StopIteration as stop:
         result: HttpResponse = stop.value
         return result
+    finally:
+        driver.close()
+
+
+async def run_flow_async(
+    flow: Flow,
+    send: AsyncSendFn,
+    sleep: Callable[[float], Awaitable[None]],
+    gate: AsyncRefreshGate,
+) -> HttpResponse:
+    """The asyncio twin of ``run_flow_sync``."""
+    driver = drive_async(flow, sleep, gate)
+    try:
+        item = await anext(driver)
+        while isinstance(item, Send):
+            item = await driver.asend(await send(item.request, item.purpose))
+        return item
+    finally:
+        await driver.aclose()

@@ -100,6 +100,12 @@ def _compare(
     return CheckResult(check, name, figure_name, passed, message, now, round(limit, 4))
 
 
+def check_tolerance(tolerance: float) -> None:
+    """Refuse a tolerance no comparison could use: negative, infinite or NaN."""
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise InputError(f"--tolerance must be a finite number >= 0, got {tolerance}")
+
+
 def compare_baseline(
     document: Mapping[str, Any], baseline: Mapping[str, Any], tolerance: float
 ) -> list[CheckResult]:
@@ -109,8 +115,7 @@ def compare_baseline(
     worse; a lower success ratio is worse. From a baseline of 0, any rise is a
     regression. A strategy of the baseline missing from the report fails.
     """
-    if not math.isfinite(tolerance) or tolerance < 0:
-        raise InputError(f"--tolerance must be a finite number >= 0, got {tolerance}")
+    check_tolerance(tolerance)
     current = _strategies(document)
     results: list[CheckResult] = []
     for name, before in _strategies(baseline).items():

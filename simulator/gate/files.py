@@ -6,7 +6,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from simulator.errors import InputError
-from simulator.gate.checks import CheckResult, check_thresholds, compare_baseline
+from simulator.gate.checks import (
+    CheckResult,
+    check_thresholds,
+    check_tolerance,
+    compare_baseline,
+)
 from simulator.gate.junit import junit_xml
 from simulator.gate.thresholds import load_thresholds
 from simulator.report.document import load_report
@@ -21,6 +26,7 @@ def gate_files(
     junit: Path | str | None = None,
 ) -> list[CheckResult]:
     """Load and check; writes JUnit XML when asked. Raises InputError/ConfigError (exit 2)."""
+    check_tolerance(tolerance)  # even without --baseline: a bad option is never silently ignored
     document = load_report(report)
     results = check_thresholds(document, load_thresholds(thresholds))
     if baseline is not None:

@@ -34,6 +34,8 @@ class ConfigReader:
         self.data = data
         self.origins = origins
         self.fallback = fallback
+        self.read_values: set[str] = set()  # dotted keys read as a whole value
+        self.read_tables: set[str] = set()  # dotted keys read as a table of further keys
 
     def fail(self, dotted: str, expected: str) -> ConfigError:
         source = self.origins.get(dotted)
@@ -44,12 +46,14 @@ class ConfigReader:
         return ConfigError(source or self.fallback, dotted, expected)
 
     def table(self, table: dict[str, Any], key: str, dotted: str) -> dict[str, Any]:
+        self.read_tables.add(dotted)
         value = table.get(key, {})
         if not isinstance(value, dict):
             raise self.fail(dotted, "a table")
         return value
 
     def string(self, table: dict[str, Any], key: str, dotted: str, default: str | None) -> str:
+        self.read_values.add(dotted)
         value = table.get(key, default)
         if not isinstance(value, str):
             raise self.fail(dotted, "a string" if key in table else "a string (missing)")
@@ -58,6 +62,7 @@ class ConfigReader:
     def number(
         self, table: dict[str, Any], key: str, dotted: str, default: float | None, minimum: float
     ) -> float:
+        self.read_values.add(dotted)
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
             raise self.fail(dotted, f"a number >= {minimum:g}")
@@ -66,12 +71,14 @@ class ConfigReader:
     def integer(
         self, table: dict[str, Any], key: str, dotted: str, default: int | None, minimum: int
     ) -> int:
+        self.read_values.add(dotted)
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise self.fail(dotted, f"an integer >= {minimum}")
         return value
 
     def boolean(self, table: dict[str, Any], key: str, dotted: str, default: bool) -> bool:
+        self.read_values.add(dotted)
         value = table.get(key, default)
         if not isinstance(value, bool):
             raise self.fail(dotted, "true or false")
@@ -80,6 +87,7 @@ class ConfigReader:
     def strings(
         self, table: dict[str, Any], key: str, dotted: str, default: tuple[str, ...] = ()
     ) -> tuple[str, ...]:
+        self.read_values.add(dotted)
         value = table.get(key, list(default))
         if isinstance(value, str):
             value = value.split()
@@ -90,12 +98,14 @@ class ConfigReader:
     def choice(
         self, table: dict[str, Any], key: str, dotted: str, default: str, options: tuple[str, ...]
     ) -> str:
+        self.read_values.add(dotted)
         value = table.get(key, default)
         if value not in options:
             raise self.fail(dotted, f"one of {', '.join(options)}")
         return str(value)
 
     def headers(self, table: dict[str, Any], key: str, dotted: str) -> tuple[tuple[str, str], ...]:
+        self.read_values.add(dotted)  # header names are free-form
         value = self.table(table, key, dotted)
         out: list[tuple[str, str]] = []
         for name, text in value.items():
@@ -209,6 +219,7 @@ class ConfigReader:
             if rule not in limits:
                 raise self.fail(f"{p}.limits", f"names of [limits.*] tables (no {rule!r})")
         roles = self.table(t, "responses", f"{p}.responses")
+        self.read_values.add(f"{p}.responses")  # role names are free-form
         pairs: list[tuple[str, str]] = []
         for role, value in roles.items():
             if not isinstance(value, str) or value not in responses:
@@ -236,6 +247,7 @@ class ConfigReader:
         )
 
     def fault(self, name: str, t: dict[str, Any]) -> FaultSpec:
+        self.read_values.add(f"faults.{name}")  # fault_from_json checks its own keys
         return fault_from_json(name, t, self.origins.get(f"faults.{name}", self.fallback), "faults")
 
     def build(self, sources: tuple[str, ...]) -> ProviderConfig:
@@ -292,6 +304,7 @@ class ConfigReader:
             if name not in names:
                 raise self.fail(f"faults.{name}", "the name of an [endpoints.*] table")
             faults[name] = self.fault(name, self.table(faults_table, name, f"faults.{name}"))
+        self.reject_unknown(self.data, "")
         return ProviderConfig(
             settings=settings,
             endpoints=endpoints,
@@ -302,6 +315,25 @@ class ConfigReader:
             faults=faults,
             sources=sources,
         )
+
+    def reject_unknown(self, table: dict[str, Any], path: str) -> None:
+        """Fail on a key nothing read: a typo must not silently keep the default."""
+        prefix = f"{path}." if path else ""
+        for key, value in table.items():
+            dotted = f"{prefix}{key}"
+            if dotted in self.read_values:
+                continue
+            if isinstance(value, dict) and dotted in self.read_tables:
+                self.reject_unknown(value, dotted)
+                continue
+            known = sorted(
+                {
+                    name[len(prefix) :]
+                    for name in self.read_values | self.read_tables
+                    if name.startswith(prefix) and "." not in name[len(prefix) :]
+                }
+            )
+            raise self.fail(dotted, f"not a known key; expected one of {', '.join(known)}")
 
 
 def fault_from_json(

@@ -120,9 +120,9 @@ def build_settings(
     if not 1 <= processes <= MAX_PROCESSES:
         raise InputError(f"--processes {processes} is impossible; use 1 to {MAX_PROCESSES}")
     if config is not None and not config.is_file():
-        raise InputError(f"--config {config}: no such file")
+        raise InputError(f"--config {config}: {_not_a_file(config)}")
     if gate is not None and not gate.is_file():
-        raise InputError(f"--gate {gate}: no such thresholds file")
+        raise InputError(f"--gate {gate}: {_not_a_file(gate)} (a thresholds TOML file)")
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir} exists and is not a directory")
     checked_target = None if target is None else check_target(target)
@@ -141,3 +141,8 @@ def build_settings(
         out_dir=out_dir,
         gate=gate,
     )
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a file, in a few words."""
+    return "is a directory, not a file" if path.is_dir() else "no such file"

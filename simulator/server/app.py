@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from simulator.server.metrics import CONTENT_TYPE, ProviderMetrics
+from simulator.server.parsing import declared_length
 from simulator.server.provider import MockProvider
 from simulator.wire import HttpRequest
 
@@ -62,10 +63,12 @@ class ProviderApp:
                 send, 200, [(b"content-type", CONTENT_TYPE.encode())], self.metrics.render()
             )
             return
-        body = await _read_body(receive, self._cap)
         query: bytes = scope.get("query_string", b"")
         url = f"{path}?{query.decode('latin-1')}" if query else path
         headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        declared = declared_length({name.lower(): value for name, value in headers})
+        # An announced body over the cap is answered 413 at once, without waiting for it.
+        body = b"" if (declared or 0) > self._cap else await _read_body(receive, self._cap)
         outcome = self.provider.respond(HttpRequest(method, url, headers, body))
         if outcome.latency_s > 0:
             await asyncio.sleep(outcome.latency_s)

@@ -51,10 +51,7 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
     body_fields: Mapping[str, str] = {} if isinstance(fields, str) else fields
     client_id = basic[0] if basic else body_fields.get("client_id", "")
     who = client_id or ANONYMOUS
-    p.counters.incr(who, "token_requests")
-    if (fault := p.fault(endpoint, who, now)) is not None:
-        return fault
-    rejected, headers = p.limit(endpoint, "request", who, now, "throttled_429")
+    rejected, headers = p.admit_token_request(endpoint, who, now)
     if rejected is not None:
         return rejected
     r = p.responses

@@ -47,7 +47,12 @@ def media_type(incoming: Incoming) -> str:
 
 
 def parse_form(body: bytes) -> dict[str, str] | str:
-    """Form fields (first value wins) or what was wrong."""
+    """Form fields or what was wrong.
+
+    A repeated key is refused (RFC 6749 3.1: parameters "MUST NOT be included
+    more than once"); Node's body parser turns it into a list, which Auth0
+    answers like a JSON list: ``Invalid type for parameter``.
+    """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -58,8 +63,16 @@ def parse_form(body: bytes) -> dict[str, str] | str:
         return "Invalid form body"
     fields: dict[str, str] = {}
     for key, value in pairs:
-        fields.setdefault(key, value)
+        if key in fields:
+            return f"Invalid type for parameter: {key}"
+        fields[key] = value
     return fields
+
+
+def declared_length(headers: dict[str, str]) -> int | None:
+    """The ``content-length`` a request announces (lower-cased names), or ``None``."""
+    text = headers.get("content-length", "").strip()
+    return int(text) if text.isdigit() else None
 
 
 def parse_json_object(body: bytes) -> dict[str, str] | str:

@@ -22,7 +22,7 @@ from simulator.profiles.model import EndpointSpec, ProviderConfig, Stage
 from simulator.server import admin, auth0, twitter
 from simulator.server.faults import FaultPlan, fault_from_json
 from simulator.server.keys import SigningKeys
-from simulator.server.parsing import Incoming, parse_body_fields, read_request
+from simulator.server.parsing import Incoming, declared_length, parse_body_fields, read_request
 from simulator.server.templates import compile_responses
 from simulator.server.throttle import Limiter
 from simulator.wire import HttpRequest, HttpResponse
@@ -104,7 +104,8 @@ class MockProvider:
             return Outcome(self.responses["not_found"].render())
         fault = self.faults.get(endpoint.name)
         latency_s = fault.latency_ms / 1000.0
-        if len(incoming.body) > self.settings.max_body_bytes:
+        cap = self.settings.max_body_bytes
+        if len(incoming.body) > cap or (declared_length(incoming.headers) or 0) > cap:
             return Outcome(self.responses["payload_too_large"].render(), latency_s)
         now = self.clock.now()
         return Outcome(_FLOWS[endpoint.kind](self, endpoint, incoming, now), latency_s)
@@ -179,6 +180,19 @@ class MockProvider:
         self.counters.incr(client_id, "faults_503")
         extra = None if spec.retry_after_s is None else {"retry-after": str(spec.retry_after_s)}
         return self.responses["unavailable"].render(None, extra)
+
+    def admit_token_request(
+        self, endpoint: EndpointSpec, client_id: str, now: float
+    ) -> tuple[HttpResponse | None, dict[str, str]]:
+        """Count a token request, then answer an injected 503 or a request-stage throttle.
+
+        Both token endpoints start this way; ``(None, headers)`` lets the request
+        through with the rate-limit headers every answer must carry.
+        """
+        self.counters.incr(client_id, "token_requests")
+        if (fault := self.fault(endpoint, client_id, now)) is not None:
+            return fault, {}
+        return self.limit(endpoint, "request", client_id, now, "throttled_429")
 
     def limit(
         self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float, counter: str

@@ -60,10 +60,7 @@ def _form(incoming: Incoming) -> dict[str, str]:
 def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float) -> HttpResponse:
     """``POST /oauth2/token``: the app's bearer token, or 403 code 99."""
     who, ok = _authenticate(p, incoming)
-    p.counters.incr(who, "token_requests")
-    if (fault := p.fault(endpoint, who, now)) is not None:
-        return fault
-    rejected, headers = p.limit(endpoint, "request", who, now, "throttled_429")
+    rejected, headers = p.admit_token_request(endpoint, who, now)
     if rejected is not None:
         return rejected
     if not ok:

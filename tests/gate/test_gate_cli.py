@@ -97,6 +97,8 @@ def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Pa
     elif case == "not json":
         (tmp_path / "r.json").write_text("not json")
         return [tmp_path / "r.json", "--thresholds", files["thresholds"]]
+    elif case == "nan tolerance without baseline":
+        return [report, "--thresholds", files["thresholds"], "--tolerance", "nan"]
     elif case == "negative tolerance":
         return [
             report,
@@ -107,6 +109,12 @@ def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Pa
             "--tolerance",
             "-1",
         ]
+    elif case == "option value of the wrong type":
+        return [report, "--thresholds", files["thresholds"], "--tolerance", "ten"]
+    elif case == "unknown option":
+        return [report, "--thresholds", files["thresholds"], "--bogus"]
+    elif case == "missing thresholds option":
+        return [report]
     return [write_json(tmp_path / "r.json", data), "--thresholds", files["thresholds"]]
 
 
@@ -123,6 +131,10 @@ def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Pa
         "schema violation",
         "not json",
         "negative tolerance",
+        "nan tolerance without baseline",
+        "option value of the wrong type",
+        "unknown option",
+        "missing thresholds option",
     ],
 )
 def test_unusable_input_exits_2_with_one_line(

@@ -77,6 +77,13 @@ def test_impossible_values_are_one_clear_error(overrides: dict[str, Any], messag
     assert "\n" not in str(error.value)
 
 
+def test_a_directory_given_as_a_file_is_named_as_one(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"--config .*: is a directory, not a file"):
+        settings(config=tmp_path)
+    with pytest.raises(InputError, match=r"--gate .*: is a directory, not a file"):
+        settings(gate=tmp_path)
+
+
 def test_config_cannot_apply_to_a_remote_target(tmp_path: Path) -> None:
     config = tmp_path / "server.toml"
     config.write_text("")

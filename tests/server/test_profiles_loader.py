@@ -111,6 +111,11 @@ status = 503
         ("[faults.token]\nprobability = 2\n", "faults.token.probability", "a number from 0 to 1"),
         ("[faults.nowhere]\nprobability = 0.5\n", "faults.nowhere", "[endpoints.*]"),
         ("profile = 'okta'\n", "profile", "auth0, twitter, none"),
+        ("bogus = 1\n", "bogus", "not a known key; expected one of audiences, clients"),
+        ("[limits.oauth_token]\nbrust = 10\n", "limits.oauth_token.brust", "burst"),
+        ("[provider]\ntoken_lifetme_s = 5\n", "provider.token_lifetme_s", "token_lifetime_s"),
+        ("[endpoints.token]\nscopes = 'x'\n", "endpoints.token.scopes", "not a known key"),
+        ("[clients.demo-client]\nsecrett = 'x'\n", "clients.demo-client.secrett", "secret"),
         (
             '[responses.global_limit.headers]\nx-a = "caf\u00e9"\n',
             "responses.global_limit.headers.x-a",

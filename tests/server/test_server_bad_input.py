@@ -23,6 +23,12 @@ JSON = ("content-type", "application/json")
         ((JSON,), b"[1,2]", 400, "Request body must be a JSON object"),
         ((JSON,), b'{"client_id": 5}', 400, "Invalid type for parameter: client_id"),
         ((("content-type", "text/plain"),), b"hello", 400, "Unsupported content type: text/plain"),
+        (
+            (("content-type", "application/x-www-form-urlencoded"),),
+            b"grant_type=client_credentials&client_id=demo-client&client_id=other",
+            400,
+            "Invalid type for parameter: client_id",
+        ),
         ((), b"grant_type=client_credentials", 400, "Unsupported content type: none"),
         ((JSON,), b"{}", 400, "Missing required parameter: grant_type"),
         (
@@ -229,3 +235,34 @@ def test_the_asgi_adapter_answers_any_bytes_exactly_once_without_5xx(
     starts = [m for m in sent if m["type"] == "http.response.start"]
     assert len(starts) == 1
     assert 200 <= int(starts[0]["status"]) < 500  # type: ignore[call-overload]
+
+
+def test_an_announced_body_over_the_cap_is_413_without_reading_it(
+    make_provider: MakeProvider,
+) -> None:
+    import asyncio
+
+    from simulator.server.app import create_app
+
+    provider = make_provider(toml="[provider]\nmax_body_bytes = 256\n")
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        raise AssertionError("the body of an oversized request was awaited")
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/oauth/token",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"99999999")],
+    }
+    asyncio.run(create_app(provider)(scope, receive, send))
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [413]
+    in_core = provider.handle(
+        HttpRequest("POST", "/oauth/token", (JSON, ("content-length", "99999999")), b"{}")
+    )
+    assert in_core.status == 413

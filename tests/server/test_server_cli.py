@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -63,6 +65,19 @@ def test_banner_prints_urls_credentials_and_a_curl() -> None:
     twitter = banner(load_config("twitter"), "http://127.0.0.1:8000", no_limits=True)
     assert "curl -s -u 'demo-key:demo-secret'" in twitter
     assert "OFF" in twitter
+
+
+def test_banner_curl_is_one_shell_command_with_a_json_body() -> None:
+    text = banner(load_config("auth0"), "http://127.0.0.1:8000", no_limits=False)
+    line = next(line for line in text.splitlines() if line.startswith("try:"))
+    argv = shlex.split(line.removeprefix("try:"))
+    body = json.loads(argv[argv.index("-d") + 1])
+    assert body == {
+        "grant_type": "client_credentials",
+        "client_id": "demo-client",
+        "client_secret": "demo-secret",
+        "audience": "https://api.quotalab.test/",
+    }
 
 
 def test_worker_apps_built_from_the_environment_share_the_signing_key(

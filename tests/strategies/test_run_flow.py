@@ -84,3 +84,37 @@ async def test_async_loop_drives_the_same_flow(
     assert response.status == 204
     assert sent == ["token", "token", "api"]
     assert len(sleeper.waits) == 1
+
+
+class NoWaitGate(RefreshGate):
+    """A gate that fails the test instead of parking a flow on a stale refresh claim."""
+
+    __slots__ = ()
+
+    def wait(self, cache: object) -> None:
+        raise AssertionError("a flow waited on a refresh nobody is doing")
+
+
+def test_a_send_that_raises_mid_refresh_releases_the_claim(
+    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+) -> None:
+    sent: list[Purpose] = []
+
+    def broken(request: HttpRequest, purpose: Purpose) -> HttpResponse:
+        raise RuntimeError("the caller's send blew up")
+
+    def working(request: HttpRequest, purpose: Purpose) -> HttpResponse:
+        sent.append(purpose)
+        return (
+            HttpResponse(200, body=b'{"access_token":"a"}')
+            if purpose == "token"
+            else (HttpResponse(204))
+        )
+
+    strategy = make_strategy("cached+backoff", auth0, clock=clock, rng=random.Random(3))
+    flow = strategy.call(API)  # still referenced: only the driver can close it
+    with pytest.raises(RuntimeError):
+        run_flow_sync(flow, broken, sleeper, NoWaitGate())
+    response = run_flow_sync(strategy.call(API), working, sleeper, NoWaitGate())
+    assert response.status == 204
+    assert sent == ["token", "api"]
