@@ -52,3 +52,20 @@ def test_ties_break_by_name_whatever_the_input_order() -> None:
     two = {"c": calls(100, 1), "a": calls(100, 5), "b": calls(100, 5)}
     assert build_report(META, one).verdict == build_report(META, two).verdict
     assert build_report(META, one).verdict.startswith("a made 5.0x the token requests of c")
+
+
+def test_naive_against_cached_backoff_when_both_ran_even_if_another_is_worse() -> None:
+    figures = {
+        "naive": calls(1000, 1000),
+        "backoff": calls(1000, 2500),
+        "cached": calls(1000, 1),
+        "cached+backoff": calls(1000, 2),
+    }
+    verdict = build_report(META, figures).verdict
+    assert verdict.startswith("naive made 500.0x the token requests of cached+backoff")
+
+
+def test_without_the_headline_pair_the_extremes_are_compared() -> None:
+    figures = {"backoff": calls(1000, 2500), "cached": calls(1000, 1), "naive": calls(1000, 1000)}
+    verdict = build_report(META, figures).verdict
+    assert verdict.startswith("backoff made 2,500x the token requests of cached")

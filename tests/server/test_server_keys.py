@@ -24,9 +24,7 @@ def test_same_claims_in_one_second_give_the_bytes_of_a_fresh_signature(algorithm
     keys = shared_keys(algorithm)
     first = keys.sign(dict(CLAIMS))
     again = keys.sign(dict(reversed(list(CLAIMS.items()))))  # same claims, other order
-    fresh = jwt.encode(
-        dict(CLAIMS), keys._sign_key, algorithm=algorithm, headers={"kid": keys.kid}
-    )
+    fresh = jwt.encode(dict(CLAIMS), keys._sign_key, algorithm=algorithm, headers={"kid": keys.kid})
     assert first == again == fresh
     assert keys.verify(first) == CLAIMS
 
