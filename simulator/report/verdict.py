@@ -10,6 +10,8 @@ from simulator.report.model import StrategyFigures
 
 def _number(value: float) -> str:
     """A figure for prose: no trailing ``.0`` noise beyond one decimal."""
+    if 0 < value < 1:
+        return f"{value:.3g}"  # a caching client over a day: 0.0238, not 0.0
     return f"{value:.1f}" if value < 1000 else f"{value:,.0f}"
 
 

@@ -69,3 +69,9 @@ def test_without_the_headline_pair_the_extremes_are_compared() -> None:
     figures = {"backoff": calls(1000, 2500), "cached": calls(1000, 1), "naive": calls(1000, 1000)}
     verdict = build_report(META, figures).verdict
     assert verdict.startswith("backoff made 2,500x the token requests of cached")
+
+
+def test_figures_below_one_keep_three_significant_digits() -> None:
+    figures = {"naive": calls(1_000_000, 1_000_000), "cached+backoff": calls(1_000_000, 24)}
+    verdict = build_report(META, figures).verdict
+    assert verdict.endswith("(1,000 vs 0.024).")
