@@ -1,7 +1,7 @@
 """Bring your own client: measure the blocking client your team really runs.
 
-``PlainClient`` stands for production code: it does its own HTTP (here with
-httpx; a ``requests`` client looks the same) and caches its token naively.
+``PlainClient`` stands for production code: a plain ``requests`` client that
+does its own HTTP and caches its token naively.
 ``factory`` adapts it to quotalab's ``OwnClient`` protocol, so::
 
     quotalab run --strategies examples.own_client:factory ...
@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import time
 
-import httpx
+import requests
 
 from simulator.clock import Clock
 from simulator.strategies import ProviderSettings
@@ -27,7 +27,7 @@ class PlainClient:
         self.token_url = token_url
         self.credentials = {"client_id": client_id, "client_secret": client_secret}
         self.audience = audience
-        self.http = httpx.Client(timeout=10.0)
+        self.http = requests.Session()
         self._token: str | None = None
         self._expires_at = 0.0
 
@@ -35,15 +35,16 @@ class PlainClient:
         if self._token and time.time() < self._expires_at:
             return self._token
         body = {**self.credentials, "audience": self.audience, "grant_type": "client_credentials"}
-        response = self.http.post(self.token_url, json=body)
+        response = self.http.post(self.token_url, json=body, timeout=10)
         response.raise_for_status()
         data = response.json()
         self._token = data["access_token"]
         self._expires_at = time.time() + data.get("expires_in", 86400)
         return data["access_token"]  # type: ignore[no-any-return]
 
-    def get(self, url: str) -> httpx.Response:
-        return self.http.get(url, headers={"Authorization": f"Bearer {self.get_token()}"})
+    def get(self, url: str) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.get_token()}"}
+        return self.http.get(url, headers=headers, timeout=10)
 
 
 class MeasuredClient:
@@ -58,8 +59,8 @@ class MeasuredClient:
     def call_api(self, path: str) -> int:
         try:
             return self.client.get(f"{self.api_base_url}{path}").status_code
-        except httpx.HTTPStatusError as error:  # the token request failed
-            return error.response.status_code
+        except requests.HTTPError as error:  # the token request failed
+            return error.response.status_code if error.response is not None else 0
 
 
 def factory(settings: ProviderSettings, *, clock: Clock, rng: random.Random) -> MeasuredClient:

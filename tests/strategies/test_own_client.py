@@ -11,6 +11,7 @@ import respx
 from simulator.clock import VirtualClock
 from simulator.drivers import StrategyAuth
 from simulator.errors import InputError
+from simulator.server.runner import build_provider, serve_in_thread
 from simulator.strategies import NAMES, OwnClient, ProviderSettings, build_strategy, load_strategy
 from tests.strategies.conftest import API_URL, AUTH0_TOKEN_URL, Sleeper, token_sequence
 
@@ -66,24 +67,39 @@ def test_user_sans_io_strategy_runs_under_httpx(
     assert len(sleeper.waits) == 1
 
 
-@respx.mock
-def test_own_client_example_is_measured_through_its_own_io(
-    auth0: ProviderSettings, clock: VirtualClock
-) -> None:
-    client = build_strategy("examples.own_client:factory", auth0, clock=clock, rng=random.Random(0))
-    assert isinstance(client, OwnClient)
-    token = respx.post(AUTH0_TOKEN_URL).mock(side_effect=token_sequence())
-    api = respx.get(API_URL).mock(return_value=httpx.Response(200))
-    assert [client.call_api("/v1/users") for _ in range(3)] == [200, 200, 200]
-    assert token.call_count == 1
-    assert api.calls.last.request.headers["authorization"] == "Bearer tok-1"
+def demo_settings(base_url: str, secret: str = "demo-secret") -> ProviderSettings:
+    return ProviderSettings(
+        style="auth0",
+        token_url=f"{base_url}/oauth/token",
+        client_id="demo-client",
+        client_secret=secret,
+        audience="https://api.quotalab.test/",
+        api_base_url=base_url,
+    )
 
 
-@respx.mock
-def test_own_client_reports_a_refused_token_as_its_status(
-    auth0: ProviderSettings, clock: VirtualClock
-) -> None:
-    client = build_strategy("examples.own_client:factory", auth0, clock=clock, rng=random.Random(0))
-    assert isinstance(client, OwnClient)
-    respx.post(AUTH0_TOKEN_URL).mock(return_value=httpx.Response(429))
-    assert client.call_api("/v1/users") == 429
+@pytest.mark.live
+def test_own_requests_client_is_measured_by_the_server(clock: VirtualClock) -> None:
+    provider = build_provider("auth0")
+    with serve_in_thread(provider) as base_url:
+        settings = demo_settings(base_url)
+        client = build_strategy(
+            "examples.own_client:factory", settings, clock=clock, rng=random.Random(0)
+        )
+        assert isinstance(client, OwnClient)
+        assert [client.call_api("/api/data") for _ in range(3)] == [200, 200, 200]
+    counts = provider.stats()["clients"]["demo-client"]
+    assert counts["token_requests"] == 1
+    assert counts["api_ok"] == 3
+
+
+@pytest.mark.live
+def test_own_client_reports_a_refused_token_as_its_status(clock: VirtualClock) -> None:
+    provider = build_provider("auth0")
+    with serve_in_thread(provider) as base_url:
+        settings = demo_settings(base_url, secret="wrong")
+        client = build_strategy(
+            "examples.own_client:factory", settings, clock=clock, rng=random.Random(0)
+        )
+        assert isinstance(client, OwnClient)
+        assert client.call_api("/api/data") == 401
