@@ -11,7 +11,7 @@ from html import escape
 
 from simulator.report.model import Report
 from simulator.report.svg import bar_chart, line_chart
-from simulator.report.table import COLUMNS, headline, rows
+from simulator.report.table import COLUMNS, headline, projection_note, rows
 
 METRICS: tuple[tuple[str, str, str], ...] = (
     ("token_requests_per_s", "token requests/s", "#d9480f"),
@@ -29,6 +29,7 @@ svg .title{font-size:12px;font-weight:600}
 svg .tick,svg .value,svg .label,svg .empty{font-size:10px;fill:#555}
 svg .axis{stroke:#999;stroke-width:1}
 .verdict{font-size:1.1rem;font-weight:600}
+.note{color:#555;font-size:.9rem}
 """
 
 # Counts the chart marks the browser laid out; viewing the report does not need it.
@@ -99,6 +100,7 @@ def render_html(report: Report) -> str:
         f"<p>{escape(headline(report))}</p>"
         f'<p class="verdict">{escape(report.verdict)}</p>'
         f"{_table(report)}"
+        f'<p class="note">{escape(projection_note(report))}</p>'
         f"<h2>Token requests per 1,000 API calls</h2>{bars}"
         f"<h2>Over time</h2>{_strategy_charts(report)}"
         f"<h2>Settings</h2>{_settings(report)}"

@@ -71,6 +71,7 @@ def test_short_runs_warn_that_projections_overstate_caching_clients() -> None:
     render_terminal(report, console)
     assert "are overstated" in console.export_text()
     assert "are overstated" in render_markdown(report)
+    assert "are overstated" in render_html(report)
 
 
 def test_html_is_self_contained_and_escapes_names() -> None:
