@@ -35,21 +35,28 @@ class Captured:
     body: str
 
 
-def post_token(port: int) -> Captured:
-    """POST the demo client's token request once and capture the answer."""
+def capture(
+    port: int, method: str, path: str, body: str = "", headers: dict[str, str] | None = None
+) -> Captured:
+    """Send one request to 127.0.0.1:``port`` and capture the answer."""
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
-        conn.request("POST", TOKEN_PATH, body=TOKEN_BODY, headers=TOKEN_HEADERS)
+        conn.request(method, path, body=body or None, headers=headers or {})
         response = conn.getresponse()
-        body = response.read().decode()
-        headers = tuple(
+        text = response.read().decode()
+        kept = tuple(
             (name.lower(), value)
             for name, value in response.getheaders()
             if name.lower() not in SERVER_HEADERS
         )
-        return Captured(response.status, headers, body)
+        return Captured(response.status, kept, text)
     finally:
         conn.close()
+
+
+def post_token(port: int) -> Captured:
+    """POST the demo client's token request once and capture the answer."""
+    return capture(port, "POST", TOKEN_PATH, TOKEN_BODY, TOKEN_HEADERS)
 
 
 def fetch_token(port: int) -> str:
@@ -63,16 +70,4 @@ def fetch_token(port: int) -> str:
 
 def get_api(port: int, token: str) -> Captured:
     """GET /api/data with ``token`` once and capture the answer."""
-    conn = http.client.HTTPConnection(HOST, port, timeout=10)
-    try:
-        conn.request("GET", API_PATH, headers={"Authorization": f"Bearer {token}"})
-        response = conn.getresponse()
-        body = response.read().decode()
-        headers = tuple(
-            (name.lower(), value)
-            for name, value in response.getheaders()
-            if name.lower() not in SERVER_HEADERS
-        )
-        return Captured(response.status, headers, body)
-    finally:
-        conn.close()
+    return capture(port, "GET", API_PATH, headers={"Authorization": f"Bearer {token}"})
