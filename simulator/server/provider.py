@@ -39,6 +39,14 @@ _FLOWS: dict[str, Flow] = {
     "bearer_api": twitter.bearer_api,
 }
 
+_OVERSIZED_COUNTER = {
+    "auth0_token": "token_requests",
+    "twitter_token": "token_requests",
+    "jwt_api": "api_calls",
+    "bearer_api": "api_calls",
+}
+"""What an oversized request to each kind of endpoint counts as, for ``anonymous``."""
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -106,6 +114,10 @@ class MockProvider:
         latency_s = fault.latency_ms / 1000.0
         cap = self.settings.max_body_bytes
         if len(incoming.body) > cap or (declared_length(incoming.headers) or 0) > cap:
+            # Counted, not lost: the body (and so the client id) was never read.
+            counter = _OVERSIZED_COUNTER.get(endpoint.kind)
+            if counter is not None:
+                self.counters.incr(auth0.ANONYMOUS, counter)
             return Outcome(self.responses["payload_too_large"].render(), latency_s)
         now = self.clock.now()
         return Outcome(_FLOWS[endpoint.kind](self, endpoint, incoming, now), latency_s)

@@ -266,3 +266,4 @@ def test_an_announced_body_over_the_cap_is_413_without_reading_it(
         HttpRequest("POST", "/oauth/token", (JSON, ("content-length", "99999999")), b"{}")
     )
     assert in_core.status == 413
+    assert provider.stats()["clients"]["anonymous"]["token_requests"] == 2
