@@ -130,6 +130,11 @@ def run(
             f"{settings.master.expect_workers} worker(s) per strategy "
             f"(quotalab worker --master-host THIS_HOST --master-port {settings.master.bind_port})"
         )
+        if settings.target is None:
+            console.print(
+                "the local server listens on 127.0.0.1 only: for workers on other machines "
+                "start quotalab serve --host 0.0.0.0 there and give --target"
+            )
     with Progress(
         TextColumn("{task.description:<16}"),
         BarColumn(),

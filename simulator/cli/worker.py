@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from typing import Annotated
 
 import typer
@@ -40,6 +42,8 @@ def worker(
     def report(run: int, returncode: int) -> None:
         typer.echo(f"run {run} ended (locust exit code {returncode})")
 
+    # A plain kill ends the running locust worker too (serve_runs terminates it on the way out).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         serve_runs(settings, on_run=report)
     except KeyboardInterrupt:
