@@ -28,8 +28,8 @@ from simulator.strategies.provider import ProviderSettings
 from simulator.wire import HttpRequest
 
 RECORDER = Recorder()
-SIGNALS = RefreshSignals()
 STOPPING = Event()
+SIGNALS = RefreshSignals(STOPPING)
 _SHARED: dict[str, Strategy | OwnClient] = {}
 
 
