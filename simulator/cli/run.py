@@ -64,6 +64,24 @@ def run(
     processes: Annotated[
         int, typer.Option("--processes", help="locust worker processes (locust --processes).")
     ] = 1,
+    master: Annotated[
+        bool,
+        typer.Option(
+            "--master", help="Run locust's master here; workers elsewhere run quotalab worker."
+        ),
+    ] = False,
+    expect_workers: Annotated[
+        int | None,
+        typer.Option("--expect-workers", help="With --master: workers to wait for (default 1)."),
+    ] = None,
+    master_bind_host: Annotated[
+        str | None,
+        typer.Option("--master-bind-host", help="With --master: interface to listen on (*)."),
+    ] = None,
+    master_bind_port: Annotated[
+        int | None,
+        typer.Option("--master-bind-port", help="With --master: port workers connect to (5557)."),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="Reports directory.")] = Path("reports"),
     gate: Annotated[
         Path | None,
@@ -76,6 +94,8 @@ def run(
     <out>/latest at it. Exit 0, or the gate's code with --gate (1 = violated).
 
     Example: quotalab run --scenario steady --strategies naive,cached+backoff --duration 20s
+
+    Several machines: quotalab run --master --expect-workers 2 --target http://A:8080
     """
     settings = build_settings(
         scenario=scenario,
@@ -90,6 +110,10 @@ def run(
         target=target,
         out_dir=out,
         gate=gate,
+        master=master,
+        expect_workers=expect_workers,
+        master_bind_host=master_bind_host,
+        master_bind_port=master_bind_port,
     )
     _check_before_start(settings)
     console = Console()
@@ -100,6 +124,17 @@ def run(
         f"{settings.users} users x {settings.rate:g} calls/s, "
         f"{settings.duration_s:g}s per strategy, {len(settings.strategies)} strategies"
     )
+    if settings.master is not None:
+        console.print(
+            f"locust master on port {settings.master.bind_port}: waiting for "
+            f"{settings.master.expect_workers} worker(s) per strategy "
+            f"(quotalab worker --master-host THIS_HOST --master-port {settings.master.bind_port})"
+        )
+        if settings.target is None:
+            console.print(
+                "the local server listens on 127.0.0.1 only: for workers on other machines "
+                "start quotalab serve --host 0.0.0.0 there and give --target"
+            )
     with Progress(
         TextColumn("{task.description:<16}"),
         BarColumn(),

@@ -1,9 +1,12 @@
 """Drive a strategy's sans-I/O flow with gevent and locust's fast HTTP client.
 
-``Send`` goes out on the user's ``FastHttpSession`` (geventhttpclient) under a
-name that keeps token requests and API calls apart in locust's statistics;
-``Sleep`` is ``gevent.sleep`` (cut short when the test stops); ``AwaitRefresh``
-waits on a gevent event that the driver sets after every token exchange.
+The stepping loop is ``drive_sync`` (shared with the other blocking drivers);
+this module supplies locust's parts. ``Send`` goes out on the user's
+``FastHttpSession`` (geventhttpclient) under a name that keeps token requests
+and API calls apart in locust's statistics; ``Sleep`` waits on the test's
+stopping event (cut short when the test stops); ``AwaitRefresh`` waits on a
+gevent event that is set after every token exchange, or on stopping. A flow
+cut short by stopping raises ``Abandoned`` and is closed.
 Imported only inside the locust process (gevent monkey-patching).
 """
 
@@ -17,8 +20,9 @@ from urllib.parse import urlsplit
 import gevent
 from gevent.event import Event
 
+from simulator.drivers.loop import RefreshGate, drive_sync
 from simulator.run.tally import Outcome, Tally, classify
-from simulator.strategies.messages import AwaitRefresh, Flow, Reply, Send, Sleep
+from simulator.strategies.messages import Flow, Send
 from simulator.wire import HttpRequest, HttpResponse, TransportError
 
 # Outcomes the client measures and locust should not count as its own failures.
@@ -29,18 +33,34 @@ class Abandoned(Exception):
     """The test stopped while the flow slept or waited: it ends without a result."""
 
 
-class RefreshSignals:
-    """Per-process wake-ups for flows waiting on another flow's token fetch."""
+class RefreshSignals(RefreshGate):
+    """Per-process wake-ups for flows waiting on another flow's token fetch (gevent).
 
-    def __init__(self) -> None:
+    A ``RefreshGate`` for ``drive_sync`` whose waits also end when the test stops.
+    """
+
+    def __init__(self, stopping: Event) -> None:
+        super().__init__()
+        self.stopping = stopping
         self._waiting: dict[int, Event] = {}
 
     def event_for(self, cache: object) -> Event:
         """The event a waiter on ``cache`` blocks on until the next token exchange."""
         return self._waiting.setdefault(id(cache), Event())
 
-    def wake_all(self) -> None:
+    def wait(self, cache: object) -> None:
+        """Block until ``cache`` is no longer refreshing; ``Abandoned`` when the test stops."""
+        while getattr(cache, "refreshing", False):
+            if self.stopping.is_set():
+                raise Abandoned
+            gevent.wait([self.event_for(cache), self.stopping], count=1)
+
+    def notify(self) -> None:
         """A token exchange completed: every waiter re-checks its cache."""
+        self.wake_all()
+
+    def wake_all(self) -> None:
+        """Set and forget every waiter's event."""
         waiting, self._waiting = self._waiting, {}
         for event in waiting.values():
             event.set()
@@ -79,42 +99,26 @@ class FlowDriver:
         self.now = now
 
     def run(self, flow: Flow) -> HttpResponse:
-        """Perform each action of ``flow`` and return its final response."""
+        """Perform each action of ``flow`` and return its final response.
+
+        Raises ``Abandoned`` (after closing the flow) when the test stops first.
+        """
+        steps = drive_sync(flow, self._sleep, self.signals)
         try:
-            action = next(flow)
+            action = next(steps)
             while True:
-                reply = self._perform(action)
-                token_done = isinstance(action, Send) and action.purpose == "token"
-                try:
-                    action = flow.send(reply)
-                finally:
-                    # The flow has taken the token response in: waiters re-check the cache.
-                    if token_done:
-                        self.signals.wake_all()
+                if self.stopping.is_set():
+                    raise Abandoned
+                action = steps.send(self.send(action))
         except StopIteration as done:
             result: HttpResponse = done.value
             return result
-        except Abandoned:
-            flow.close()
-            self.signals.wake_all()
-            raise
+        finally:
+            steps.close()  # closes the flow; wakes waiters if it was mid-refresh
 
-    def _perform(self, action: object) -> Reply:
-        if isinstance(action, Send):
-            if self.stopping.is_set():
-                raise Abandoned
-            return self.send(action)
-        if isinstance(action, Sleep):
-            if self.stopping.wait(max(0.0, action.seconds)):
-                raise Abandoned
-            return None
-        if isinstance(action, AwaitRefresh):
-            while getattr(action.cache, "refreshing", False):
-                if self.stopping.is_set():
-                    raise Abandoned
-                gevent.wait([self.signals.event_for(action.cache), self.stopping], count=1)
-            return None
-        raise TypeError(f"a flow yielded {action!r}, which is not Send, Sleep or AwaitRefresh")
+    def _sleep(self, seconds: float) -> None:
+        if self.stopping.wait(max(0.0, seconds)):
+            raise Abandoned
 
     def send(self, action: Send) -> HttpResponse | TransportError:
         """One exchange on locust's client, counted in locust's stats and the tally."""

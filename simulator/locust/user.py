@@ -19,6 +19,7 @@ from locust.runners import MasterRunner
 from simulator.clock import SystemClock
 from simulator.errors import StrategyError
 from simulator.locust.driver import Abandoned, FlowDriver, RefreshSignals
+from simulator.locust.gather import Gatherer, gathering
 from simulator.locust.recorder import Recorder
 from simulator.run.scenarios import SCENARIOS
 from simulator.strategies.messages import Strategy
@@ -27,8 +28,8 @@ from simulator.strategies.provider import ProviderSettings
 from simulator.wire import HttpRequest
 
 RECORDER = Recorder()
-SIGNALS = RefreshSignals()
 STOPPING = Event()
+SIGNALS = RefreshSignals(STOPPING)
 _SHARED: dict[str, Strategy | OwnClient] = {}
 
 
@@ -50,6 +51,12 @@ def _options(parser: Any) -> None:
     group.add_argument(
         "--tally-dir", default="", help="each process writes its quotalab tally here at quit"
     )
+    group.add_argument(
+        "--stop-after",
+        type=float,
+        default=0.0,
+        help="master: stop after SECONDS, gather every worker's tally into --tally-dir, quit",
+    )
 
 
 def _start(environment: Any, **_: Any) -> None:
@@ -63,6 +70,8 @@ def _stopping(environment: Any, **_: Any) -> None:
 
 def _quit(environment: Any, **_: Any) -> None:
     directory = getattr(environment.parsed_options, "tally_dir", "")
+    if gathering(environment):
+        return  # the master wrote every worker's tally (gather)
     if directory and not isinstance(environment.runner, MasterRunner):
         RECORDER.write(directory)
 
@@ -74,6 +83,7 @@ for _event, _listener in (
     (events.quitting, _quit),
 ):
     _event.add_listener(_listener)  # type: ignore[no-untyped-call]
+Gatherer(RECORDER).install()
 
 
 def provider_settings(options: Any, host: str) -> ProviderSettings:

@@ -21,11 +21,14 @@ from pathlib import Path
 import simulator
 from simulator.errors import QuotalabError
 from simulator.run.scenarios import Scenario
+from simulator.run.settings import MasterSettings
 from simulator.run.tally import Tally
 
 STOP_TIMEOUT_S = 5
 # locust's own start-up and shut-down around the measured time (--processes forks more).
 GRACE_S = 60.0
+# How long a master waits for its workers to connect before it gives up.
+WORKER_WAIT_S = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,12 @@ class LocustJob:
     client: ClientArgs
     tally_dir: Path
     log_file: Path
+    master: MasterSettings | None = None
+
+    @property
+    def tally_sources(self) -> int:
+        """How many tally files the run must leave: one per process or worker."""
+        return self.master.expect_workers if self.master is not None else self.processes
 
 
 def locustfile_for(scenario: Scenario) -> str:
@@ -80,8 +89,6 @@ def locust_command(job: LocustJob) -> list[str]:
         str(job.users),
         "-r",
         str(job.users),
-        "-t",
-        f"{max(1, round(job.duration_s))}s",
         "--stop-timeout",
         str(STOP_TIMEOUT_S),
         "--strategy",
@@ -105,6 +112,24 @@ def locust_command(job: LocustJob) -> list[str]:
         "--tally-dir",
         str(job.tally_dir),
     ]
+    run_s = max(1, round(job.duration_s))
+    if job.master is not None:
+        # The master stops the test itself and gathers each worker's tally (gather.py).
+        command += [
+            "--master",
+            "--master-bind-host",
+            job.master.bind_host,
+            "--master-bind-port",
+            str(job.master.bind_port),
+            "--expect-workers",
+            str(job.master.expect_workers),
+            "--expect-workers-max-wait",
+            str(WORKER_WAIT_S),
+            "--stop-after",
+            str(run_s),
+        ]
+    else:
+        command += ["-t", f"{run_s}s"]
     if job.processes > 1:
         command += ["--processes", str(job.processes)]
     return command
@@ -129,6 +154,8 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
     job.log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     deadline = started + job.duration_s + STOP_TIMEOUT_S + GRACE_S
+    if job.master is not None:
+        deadline += WORKER_WAIT_S
     with job.log_file.open("wb") as log:
         process = subprocess.Popen(
             locust_command(job),
@@ -154,12 +181,13 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
 
 
 def read_tallies(job: LocustJob, returncode: int | None) -> Tally:
-    """Add up the tally every user-running locust process wrote at quit."""
+    """Add up the tally every user-running locust process (or worker) left."""
     files = sorted(job.tally_dir.glob("tally-*.json"))
-    if len(files) < job.processes:
+    if len(files) < job.tally_sources:
+        sources = "workers sent" if job.master is not None else "processes wrote"
         raise QuotalabError(
             f"locust for {job.strategy!r} exited with {returncode}; {len(files)} of "
-            f"{job.processes} processes wrote results; see {job.log_file}: "
+            f"{job.tally_sources} {sources} results; see {job.log_file}: "
             f"{last_line(job.log_file)}"
         )
     total = Tally()

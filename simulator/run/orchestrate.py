@@ -118,6 +118,7 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
                 client=client,
                 tally_dir=work_dir / f"tally-{slug}",
                 log_file=work_dir / f"locust-{slug}.log",
+                master=settings.master,
             )
             started = time.time()
             tally = run_locust(job, _ticker(tick, strategy))

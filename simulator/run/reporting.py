@@ -81,6 +81,7 @@ def meta_of(settings: RunSettings, clock: Clock) -> RunMeta:
             "rate_per_user": settings.rate,
             "duration_s": settings.duration_s,
             "processes": settings.processes,
+            "workers": None if settings.master is None else settings.master.expect_workers,
             "target": settings.target,
             "config": None if settings.config is None else str(settings.config),
             "load_generator": "locust",

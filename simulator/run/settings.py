@@ -21,10 +21,20 @@ MAX_USERS = 10_000
 MAX_RATE = 1_000.0
 MAX_DURATION_S = 7 * 24 * 3600.0
 MAX_PROCESSES = 64
+MAX_WORKERS = 1_000
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _CUSTOM = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+@dataclass(frozen=True, slots=True)
+class MasterSettings:
+    """Run locust's master here and wait for workers started elsewhere (``--master``)."""
+
+    expect_workers: int = 1
+    bind_host: str = "*"
+    bind_port: int = 5557
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +52,7 @@ class RunSettings:
     target: str | None = None
     out_dir: Path = Path("reports")
     gate: Path | None = None
+    master: MasterSettings | None = None
 
 
 def parse_duration_s(text: str) -> float:
@@ -100,6 +111,10 @@ def build_settings(
     target: str | None,
     out_dir: Path,
     gate: Path | None,
+    master: bool = False,
+    expect_workers: int | None = None,
+    master_bind_host: str | None = None,
+    master_bind_port: int | None = None,
 ) -> RunSettings:
     """Check every option against the others and the scenario's defaults."""
     chosen = scenario_named(scenario)
@@ -128,6 +143,9 @@ def build_settings(
     checked_target = None if target is None else check_target(target)
     if checked_target is not None and config is not None:
         raise InputError("--config configures the local mock server; it cannot apply to --target")
+    master_settings = check_master(
+        master, expect_workers, master_bind_host, master_bind_port, processes, chosen
+    )
     return RunSettings(
         scenario=chosen,
         strategies=names,
@@ -140,7 +158,52 @@ def build_settings(
         target=checked_target,
         out_dir=out_dir,
         gate=gate,
+        master=master_settings,
     )
+
+
+def check_master(
+    master: bool,
+    expect_workers: int | None,
+    bind_host: str | None,
+    bind_port: int | None,
+    processes: int,
+    scenario: Scenario,
+) -> MasterSettings | None:
+    """The master/worker options, consistent with each other and with the rest."""
+    if not master:
+        given = [
+            name
+            for name, value in (
+                ("--expect-workers", expect_workers),
+                ("--master-bind-host", bind_host),
+                ("--master-bind-port", bind_port),
+            )
+            if value is not None
+        ]
+        if given:
+            raise InputError(f"{given[0]} needs --master (workers connect to a master)")
+        return None
+    if processes != 1:
+        raise InputError(
+            "--processes and --master exclude each other: with --master the workers are "
+            "started elsewhere (quotalab worker --master-host HOST)"
+        )
+    if scenario.shape != "constant":
+        raise InputError(
+            f"--scenario {scenario.name} has a load shape, which --master does not run; "
+            "use steady, expiry-herd or twitter"
+        )
+    workers = 1 if expect_workers is None else expect_workers
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InputError(f"--expect-workers {workers} is impossible; use 1 to {MAX_WORKERS}")
+    port = 5557 if bind_port is None else bind_port
+    if not 1 <= port <= 65535:
+        raise InputError(f"--master-bind-port {port} is impossible; use 1 to 65535")
+    host = "*" if bind_host is None else bind_host.strip()
+    if not host:
+        raise InputError("--master-bind-host is empty; use * (every interface) or an address")
+    return MasterSettings(expect_workers=workers, bind_host=host, bind_port=port)
 
 
 def _not_a_file(path: Path) -> str:

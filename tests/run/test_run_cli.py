@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
         (["--processes", "0"], "--processes 0"),
         (["--target", "ftp://example.test"], "--target"),
         (["--gate", "/nonexistent/thresholds.toml"], "--gate"),
+        (["--expect-workers", "2"], "--expect-workers needs --master"),
+        (["--master", "--processes", "2"], "--processes and --master exclude each other"),
+        (["--master", "--scenario", "spike"], "load shape"),
     ],
 )
 def test_impossible_options_exit_2_with_one_line(

@@ -69,12 +69,28 @@ def test_durations(text: str, seconds: float) -> None:
         ({"target": "http://127.0.0.1:99999"}, "impossible port"),
         ({"config": Path("/nonexistent/quotalab.toml")}, "--config"),
         ({"gate": Path("/nonexistent/gate.toml")}, "--gate"),
+        ({"expect_workers": 2}, "--expect-workers needs --master"),
+        ({"master_bind_port": 6000}, "--master-bind-port needs --master"),
+        ({"master_bind_host": "0.0.0.0"}, "--master-bind-host needs --master"),
+        ({"master": True, "processes": 2}, "--processes and --master exclude each other"),
+        ({"master": True, "scenario": "spike"}, "--scenario spike has a load shape"),
+        ({"master": True, "expect_workers": 0}, "--expect-workers 0"),
+        ({"master": True, "master_bind_port": 70000}, "--master-bind-port 70000"),
+        ({"master": True, "master_bind_host": " "}, "--master-bind-host is empty"),
     ],
 )
 def test_impossible_values_are_one_clear_error(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=message.replace("(", r"\(")) as error:
         settings(**overrides)
     assert "\n" not in str(error.value)
+
+
+def test_master_settings_default_and_override() -> None:
+    assert settings().master is None
+    default = settings(master=True).master
+    assert (default.expect_workers, default.bind_host, default.bind_port) == (1, "*", 5557)
+    chosen = settings(master=True, expect_workers=3, master_bind_port=6001).master
+    assert (chosen.expect_workers, chosen.bind_port) == (3, 6001)
 
 
 def test_a_directory_given_as_a_file_is_named_as_one(tmp_path: Path) -> None:

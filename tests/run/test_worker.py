@@ -1,0 +1,98 @@
+"""``quotalab worker`` and the master's locust command line, without running locust."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulator.errors import InputError
+from simulator.run.locust_process import ClientArgs, LocustJob, locust_command
+from simulator.run.scenarios import SCENARIOS
+from simulator.run.settings import MasterSettings
+from simulator.run.workers import check_worker, worker_command
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def job(tmp_path: Path, master: MasterSettings | None) -> LocustJob:
+    return LocustJob(
+        strategy="cached",
+        scenario=SCENARIOS["steady"],
+        host="http://127.0.0.1:8080",
+        users=4,
+        rate=2.0,
+        duration_s=7.0,
+        processes=1,
+        client=ClientArgs("auth0", "/oauth/token", "/api/data", "demo-client", "demo-secret"),
+        tally_dir=tmp_path,
+        log_file=tmp_path / "locust.log",
+        master=master,
+    )
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_a_master_stops_and_gathers_itself_instead_of_a_run_time(tmp_path: Path) -> None:
+    command = locust_command(job(tmp_path, MasterSettings(2, "0.0.0.0", 6001)))
+    assert "--master" in command and "-t" not in command
+    assert option(command, "--stop-after") == "7"
+    assert option(command, "--expect-workers") == "2"
+    assert option(command, "--master-bind-port") == "6001"
+    assert option(command, "--master-bind-host") == "0.0.0.0"
+    assert job(tmp_path, MasterSettings(2)).tally_sources == 2
+
+
+def test_a_local_run_keeps_locusts_run_time(tmp_path: Path) -> None:
+    command = locust_command(job(tmp_path, None))
+    assert option(command, "-t") == "7s"
+    assert "--master" not in command and "--stop-after" not in command
+
+
+def test_worker_command_points_at_the_master() -> None:
+    command = worker_command(check_worker(" 10.0.0.2 ", 6001, 2))
+    assert "--worker" in command
+    assert option(command, "--master-host") == "10.0.0.2"
+    assert option(command, "--master-port") == "6001"
+    assert option(command, "-f").endswith("locustfile.py")
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "runs", "message"),
+    [("", 5557, 0, "--master-host"), ("h", 0, 0, "--master-port 0"), ("h", 5557, -1, "--runs")],
+)
+def test_impossible_worker_options(host: str, port: int, runs: int, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        check_worker(host, port, runs)
+
+
+def test_worker_cli_refuses_a_bad_port_with_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "worker", "--master-host", "h", "--master-port", "0"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--master-port 0" in lines[0], done.stderr
+
+
+def test_worker_help_shows_an_example() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "worker", "--help"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "Example: quotalab worker --master-host" in done.stdout
