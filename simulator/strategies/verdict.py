@@ -7,8 +7,10 @@ Pure functions of a response and ``now``: ``classify`` names the outcome and
 from __future__ import annotations
 
 import email.utils
+import math
 import re
 from dataclasses import dataclass
+from datetime import UTC
 from enum import Enum
 
 from simulator.errors import CredentialsError, StrategyError, ThrottledError, UnavailableError
@@ -83,26 +85,32 @@ def _param_t(value: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
+def _number(value: str) -> float | None:
+    """A finite number, or None: "inf" and "nan" are no hint at all."""
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _seconds_or_date(value: str, now: float) -> float | None:
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    seconds = _number(value)
+    if seconds is not None:
+        return max(0.0, seconds)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT
-        return None
+    if when.tzinfo is None:  # asctime and "-0000" dates: RFC 9110 dates are all GMT
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - now)
 
 
 def _epoch(value: str, now: float) -> float | None:
-    try:
-        return max(0.0, float(value.strip()) - now)
-    except ValueError:
-        return None
+    epoch = _number(value)
+    return None if epoch is None else max(0.0, epoch - now)
 
 
 def server_wait_s(response: HttpResponse, now: float) -> float | None:

@@ -62,3 +62,27 @@ def test_server_wait_precedence(headers: dict[str, str], wait: float | None) -> 
 )
 def test_classify(reply: HttpResponse | TransportError, api: bool, outcome: Outcome) -> None:
     assert classify(reply, NOW, api=api).outcome is outcome
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Friday, 15-Jan-27 08:01:00 GMT",  # RFC 850, obsolete but RFC 9110 says accept it
+        "Fri Jan 15 08:01:00 2027",  # asctime: no zone written, always GMT
+    ],
+)
+def test_retry_after_obsolete_http_dates(date: str) -> None:
+    # RFC 9110 5.6.7: a recipient MUST accept all three HTTP-date formats.
+    assert server_wait_s(HttpResponse(429, {"retry-after": date}), NOW) == 60.0
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "Infinity"])
+def test_retry_after_not_a_number_of_seconds_is_ignored(value: str) -> None:
+    # Not delay-seconds: fall through to the next hint instead of waiting 0 or forever.
+    headers = {"retry-after": value, "x-ratelimit-reset": str(int(NOW) + 9)}
+    assert server_wait_s(HttpResponse(429, headers), NOW) == 9.0
+
+
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_reset_epoch_not_a_number_is_no_hint(value: str) -> None:
+    assert server_wait_s(HttpResponse(429, {"x-ratelimit-reset": value}), NOW) is None
