@@ -47,7 +47,10 @@ def verdict_for(strategies: Mapping[str, StrategyFigures]) -> str:
         best_value, best = rated[0]
         worst_value, worst = min(rated, key=lambda item: (-item[0], item[1]))
     if worst_value == best_value:
-        return f"All strategies made the same {_number(best_value)} token requests per 1,000 calls."
+        same = f"{_number(best_value)} token requests per 1,000 calls."
+        if any(value != best_value for value, _ in rated):
+            return f"{worst} and {best} made the same {same}"
+        return f"All strategies made the same {same}"
     if best_value == 0:
         return (
             f"{worst} made {_number(worst_value)} token requests per 1,000 API calls; "

@@ -75,3 +75,10 @@ def test_figures_below_one_keep_three_significant_digits() -> None:
     figures = {"naive": calls(1_000_000, 1_000_000), "cached+backoff": calls(1_000_000, 24)}
     verdict = build_report(META, figures).verdict
     assert verdict.endswith("(1,000 vs 0.024).")
+
+
+def test_headline_pair_tied_does_not_claim_every_strategy_tied() -> None:
+    runs = {"naive": calls(100, 1), "cached+backoff": calls(100, 1), "article": calls(100, 50)}
+    verdict = build_report(META, runs).verdict
+    assert not verdict.startswith("All strategies")
+    assert "naive" in verdict and "cached+backoff" in verdict
