@@ -78,9 +78,19 @@ def classify(reply: HttpResponse | TransportError, now: float, *, api: bool) -> 
 
 
 _PARAM_T = re.compile(r"(?:^|[;,\s])t\s*=\s*(\d+(?:\.\d+)?)")
+_PARAM_R = re.compile(r"(?:^|[;,\s])r\s*=\s*(\d+)(?![\d.])")
 
 
 def _param_t(value: str) -> float | None:
+    """``t=`` of a policy list: the longest among policies with ``r=0``, else the first."""
+    spent = []
+    for item in value.split(","):
+        t = _PARAM_T.search(item)
+        r = _PARAM_R.search(item)
+        if t is not None and r is not None and int(r.group(1)) == 0:
+            spent.append(float(t.group(1)))
+    if spent:
+        return max(spent)
     match = _PARAM_T.search(value)
     return float(match.group(1)) if match else None
 

@@ -86,3 +86,15 @@ def test_retry_after_not_a_number_of_seconds_is_ignored(value: str) -> None:
 @pytest.mark.parametrize("value", ["inf", "nan"])
 def test_reset_epoch_not_a_number_is_no_hint(value: str) -> None:
     assert server_wait_s(HttpResponse(429, {"x-ratelimit-reset": value}), NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "wait"),
+    [
+        ('"burst";r=5;t=1, "day";r=0;t=3600', 3600.0),  # the spent policy decides
+        ('"burst";r=0;t=2, "day";r=0;t=60', 60.0),  # both spent: wait for both
+        ('"burst";r=4;t=2, "day";r=9;t=60', 2.0),  # none spent: the first says
+    ],
+)
+def test_ratelimit_waits_for_the_exhausted_policy(value: str, wait: float) -> None:
+    assert server_wait_s(HttpResponse(429, {"ratelimit": value}), NOW) == wait
