@@ -16,6 +16,7 @@ from simulator.gate import (
     junit_xml,
     parse_thresholds,
 )
+from simulator.report import StrategyMeasurements
 
 
 def thresholds(text: str):  # type: ignore[no-untyped-def]
@@ -175,3 +176,14 @@ def test_junit_has_one_testcase_per_check_and_failures_carry_messages() -> None:
         else:
             assert failure is not None and failure.get("message") == result.message
     assert {c.get("classname") for c in cases} == {"quotalab.gate.cached+backoff"}
+
+
+def test_tokens_issued_in_no_measured_time_are_not_never_exhausting_the_quota() -> None:
+    # duration_s = 0: days_until_quota_exhausted is null, but tokens were taken.
+    burnt = StrategyMeasurements(
+        api_calls=10, api_ok=10, token_requests=10, tokens_issued=10, duration_s=0
+    )
+    run = document(naive=burnt)
+    text = "[strategies.naive]\nmin_days_until_quota_exhausted = 30\n"
+    [result] = check_thresholds(run, thresholds(text))
+    assert not result.passed and "never" not in result.message
