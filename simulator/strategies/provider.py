@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -102,10 +103,24 @@ def parse_token(response: HttpResponse, now: float) -> Token:
     token = data.get("access_token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
         raise UnavailableError("token response has no access_token", response.status)
-    lifetime = data.get("expires_in")
-    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
+    lifetime = _lifetime_s(data.get("expires_in"))
+    if lifetime is None:
         return Token(token, None, None)
-    return Token(token, now + float(lifetime), float(lifetime))
+    return Token(token, now + lifetime, lifetime)
+
+
+def _lifetime_s(value: object) -> float | None:
+    """``expires_in`` as seconds: a number, or a numeric string as some providers send."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
 
 
 def with_bearer(request: HttpRequest, access_token: str) -> HttpRequest:

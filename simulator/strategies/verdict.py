@@ -55,8 +55,14 @@ def _is_invalid_token(response: HttpResponse) -> bool:
         return True
     if TWITTER_INVALID_TOKEN_CODE in _twitter_codes(response):
         return True
-    # Auth0 Management API style: 401 JSON without a challenge header.
-    return b"Expired token" in response.body or b"invalid_token" in response.body
+    # Auth0 Management API style: 401 JSON without a challenge header. A 401 from
+    # the API itself means the token, not the client, was refused: refetch once.
+    if b"Expired token" in response.body or b"invalid_token" in response.body:
+        return True
+    if b'"statusCode"' not in response.body:
+        return False
+    data = response.json()
+    return isinstance(data, dict) and data.get("statusCode") == 401
 
 
 def classify(reply: HttpResponse | TransportError, now: float, *, api: bool) -> Verdict:
@@ -108,7 +114,8 @@ def _seconds_or_date(value: str, now: float) -> float | None:
     value = value.strip()
     seconds = _number(value)
     if seconds is not None:
-        return max(0.0, seconds)
+        # RFC 9110 delay-seconds are non-negative: "-5" is no hint, not "retry now".
+        return seconds if seconds >= 0 else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

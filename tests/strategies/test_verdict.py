@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from simulator.strategies import Outcome, classify, server_wait_s
+from simulator.strategies.provider import parse_token
 from simulator.wire import HttpResponse, TransportError
 
 NOW = 1_800_000_000.0
@@ -27,6 +30,8 @@ NOW = 1_800_000_000.0
         ({"ratelimit": '"d";r=0;t=30', "auth0-ratelimit": "c;q=1;t=2;r=0"}, 30.0),
         ({"auth0-ratelimit": "c;q=1;t=2;r=0", "x-ratelimit-reset": str(int(NOW) + 9)}, 2.0),
         ({"retry-after": "garbage", "x-ratelimit-reset": str(int(NOW) + 9)}, 9.0),
+        ({"retry-after": "-5", "x-ratelimit-reset": str(int(NOW) + 9)}, 9.0),
+        ({"retry-after": "-5"}, None),
     ],
 )
 def test_server_wait_precedence(headers: dict[str, str], wait: float | None) -> None:
@@ -98,3 +103,30 @@ def test_reset_epoch_not_a_number_is_no_hint(value: str) -> None:
 )
 def test_ratelimit_waits_for_the_exhausted_policy(value: str, wait: float) -> None:
     assert server_wait_s(HttpResponse(429, {"ratelimit": value}), NOW) == wait
+
+
+MGMT_INVALID = (
+    b'{"statusCode":401,"error":"Unauthorized","message":"Invalid token",'
+    b'"attributes":{"error":"Invalid token"}}'
+)
+
+
+def test_a_management_style_401_is_a_refused_token_on_the_api_only() -> None:
+    reply = HttpResponse(401, {"content-type": "application/json"}, MGMT_INVALID)
+    assert classify(reply, NOW, api=True).outcome == Outcome.INVALID_TOKEN
+    assert classify(reply, NOW, api=False).outcome == Outcome.DEFINITE
+    plain = HttpResponse(401, {}, b'{"error":"access_denied","error_description":"Unauthorized"}')
+    assert classify(plain, NOW, api=True).outcome == Outcome.DEFINITE
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "lifetime"),
+    [(86400, 86400.0), ("3599", 3599.0), ("soon", None), (True, None), (-1, None), ("nan", None)],
+)
+def test_token_lifetime_from_numbers_and_numeric_strings(
+    expires_in: object, lifetime: float | None
+) -> None:
+    body = json.dumps({"access_token": "t", "expires_in": expires_in}).encode()
+    token = parse_token(HttpResponse(200, {}, body), NOW)
+    assert token.lifetime_s == lifetime
+    assert token.expires_at == (None if lifetime is None else NOW + lifetime)
