@@ -118,7 +118,10 @@ def bearer_api(
         return fault
     if app is None:
         p.counters.incr(who, "api_401")
-        name = endpoint.response("unauthorized", "invalid_token")
+        # No bearer token at all may have its own answer (v2's problem JSON);
+        # a token that is unknown or invalidated gets code 89.
+        role = "unauthenticated" if raw is None else "unauthorized"
+        name = endpoint.response(role, endpoint.response("unauthorized", "invalid_token"))
         return p.responses[name].render()
     rejected, headers = p.limit(endpoint, "request", who, now, "api_429")
     if rejected is not None:

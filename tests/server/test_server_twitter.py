@@ -148,3 +148,22 @@ def test_threads_asking_at_once_share_one_token(make_provider: MakeProvider) -> 
         )
     assert len(tokens) == 1
     assert provider.stats()["bearer_tokens"] == 1
+
+
+def test_no_bearer_at_all_gets_v2_problem_json_and_v1_code_89(
+    make_provider: MakeProvider,
+) -> None:
+    provider = make_provider("twitter")
+    v2 = provider.handle(HttpRequest("GET", "/2/tweets/search/recent?query=quota"))
+    assert v2.status == 401
+    assert v2.body == (
+        b'{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}'
+    )
+    v1 = provider.handle(HttpRequest("GET", "/1.1/search/tweets.json?q=quota"))
+    assert v1.status == 401
+    assert v1.body == b'{"errors":[{"code":89,"message":"Invalid or expired token."}]}'
+    unknown = provider.handle(
+        HttpRequest("GET", "/2/tweets/search/recent?query=quota", (bearer("AAAAnope"),))
+    )
+    assert unknown.body == b'{"errors":[{"code":89,"message":"Invalid or expired token."}]}'
+    assert provider.stats()["clients"]["anonymous"]["api_401"] == 3
