@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+from simulator.strategies.verdict import is_twitter_throttle
 from simulator.wire import HttpResponse, TransportError
 
 TALLY_VERSION = 1
@@ -28,27 +29,7 @@ Outcome = Literal[
     "transport",
     "other",
 ]
-OUTCOMES: tuple[Outcome, ...] = (
-    "ok",
-    "throttled_429",
-    "forbidden_403_99",
-    "auth_401",
-    "auth_403",
-    "fault_503",
-    "transport",
-    "other",
-)
-
-
-def is_code_99(response: HttpResponse) -> bool:
-    """Twitter's token throttle: 403 with ``{"errors":[{"code":99,...}]}``."""
-    body = response.json()
-    if not isinstance(body, dict):
-        return False
-    errors = body.get("errors")
-    if not isinstance(errors, list):
-        return False
-    return any(isinstance(error, dict) and error.get("code") == 99 for error in errors)
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
 
 def classify(reply: HttpResponse | TransportError) -> Outcome:
@@ -61,7 +42,7 @@ def classify(reply: HttpResponse | TransportError) -> Outcome:
     if status == 429:
         return "throttled_429"
     if status == 403:
-        return "forbidden_403_99" if is_code_99(reply) else "auth_403"
+        return "forbidden_403_99" if is_twitter_throttle(reply) else "auth_403"
     if status == 401:
         return "auth_401"
     if status == 503:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from simulator.strategies.verdict import is_twitter_throttle
 from simulator.wire import HttpResponse, TransportError
 
 SERIES = ("calls", "ok", "failed", "token_requests", "throttled", "api_ok")
@@ -27,7 +28,7 @@ def answer_kind(response: HttpResponse | TransportError) -> int:
         return OK
     if status == 429:
         return THROTTLED_429
-    if status == 403 and b'"code":99' in response.body:
+    if is_twitter_throttle(response):
         return FORBIDDEN_403_99
     if status in (401, 403):
         return AUTH_FAILURE

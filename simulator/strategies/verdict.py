@@ -49,6 +49,11 @@ def _twitter_codes(response: HttpResponse) -> set[int]:
     return {e["code"] for e in errors if isinstance(e, dict) and isinstance(e.get("code"), int)}
 
 
+def is_twitter_throttle(response: HttpResponse) -> bool:
+    """Twitter's token throttle: 403 with ``{"errors":[{"code":99,...}]}`` and no headers."""
+    return response.status == 403 and TWITTER_THROTTLE_CODE in _twitter_codes(response)
+
+
 def _is_invalid_token(response: HttpResponse) -> bool:
     challenge = response.headers.get("www-authenticate", "")
     if re.search(r'error\s*=\s*"?invalid_token"?', challenge):
@@ -76,7 +81,7 @@ def classify(reply: HttpResponse | TransportError, now: float, *, api: bool) -> 
         return Verdict(Outcome.THROTTLED, server_wait_s(reply, now))
     if status in RETRYABLE_5XX:
         return Verdict(Outcome.UNAVAILABLE, server_wait_s(reply, now))
-    if status == 403 and TWITTER_THROTTLE_CODE in _twitter_codes(reply):
+    if is_twitter_throttle(reply):
         return Verdict(Outcome.COOLDOWN)
     if status == 401 and api and _is_invalid_token(reply):
         return Verdict(Outcome.INVALID_TOKEN)
@@ -159,7 +164,7 @@ def error_for(reply: HttpResponse | TransportError, what: str) -> StrategyError:
     if isinstance(reply, TransportError):
         return UnavailableError(f"{what}: no answer ({reply.reason})")
     status = reply.status
-    if status == 429 or (status == 403 and TWITTER_THROTTLE_CODE in _twitter_codes(reply)):
+    if status == 429 or is_twitter_throttle(reply):
         return ThrottledError(f"{what}: still throttled (HTTP {status})", status)
     if status in (401, 403):
         return CredentialsError(f"{what}: refused (HTTP {status})", status)
