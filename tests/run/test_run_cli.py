@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli_process import quotalab
 
 
 @pytest.mark.parametrize(
@@ -33,14 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_impossible_options_exit_2_with_one_line(
     args: list[str], message: str, tmp_path: Path
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "simulator", "run", *args, "--out", str(tmp_path / "r")],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = quotalab("run", *args, "--out", str(tmp_path / "r"))
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], done.stderr
@@ -49,13 +39,6 @@ def test_impossible_options_exit_2_with_one_line(
 
 
 def test_help_shows_an_example() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "simulator", "run", "--help"],
-        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = quotalab("run", "--help")
     assert done.returncode == 0
     assert "Example: quotalab run" in done.stdout

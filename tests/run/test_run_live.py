@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +12,8 @@ from simulator.report import validate_document
 from simulator.run.orchestrate import run_comparison
 from simulator.run.settings import build_settings
 from simulator.strategies.registry import NAMES
+from tests.cli_process import quotalab as run_quotalab
 
-ROOT = Path(__file__).resolve().parents[2]
 # A token endpoint far tighter than Auth0's free plan, so a naive client trips it in seconds.
 TIGHT = """
 [limits.oauth_token]
@@ -25,16 +23,7 @@ refill_rate = 5
 
 
 def quotalab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "simulator", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_quotalab(*args, cwd=cwd, timeout=120)
 
 
 @pytest.mark.live

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +11,7 @@ from simulator.run.locust_process import ClientArgs, LocustJob, locust_command
 from simulator.run.scenarios import SCENARIOS
 from simulator.run.settings import MasterSettings
 from simulator.run.workers import check_worker, worker_command
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli_process import quotalab
 
 
 def job(tmp_path: Path, master: MasterSettings | None) -> LocustJob:
@@ -72,27 +68,13 @@ def test_impossible_worker_options(host: str, port: int, runs: int, message: str
 
 
 def test_worker_cli_refuses_a_bad_port_with_one_line() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "simulator", "worker", "--master-host", "h", "--master-port", "0"],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = quotalab("worker", "--master-host", "h", "--master-port", "0")
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--master-port 0" in lines[0], done.stderr
 
 
 def test_worker_help_shows_an_example() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "simulator", "worker", "--help"],
-        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = quotalab("worker", "--help")
     assert done.returncode == 0
     assert "Example: quotalab worker --master-host" in done.stdout

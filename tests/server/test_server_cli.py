@@ -19,20 +19,9 @@ from simulator.cli.serve import banner
 from simulator.profiles import load_config
 from simulator.server import runner
 from simulator.server.keys import generate_private_pem
+from tests.cli_process import quotalab
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def quotalab(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "simulator", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_help_has_an_example() -> None:
