@@ -91,7 +91,9 @@ class ClientStrategy:
                     raise error_for(reply, "token request")
                 return reply
             hint = self.retry.cooldown_s if verdict.outcome is Outcome.COOLDOWN else verdict.wait_s
-            delay = plan_retry(self.retry, attempt, state.waited_s, hint, self.rng.random())
+            delay = None
+            if attempt < self.retry.max_attempts:  # no jitter is drawn for a retry never made
+                delay = plan_retry(self.retry, attempt, state.waited_s, hint, self.rng.random())
             if delay is None:
                 raise error_for(reply, "token request" if not api else "API call")
             state.waited_s += delay

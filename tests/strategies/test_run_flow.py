@@ -17,7 +17,7 @@ from simulator.drivers import (
     run_flow_sync,
     to_httpx_request,
 )
-from simulator.errors import UnavailableError
+from simulator.errors import ThrottledError, UnavailableError
 from simulator.strategies import ProviderSettings, RetryPolicy, make_strategy
 from simulator.strategies.messages import Purpose
 from simulator.wire import HttpRequest, HttpResponse, TransportError
@@ -118,3 +118,18 @@ def test_a_send_that_raises_mid_refresh_releases_the_claim(
     response = run_flow_sync(strategy.call(API), working, sleeper, NoWaitGate())
     assert response.status == 204
     assert sent == ["token", "api"]
+
+
+def test_a_retry_never_made_draws_no_jitter(auth0: ProviderSettings, clock: VirtualClock) -> None:
+    # A client that does not retry keeps its random stream as it was: the
+    # simulation compares it across periods to find ones that repeat.
+    rng = random.Random(5)
+    before = rng.getstate()
+    strategy = make_strategy("naive", auth0, clock=clock, rng=rng)
+    flow = strategy.call(API)
+    sent = flow.send(None)
+    assert sent.purpose == "token"  # type: ignore[union-attr]
+    throttled = HttpResponse(429, {"retry-after": "1"}, b'{"error":"too_many_requests"}')
+    with pytest.raises(ThrottledError):
+        flow.send(throttled)
+    assert rng.getstate() == before
