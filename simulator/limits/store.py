@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Protocol
 
 from simulator.limits.algorithms import Algorithm
@@ -134,6 +135,34 @@ class MemoryStore:
         with self._lock:
             self._spaces.clear()
             self._peaks.clear()
+
+    def entries(self) -> list[tuple[str, str, State, float]]:
+        """Every key held, as ``(algorithm key_prefix, key, state, expires_at)``."""
+        with self._lock:
+            return [
+                (prefix, key, entry.state, entry.expires_at)
+                for prefix, space in self._spaces.items()
+                for key, entry in space.items()
+            ]
+
+    def rewrite(
+        self,
+        change: Callable[[str, str, State, float], tuple[State, float]],
+        sweep_shift_s: float = 0.0,
+    ) -> None:
+        """Replace every key's state and expiry by ``change(prefix, key, state, expires_at)``.
+
+        The simulation uses it to move the whole store later in time when it
+        skips periods that repeat; ``sweep_shift_s`` moves the sweep schedule
+        along. Keys keep their order, so ``change`` must not reorder expiries.
+        """
+        with self._lock:
+            for prefix, space in self._spaces.items():
+                for key, entry in space.items():
+                    entry.state, entry.expires_at = change(
+                        prefix, key, entry.state, entry.expires_at
+                    )
+            self._next_sweep_at += sweep_shift_s
 
     def __len__(self) -> int:
         with self._lock:

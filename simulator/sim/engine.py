@@ -10,13 +10,17 @@ inputs and seed.
 Where an oracle proves that a worker's next calls are *quiet* (served from a
 cached token, answered 2xx, changing nothing), the engine counts them
 arithmetically instead of running them; see ``simulator.sim.fastforward``.
+Where a probe shows that the whole system repeats itself every period of
+``constant`` traffic, the engine replays the period's counts instead of
+playing it again; see ``simulator.sim.cycles``.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+import math
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,6 +35,7 @@ from simulator.sim.tally import (
     bucket_width_s,
     is_throttled,
 )
+from simulator.sim.traffic import PeriodicArrivals
 from simulator.strategies.messages import AwaitRefresh, Flow, Send, Sleep, Strategy
 from simulator.wire import HttpRequest, HttpResponse, TransportError
 
@@ -38,6 +43,7 @@ _ARRIVAL = 0
 _RESUME = 1
 _CALLBACK = 2
 _HAIR_S = 1e-5  # far above float spacing at epoch magnitudes (~2.4e-7 s)
+_PATIENCE = 64  # periods compared one after another before looking less often
 
 
 class Provider(Protocol):
@@ -112,6 +118,49 @@ class QuietOracle(Protocol):
         ...
 
 
+class CycleProbe(Protocol):
+    """What the engine cannot see itself when it looks for a period that repeats."""
+
+    def snapshot(self, now: float) -> Hashable | None:
+        """Every input of later decisions, relative to ``now``; None: cannot tell."""
+        ...
+
+    def baseline(self) -> object:
+        """Counts that ``advance`` will take differences against."""
+        ...
+
+    def periods_left(self, baseline: object, now: float, period_s: float) -> int:
+        """How many more periods like the one since ``baseline`` may be skipped."""
+        ...
+
+    def advance(self, baseline: object, periods: int, period_s: float) -> None:
+        """Add ``periods`` repeats of the counts since ``baseline``; move state on."""
+        ...
+
+
+class _Reference:
+    """A candidate period start: its snapshot and the counts at that instant."""
+
+    __slots__ = ("at", "latencies", "log", "probe", "skipped", "state", "tallies")
+
+    def __init__(
+        self,
+        at: float,
+        state: Hashable,
+        tallies: list[tuple[ClientTally, ClientTally]],
+        latencies: dict[int, int],
+        probe: object,
+        skipped: int,
+    ) -> None:
+        self.at = at
+        self.state = state
+        self.tallies = tallies
+        self.latencies = latencies
+        self.probe = probe
+        self.skipped = skipped
+        self.log: list[tuple[str, float, int]] = []
+
+
 class _Call:
     __slots__ = ("flow", "only_api", "sends", "started_at", "token_pending", "worker")
 
@@ -155,6 +204,7 @@ class Engine:
         drain_s: float = 3600.0,
         width_s: float | None = None,
         oracle: QuietOracle | None = None,
+        cycles: CycleProbe | None = None,
         progress: Callable[[float], None] | None = None,
     ) -> None:
         self.provider = provider
@@ -166,6 +216,7 @@ class Engine:
         self.latency_s = latency_s
         self.stop_at = self.end + drain_s
         self.oracle = oracle
+        self.cycles = cycles
         self.progress = progress  # told the fraction of virtual time played, now and then
         width = width_s if width_s is not None else bucket_width_s(duration_s)
         self.series = Series(self.start, duration_s, width)
@@ -175,6 +226,17 @@ class Engine:
         self._heap: list[tuple[float, int, int, object, object]] = []
         self._seq = itertools.count()
         self._waiting: dict[int, tuple[object, list[_Call]]] = {}
+        self._inflight = 0  # calls started and not finished
+        self._callbacks = 0  # ``at`` actions not yet run
+        # Looking for repeating periods (``simulator.sim.cycles``).
+        self._period_s = 0.0
+        self._per_period: list[int] = []
+        self._last_skip_at = -math.inf  # no skipped period may reach past this
+        self._check_at = math.inf  # next instant at which to look
+        self._retry_periods = 1
+        self._misses = 0  # periods compared that did not repeat
+        self._busy_since: float | None = None  # looking for an instant with no call in flight
+        self._reference: _Reference | None = None
         # A provider that also says how much latency a fault adds (MockProvider.respond).
         self._respond: Callable[[HttpRequest], Outcome] | None = getattr(provider, "respond", None)
 
@@ -183,6 +245,7 @@ class Engine:
 
     def at(self, t: float, action: Callable[[], None]) -> None:
         """Run ``action`` when the clock reaches ``t`` (for oracles' deferred effects)."""
+        self._callbacks += 1
         self._push(t, _CALLBACK, action)
 
     def run(self) -> EngineResult:
@@ -191,14 +254,23 @@ class Engine:
             first = next(worker.arrivals)
             if first < self.end:
                 self._push(first, _ARRIVAL, worker)
-        heap, pop, clock = self._heap, heapq.heappop, self.clock
+        self._arm_cycles()
+        heap, pop, push, clock = self._heap, heapq.heappop, heapq.heappush, self.clock
         events = 0
         t = self.start
+        check_at = self._check_at
         while heap:
-            t, _, kind, subject, reply = pop(heap)
+            entry = pop(heap)
+            t = entry[0]
             if t > self.stop_at:
                 t = self.stop_at  # calls still going now are abandoned
                 break
+            if t > check_at:  # every event up to check_at has been played
+                push(heap, entry)
+                self._look_for_cycle(t)
+                check_at = self._check_at
+                continue
+            _, _, kind, subject, reply = entry
             events += 1
             if not events & 0xFFFF and self.progress is not None:
                 self.progress(min(1.0, (t - self.start) / self.duration_s))
@@ -208,6 +280,7 @@ class Engine:
                 assert isinstance(subject, Worker)
                 self._arrive(subject, t)
             elif kind == _CALLBACK:
+                self._callbacks -= 1
                 subject()  # type: ignore[operator]
             else:
                 assert isinstance(subject, _Call)
@@ -249,6 +322,7 @@ class Engine:
         tally.calls += 1
         self.series.add("calls", t)
         worker.group.inflight += 1
+        self._inflight += 1
         call = _Call(worker.group.strategy.call(worker.request), worker, t)
         self._step(call, None, t)
 
@@ -381,6 +455,7 @@ class Engine:
     ) -> None:
         worker = call.worker
         worker.group.inflight -= 1
+        self._inflight -= 1
         tally = worker.tally
         self.latencies.add(t - call.started_at)
         if self.oracle is not None:
@@ -396,3 +471,129 @@ class Engine:
         status = response.status if response is not None else 0
         reason = type(error).__name__ if error is not None else f"http_{status}"
         tally.errors[reason] = tally.errors.get(reason, 0) + 1
+
+    # -- repeating periods (simulator.sim.cycles) ------------------------
+
+    def _arm_cycles(self) -> None:
+        """Start looking for repeating periods if every worker's arrivals repeat exactly."""
+        if self.cycles is None:
+            return
+        from simulator.sim.cycles import common_period
+
+        found = common_period([w.arrivals for w in self.workers], self.start, self.stop_at)
+        if found is None:
+            return
+        self._period_s = float(found[0])
+        self._per_period = found[1]
+        gaps = max(self._period_s / n for n in found[1])
+        # Arrivals are scheduled one ahead: a skipped period must leave the next
+        # arrival of every worker before the end, as in the recorded period.
+        self._last_skip_at = self.end - gaps
+        self._check_at = self.start
+
+    def _look_for_cycle(self, following: float) -> None:
+        """At ``_check_at`` (all events up to it played, the next at ``following``)."""
+        at, period = self._check_at, self._period_s
+        assert self.cycles is not None
+        if at + 2 * period > self._last_skip_at:
+            self._drop_reference()
+            self._check_at = math.inf
+            return
+        if self._inflight or self._callbacks:
+            # Not a quiet instant. A repeating system has one each period: look
+            # event by event for up to a period, then wait longer and longer.
+            self._drop_reference()
+            if self._busy_since is None:
+                self._busy_since = at
+            if following - self._busy_since <= period:
+                self._check_at = following
+            else:
+                self._busy_since = None
+                self._wait_longer(at)
+            return
+        self._busy_since = None
+        state = self._snapshot(at)
+        if state is None:
+            self._drop_reference()
+            self._wait_longer(at)
+            return
+        reference = self._reference
+        if reference is not None:
+            if (
+                reference.at + period == at
+                and reference.state == state
+                and reference.skipped == self.skipped
+            ):
+                periods = min(
+                    math.floor((self._last_skip_at - at) / period) - 1,
+                    self.cycles.periods_left(reference.probe, at, period),
+                )
+                if periods >= 1:
+                    self._replay(reference, at, periods)
+                    self._drop_reference()
+                    self._retry_periods = 1
+                    self._misses = 0
+                    self._check_at = at + periods * period
+                    return
+            self._misses += 1
+            if self._misses > _PATIENCE:  # still settling after many periods
+                self._drop_reference()
+                self._wait_longer(at)
+                return
+        self._reference = _Reference(
+            at,
+            state,
+            [
+                (tally, tally.copy())
+                for tally in {id(w.tally): w.tally for w in self.workers}.values()
+            ],
+            dict(self.latencies.counts),
+            self.cycles.baseline(),
+            self.skipped,
+        )
+        self.series.log = self._reference.log
+        self._check_at = at + period
+
+    def _wait_longer(self, at: float) -> None:
+        """Look again later, twice as late each time (a system that never repeats costs little)."""
+        self._check_at = at + self._retry_periods * self._period_s
+        self._retry_periods = min(2 * self._retry_periods, 256)
+
+    def _drop_reference(self) -> None:
+        self._reference = None
+        self.series.log = None
+
+    def _snapshot(self, at: float) -> Hashable | None:
+        assert self.cycles is not None
+        probe = self.cycles.snapshot(at)
+        if probe is None:
+            return None
+        position = {id(worker): i for i, worker in enumerate(self.workers)}
+        pending = sorted(self._heap)  # only arrivals: nothing is in flight
+        arrivals = tuple((t - at, position[id(worker)]) for t, _, _, worker, _ in pending)
+        return arrivals, probe
+
+    def _replay(self, reference: _Reference, at: float, periods: int) -> None:
+        """Count ``periods`` repeats of the period that ended at ``at`` and move on."""
+        assert self.cycles is not None
+        period = self._period_s
+        shift = periods * period
+        calls = 0
+        for tally, before in reference.tallies:
+            delta = tally.since(before)
+            tally.merge(delta, periods)
+            calls += delta.calls
+        counts = self.latencies.counts
+        for ms, n in list(counts.items()):
+            grown = n - reference.latencies.get(ms, 0)
+            if grown:
+                counts[ms] = n + grown * periods
+        for name, t, amount in reference.log:
+            self.series.add_periodic(name, t, period, periods, amount)
+        self.cycles.advance(reference.probe, periods, period)
+        # Pending arrivals move on by whole periods; their order, hence the heap, stays.
+        self._heap[:] = [(t + shift, seq, kind, s, r) for t, seq, kind, s, r in self._heap]
+        for worker, per in zip(self.workers, self._per_period, strict=True):
+            assert isinstance(worker.arrivals, PeriodicArrivals)  # common_period checked
+            worker.arrivals.skip(per * periods)
+        self.skipped += calls * periods

@@ -21,6 +21,7 @@ from simulator.errors import InputError
 from simulator.limits import MemoryStore
 from simulator.profiles import ClientSpec, ProviderConfig, load_config
 from simulator.server.provider import MockProvider
+from simulator.sim.cycles import ProviderCycles
 from simulator.sim.engine import CacheGroup, Engine, EngineResult, Worker
 from simulator.sim.fastforward import ProviderOracle
 from simulator.sim.signing import FastHS256Keys
@@ -182,7 +183,9 @@ def run_strategy(
         progress=progress,
     )
     if settings.fast_forward:
-        engine.oracle = ProviderOracle(provider, settings.workers_per_client, engine.at)
+        oracle = ProviderOracle(provider, settings.workers_per_client, engine.at)
+        engine.oracle = oracle
+        engine.cycles = ProviderCycles(provider, [w.group for w in workers], oracle)
     result = engine.run()
     return StrategyRun(strategy, result, provider.stats())
 

@@ -6,6 +6,7 @@ clients and buckets, never on the number of calls.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -100,26 +101,45 @@ class ClientTally:
         elif kind == FAULT:
             self.faults_503 += 1
 
-    def merge(self, other: ClientTally) -> None:
-        """Add ``other``'s counts to these."""
+    def merge(self, other: ClientTally, times: int = 1) -> None:
+        """Add ``other``'s counts, ``times`` over, to these."""
         for name in ClientTally.__dataclass_fields__:
             if name == "errors":
                 for reason, n in other.errors.items():
-                    self.errors[reason] = self.errors.get(reason, 0) + n
+                    if n:
+                        self.errors[reason] = self.errors.get(reason, 0) + n * times
             else:
-                setattr(self, name, getattr(self, name) + getattr(other, name))
+                setattr(self, name, getattr(self, name) + getattr(other, name) * times)
+
+    def copy(self) -> ClientTally:
+        """An independent copy."""
+        return dataclasses.replace(self, errors=dict(self.errors))
+
+    def since(self, before: ClientTally) -> ClientTally:
+        """What was counted after ``before`` (a ``copy`` of this tally) was taken."""
+        delta = ClientTally()
+        for name in ClientTally.__dataclass_fields__:
+            if name == "errors":
+                delta.errors = {
+                    reason: n - before.errors.get(reason, 0) for reason, n in self.errors.items()
+                }
+            else:
+                setattr(delta, name, getattr(self, name) - getattr(before, name))
+        return delta
 
 
 class Series:
     """Fixed-width buckets from ``start``: one list of counts per series name."""
 
-    __slots__ = ("buckets", "start", "values", "width_s")
+    __slots__ = ("buckets", "log", "start", "values", "width_s")
 
     def __init__(self, start: float, span_s: float, width_s: float) -> None:
         self.start = start
         self.width_s = width_s
         self.buckets = max(1, math.ceil(span_s / width_s))
         self.values: dict[str, list[int]] = {name: [0] * self.buckets for name in SERIES}
+        self.log: list[tuple[str, float, int]] | None = None
+        """When a list, every ``add`` is also appended to it (the engine records a period)."""
 
     def index(self, t: float) -> int:
         """The bucket holding ``t`` (events after the last bucket go into it)."""
@@ -128,6 +148,32 @@ class Series:
 
     def add(self, name: str, t: float, amount: int = 1) -> None:
         self.values[name][self.index(t)] += amount
+        if self.log is not None:
+            self.log.append((name, t, amount))
+
+    def add_periodic(self, name: str, t: float, period_s: float, copies: int, amount: int) -> None:
+        """``add(name, t + j * period_s, amount)`` for ``j`` in 1..``copies``, a bucket at a time.
+
+        Times are the exact sums ``t + j * period_s`` that event-by-event play
+        would reach (see ``simulator.sim.cycles``); bucket edges are found with
+        ``index`` itself, so no copy lands in a different bucket.
+        """
+        values, index, last = self.values[name], self.index, self.buckets - 1
+        j = 1
+        while j <= copies:
+            i = index(t + j * period_s)
+            if i == last:
+                values[i] += amount * (copies - j + 1)
+                return
+            # The first copy in a later bucket: estimated, then settled by index.
+            edge = self.start + (i + 1) * self.width_s
+            following = max(j + 1, math.ceil((edge - t) / period_s))
+            while following > j + 1 and index(t + (following - 1) * period_s) > i:
+                following -= 1
+            while following <= copies and index(t + following * period_s) == i:
+                following += 1
+            values[i] += amount * (min(following, copies + 1) - j)
+            j = following
 
 
 class Latencies:

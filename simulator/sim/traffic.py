@@ -25,14 +25,38 @@ BURST_DUTY = 0.1
 """Bursts fill 10% of every 10 minutes at 10x the mean rate; silence between."""
 
 
-def constant(rate: float, start: float, rng: random.Random) -> Iterator[float]:
+class PeriodicArrivals:
+    """Evenly spaced calls ``first + k * gap_s``: the ``constant`` model.
+
+    Each time is computed from ``k`` rather than accumulated, so the sequence
+    shifted by a whole number of gaps is the same sequence, bit for bit, which
+    lets the engine skip whole periods (``skip``).
+    """
+
+    __slots__ = ("first", "gap_s", "k")
+
+    def __init__(self, first: float, gap_s: float) -> None:
+        self.first = first
+        self.gap_s = gap_s
+        self.k = 0
+
+    def __iter__(self) -> PeriodicArrivals:
+        return self
+
+    def __next__(self) -> float:
+        t = self.first + self.k * self.gap_s
+        self.k += 1
+        return t
+
+    def skip(self, n: int) -> None:
+        """Pass over the next ``n`` arrivals without producing them."""
+        self.k += n
+
+
+def constant(rate: float, start: float, rng: random.Random) -> PeriodicArrivals:
     """Evenly spaced calls, with a random phase so workers do not march in step."""
     gap = 1.0 / rate
-    first = start + rng.random() * gap
-    k = 0
-    while True:
-        yield first + k * gap
-        k += 1
+    return PeriodicArrivals(start + rng.random() * gap, gap)
 
 
 def poisson(rate: float, start: float, rng: random.Random) -> Iterator[float]:

@@ -1,0 +1,243 @@
+"""Skipping whole periods of a steady state that repeats, exactly.
+
+Under ``constant`` traffic every worker calls at ``first + k * gap``, so the
+engine's input repeats every ``P`` seconds, the smallest whole number of
+seconds holding a whole number of every worker's gaps. A naive client then
+settles into a cycle: the same requests, the same limiter decisions, period
+after period. When, at two instants ``P`` apart with no call in flight,
+everything that decides what happens next is equal once expressed relative
+to the instant (``snapshot``), every later period replays the one just played,
+``P`` seconds later. The engine then adds that period's counts ``m`` times
+and moves the state ``m * P`` later (``advance``) instead of playing it.
+
+Why the shifted replay is exact, float for float:
+
+- every time in the run stays in one binade, so times sit on one grid
+  (``math.ulp(start)``, 2**-22 s at the default epoch); gaps are whole grid
+  steps, so each arrival time, and each difference of times, is exact, and
+  ``t + c`` rounds the same way for every ``t`` on the grid (``P`` is an even
+  number of steps, so even ties to even agree);
+- the code reads time as differences, as ``int``/``ceil`` of seconds (``P`` is
+  a whole number of seconds), or as calendar periods of counter quotas: a
+  skip never reaches a period boundary of any counter quota rule;
+- what is compared covers every input of later decisions: pending arrivals,
+  every live limiter key (continuous token buckets and first-hit windows
+  relative to the instant, counter quotas as they are), strategies (only
+  ``ClientStrategy`` without a token cache: its random generator's state),
+  the provider's random generator, bearer tokens and clock skew; any fault,
+  cached token, remembered quiet call or other strategy means no snapshot.
+
+Counts that only grow (tallies, latencies, provider counters) are compared
+as differences over the period and added ``m`` times; series buckets get
+each recorded event at ``t + j * P``. ``tests/sim/test_cycles.py`` checks the
+whole result against event-by-event play.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from simulator.limits import CounterQuota, FixedWindow, MemoryStore, TokenBucket
+from simulator.limits.decision import State
+from simulator.profiles.model import LimitRule
+from simulator.server.provider import MockProvider
+from simulator.sim.engine import CacheGroup
+from simulator.sim.fastforward import ProviderOracle
+from simulator.sim.traffic import PeriodicArrivals
+from simulator.strategies.client import ClientStrategy
+
+MAX_PERIOD_S = 3600
+"""Longer common periods are not looked for."""
+
+
+def common_period(
+    arrivals: Sequence[Iterator[float]], start: float, end: float
+) -> tuple[int, list[int]] | None:
+    """``(P, arrivals per period of each worker)`` if every worker's arrivals repeat exactly."""
+    grid = math.ulp(start)
+    if grid <= 0 or math.ulp(end) != grid or grid > 2.0**-4:
+        return None
+    period = 1
+    gaps: list[Fraction] = []
+    for times in arrivals:
+        if not isinstance(times, PeriodicArrivals):
+            return None
+        gap = Fraction(times.gap_s)
+        if gap <= 0 or (gap / Fraction(grid)).denominator != 1:
+            return None  # not whole grid steps: first + k * gap would round
+        period = math.lcm(period, gap.numerator)  # smallest whole seconds of whole gaps
+        if period > MAX_PERIOD_S:
+            return None
+        gaps.append(gap)
+    return period, [int(period / gap) for gap in gaps]
+
+
+def relative_state(rule: LimitRule | None, state: State, now: float) -> Hashable | None:
+    """A key's state as seen from ``now``, or None when it is tied to absolute time.
+
+    A counter quota below its limit that sends no headers only ever says
+    "allowed", whatever its count: the count is left out (it grows, and
+    ``ProviderCycles.periods_left`` keeps a skip below the limit).
+    """
+    algorithm = None if rule is None else rule.algorithm
+    if isinstance(algorithm, TokenBucket):
+        if algorithm.refill != "continuous":
+            return None  # refills at epoch-aligned boundaries
+        return (state[0], state[1] - now)
+    if isinstance(algorithm, FixedWindow):
+        if algorithm.align != "first_hit":
+            return None
+        return (state[0] - now, state[1])
+    if isinstance(algorithm, CounterQuota):
+        assert rule is not None
+        # Calendar periods: a skip stays inside one, and a count kept from a
+        # period that has ended is not the same state as the same count in it.
+        current = algorithm.bounds(now)[0] == state[0]
+        if state[1] < algorithm.limit and not rule.headers:
+            return (state[0], current, "below the limit")
+        return (state[0], current, state[1])
+    return None
+
+
+def shifted_state(rule: LimitRule | None, state: State, shift_s: float, grown: float) -> State:
+    """The state of a key that saw the same requests ``shift_s`` seconds later.
+
+    ``grown``: what a counter quota's count gains over the skipped periods.
+    """
+    algorithm = None if rule is None else rule.algorithm
+    if isinstance(algorithm, TokenBucket):
+        return (state[0], state[1] + shift_s)
+    if isinstance(algorithm, FixedWindow):
+        return (state[0] + shift_s, state[1])
+    if isinstance(algorithm, CounterQuota):
+        return (state[0], state[1] + grown)
+    return state
+
+
+def _rule_name(key: str) -> str:
+    return key.split(":", 1)[0]  # store keys are "<rule>:<key parts>" (Limiter)
+
+
+@dataclass(frozen=True, slots=True)
+class _Baseline:
+    """Provider counts and every store key's ``(state, expires_at)`` at a period's start."""
+
+    counts: dict[str, dict[str, int]]
+    keys: dict[tuple[str, str], tuple[State, float]]
+
+
+class ProviderCycles:
+    """The provider, its store and counters, and the strategies: the engine's ``CycleProbe``."""
+
+    def __init__(
+        self,
+        provider: MockProvider,
+        groups: Sequence[CacheGroup],
+        oracle: ProviderOracle | None = None,
+    ) -> None:
+        self.provider = provider
+        self.groups = list(dict.fromkeys(groups))  # one entry per shared strategy
+        self.oracle = oracle
+        self.rules = dict(provider.limiter.rules)
+        self.quotas = [
+            r.algorithm for r in self.rules.values() if isinstance(r.algorithm, CounterQuota)
+        ]
+
+    def _store(self) -> MemoryStore | None:
+        store = self.provider.limiter.store
+        return store if isinstance(store, MemoryStore) else None
+
+    def snapshot(self, now: float) -> Hashable | None:
+        """Everything that decides what happens after ``now``, relative to ``now``."""
+        strategies = []
+        for group in self.groups:
+            strategy = group.strategy
+            if type(strategy) is not ClientStrategy or strategy.token.cache:
+                return None
+            strategies.append(strategy.rng.getstate())
+        if self.oracle is not None and self.oracle.last_quiet:
+            return None
+        provider = self.provider
+        for endpoint in provider.endpoints:
+            fault = provider.faults.get(endpoint)
+            if fault.probability or fault.schedule or fault.latency_ms:
+                return None
+        store = self._store()
+        if store is None:
+            return None
+        keys = []
+        for prefix, key, state, expires_at in store.entries():
+            if expires_at <= now:
+                continue  # decides like a fresh key
+            relative = relative_state(self.rules.get(_rule_name(key)), state, now)
+            if relative is None:
+                return None
+            keys.append((prefix, key, relative))
+        keys.sort()
+        return (
+            tuple(strategies),
+            tuple(keys),
+            provider.rng.getstate(),
+            tuple(sorted(provider.app_tokens.items())),
+            tuple(sorted(provider.revoked_tokens.items())),
+            provider.clock.offset_s,
+        )
+
+    def baseline(self) -> object:
+        """What ``advance`` compares against: counters, and every key's state and expiry."""
+        store = self._store()
+        assert store is not None
+        keys = {(prefix, key): (state, expires) for prefix, key, state, expires in store.entries()}
+        return _Baseline(self.provider.counters.snapshot(), keys)
+
+    def periods_left(self, baseline: object, now: float, period_s: float) -> int:
+        """How many periods like the one since ``baseline`` may be skipped from ``now``.
+
+        None may reach the end of a counter quota's calendar period, nor bring
+        a count that grows to its limit.
+        """
+        boundary = min((quota.bounds(now)[1] for quota in self.quotas), default=math.inf)
+        left = math.inf if boundary == math.inf else math.floor((boundary - now) / period_s) - 1
+        store = self._store()
+        assert store is not None
+        assert isinstance(baseline, _Baseline)
+        before = baseline.keys
+        for _, key, state, _ in store.entries():
+            rule = self.rules.get(_rule_name(key))
+            if rule is None or not isinstance(rule.algorithm, CounterQuota):
+                continue
+            was = before.get((rule.algorithm.key_prefix, key))
+            grown = state[1] - (was[0][1] if was is not None else 0.0)
+            if grown > 0:
+                left = min(left, math.floor((rule.algorithm.limit - state[1]) / grown))
+        return int(left) if left != math.inf else 2**62
+
+    def advance(self, baseline: object, periods: int, period_s: float) -> None:
+        """Count ``periods`` more repeats of the period since ``baseline`` and move state on."""
+        assert isinstance(baseline, _Baseline)
+        counts, before = baseline.counts, baseline.keys
+        counters = self.provider.counters
+        for client, names in counters.snapshot().items():
+            was = counts.get(client, {})
+            for name, value in names.items():
+                if value != was.get(name, 0):
+                    counters.incr(client, name, (value - was.get(name, 0)) * periods)
+        shift_s = periods * period_s
+        rules = self.rules
+
+        def move(prefix: str, key: str, state: State, expires_at: float) -> tuple[State, float]:
+            was = before.get((prefix, key))
+            if was is not None and was[1] == expires_at:
+                return state, expires_at  # untouched during the period: stays as it is
+            rule = rules.get(_rule_name(key))
+            grown = 0.0
+            if rule is not None and isinstance(rule.algorithm, CounterQuota):
+                grown = (state[1] - (was[0][1] if was is not None else 0.0)) * periods
+            return shifted_state(rule, state, shift_s, grown), expires_at + shift_s
+
+        store = self._store()
+        assert store is not None
+        store.rewrite(move, shift_s)
