@@ -227,6 +227,10 @@ class CounterQuota:
     limit: int
     period: Period = "month"
     key_prefix: str = field(init=False, repr=False, compare=False)
+    _last: list[tuple[float, float]] = field(
+        default_factory=lambda: [(math.inf, -math.inf)], init=False, repr=False, compare=False
+    )
+    """The period ``bounds`` found last: calendar arithmetic costs more than the rest."""
 
     def __post_init__(self) -> None:
         if self.limit < 0:
@@ -242,7 +246,12 @@ class CounterQuota:
 
     def bounds(self, now: float) -> tuple[float, float]:
         """The period a request at ``now`` falls in (with the same slack as windows)."""
-        return period_bounds(self.period, now + TIME_SLACK_S)
+        t = now + TIME_SLACK_S
+        last = self._last[0]  # one tuple, replaced whole: safe under threads
+        if last[0] <= t < last[1]:
+            return last
+        found = self._last[0] = period_bounds(self.period, t)
+        return found
 
     def decide(self, state: State | None, now: float, cost: int = 1) -> tuple[State, Decision]:
         _check_cost(cost)

@@ -170,3 +170,13 @@ def test_quota_request_from_before_midnight_counts_in_the_new_period(store: Stor
     assert straggler.allowed and straggler.remaining == 0
     assert straggler.reset_at == midnight + 86400
     assert not store.apply(quota, "k", midnight + 1).allowed
+
+
+def test_quota_bounds_follow_time_both_ways() -> None:
+    # bounds() remembers the last period it found; times before it must not reuse it.
+    quota = CounterQuota(limit=1, period="day")
+    day = datetime(2027, 3, 2, tzinfo=UTC).timestamp()
+    assert quota.bounds(day + 10) == (day, day + 86400)
+    assert quota.bounds(day - 10) == (day - 86400, day)
+    assert quota.bounds(day + 86400) == (day + 86400, day + 2 * 86400)
+    assert quota.bounds(day - 1e-6) == (day, day + 86400)  # within the slack of midnight
