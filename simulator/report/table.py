@@ -86,7 +86,8 @@ def projection_note(report: Report) -> str:
     if 0 < shortest < 86400:
         note += (
             f" This run lasted {shortest:,.0f} s: clients that cache tokens for longer than that "
-            "are overstated (simulate a day with `quotalab simulate --duration 24h`)."
+            "are overstated (simulate a day with "
+            "`quotalab simulate --duration 24h --strategies cached,cached+backoff`)."
         )
     return note
 
