@@ -76,3 +76,7 @@ class OffsetClock:
 
     def now(self) -> float:
         return self.base.now() + self.offset_s
+
+    def at(self, base_time: float) -> float:
+        """What this clock reads when the base clock reads ``base_time``."""
+        return base_time + self.offset_s

@@ -56,8 +56,9 @@ class MemoryStore:
     amortised O(1) per request. ``apply`` sweeps every algorithm's keys at
     most once per ``SWEEP_EVERY_S`` of store time (sweeping on every request
     cost the 429 path ~7%), so a limit that stops receiving traffic still
-    gives its memory back. An expired key not yet swept decides exactly like
-    a fresh one: idle TTLs are chosen so that its state is a fresh state.
+    gives its memory back. An expired key not yet swept decides as a fresh
+    one (idle TTLs are chosen so that its state is nearly a fresh state
+    anyway; a token bucket may lack the admission tolerance).
     """
 
     SWEEP_EVERY_S = 1.0
@@ -109,7 +110,10 @@ class MemoryStore:
             if space is None:
                 space = self._spaces[prefix] = OrderedDict()
             entry = space.get(key)
-            state, decision = algorithm.decide(None if entry is None else entry.state, now, cost)
+            # An expired key not swept yet decides as a fresh one, as in peek
+            # (and as in Redis, where it is gone): sweep timing changes nothing.
+            stored = None if entry is None or entry.expires_at <= now else entry.state
+            state, decision = algorithm.decide(stored, now, cost)
             expires_at = now + algorithm.idle_ttl_s
             if entry is None:
                 space[key] = _Entry(state, expires_at)

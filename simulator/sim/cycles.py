@@ -151,7 +151,11 @@ class ProviderCycles:
         return store if isinstance(store, MemoryStore) else None
 
     def snapshot(self, now: float) -> Hashable | None:
-        """Everything that decides what happens after ``now``, relative to ``now``."""
+        """Everything that decides what happens after ``now``, relative to ``now``.
+
+        ``now`` is engine time; the store holds provider time (shifted by the
+        configured clock skew), so keys are read at the provider's ``now``.
+        """
         strategies = []
         for group in self.groups:
             strategy = group.strategy
@@ -169,10 +173,11 @@ class ProviderCycles:
         if store is None:
             return None
         keys = []
+        at = provider.clock.at(now)
         for prefix, key, state, expires_at in store.entries():
-            if expires_at <= now:
-                continue  # decides like a fresh key
-            relative = relative_state(self.rules.get(_rule_name(key)), state, now)
+            if expires_at <= at:
+                continue  # decides like a fresh key (MemoryStore.apply)
+            relative = relative_state(self.rules.get(_rule_name(key)), state, at)
             if relative is None:
                 return None
             keys.append((prefix, key, relative))
@@ -199,8 +204,9 @@ class ProviderCycles:
         None may reach the end of a counter quota's calendar period, nor bring
         a count that grows to its limit.
         """
-        boundary = min((quota.bounds(now)[1] for quota in self.quotas), default=math.inf)
-        left = math.inf if boundary == math.inf else math.floor((boundary - now) / period_s) - 1
+        at = self.provider.clock.at(now)  # quota periods are in provider time
+        boundary = min((quota.bounds(at)[1] for quota in self.quotas), default=math.inf)
+        left = math.inf if boundary == math.inf else math.floor((boundary - at) / period_s) - 1
         store = self._store()
         assert store is not None
         assert isinstance(baseline, _Baseline)

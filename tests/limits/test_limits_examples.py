@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simulator.limits import CounterQuota, FixedWindow, Store, TokenBucket
+from simulator.limits import CounterQuota, FixedWindow, MemoryStore, Store, TokenBucket
 
 T0 = 1_800_000_000.0
 
@@ -180,3 +180,16 @@ def test_quota_bounds_follow_time_both_ways() -> None:
     assert quota.bounds(day - 10) == (day - 86400, day)
     assert quota.bounds(day + 86400) == (day + 86400, day + 2 * 86400)
     assert quota.bounds(day - 1e-6) == (day, day + 86400)  # within the slack of midnight
+
+
+def test_an_expired_key_decides_as_a_fresh_one_before_it_is_swept() -> None:
+    # Admission tolerance lets a bucket dip just below zero; by its idle TTL it
+    # is not quite full. Until swept, it must still decide like a fresh key.
+    bucket = TokenBucket(burst=1, refill_rate=1.0)
+    store = MemoryStore()
+    store.apply(bucket, "k", T0)
+    store.apply(bucket, "k", T0 + 1.0 - 5e-6)  # admitted within the tolerance: dips below 0
+    later = T0 + 1.0 - 5e-6 + bucket.idle_ttl_s  # when "k" expires
+    store.apply(bucket, "other", later - 0.5)  # sweeps now, so not again at ``later``
+    assert len(store) == 2
+    assert store.apply(bucket, "k", later) == MemoryStore().apply(bucket, "k", later)

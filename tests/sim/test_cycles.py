@@ -117,6 +117,40 @@ def test_skips_stop_at_calendar_boundaries_of_a_quota(tmp_path: Path) -> None:
     assert limits["m2m_quota:quotalab"]["remaining"] == 1000000 - 3600
 
 
+SKEWED_HOURLY_QUOTA = """
+[provider]
+clock_offset_s = {offset}
+[limits.m2m_quota]
+limit = 100
+period = "hour"
+enforce = true
+"""
+
+
+@pytest.mark.parametrize("offset", [-300.0, 300.0])
+def test_quota_hours_are_read_on_the_provider_clock(offset: float, tmp_path: Path) -> None:
+    # The provider's hour turns 300 s before or after the engine's: the skip
+    # must stop at the provider's boundary, where the quota refills.
+    text = SKEWED_HOURLY_QUOTA.format(offset=offset)
+    settings = SimSettings(
+        clients=1, duration_s=3700.0, config_path=config(tmp_path, "skew.toml", text)
+    )
+    fast, _ = both_ways(settings, "naive")
+    assert fast.result.skipped_calls > 0
+
+
+@pytest.mark.parametrize("offset", [-2.0, -1000.0, 2.5])
+def test_a_skewed_provider_clock_keeps_buckets_exact(offset: float, tmp_path: Path) -> None:
+    # With the provider behind, a bucket's key lives on past the engine's
+    # "now": it must still count as live when snapshots are compared.
+    text = f"[provider]\nclock_offset_s = {offset}\n"
+    settings = SimSettings(
+        clients=40, duration_s=60.0, config_path=config(tmp_path, "skew.toml", text)
+    )
+    fast, _ = both_ways(settings, "naive")
+    assert fast.result.skipped_calls > 0
+
+
 @pytest.mark.parametrize(
     ("settings", "strategy", "faults"),
     [
