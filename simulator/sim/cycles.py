@@ -36,9 +36,8 @@ whole result against event-by-event play.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 from simulator.limits import CounterQuota, FixedWindow, MemoryStore, TokenBucket
 from simulator.limits.decision import State
@@ -46,33 +45,7 @@ from simulator.profiles.model import LimitRule
 from simulator.server.provider import MockProvider
 from simulator.sim.engine import CacheGroup
 from simulator.sim.fastforward import ProviderOracle
-from simulator.sim.traffic import PeriodicArrivals
 from simulator.strategies.client import ClientStrategy
-
-MAX_PERIOD_S = 3600
-"""Longer common periods are not looked for."""
-
-
-def common_period(
-    arrivals: Sequence[Iterator[float]], start: float, end: float
-) -> tuple[int, list[int]] | None:
-    """``(P, arrivals per period of each worker)`` if every worker's arrivals repeat exactly."""
-    grid = math.ulp(start)
-    if grid <= 0 or math.ulp(end) != grid or grid > 2.0**-4:
-        return None
-    period = 1
-    gaps: list[Fraction] = []
-    for times in arrivals:
-        if not isinstance(times, PeriodicArrivals):
-            return None
-        gap = Fraction(times.gap_s)
-        if gap <= 0 or (gap / Fraction(grid)).denominator != 1:
-            return None  # not whole grid steps: first + k * gap would round
-        period = math.lcm(period, gap.numerator)  # smallest whole seconds of whole gaps
-        if period > MAX_PERIOD_S:
-            return None
-        gaps.append(gap)
-    return period, [int(period / gap) for gap in gaps]
 
 
 def relative_state(rule: LimitRule | None, state: State, now: float) -> Hashable | None:

@@ -35,7 +35,7 @@ from simulator.sim.tally import (
     bucket_width_s,
     is_throttled,
 )
-from simulator.sim.traffic import PeriodicArrivals
+from simulator.sim.traffic import PeriodicArrivals, common_period
 from simulator.strategies.messages import AwaitRefresh, Flow, Send, Sleep, Strategy
 from simulator.wire import HttpRequest, HttpResponse, TransportError
 
@@ -478,8 +478,6 @@ class Engine:
         """Start looking for repeating periods if every worker's arrivals repeat exactly."""
         if self.cycles is None:
             return
-        from simulator.sim.cycles import common_period
-
         found = common_period([w.arrivals for w in self.workers], self.start, self.stop_at)
         if found is None:
             return

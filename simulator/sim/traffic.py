@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from fractions import Fraction
 from typing import Literal, get_args
 
 from simulator.errors import InputError
@@ -96,6 +97,32 @@ def burst(rate: float, start: float, rng: random.Random) -> Iterator[float]:
             t += BURST_PERIOD_S - offset
             continue
         yield t
+
+
+MAX_PERIOD_S = 3600
+"""Longer common periods are not looked for (``simulator.sim.cycles``)."""
+
+
+def common_period(
+    arrivals: Sequence[Iterator[float]], start: float, end: float
+) -> tuple[int, list[int]] | None:
+    """``(P, arrivals per period of each worker)`` if every worker's arrivals repeat exactly."""
+    grid = math.ulp(start)
+    if grid <= 0 or math.ulp(end) != grid or grid > 2.0**-4:
+        return None
+    period = 1
+    gaps: list[Fraction] = []
+    for times in arrivals:
+        if not isinstance(times, PeriodicArrivals):
+            return None
+        gap = Fraction(times.gap_s)
+        if gap <= 0 or (gap / Fraction(grid)).denominator != 1:
+            return None  # not whole grid steps: first + k * gap would round
+        period = math.lcm(period, gap.numerator)  # smallest whole seconds of whole gaps
+        if period > MAX_PERIOD_S:
+            return None
+        gaps.append(gap)
+    return period, [int(period / gap) for gap in gaps]
 
 
 def arrivals(model: str, rate: float, start: float, rng: random.Random) -> Iterator[float]:

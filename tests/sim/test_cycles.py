@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from simulator.limits import MemoryStore, TokenBucket
-from simulator.sim.cycles import common_period
 from simulator.sim.scenario import SimSettings, StrategyRun, run_strategy
 from simulator.sim.tally import ClientTally, Series
-from simulator.sim.traffic import arrivals
+from simulator.sim.traffic import arrivals, common_period
 from tests.sim.test_fast_forward import observable
 
 START = 1_800_000_000.0
