@@ -4,11 +4,12 @@ Under ``constant`` traffic every worker calls at ``first + k * gap``, so the
 engine's input repeats every ``P`` seconds, the smallest whole number of
 seconds holding a whole number of every worker's gaps. A naive client then
 settles into a cycle: the same requests, the same limiter decisions, period
-after period. When, at two instants ``P`` apart with no call in flight,
-everything that decides what happens next is equal once expressed relative
-to the instant (``snapshot``), every later period replays the one just played,
-``P`` seconds later. The engine then adds that period's counts ``m`` times
-and moves the state ``m * P`` later (``advance``) instead of playing it.
+after period. When, at two instants ``P`` apart, everything that decides
+what happens next is equal once expressed relative to the instant
+(``snapshot``, and ``call_state`` for calls in flight), every later period
+replays the one just played, ``P`` seconds later. The engine then adds that
+period's counts ``m`` times and moves the state ``m * P`` later
+(``advance``) instead of playing it.
 
 Why the shifted replay is exact, float for float:
 
@@ -22,10 +23,14 @@ Why the shifted replay is exact, float for float:
   skip never reaches a period boundary of any counter quota rule;
 - what is compared covers every input of later decisions: pending arrivals,
   every live limiter key (continuous token buckets and first-hit windows
-  relative to the instant, counter quotas as they are), strategies (only
-  ``ClientStrategy`` without a token cache: its random generator's state),
-  the provider's random generator, bearer tokens and clock skew; any fault,
-  cached token, remembered quiet call or other strategy means no snapshot.
+  relative to the instant, counter quotas by calendar period, all read on
+  the provider's skewed clock), strategies (only ``ClientStrategy`` without
+  a token cache: its random generator's state), calls in flight (only those
+  that neither cache, retry nor refetch: what they exchanged), the
+  provider's random generator, bearer tokens and clock skew; any fault,
+  cached token, remembered quiet call or other strategy means no snapshot;
+- a token in flight, minted before the skip and sent after it, is still
+  accepted: the skip stays short of its expiry.
 
 Counts that only grow (tallies, latencies, provider counters) are compared
 as differences over the period and added ``m`` times; series buckets get
@@ -35,6 +40,7 @@ whole result against event-by-event play.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -43,9 +49,12 @@ from simulator.limits import CounterQuota, FixedWindow, MemoryStore, TokenBucket
 from simulator.limits.decision import State
 from simulator.profiles.model import LimitRule
 from simulator.server.provider import MockProvider
-from simulator.sim.engine import CacheGroup
-from simulator.sim.fastforward import ProviderOracle
+from simulator.sim.engine import CacheGroup, Exchange
+from simulator.sim.fastforward import ProviderOracle, accepted_until
 from simulator.strategies.client import ClientStrategy
+from simulator.strategies.messages import Strategy
+from simulator.strategies.verdict import classify
+from simulator.wire import TransportError
 
 
 def relative_state(rule: LimitRule | None, state: State, now: float) -> Hashable | None:
@@ -115,6 +124,9 @@ class ProviderCycles:
         self.groups = list(dict.fromkeys(groups))  # one entry per shared strategy
         self.oracle = oracle
         self.rules = dict(provider.limiter.rules)
+        # Seconds, from the last snapshot, until an unused token in flight would
+        # be refused: a skip must not age it past that.
+        self._token_slack_s = math.inf
         self.quotas = [
             r.algorithm for r in self.rules.values() if isinstance(r.algorithm, CounterQuota)
         ]
@@ -129,6 +141,7 @@ class ProviderCycles:
         ``now`` is engine time; the store holds provider time (shifted by the
         configured clock skew), so keys are read at the provider's ``now``.
         """
+        self._token_slack_s = math.inf
         strategies = []
         for group in self.groups:
             strategy = group.strategy
@@ -164,6 +177,46 @@ class ProviderCycles:
             provider.clock.offset_s,
         )
 
+    def call_state(
+        self, strategy: Strategy, history: Sequence[Exchange], resumes_at: float, now: float
+    ) -> Hashable | None:
+        """What an in-flight call exchanged, relative to ``now``, if that is all its future needs.
+
+        Only for a ``ClientStrategy`` that caches nothing and neither retries nor
+        refetches (``naive``): it sends the token it got once, then ends with the
+        API's answer, so its future depends on the status, body and verdict of
+        each answer, not on headers' absolute times or on the token's bytes. A
+        token fetched and not yet used is still accepted after the skip, since
+        ``periods_left`` keeps the skip short of its expiry.
+        """
+        if type(strategy) is not ClientStrategy:
+            return None
+        token, retry = strategy.token, strategy.retry
+        if token.cache or token.refetch_on_invalid or retry.max_attempts != 1:
+            return None
+        described: list[Hashable] = []
+        for i, (purpose, sent_at, answer) in enumerate(history):
+            if isinstance(answer, TransportError):
+                described.append((purpose, sent_at - now, "transport", answer.reason))
+                continue
+            if purpose == "token" and 200 <= answer.status < 300:
+                try:
+                    fields = json.loads(answer.body)
+                    access_token = fields.pop("access_token")
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    return None
+                if not isinstance(access_token, str):
+                    return None
+                if i == len(history) - 1:  # to be sent when the call resumes
+                    slack = accepted_until(self.provider, access_token) - resumes_at
+                    self._token_slack_s = min(self._token_slack_s, slack)
+                body = json.dumps(fields, sort_keys=True)
+                described.append((purpose, sent_at - now, answer.status, body))
+                continue
+            outcome = classify(answer, now, api=purpose == "api").outcome
+            described.append((purpose, sent_at - now, answer.status, answer.body, outcome))
+        return tuple(described)
+
     def baseline(self) -> object:
         """What ``advance`` compares against: counters, and every key's state and expiry."""
         store = self._store()
@@ -192,6 +245,9 @@ class ProviderCycles:
             grown = state[1] - (was[0][1] if was is not None else 0.0)
             if grown > 0:
                 left = min(left, math.floor((rule.algorithm.limit - state[1]) / grown))
+        if self._token_slack_s < math.inf:
+            # One period and a second of margin for the time of use.
+            left = min(left, math.floor((self._token_slack_s - 1.0) / period_s) - 1)
         return int(left) if left != math.inf else 2**62
 
     def advance(self, baseline: object, periods: int, period_s: float) -> None:

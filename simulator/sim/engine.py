@@ -39,6 +39,9 @@ from simulator.sim.traffic import PeriodicArrivals, common_period
 from simulator.strategies.messages import AwaitRefresh, Flow, Send, Sleep, Strategy
 from simulator.wire import HttpRequest, HttpResponse, TransportError
 
+Exchange = tuple[str, float, HttpResponse | TransportError]
+"""One request of a call: its purpose, when it was sent, and the answer."""
+
 _ARRIVAL = 0
 _RESUME = 1
 _CALLBACK = 2
@@ -133,6 +136,15 @@ class CycleProbe(Protocol):
         """How many more periods like the one since ``baseline`` may be skipped."""
         ...
 
+    def call_state(
+        self, strategy: Strategy, history: Sequence[Exchange], resumes_at: float, now: float
+    ) -> Hashable | None:
+        """An in-flight call's state relative to ``now``, from what it exchanged; None: unknown.
+
+        The call resumes at ``resumes_at`` with the answer to its last request.
+        """
+        ...
+
     def advance(self, baseline: object, periods: int, period_s: float) -> None:
         """Add ``periods`` repeats of the counts since ``baseline``; move state on."""
         ...
@@ -162,7 +174,7 @@ class _Reference:
 
 
 class _Call:
-    __slots__ = ("flow", "only_api", "sends", "started_at", "token_pending", "worker")
+    __slots__ = ("flow", "history", "only_api", "sends", "started_at", "token_pending", "worker")
 
     def __init__(self, flow: Flow, worker: Worker, started_at: float) -> None:
         self.flow = flow
@@ -171,6 +183,7 @@ class _Call:
         self.token_pending = False
         self.sends = 0
         self.only_api: HttpRequest | None = None
+        self.history: list[Exchange] = []  # what the call sent and got, for snapshots
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,6 +421,7 @@ class Engine:
                 else:
                     response = self.provider.handle(action.request)
                 call.sends += 1
+                call.history.append((action.purpose, t, response))
                 if action.purpose == "api" and call.sends == 1:
                     call.only_api = action.request
                 kind = answer_kind(response)
@@ -497,9 +511,11 @@ class Engine:
             self._drop_reference()
             self._check_at = math.inf
             return
-        if self._inflight or self._callbacks:
-            # Not a quiet instant. A repeating system has one each period: look
-            # event by event for up to a period, then wait longer and longer.
+        state = None if self._callbacks else self._snapshot(at)
+        if state is None and (self._inflight or self._callbacks):
+            # Calls in flight that cannot be described (a sleep, a parked call):
+            # a repeating system has a better instant each period. Look event by
+            # event for up to a period, then wait longer and longer.
             self._drop_reference()
             if self._busy_since is None:
                 self._busy_since = at
@@ -510,7 +526,6 @@ class Engine:
                 self._wait_longer(at)
             return
         self._busy_since = None
-        state = self._snapshot(at)
         if state is None:
             self._drop_reference()
             self._wait_longer(at)
@@ -562,14 +577,36 @@ class Engine:
         self.series.log = None
 
     def _snapshot(self, at: float) -> Hashable | None:
-        assert self.cycles is not None
-        probe = self.cycles.snapshot(at)
+        """Pending arrivals and calls in flight, and the probe's part, relative to ``at``."""
+        cycles = self.cycles
+        assert cycles is not None
+        if self._waiting:
+            return None
+        probe = cycles.snapshot(at)
         if probe is None:
             return None
         position = {id(worker): i for i, worker in enumerate(self.workers)}
-        pending = sorted(self._heap)  # only arrivals: nothing is in flight
-        arrivals = tuple((t - at, position[id(worker)]) for t, _, _, worker, _ in pending)
-        return arrivals, probe
+        pending: list[Hashable] = []
+        for t, _, kind, subject, reply in sorted(self._heap):
+            if kind == _ARRIVAL:
+                assert isinstance(subject, Worker)
+                pending.append((t - at, position[id(subject)]))
+                continue
+            if kind != _RESUME:
+                return None
+            assert isinstance(subject, _Call)
+            history = subject.history
+            if not history or reply is not history[-1][2]:
+                return None  # resuming from a sleep
+            strategy = subject.worker.group.strategy
+            described = cycles.call_state(strategy, history, t, at)
+            if described is None:
+                return None
+            worker = position[id(subject.worker)]
+            pending.append(
+                (t - at, worker, subject.started_at - at, subject.token_pending, described)
+            )
+        return tuple(pending), probe
 
     def _replay(self, reference: _Reference, at: float, periods: int) -> None:
         """Count ``periods`` repeats of the period that ended at ``at`` and move on."""
@@ -589,8 +626,14 @@ class Engine:
         for name, t, amount in reference.log:
             self.series.add_periodic(name, t, period, periods, amount)
         self.cycles.advance(reference.probe, periods, period)
-        # Pending arrivals move on by whole periods; their order, hence the heap, stays.
+        # Pending arrivals and calls in flight move on by whole periods; their
+        # order, hence the heap, stays.
         self._heap[:] = [(t + shift, seq, kind, s, r) for t, seq, kind, s, r in self._heap]
+        for _, _, kind, call, _ in self._heap:
+            if kind == _RESUME:
+                assert isinstance(call, _Call)
+                call.started_at += shift
+                call.history = [(p, sent + shift, answer) for p, sent, answer in call.history]
         for worker, per in zip(self.workers, self._per_period, strict=True):
             assert isinstance(worker.arrivals, PeriodicArrivals)  # common_period checked
             worker.arrivals.skip(per * periods)

@@ -47,6 +47,19 @@ class _Route:
     min_gap_s: float
 
 
+def accepted_until(provider: MockProvider, token: str) -> float:
+    """Before this engine instant ``provider`` still accepts ``token`` (conservatively)."""
+    if token in provider.token_apps:
+        return math.inf  # an app-only bearer token lives until invalidated
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        exp = float(claims["exp"])
+    except (IndexError, ValueError, KeyError, TypeError):
+        return -math.inf
+    return exp + provider.settings.validation_leeway_s - provider.clock.offset_s
+
+
 class ProviderOracle:
     """The quiet-call oracle for real strategies against a ``MockProvider``."""
 
@@ -84,7 +97,9 @@ class ProviderOracle:
         route = self._route(worker)
         if route is None or not self._fault_free(route) or not self._buckets_full(route, now):
             return now
-        horizon = min(self._cache_horizon(strategy, token, now), self._server_horizon(token))
+        horizon = min(
+            self._cache_horizon(strategy, token, now), accepted_until(self.provider, token)
+        )
         return horizon
 
     def min_gap_s(self, worker: Worker) -> float:
@@ -125,19 +140,6 @@ class ProviderOracle:
             store.peek(bucket, key, now).remaining >= bucket.burst
             for _, bucket, key in route.buckets
         )
-
-    def _server_horizon(self, token: str) -> float:
-        """Before this instant the provider still accepts ``token`` (conservatively)."""
-        provider = self.provider
-        if token in provider.token_apps:
-            return math.inf  # an app-only bearer token lives until invalidated
-        try:
-            payload = token.split(".")[1]
-            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-            exp = float(claims["exp"])
-        except (IndexError, ValueError, KeyError, TypeError):
-            return -math.inf
-        return exp + provider.settings.validation_leeway_s - provider.clock.offset_s
 
     def _cache_horizon(self, strategy: ClientStrategy, token: str, now: float) -> float:
         """The first instant at which the cache no longer answers with ``token``."""
