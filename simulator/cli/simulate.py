@@ -104,9 +104,11 @@ def simulate(
             run = run_strategy(settings, name, faults_path=faults_path, progress=advance)
         wall = time.perf_counter() - started
         calls = sum(t.calls for t in run.result.tallies.values())
+        skipped = run.result.skipped_calls / max(calls, 1)
         console.print(
             f"[dim]{name}: {calls:,} calls in {wall:.2f} s wall "
-            f"({settings.duration_s / max(wall, 1e-9):,.0f}x real time)[/dim]"
+            f"({settings.duration_s / max(wall, 1e-9):,.0f}x real time, "
+            f"{skipped:.1%} fast-forwarded)[/dim]"
         )
         runs.append(run)
     report = simulated_report(settings, runs, generated_at(SystemClock()), faults=faults_path)

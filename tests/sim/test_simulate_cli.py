@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,10 @@ def test_simulate_writes_the_report_files_and_prints_the_table(tmp_path: Path) -
     assert naive["token_requests"] == naive["api_calls"] == 2 * 600
     assert cached["token_requests"] == 2
     assert (out / "report.md").exists() and (out / "report.html").exists()
+    # How much was fast-forwarded goes to stderr, never into the report.
+    stderr = " ".join(done.stderr.split())  # the console wraps long lines
+    assert re.search(r"naive: 1,200 calls in \S+ s wall \(.*\d+\.\d% fast-forwarded\)", stderr)
+    assert "fast-forwarded" not in json.dumps(document)
 
 
 @pytest.mark.parametrize(
