@@ -623,8 +623,7 @@ class Engine:
             grown = n - reference.latencies.get(ms, 0)
             if grown:
                 counts[ms] = n + grown * periods
-        for name, t, amount in reference.log:
-            self.series.add_periodic(name, t, period, periods, amount)
+        self.series.add_repeats(reference.log, period, periods)
         self.cycles.advance(reference.probe, periods, period)
         # Pending arrivals and calls in flight move on by whole periods; their
         # order, hence the heap, stays.

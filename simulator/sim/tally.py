@@ -6,8 +6,11 @@ clients and buckets, never on the number of calls.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from simulator.strategies.verdict import is_twitter_throttle
@@ -151,29 +154,57 @@ class Series:
         if self.log is not None:
             self.log.append((name, t, amount))
 
-    def add_periodic(self, name: str, t: float, period_s: float, copies: int, amount: int) -> None:
-        """``add(name, t + j * period_s, amount)`` for ``j`` in 1..``copies``, a bucket at a time.
+    def add_repeats(
+        self, log: Sequence[tuple[str, float, int]], period_s: float, copies: int
+    ) -> None:
+        """Each logged ``add(name, t, amount)`` again at ``t + j * period_s``, j in 1..``copies``.
 
-        Times are the exact sums ``t + j * period_s`` that event-by-event play
-        would reach (see ``simulator.sim.cycles``); bucket edges are found with
-        ``index`` itself, so no copy lands in a different bucket.
+        The logged times span less than one period. Every time is on the grid
+        of ``math.ulp(start)`` in one binade, as are the period and the bucket
+        width (``simulator.sim.cycles``), so buckets are counted exactly in
+        whole grid steps: bucket ``b`` gets the copies before its end minus
+        those before its start.
         """
-        values, index, last = self.values[name], self.index, self.buckets - 1
-        j = 1
-        while j <= copies:
-            i = index(t + j * period_s)
-            if i == last:
-                values[i] += amount * (copies - j + 1)
-                return
-            # The first copy in a later bucket: estimated, then settled by index.
-            edge = self.start + (i + 1) * self.width_s
-            following = max(j + 1, math.ceil((edge - t) / period_s))
-            while following > j + 1 and index(t + (following - 1) * period_s) > i:
-                following -= 1
-            while following <= copies and index(t + following * period_s) == i:
-                following += 1
-            values[i] += amount * (min(following, copies + 1) - j)
-            j = following
+        if copies < 1 or not log:
+            return
+        grid = math.ulp(self.start)
+        period = round(period_s / grid)
+        width = round(self.width_s / grid)
+        by_name: dict[str, list[tuple[int, int]]] = {}
+        for name, t, amount in log:
+            by_name.setdefault(name, []).append((round((t - self.start) / grid), amount))
+        last = self.buckets - 1
+        for name, entries in by_name.items():
+            repeats = _Repeats(entries, period, copies)
+            values = self.values[name]
+            first = min(repeats.first // width, last)
+            for b in range(first, min(repeats.final // width, last) + 1):
+                end = repeats.total * copies if b == last else repeats.before((b + 1) * width)
+                values[b] += end - repeats.before(b * width)
+
+
+class _Repeats:
+    """Events at grid offsets ``u`` (less than a period apart), copied at ``u + j * period``."""
+
+    __slots__ = ("anchor", "below", "copies", "final", "first", "offsets", "period", "total")
+
+    def __init__(self, entries: list[tuple[int, int]], period: int, copies: int) -> None:
+        entries.sort()
+        self.period, self.copies = period, copies
+        self.anchor = entries[-1][0] - period  # every offset from it is in (0, period]
+        self.offsets = [u - self.anchor for u, _ in entries]
+        self.below = list(itertools.accumulate((a for _, a in entries), initial=0))
+        self.total = self.below[-1]
+        self.first = entries[0][0] + period  # the earliest copy
+        self.final = entries[-1][0] + copies * period  # the latest copy
+
+    def before(self, x: int) -> int:
+        """Copies, weighted by amount, at grid offsets below ``x``."""
+        q, s = divmod(x - self.anchor, self.period)
+        # An event at offset r in (0, period] has q copies below x if r < s, else q - 1.
+        lower = self.below[bisect.bisect_left(self.offsets, s)]
+        copies = self.copies
+        return lower * min(max(q, 0), copies) + (self.total - lower) * min(max(q - 1, 0), copies)
 
 
 class Latencies:

@@ -234,14 +234,23 @@ def test_common_period_needs_every_gap_in_whole_grid_steps() -> None:
 
 @pytest.mark.parametrize("width", [1.0, 60.0, 3600.0])
 @pytest.mark.parametrize("period", [1.0, 2.0, 7.0])
-def test_series_add_periodic_equals_adding_each_copy(width: float, period: float) -> None:
+@pytest.mark.parametrize("seed", [1, 2])
+def test_series_add_repeats_equals_adding_each_copy(width: float, period: float, seed: int) -> None:
+    rng = random.Random(seed)
     span = 20_000.0
     one, many = Series(START, span, width), Series(START, span, width)
-    t = START + 13.75
+    grid = 2.0**-22  # the time grid at this epoch
+    anchor = START + 13.0 + rng.randrange(int(period / grid)) * grid
+    log = []
+    for _ in range(20):  # a period's events: times on the grid, less than a period apart
+        t = anchor + rng.randrange(1, int(period / grid)) * grid
+        log.append((rng.choice(["calls", "ok", "throttled"]), t, rng.choice([1, 1, 3])))
+    log.append(("calls", anchor + period, 2))  # the period's last instant
     copies = int((span + 500) / period)  # runs past the last bucket too
-    many.add_periodic("calls", t, period, copies, 3)
-    for j in range(1, copies + 1):
-        one.add("calls", t + j * period, 3)
+    many.add_repeats(log, period, copies)
+    for name, t, amount in log:
+        for j in range(1, copies + 1):
+            one.add(name, t + j * period, amount)
     assert many.values == one.values
 
 
