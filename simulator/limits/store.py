@@ -110,8 +110,8 @@ class MemoryStore:
             if space is None:
                 space = self._spaces[prefix] = OrderedDict()
             entry = space.get(key)
-            # An expired key not swept yet decides as a fresh one, as in peek
-            # (and as in Redis, where it is gone): sweep timing changes nothing.
+            # An expired key not swept yet decides as a fresh one, as in peek:
+            # sweep timing changes no decision.
             stored = None if entry is None or entry.expires_at <= now else entry.state
             state, decision = algorithm.decide(stored, now, cost)
             expires_at = now + algorithm.idle_ttl_s

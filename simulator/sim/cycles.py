@@ -208,8 +208,10 @@ class ProviderCycles:
                 if not isinstance(access_token, str):
                     return None
                 if i == len(history) - 1:  # to be sent when the call resumes
-                    slack = accepted_until(self.provider, access_token) - resumes_at
-                    self._token_slack_s = min(self._token_slack_s, slack)
+                    until = accepted_until(self.provider, access_token)
+                    if until == -math.inf:
+                        return None  # a token the provider cannot read: no bound known
+                    self._token_slack_s = min(self._token_slack_s, until - resumes_at)
                 body = json.dumps(fields, sort_keys=True)
                 described.append((purpose, sent_at - now, answer.status, body))
                 continue

@@ -46,7 +46,7 @@ _ARRIVAL = 0
 _RESUME = 1
 _CALLBACK = 2
 _HAIR_S = 1e-5  # far above float spacing at epoch magnitudes (~2.4e-7 s)
-_PATIENCE = 64  # periods compared one after another before looking less often
+_PATIENCE = 16  # periods compared one after another before looking less often
 
 
 class Provider(Protocol):

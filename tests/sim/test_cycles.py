@@ -140,6 +140,26 @@ def test_tokens_in_flight_are_not_aged_past_their_expiry(tmp_path: Path) -> None
     assert total.auth_failures_401_403 == 0
 
 
+OPAQUE_TOKENS = """
+[responses.token_ok]
+status = 200
+headers = { "content-type" = "application/json" }
+body = '{"access_token":"opaque-token","expires_in":${expires_in},"token_type":"Bearer"}'
+"""
+"""Tokens the provider's own API cannot read: every API call is refused."""
+
+
+def test_an_unreadable_token_in_flight_is_played_not_skipped(tmp_path: Path) -> None:
+    settings = SimSettings(
+        clients=20,
+        duration_s=60.0,
+        latency_s=0.2,
+        config_path=config(tmp_path, "opaque.toml", OPAQUE_TOKENS),
+    )
+    fast, _ = both_ways(settings, "naive")
+    assert all(t.ok == 0 and t.calls == 60 for t in fast.result.tallies.values())
+
+
 SKEWED_HOURLY_QUOTA = """
 [provider]
 clock_offset_s = {offset}
