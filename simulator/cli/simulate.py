@@ -23,6 +23,23 @@ from simulator.sim.traffic import TRAFFIC_MODELS
 
 DEFAULT_STRATEGIES = "naive,cached,backoff,cached+backoff"
 
+SLOW_NOTE_AFTER_S = 10.0
+"""A run still going after this long, with a minute or more left, says so once."""
+
+
+def pace_note(name: str, done: float, elapsed_s: float) -> str | None:
+    """One line for stderr when ``name`` is on pace to take long, else None."""
+    if not 0.0 < done < 1.0 or elapsed_s < SLOW_NOTE_AFTER_S:
+        return None
+    left_s = elapsed_s * (1.0 - done) / done
+    if left_s < 60.0:
+        return None
+    return (
+        f"{name}: about {left_s / 60.0:,.0f} min to go at this pace ({done:.0%} of virtual time "
+        "played): calls that neither repeat nor stay quiet are played one by one "
+        "(docs/simulation.md, Speed)"
+    )
+
 
 @app.command()
 def simulate(
@@ -98,8 +115,21 @@ def simulate(
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task(f"simulating {name}", total=1.0)
 
-            def advance(done: float, bar: Progress = bar, task: TaskID = task) -> None:
+            noted: list[str] = []
+
+            def advance(
+                done: float,
+                bar: Progress = bar,
+                task: TaskID = task,
+                name: str = name,
+                started: float = started,
+                noted: list[str] = noted,
+            ) -> None:
                 bar.update(task, completed=done)
+                note = None if noted else pace_note(name, done, time.perf_counter() - started)
+                if note is not None:
+                    noted.append(note)
+                    bar.console.print(f"[dim]{note}[/dim]")
 
             run = run_strategy(settings, name, faults_path=faults_path, progress=advance)
         wall = time.perf_counter() - started

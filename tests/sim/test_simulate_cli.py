@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator.cli.simulate import pace_note
 from simulator.report import dumps_report, validate_document
 from simulator.sim.measure import simulated_report
 from simulator.sim.scenario import SimSettings, run_strategy
@@ -124,3 +125,14 @@ def test_every_strategy_meets_the_same_calls() -> None:
     }
     assert calls["naive"] == calls["cached"] == calls["article"]
     assert len(set(calls["naive"])) > 1  # Poisson: clients differ from one another
+
+
+def test_a_slow_strategy_says_how_long_it_has_left() -> None:
+    # Called with the fraction of virtual time played and the wall time spent.
+    assert pace_note("backoff", 0.1, 30.0) == (
+        "backoff: about 4 min to go at this pace (10% of virtual time played): "
+        "calls that neither repeat nor stay quiet are played one by one (docs/simulation.md, Speed)"
+    )
+    assert pace_note("backoff", 0.5, 30.0) is None  # half a minute left
+    assert pace_note("naive", 0.001, 5.0) is None  # too early to tell
+    assert pace_note("naive", 1.0, 300.0) is None  # done
