@@ -47,6 +47,11 @@ class _Entry:
         self.expires_at = expires_at
 
 
+def _live_state(entry: _Entry | None, now: float) -> State | None:
+    """The state ``entry`` decides from at ``now``: none once expired, swept or not."""
+    return None if entry is None or entry.expires_at <= now else entry.state
+
+
 class MemoryStore:
     """The default store: a dict per algorithm, ordered by last use.
 
@@ -110,10 +115,9 @@ class MemoryStore:
             if space is None:
                 space = self._spaces[prefix] = OrderedDict()
             entry = space.get(key)
-            # An expired key not swept yet decides as a fresh one, as in peek:
-            # sweep timing changes no decision.
-            stored = None if entry is None or entry.expires_at <= now else entry.state
-            state, decision = algorithm.decide(stored, now, cost)
+            # An expired key not swept yet decides as a fresh one: sweep timing
+            # changes no decision.
+            state, decision = algorithm.decide(_live_state(entry, now), now, cost)
             expires_at = now + algorithm.idle_ttl_s
             if entry is None:
                 space[key] = _Entry(state, expires_at)
@@ -131,9 +135,7 @@ class MemoryStore:
         with self._lock:
             space = self._spaces.get(algorithm.key_prefix)
             entry = None if space is None else space.get(key)
-            if entry is not None and entry.expires_at <= now:
-                entry = None
-            return algorithm.decide(None if entry is None else entry.state, now, 0)[1]
+            return algorithm.decide(_live_state(entry, now), now, 0)[1]
 
     def reset(self) -> None:
         with self._lock:
