@@ -103,6 +103,11 @@ def _rule_name(key: str) -> str:
     return key.split(":", 1)[0]  # store keys are "<rule>:<key parts>" (Limiter)
 
 
+def _count_grown(was: tuple[State, float] | None, state: State) -> float:
+    """What a counter quota's count gained since its baseline ``(state, expires_at)``."""
+    return state[1] - (was[0][1] if was is not None else 0.0)
+
+
 @dataclass(frozen=True, slots=True)
 class _Baseline:
     """Provider counts and every store key's ``(state, expires_at)`` at a period's start."""
@@ -243,8 +248,7 @@ class ProviderCycles:
             rule = self.rules.get(_rule_name(key))
             if rule is None or not isinstance(rule.algorithm, CounterQuota):
                 continue
-            was = before.get((rule.algorithm.key_prefix, key))
-            grown = state[1] - (was[0][1] if was is not None else 0.0)
+            grown = _count_grown(before.get((rule.algorithm.key_prefix, key)), state)
             if grown > 0:
                 left = min(left, math.floor((rule.algorithm.limit - state[1]) / grown))
         if self._token_slack_s < math.inf:
@@ -272,7 +276,7 @@ class ProviderCycles:
             rule = rules.get(_rule_name(key))
             grown = 0.0
             if rule is not None and isinstance(rule.algorithm, CounterQuota):
-                grown = (state[1] - (was[0][1] if was is not None else 0.0)) * periods
+                grown = _count_grown(was, state) * periods
             return shifted_state(rule, state, shift_s, grown), expires_at + shift_s
 
         store = self._store()

@@ -174,16 +174,15 @@ class _Reference:
 
 
 class _Call:
-    __slots__ = ("flow", "history", "only_api", "sends", "started_at", "token_pending", "worker")
+    __slots__ = ("flow", "history", "only_api", "started_at", "token_pending", "worker")
 
     def __init__(self, flow: Flow, worker: Worker, started_at: float) -> None:
         self.flow = flow
         self.worker = worker
         self.started_at = started_at
         self.token_pending = False
-        self.sends = 0
         self.only_api: HttpRequest | None = None
-        self.history: list[Exchange] = []  # what the call sent and got, for snapshots
+        self.history: list[Exchange] = []  # every request sent and its answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +247,8 @@ class Engine:
         self._check_at = math.inf  # next instant at which to look
         self._retry_periods = 1
         self._misses = 0  # periods compared that did not repeat
-        self._busy_since: float | None = None  # looking for an instant with no call in flight
+        self._busy_since: float | None = None  # looking for an instant whose calls can be described
+        self._positions: dict[int, int] = {}  # id(worker) -> its index, in snapshots
         self._reference: _Reference | None = None
         # A provider that also says how much latency a fault adds (MockProvider.respond).
         self._respond: Callable[[HttpRequest], Outcome] | None = getattr(provider, "respond", None)
@@ -420,9 +420,8 @@ class Engine:
                     response, delay = outcome.response, delay + outcome.latency_s
                 else:
                     response = self.provider.handle(action.request)
-                call.sends += 1
                 call.history.append((action.purpose, t, response))
-                if action.purpose == "api" and call.sends == 1:
+                if action.purpose == "api" and len(call.history) == 1:
                     call.only_api = action.request
                 kind = answer_kind(response)
                 tally.count(action.purpose, kind)
@@ -473,7 +472,7 @@ class Engine:
         tally = worker.tally
         self.latencies.add(t - call.started_at)
         if self.oracle is not None:
-            single = call.only_api if call.sends == 1 else None
+            single = call.only_api if len(call.history) == 1 else None
             status = response.status if response is not None and error is None else 0
             self.oracle.observe(worker, single, status, t)
         if error is None and response is not None and 200 <= response.status < 300:
@@ -496,6 +495,7 @@ class Engine:
         if found is None:
             return
         self._period_s = float(found[0])
+        self._positions = {id(worker): i for i, worker in enumerate(self.workers)}
         self._per_period = found[1]
         gaps = max(self._period_s / n for n in found[1])
         # Arrivals are scheduled one ahead: a skipped period must leave the next
@@ -585,7 +585,7 @@ class Engine:
         probe = cycles.snapshot(at)
         if probe is None:
             return None
-        position = {id(worker): i for i, worker in enumerate(self.workers)}
+        position = self._positions
         pending: list[Hashable] = []
         for t, _, kind, subject, reply in sorted(self._heap):
             if kind == _ARRIVAL:
