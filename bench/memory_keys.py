@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from simulator.clock import VirtualClock
-from simulator.limits import MemoryStore, TokenBucket
+from quotalab.clock import VirtualClock
+from quotalab.limits import MemoryStore, TokenBucket
 
 
 def traced_bytes() -> int:

@@ -42,7 +42,7 @@ def python_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def quotalab_argv(*args: str) -> list[str]:
     """``quotalab ARGS`` run with this interpreter from the repository."""
-    return [sys.executable, "-m", "simulator", *args]
+    return [sys.executable, "-m", "quotalab", *args]
 
 
 def wait_for_http(port: int, *, path: str = "/", timeout_s: float = 30.0) -> None:

@@ -25,7 +25,7 @@ from bench.signing import JWKS_PATH
 from bench.wrk import WrkRequest, run_wrk
 
 AREAS = {
-    "simulator": "quotalab (simulator/)",
+    "quotalab": "quotalab (simulator/quotalab/)",
     "uvicorn": "uvicorn",
     "h11": "h11 (HTTP parsing)",
     "httptools": "httptools (HTTP parsing)",
@@ -41,8 +41,10 @@ AREAS = {
 def frame_area(frame: str) -> str:
     """Which library a ``func (path/file.py:line)`` frame belongs to."""
     location = frame.rpartition("(")[2]
-    first = location.split("/", 1)[0].split(":", 1)[0]
-    return AREAS.get(first, "other")
+    parts = location.split(":", 1)[0].split("/")
+    if "quotalab" in parts:
+        return AREAS["quotalab"]
+    return AREAS.get(parts[0], "other")
 
 
 def summarize(collapsed: Path, top: int) -> str:
@@ -59,7 +61,7 @@ def summarize(collapsed: Path, top: int) -> str:
         total += count
         functions = {frame.rpartition(":")[0] + ")" for frame in frames}
         for function in functions:
-            if frame_area(function) == AREAS["simulator"] and "__main__" not in function:
+            if frame_area(function) == AREAS["quotalab"] and "__main__" not in function:
                 inclusive[function] += count
         areas[frame_area(frames[-1])] += count
     if not total:

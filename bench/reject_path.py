@@ -48,8 +48,8 @@ def drain(port: int, attempts: int = 50) -> Captured:
 
 def app_costs(config: Path, reject: Captured, duration_s: float) -> tuple[float, float]:
     """Seconds per 429 of the quotalab ASGI app and of the bare app, called in-process."""
-    from simulator.server.app import create_app
-    from simulator.server.runner import build_provider
+    from quotalab.server.asgi import create_app
+    from quotalab.server.runner import build_provider
 
     body = TOKEN_BODY.encode()
     scope = http_scope("POST", TOKEN_PATH, TOKEN_HEADERS, body)
@@ -65,7 +65,7 @@ def app_costs(config: Path, reject: Captured, duration_s: float) -> tuple[float,
 def uvicorn_argv(app: str, port: int, workers: int) -> list[str]:
     """uvicorn serving ``app`` (a factory) with the settings ``quotalab serve`` uses.
 
-    Those are simulator/cli/serve.py's: no ``server`` header, log level warning.
+    Those are simulator/quotalab/cli/serve.py's: no ``server`` header, log level warning.
     """
     return [
         sys.executable,

@@ -21,8 +21,8 @@ import subprocess
 import sys
 import time
 
-from simulator.sim.duration import parse_duration
-from simulator.sim.scenario import SimSettings, run_strategy
+from quotalab.sim.duration import parse_duration
+from quotalab.sim.scenario import SimSettings, run_strategy
 
 TARGET_CALLS = 100 * 86400
 

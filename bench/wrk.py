@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from simulator.errors import InputError
+from quotalab.errors import InputError
 
 _MARK = "QUOTALAB_WRK "
 

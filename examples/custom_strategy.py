@@ -9,17 +9,10 @@ from __future__ import annotations
 
 import random
 
-from simulator.clock import Clock
-from simulator.strategies import (
-    ClientStrategy,
-    ProviderSettings,
-    RetryPolicy,
-    Strategy,
-    TokenPolicy,
-)
+from quotalab import ClientSettings, ClientStrategy, Clock, RetryPolicy, Strategy, TokenPolicy
 
 
-def factory(settings: ProviderSettings, *, clock: Clock, rng: random.Random) -> Strategy:
+def factory(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> Strategy:
     return ClientStrategy(
         "httpx-auth-like",
         settings,

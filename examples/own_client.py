@@ -16,8 +16,7 @@ import time
 
 import requests
 
-from simulator.clock import Clock
-from simulator.strategies import ProviderSettings
+from quotalab import ClientSettings, Clock
 
 
 class PlainClient:
@@ -63,7 +62,7 @@ class MeasuredClient:
             return error.response.status_code if error.response is not None else 0
 
 
-def factory(settings: ProviderSettings, *, clock: Clock, rng: random.Random) -> MeasuredClient:
+def factory(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> MeasuredClient:
     """What ``--strategies examples.own_client:factory`` calls. Own clients keep their own clock."""
     plain = PlainClient(
         settings.token_url, settings.client_id, settings.client_secret, settings.audience

@@ -8,6 +8,6 @@ Start the server with short tokens so they expire mid-run, e.g. a config with
         --strategy cached --rate 2
 """
 
-from simulator.locust.user import StrategyUser
+from quotalab.locust.user import StrategyUser
 
 __all__ = ["StrategyUser"]

@@ -18,16 +18,12 @@ from __future__ import annotations
 
 import random
 
-from simulator.clock import Clock
-from simulator.strategies.messages import Strategy
-from simulator.strategies.provider import ProviderSettings
-from simulator.strategies.registry import make_strategy
-from simulator.strategies.token_cache import TokenPolicy
+from quotalab import ClientSettings, Clock, Strategy, TokenPolicy, make_strategy
 
 __all__ = ["my_factory"]
 
 
-def my_factory(settings: ProviderSettings, *, clock: Clock, rng: random.Random) -> Strategy:
+def my_factory(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> Strategy:
     """Example: a cached client that refreshes 30 s before expiry, with backoff."""
     return make_strategy(
         "cached+backoff", settings, clock=clock, rng=rng, token_policy=TokenPolicy(margin_s=30)

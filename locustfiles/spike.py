@@ -3,7 +3,7 @@
 locust -f locustfiles/spike.py --host http://127.0.0.1:8080 -u 8 -t 30s --strategy naive
 """
 
-from simulator.locust.shape import SpikeShape
-from simulator.locust.user import StrategyUser
+from quotalab.locust.shape import SpikeShape
+from quotalab.locust.user import StrategyUser
 
 __all__ = ["SpikeShape", "StrategyUser"]

@@ -3,9 +3,9 @@
     locust -f locustfiles/steady.py --host http://127.0.0.1:8080 -u 10 -r 10 -t 30s \
         --strategy cached+backoff --rate 4
 
-The scenario code ships in the package (simulator.locust); see docs/running.md.
+The scenario code ships in the package (quotalab.locust); see docs/running.md.
 """
 
-from simulator.locust.user import StrategyUser
+from quotalab.locust.user import StrategyUser
 
 __all__ = ["StrategyUser"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from locust import events
 
-from simulator.locust.user import StrategyUser
+from quotalab.locust.user import StrategyUser
 
 __all__ = ["StrategyUser"]
 

@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def quotalab(
     *args: str, cwd: Path | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m simulator ARGS`` with this checkout importable and a wide terminal."""
+    """``python -m quotalab ARGS`` with this checkout importable and a wide terminal."""
     return subprocess.run(
-        [sys.executable, "-m", "simulator", *args],
+        [sys.executable, "-m", "quotalab", *args],
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
         capture_output=True,

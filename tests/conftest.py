@@ -7,7 +7,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-from simulator.clock import VirtualClock
+from quotalab.clock import VirtualClock
 
 settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True)
 settings.register_profile(

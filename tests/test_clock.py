@@ -1,6 +1,6 @@
 import pytest
 
-from simulator.clock import OffsetClock, SystemClock, VirtualClock
+from quotalab.clock import OffsetClock, SystemClock, VirtualClock
 
 
 def test_virtual_clock_moves_only_when_told(clock: VirtualClock) -> None:

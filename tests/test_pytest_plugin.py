@@ -106,7 +106,7 @@ def user_suite(
     pytester.makepyfile(test_user_client=source)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     installed = any(ep.name == "quotalab" for ep in entry_points(group="pytest11"))
-    load = () if installed else ("-p", "simulator.pytest_plugin")
+    load = () if installed else ("-p", "quotalab.pytest_plugin")
     return pytester.runpytest_subprocess(*load, "-q", "--strict-markers")
 
 

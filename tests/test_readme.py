@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.server import runner
-from simulator.server.runner import serve_in_thread
+from quotalab.server import runner
+from quotalab.server.runner import serve_in_thread
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

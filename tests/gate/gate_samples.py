@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from simulator.report import (
+from quotalab.report import (
     LatencyPercentiles,
     RunMeta,
     StrategyMeasurements,

@@ -8,15 +8,15 @@ import xml.etree.ElementTree as ET
 import pytest
 from gate_samples import GOOD_THRESHOLDS, document, measured
 
-from simulator.errors import ConfigError, InputError
-from simulator.gate import (
+from quotalab.errors import ConfigError, InputError
+from quotalab.gate import (
     BOUND_KEYS,
     check_thresholds,
     compare_baseline,
     junit_xml,
     parse_thresholds,
 )
-from simulator.report import StrategyMeasurements
+from quotalab.report import StrategyMeasurements
 
 
 def thresholds(text: str):  # type: ignore[no-untyped-def]

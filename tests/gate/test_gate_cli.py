@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from gate_samples import GOOD_THRESHOLDS, document, measured, write_json
 
-from simulator.cli import main
+from quotalab.cli import main
 
 
 def gate(monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> int:

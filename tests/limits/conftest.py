@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from redis_fixtures import fresh_namespace, open_test_redis
 
-from simulator.limits import MemoryStore, Store
+from quotalab.limits import MemoryStore, Store
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])

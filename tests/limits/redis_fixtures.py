@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from simulator.errors import StoreUnavailable
-from simulator.limits.redis_store import RedisStore
+from quotalab.errors import StoreUnavailable
+from quotalab.limits.redis_store import RedisStore
 
 REDIS_URL_ENV = "QUOTALAB_REDIS_URL"
 

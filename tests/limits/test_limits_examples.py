@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simulator.limits import CounterQuota, FixedWindow, MemoryStore, Store, TokenBucket
+from quotalab.limits import CounterQuota, FixedWindow, MemoryStore, Store, TokenBucket
 
 T0 = 1_800_000_000.0
 

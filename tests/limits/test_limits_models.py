@@ -23,7 +23,7 @@ from hypothesis.stateful import (
 )
 from limit_models import BucketModel, QuotaModel, Verdict, WindowModel
 
-from simulator.limits import Algorithm, CounterQuota, Decision, FixedWindow, Store, TokenBucket
+from quotalab.limits import Algorithm, CounterQuota, Decision, FixedWindow, Store, TokenBucket
 
 T0 = Fraction(1_800_000_000)
 STEP = Fraction(1, 64)

@@ -11,7 +11,7 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator.limits import Algorithm, CounterQuota, FixedWindow, Store, TokenBucket
+from quotalab.limits import Algorithm, CounterQuota, FixedWindow, Store, TokenBucket
 
 T0 = 1_800_000_000.0
 

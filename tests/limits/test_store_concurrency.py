@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from redis_fixtures import fresh_namespace, open_test_redis
 
-from simulator.limits import Algorithm, CounterQuota, FixedWindow, Store, TokenBucket
+from quotalab.limits import Algorithm, CounterQuota, FixedWindow, Store, TokenBucket
 
 T0 = 1_800_000_000.0
 CAPACITY = 100
@@ -54,8 +54,8 @@ _WORKER = textwrap.dedent(
     """
     import sys
     from concurrent.futures import ThreadPoolExecutor
-    from simulator.limits import TokenBucket
-    from simulator.limits.redis_store import RedisStore
+    from quotalab.limits import TokenBucket
+    from quotalab.limits.redis_store import RedisStore
 
     url, namespace = sys.argv[1:3]
     store = RedisStore.from_url(url, namespace=namespace)

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from redis_fixtures import fresh_namespace, redis_url
 
-from simulator.counters import Counters, MemoryCounters, RedisCounters
+from quotalab.counters import Counters, MemoryCounters, RedisCounters
 
 
 def _redis_counters(namespace: str) -> RedisCounters:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis_fixtures import fresh_namespace, open_test_redis
 
-from simulator.limits import (
+from quotalab.limits import (
     Algorithm,
     CounterQuota,
     FixedWindow,

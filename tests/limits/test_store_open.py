@@ -7,10 +7,10 @@ import socket
 import pytest
 from redis_fixtures import redis_url
 
-from simulator.counters import MemoryCounters, RedisCounters, open_counters
-from simulator.errors import InputError, StoreUnavailable
-from simulator.limits import MemoryStore, open_store
-from simulator.limits.redis_store import RedisStore, redacted
+from quotalab.counters import MemoryCounters, RedisCounters, open_counters
+from quotalab.errors import InputError, StoreUnavailable
+from quotalab.limits import MemoryStore, open_store
+from quotalab.limits.redis_store import RedisStore, redacted
 
 
 def _closed_port() -> int:
@@ -61,7 +61,7 @@ def test_redis_urls_open_redis_stores_and_counters() -> None:
 def test_a_connection_lost_later_is_store_unavailable_not_a_crash() -> None:
     import redis
 
-    from simulator.limits import TokenBucket
+    from quotalab.limits import TokenBucket
 
     url = f"redis://127.0.0.1:{_closed_port()}/0"
     store = RedisStore(redis.Redis.from_url(url, socket_connect_timeout=1), url=url)

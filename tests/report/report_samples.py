@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.report import LatencyPercentiles, RunMeta, StrategyMeasurements, TimeSeries
+from quotalab.report import LatencyPercentiles, RunMeta, StrategyMeasurements, TimeSeries
 
 META = RunMeta(
     mode="simulated",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from report_samples import META, both
 
-from simulator.report import build_report, write_report
+from quotalab.report import build_report, write_report
 
 CHROMIUM_FLAGS = (
     "--headless",

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 from report_samples import META, both
 
-from simulator.errors import InputError
-from simulator.report import (
+from quotalab.errors import InputError
+from quotalab.report import (
     build_report,
     dumps_report,
     load_report,

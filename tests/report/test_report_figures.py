@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from report_samples import META, cached, naive
 
-from simulator.errors import InputError
-from simulator.report import (
+from quotalab.errors import InputError
+from quotalab.report import (
     QuotaPlan,
     StrategyMeasurements,
     TimeSeries,

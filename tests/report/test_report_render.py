@@ -8,8 +8,8 @@ from pathlib import Path
 from report_samples import META, both, cached
 from rich.console import Console
 
-from simulator.clock import VirtualClock
-from simulator.report import (
+from quotalab.clock import VirtualClock
+from quotalab.report import (
     StrategyMeasurements,
     build_report,
     point_latest,
@@ -100,7 +100,7 @@ def test_html_marks_empty_series_instead_of_drawing_them() -> None:
 
 
 def test_long_series_are_downsampled_for_drawing() -> None:
-    from simulator.report import TimeSeries
+    from quotalab.report import TimeSeries
 
     day = 86_400
     measured = StrategyMeasurements(

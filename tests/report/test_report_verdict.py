@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from report_samples import META, cached, naive
 
-from simulator.report import StrategyMeasurements, build_report
+from quotalab.report import StrategyMeasurements, build_report
 
 
 def calls(api_calls: int, token_requests: int) -> StrategyMeasurements:

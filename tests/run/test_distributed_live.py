@@ -13,14 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulator.clock import SystemClock
-from simulator.counters import MemoryCounters
-from simulator.limits import open_store
-from simulator.profiles import load_config
-from simulator.run.measure import server_totals
-from simulator.run.tally import Tally
-from simulator.server.provider import MockProvider
-from simulator.server.runner import serve_in_thread
+from quotalab.clock import SystemClock
+from quotalab.counters import MemoryCounters
+from quotalab.limits import open_store
+from quotalab.profiles import load_config
+from quotalab.run.live_measurements import server_totals
+from quotalab.run.live_tally import Tally
+from quotalab.server.mock_provider import MockProvider
+from quotalab.server.runner import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
@@ -45,7 +45,7 @@ def target() -> Iterator[str]:
 
 def quotalab(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "simulator", *args],
+        [sys.executable, "-m", "quotalab", *args],
         env=ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from simulator.run.measure import disagreements, figures_of, server_totals
-from simulator.run.tally import Tally
+from quotalab.run.live_measurements import disagreements, figures_of, server_totals
+from quotalab.run.live_tally import Tally
 
 START = 1_800_000_000.0
 
@@ -52,7 +52,7 @@ def test_without_server_counts_the_client_tally_stands_alone() -> None:
 
 
 def test_calls_count_finished_flows_and_ignore_abandoned_ones() -> None:
-    from simulator.run.reporting import calls_of
+    from quotalab.run.reporting import calls_of
 
     flows = {"ok": 361, "ThrottledError": 89, "abandoned": 4}
     assert calls_of(flows) == (450, 361)

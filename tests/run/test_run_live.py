@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.report import validate_document
-from simulator.run.orchestrate import run_comparison
-from simulator.run.settings import build_settings
-from simulator.strategies.registry import NAMES
+from quotalab.report import validate_document
+from quotalab.run.orchestrate import run_comparison
+from quotalab.run.settings import build_settings
+from quotalab.strategies.registry import NAMES
 from tests.cli_process import quotalab as run_quotalab
 
 # A token endpoint far tighter than Auth0's free plan, so a naive client trips it in seconds.

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from simulator.errors import InputError
-from simulator.run.scenarios import SCENARIOS, spike_users
-from simulator.run.settings import DEFAULT_STRATEGIES, build_settings, parse_duration_s
+from quotalab.errors import InputError
+from quotalab.run.scenarios import SCENARIOS, spike_users
+from quotalab.run.settings import DEFAULT_STRATEGIES, build_settings, parse_duration_s
 
 KNOWN = ("naive", "cached", "backoff", "cached+backoff", "article")
 

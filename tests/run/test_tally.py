@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.run.tally import OUTCOMES, Tally, classify, percentile_ms
-from simulator.wire import HttpResponse, TransportError
+from quotalab.run.live_tally import OUTCOMES, Tally, classify, percentile_ms
+from quotalab.wire import HttpResponse, TransportError
 
 CODE_99 = (
     b'{"errors":[{"label":"authenticity_token_error","code":99,'

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.errors import InputError
-from simulator.run.locust_process import ClientArgs, LocustJob, locust_command
-from simulator.run.scenarios import SCENARIOS
-from simulator.run.settings import MasterSettings
-from simulator.run.workers import check_worker, worker_command
+from quotalab.errors import InputError
+from quotalab.run.locust_process import ClientArgs, LocustJob, locust_command
+from quotalab.run.scenarios import SCENARIOS
+from quotalab.run.settings import MasterSettings
+from quotalab.run.workers import check_worker, worker_command
 from tests.cli_process import quotalab
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from simulator.wire import HttpRequest
+from quotalab.wire import HttpRequest
 
 AUDIENCE = "https://api.quotalab.test/"
 BASE_URL = "http://127.0.0.1:8000"

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from quotalab.clock import VirtualClock
+from quotalab.counters import MemoryCounters
+from quotalab.limits import MemoryStore
+from quotalab.profiles import load_config
+from quotalab.server import MockProvider
+from quotalab.server.keys import SigningKeys
 from server.builders import BASE_URL
-from simulator.clock import VirtualClock
-from simulator.counters import MemoryCounters
-from simulator.limits import MemoryStore
-from simulator.profiles import load_config
-from simulator.server import MockProvider
-from simulator.server.keys import SigningKeys
 
 _KEYS: dict[str, SigningKeys] = {}
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator.errors import ConfigError
-from simulator.limits import FixedWindow, TokenBucket
-from simulator.profiles import load_config
+from quotalab.errors import ConfigError
+from quotalab.limits import FixedWindow, TokenBucket
+from quotalab.profiles import load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:

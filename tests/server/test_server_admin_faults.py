@@ -7,11 +7,11 @@ from typing import Any
 
 import jwt
 
+from quotalab.clock import VirtualClock
+from quotalab.server import MockProvider
+from quotalab.wire import HttpRequest, HttpResponse
 from server.builders import auth0_token_request
 from server.conftest import MakeProvider
-from simulator.clock import VirtualClock
-from simulator.server import MockProvider
-from simulator.wire import HttpRequest, HttpResponse
 
 
 def admin(provider: MockProvider, method: str, path: str, body: Any = None) -> HttpResponse:

@@ -10,11 +10,11 @@ import httpx
 import jwt
 import pytest
 
+from quotalab.server import MockProvider
+from quotalab.server.asgi import create_app
+from quotalab.server.runner import serve_in_thread
 from server.builders import AUDIENCE, auth0_token_request
 from server.conftest import MakeProvider
-from simulator.server import MockProvider
-from simulator.server.app import create_app
-from simulator.server.runner import serve_in_thread
 
 TOKEN_BODY = {
     "grant_type": "client_credentials",
@@ -140,7 +140,7 @@ async def test_injected_latency_is_awaited_by_the_adapter_not_the_core(
     async def fake_sleep(seconds: float) -> None:
         waited.append(seconds)
 
-    monkeypatch.setattr("simulator.server.app.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("quotalab.server.asgi.asyncio.sleep", fake_sleep)
     provider = make_provider(toml="[faults.token]\nlatency_ms = 1500\n")
     async with client_for(provider) as client:
         response = await client.post("/oauth/token", json=TOKEN_BODY)

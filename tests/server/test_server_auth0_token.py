@@ -7,10 +7,10 @@ import json
 import jwt
 import pytest
 
+from quotalab.clock import VirtualClock
+from quotalab.wire import HttpRequest
 from server.builders import AUDIENCE, BASE_URL, auth0_token_request, basic
 from server.conftest import MakeProvider
-from simulator.clock import VirtualClock
-from simulator.wire import HttpRequest
 
 SEED_429 = (
     b'{"statusCode":429,"error":"Too Many Requests","message":"Global limit has been reached"}'

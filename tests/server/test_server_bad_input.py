@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from quotalab.wire import HttpRequest
 from server.builders import AUDIENCE, basic
 from server.conftest import MakeProvider
-from simulator.wire import HttpRequest
 
 JSON = ("content-type", "application/json")
 
@@ -209,7 +209,7 @@ def test_the_asgi_adapter_answers_any_bytes_exactly_once_without_5xx(
 ) -> None:
     import asyncio
 
-    from simulator.server.app import create_app
+    from quotalab.server.asgi import create_app
 
     app = create_app(make_provider(toml="[provider]\nmax_body_bytes = 256\n"))
     messages = [
@@ -242,7 +242,7 @@ def test_an_announced_body_over_the_cap_is_413_without_reading_it(
 ) -> None:
     import asyncio
 
-    from simulator.server.app import create_app
+    from quotalab.server.asgi import create_app
 
     provider = make_provider(toml="[provider]\nmax_body_bytes = 256\n")
     sent: list[dict[str, object]] = []

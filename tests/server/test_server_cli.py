@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulator.cli.serve import banner
-from simulator.profiles import load_config
-from simulator.server import runner
-from simulator.server.keys import generate_private_pem
+from quotalab.cli.serve import banner
+from quotalab.profiles import load_config
+from quotalab.server import runner
+from quotalab.server.keys import generate_private_pem
 from tests.cli_process import quotalab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +96,7 @@ def test_serve_starts_and_answers_on_loopback() -> None:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "serve", "--profile", "twitter", "--port", str(port)],
+        [sys.executable, "-m", "quotalab", "serve", "--profile", "twitter", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from simulator.server.keys import SIGN_MEMO_SIZE
+from quotalab.server.keys import SIGN_MEMO_SIZE
 from tests.server.conftest import shared_keys
 
 CLAIMS = {

@@ -7,11 +7,11 @@ from typing import Any
 import jwt
 import pytest
 
+from quotalab.clock import VirtualClock
+from quotalab.server import MockProvider
+from quotalab.wire import HttpRequest, HttpResponse
 from server.builders import AUDIENCE, BASE_URL, auth0_token_request, bearer
 from server.conftest import MakeProvider
-from simulator.clock import VirtualClock
-from simulator.server import MockProvider
-from simulator.wire import HttpRequest, HttpResponse
 
 
 def call(provider: MockProvider, token: str | None, path: str = "/api/data") -> HttpResponse:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from quotalab.clock import VirtualClock
+from quotalab.wire import HttpRequest
 from server.builders import basic, bearer, twitter_token_request
 from server.conftest import MakeProvider
-from simulator.clock import VirtualClock
-from simulator.wire import HttpRequest
 
 CODE_99 = (
     b'{"errors":[{"label":"authenticity_token_error","code":99,'

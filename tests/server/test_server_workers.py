@@ -57,7 +57,7 @@ def test_two_workers_admit_exactly_one_burst_and_count_every_request(tmp_path: P
     config.write_text(f"[limits.oauth_token]\nburst = {BURST}\nrefill_rate = 0.001\n")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "simulator", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "quotalab", "serve", "--port", str(port)]
     command += ["--workers", "2", "--store", url, "--config", str(config)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(

@@ -1,4 +1,4 @@
-"""Skipping repeated periods (``simulator.sim.cycles``) gives exactly the event-by-event result."""
+"""Skipping repeated periods (``quotalab.sim.cycles``) gives exactly the event-by-event result."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.limits import MemoryStore, TokenBucket
-from simulator.sim.scenario import SimSettings, StrategyRun, run_strategy
-from simulator.sim.tally import ClientTally, Series
-from simulator.sim.traffic import arrivals, common_period
+from quotalab.limits import MemoryStore, TokenBucket
+from quotalab.sim.aggregates import BucketSeries, ClientTally
+from quotalab.sim.scenario import SimSettings, StrategyRun, run_strategy
+from quotalab.sim.traffic import arrivals, common_period
 from tests.sim.test_fast_forward import observable
 
 START = 1_800_000_000.0
@@ -258,7 +258,7 @@ def test_common_period_needs_every_gap_in_whole_grid_steps() -> None:
 def test_series_add_repeats_equals_adding_each_copy(width: float, period: float, seed: int) -> None:
     rng = random.Random(seed)
     span = 20_000.0
-    one, many = Series(START, span, width), Series(START, span, width)
+    one, many = BucketSeries(START, span, width), BucketSeries(START, span, width)
     grid = 2.0**-22  # the time grid at this epoch
     anchor = START + 13.0 + rng.randrange(int(period / grid)) * grid
     log = []

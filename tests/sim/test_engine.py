@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 
-from simulator.clock import VirtualClock
-from simulator.sim.engine import CacheGroup, Engine, Worker
-from simulator.sim.tally import ClientTally
-from simulator.sim.traffic import arrivals
-from simulator.strategies.messages import Strategy
-from simulator.wire import HttpRequest
+from quotalab.clock import VirtualClock
+from quotalab.sim.aggregates import ClientTally
+from quotalab.sim.engine import CacheGroup, Engine, Worker
+from quotalab.sim.traffic import arrivals
+from quotalab.strategies.messages import Strategy
+from quotalab.wire import HttpRequest
 from tests.sim.toy import API_URL, ToyCachedBackoff, ToyNaive, ToyProvider
 
 API = HttpRequest("GET", API_URL)

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from simulator.sim.scenario import SimSettings, StrategyRun, run_strategy
+from quotalab.sim.scenario import SimSettings, StrategyRun, run_strategy
 
 
 def observable(run: StrategyRun) -> dict[str, object]:

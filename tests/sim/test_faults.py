@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.errors import InputError
-from simulator.sim.scenario import SimSettings, run_strategy
+from quotalab.errors import InputError
+from quotalab.sim.scenario import SimSettings, run_strategy
 from tests.sim.test_fast_forward import observable
 
 SETTINGS = SimSettings(clients=2, duration_s=600.0, traffic="poisson", seed=4)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import tracemalloc
 
-from simulator.clock import VirtualClock
-from simulator.sim.engine import Engine
+from quotalab.clock import VirtualClock
+from quotalab.sim.engine import Engine
 from tests.sim.test_engine import workers_for
 from tests.sim.toy import ToyCachedBackoff, ToyProvider
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from simulator.server.keys import SigningKeys
-from simulator.sim.signing import FastHS256Keys
+from quotalab.server.keys import SigningKeys
+from quotalab.sim.signing import FastHS256Keys
 
 CLAIMS = {
     "iss": "http://quotalab.sim/",

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.cli.simulate import pace_note
-from simulator.report import dumps_report, validate_document
-from simulator.sim.measure import simulated_report
-from simulator.sim.scenario import SimSettings, run_strategy
+from quotalab.cli.simulate import pace_note
+from quotalab.report import dumps_report, validate_document
+from quotalab.sim.scenario import SimSettings, run_strategy
+from quotalab.sim.sim_measurements import simulated_report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,7 +53,7 @@ def test_same_seed_and_settings_give_the_same_report_bytes() -> None:
 
 def quotalab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "simulator", *args],
+        [sys.executable, "-m", "quotalab", *args],
         cwd=cwd,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
         capture_output=True,

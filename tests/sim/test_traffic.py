@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from simulator.errors import InputError
-from simulator.sim.duration import parse_duration
-from simulator.sim.traffic import BURST_DUTY, BURST_PERIOD_S, TRAFFIC_MODELS, arrivals
+from quotalab.errors import InputError
+from quotalab.sim.duration import parse_duration
+from quotalab.sim.traffic import BURST_DUTY, BURST_PERIOD_S, TRAFFIC_MODELS, arrivals
 
 START = 1_800_000_000.0
 

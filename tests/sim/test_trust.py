@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.run.orchestrate import run_comparison
-from simulator.run.settings import build_settings
-from simulator.sim.scenario import SimSettings, run_strategy
-from simulator.strategies import NAMES
+from quotalab.run.orchestrate import run_comparison
+from quotalab.run.settings import build_settings
+from quotalab.sim.scenario import SimSettings, run_strategy
+from quotalab.strategies import NAMES
 
 USERS, RATE, DURATION_S = 5, 2.0, 10.0
 RELATIVE, SLACK = 0.25, 3

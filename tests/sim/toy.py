@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 
-from simulator.clock import Clock
-from simulator.errors import ThrottledError
-from simulator.limits import MemoryStore, TokenBucket
-from simulator.strategies.messages import AwaitRefresh, Flow, Send, Sleep
-from simulator.wire import HttpRequest, HttpResponse
+from quotalab.clock import Clock
+from quotalab.errors import ThrottledError
+from quotalab.limits import MemoryStore, TokenBucket
+from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep
+from quotalab.wire import HttpRequest, HttpResponse
 
 TOKEN_URL = "https://toy.test/oauth/token"
 API_URL = "https://toy.test/api"

@@ -8,8 +8,8 @@ import random
 import httpx
 import pytest
 
-from simulator.clock import VirtualClock
-from simulator.strategies import ProviderSettings
+from quotalab.clock import VirtualClock
+from quotalab.strategies import ClientSettings
 
 AUTH0_TOKEN_URL = "https://tenant.example.com/oauth/token"
 TWITTER_TOKEN_URL = "https://api.twitter.example.com/oauth2/token"
@@ -17,8 +17,8 @@ API_URL = "https://api.example.com/v1/users"
 
 
 @pytest.fixture
-def auth0() -> ProviderSettings:
-    return ProviderSettings(
+def auth0() -> ClientSettings:
+    return ClientSettings(
         style="auth0",
         token_url=AUTH0_TOKEN_URL,
         client_id="client-1",
@@ -29,8 +29,8 @@ def auth0() -> ProviderSettings:
 
 
 @pytest.fixture
-def twitter() -> ProviderSettings:
-    return ProviderSettings(
+def twitter() -> ClientSettings:
+    return ClientSettings(
         style="twitter",
         token_url=TWITTER_TOKEN_URL,
         client_id="key with space",

@@ -13,16 +13,16 @@ from typing import Any
 import httpx
 import pytest
 
-from simulator.clock import VirtualClock
-from simulator.counters import MemoryCounters
-from simulator.drivers import StrategyAuth
-from simulator.errors import ThrottledError
-from simulator.limits import MemoryStore
-from simulator.profiles import load_config
-from simulator.server import MockProvider
-from simulator.server.app import ProviderApp
-from simulator.server.keys import SigningKeys
-from simulator.strategies import ProviderSettings, RetryPolicy, make_strategy
+from quotalab.clock import VirtualClock
+from quotalab.counters import MemoryCounters
+from quotalab.drivers import StrategyAuth
+from quotalab.errors import ThrottledError
+from quotalab.limits import MemoryStore
+from quotalab.profiles import load_config
+from quotalab.server import MockProvider
+from quotalab.server.asgi import ProviderApp
+from quotalab.server.keys import SigningKeys
+from quotalab.strategies import ClientSettings, RetryPolicy, make_strategy
 from tests.strategies.conftest import Sleeper
 
 BASE = "http://127.0.0.1:8000"
@@ -46,9 +46,9 @@ def serve(profile: str, clock: VirtualClock) -> ProviderApp:
     return ProviderApp(provider)
 
 
-def settings_for(profile: str) -> ProviderSettings:
+def settings_for(profile: str) -> ClientSettings:
     if profile == "auth0":
-        return ProviderSettings(
+        return ClientSettings(
             style="auth0",
             token_url=f"{BASE}/oauth/token",
             client_id="demo-client",
@@ -56,7 +56,7 @@ def settings_for(profile: str) -> ProviderSettings:
             audience="https://api.quotalab.test/",
             api_base_url=BASE,
         )
-    return ProviderSettings(
+    return ClientSettings(
         style="twitter",
         token_url=f"{BASE}/oauth2/token",
         client_id="demo-key",

@@ -7,20 +7,20 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.clock import VirtualClock
-from simulator.errors import StrategyError
-from simulator.strategies import (
-    ProviderSettings,
+from quotalab.clock import VirtualClock
+from quotalab.errors import StrategyError
+from quotalab.strategies import (
+    ClientSettings,
     RetryPolicy,
     compute_backoff,
     make_strategy,
     plan_retry,
     server_wait_s,
 )
-from simulator.strategies.messages import AwaitRefresh, Send, Sleep
-from simulator.wire import HttpRequest, HttpResponse, TransportError
+from quotalab.strategies.messages import AwaitRefresh, Send, Sleep
+from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
-SETTINGS = ProviderSettings(
+SETTINGS = ClientSettings(
     style="auth0", token_url="https://t.example/oauth/token", client_id="c", client_secret="s"
 )
 API = HttpRequest("GET", "https://api.example/v1/x")

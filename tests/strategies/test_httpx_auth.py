@@ -10,11 +10,11 @@ import httpx
 import pytest
 import respx
 
-from simulator.clock import VirtualClock
-from simulator.drivers import StrategyAuth
-from simulator.errors import CredentialsError, ThrottledError
-from simulator.strategies import (
-    ProviderSettings,
+from quotalab.clock import VirtualClock
+from quotalab.drivers import StrategyAuth
+from quotalab.errors import CredentialsError, ThrottledError
+from quotalab.strategies import (
+    ClientSettings,
     RetryPolicy,
     TokenPolicy,
     make_strategy,
@@ -42,7 +42,7 @@ TWITTER_99 = (
 
 def client_for(
     strategy_name: str,
-    settings: ProviderSettings,
+    settings: ClientSettings,
     clock: VirtualClock,
     sleeper: Sleeper,
     rng: random.Random,
@@ -54,7 +54,7 @@ def client_for(
 
 @respx.mock
 def test_auth0_token_request_is_json_with_audience_and_bearer_reaches_api(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     token = respx.post(AUTH0_TOKEN_URL).mock(return_value=token_body(1))
     api = respx.get(API_URL).mock(return_value=OK)
@@ -73,7 +73,7 @@ def test_auth0_token_request_is_json_with_audience_and_bearer_reaches_api(
 
 @respx.mock
 def test_twitter_token_request_is_basic_with_form_body(
-    twitter: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    twitter: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     token = respx.post(TWITTER_TOKEN_URL).mock(return_value=token_body(1, expires_in=None))
     respx.get(API_URL).mock(return_value=OK)
@@ -88,7 +88,7 @@ def test_twitter_token_request_is_basic_with_form_body(
 
 @respx.mock
 def test_cached_fetches_one_token_for_a_thousand_calls(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     token = respx.post(AUTH0_TOKEN_URL).mock(side_effect=token_sequence())
     api = respx.get(API_URL).mock(return_value=OK)
@@ -102,7 +102,7 @@ def test_cached_fetches_one_token_for_a_thousand_calls(
 
 @respx.mock
 def test_naive_fetches_a_token_per_call(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     token = respx.post(AUTH0_TOKEN_URL).mock(side_effect=token_sequence())
     respx.get(API_URL).mock(return_value=OK)
@@ -114,7 +114,7 @@ def test_naive_fetches_a_token_per_call(
 
 @respx.mock
 def test_cached_refetches_after_expiry_minus_margin(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     token = respx.post(AUTH0_TOKEN_URL).mock(side_effect=token_sequence(expires_in=3600))
     api = respx.get(API_URL).mock(return_value=OK)
@@ -131,7 +131,7 @@ def test_cached_refetches_after_expiry_minus_margin(
 
 @respx.mock
 def test_twitter_token_without_lifetime_is_cached_until_invalidated(
-    twitter: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    twitter: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     token = respx.post(TWITTER_TOKEN_URL).mock(side_effect=token_sequence(expires_in=None))
     invalid = httpx.Response(
@@ -150,7 +150,7 @@ def test_twitter_token_without_lifetime_is_cached_until_invalidated(
 
 @respx.mock
 def test_invalid_token_401_refetches_once_not_in_a_loop(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     token = respx.post(AUTH0_TOKEN_URL).mock(side_effect=token_sequence())
     expired = httpx.Response(
@@ -171,7 +171,7 @@ def test_invalid_token_401_refetches_once_not_in_a_loop(
 
 @respx.mock
 def test_backoff_fails_n_times_then_succeeds(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     token = respx.post(AUTH0_TOKEN_URL).mock(
         side_effect=[
@@ -195,7 +195,7 @@ def test_backoff_fails_n_times_then_succeeds(
 
 @respx.mock
 def test_retries_stop_at_max_attempts_with_a_typed_error(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     token = respx.post(AUTH0_TOKEN_URL).mock(return_value=httpx.Response(429, json=GLOBAL_LIMIT))
     policy = RetryPolicy(max_attempts=3)
@@ -224,7 +224,7 @@ def test_retries_stop_at_max_attempts_with_a_typed_error(
 )
 @respx.mock
 def test_waits_equal_the_server_reset_exactly(
-    auth0: ProviderSettings,
+    auth0: ClientSettings,
     clock: VirtualClock,
     sleeper: Sleeper,
     rng: random.Random,
@@ -242,7 +242,7 @@ def test_waits_equal_the_server_reset_exactly(
 
 @respx.mock
 def test_retry_after_outranks_reset_headers(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     throttled = httpx.Response(
         429,
@@ -270,7 +270,7 @@ def test_retry_after_outranks_reset_headers(
 @pytest.mark.parametrize("name", ["naive", "cached", "backoff", "cached+backoff", "article"])
 @respx.mock
 def test_no_retry_on_bad_credentials(
-    auth0: ProviderSettings,
+    auth0: ClientSettings,
     clock: VirtualClock,
     sleeper: Sleeper,
     rng: random.Random,
@@ -293,7 +293,7 @@ def test_no_retry_on_bad_credentials(
 
 @respx.mock
 def test_api_insufficient_scope_is_returned_not_retried(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     respx.post(AUTH0_TOKEN_URL).mock(side_effect=token_sequence())
     forbidden = httpx.Response(
@@ -308,7 +308,7 @@ def test_api_insufficient_scope_is_returned_not_retried(
 
 @respx.mock
 def test_twitter_403_code_99_cools_down_then_succeeds(
-    twitter: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    twitter: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     throttled = httpx.Response(
         403, content=TWITTER_99, headers={"content-type": "application/json; charset=utf-8"}
@@ -326,7 +326,7 @@ def test_twitter_403_code_99_cools_down_then_succeeds(
 
 @respx.mock
 def test_twitter_403_code_99_without_retries_is_a_throttle_error(
-    twitter: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    twitter: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     respx.post(TWITTER_TOKEN_URL).mock(return_value=httpx.Response(403, content=TWITTER_99))
     with (
@@ -338,7 +338,7 @@ def test_twitter_403_code_99_without_retries_is_a_throttle_error(
 
 @respx.mock
 def test_budget_stops_waiting_before_it_is_exceeded(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     throttled = httpx.Response(429, headers={"Retry-After": "40"})
     token = respx.post(AUTH0_TOKEN_URL).mock(return_value=throttled)
@@ -354,7 +354,7 @@ def test_budget_stops_waiting_before_it_is_exceeded(
 
 @respx.mock
 def test_cached_without_single_flight_still_caches(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     token = respx.post(AUTH0_TOKEN_URL).mock(side_effect=token_sequence())
     respx.get(API_URL).mock(return_value=OK)
@@ -368,7 +368,7 @@ def test_cached_without_single_flight_still_caches(
 @pytest.mark.anyio
 @respx.mock
 async def test_async_client_uses_the_same_core(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper, rng: random.Random
 ) -> None:
     token = respx.post(AUTH0_TOKEN_URL).mock(
         side_effect=[httpx.Response(429, headers={"Retry-After": "3"}), token_body(1)]
@@ -385,7 +385,7 @@ async def test_async_client_uses_the_same_core(
 
 @respx.mock
 def test_named_auth_on_real_time_fetches_one_token_for_many_calls(
-    auth0: ProviderSettings,
+    auth0: ClientSettings,
 ) -> None:
     token = respx.post(AUTH0_TOKEN_URL).mock(return_value=token_body(1))
     api = respx.get(API_URL).mock(return_value=OK)

@@ -8,20 +8,20 @@ import httpx
 import pytest
 import respx
 
-from simulator.clock import VirtualClock
-from simulator.drivers import StrategyAuth
-from simulator.errors import InputError
-from simulator.server.runner import build_provider, serve_in_thread
-from simulator.strategies import NAMES, OwnClient, ProviderSettings, build_strategy, load_strategy
+from quotalab.clock import VirtualClock
+from quotalab.drivers import StrategyAuth
+from quotalab.errors import InputError
+from quotalab.server.runner import build_provider, serve_in_thread
+from quotalab.strategies import NAMES, ClientSettings, OwnClient, build_strategy, load_strategy
 from tests.strategies.conftest import API_URL, AUTH0_TOKEN_URL, Sleeper, token_sequence
 
 
-def not_a_strategy(settings: ProviderSettings, *, clock: object, rng: object) -> object:
+def not_a_strategy(settings: ClientSettings, *, clock: object, rng: object) -> object:
     return 42
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_builtin_names_load(name: str, auth0: ProviderSettings, clock: VirtualClock) -> None:
+def test_builtin_names_load(name: str, auth0: ClientSettings, clock: VirtualClock) -> None:
     strategy = build_strategy(name, auth0, clock=clock, rng=random.Random(0))
     assert strategy.name == name
 
@@ -44,7 +44,7 @@ def test_bad_specs_say_what_is_wrong(spec: str, message: str) -> None:
 
 
 def test_a_factory_returning_neither_protocol_is_refused(
-    auth0: ProviderSettings, clock: VirtualClock
+    auth0: ClientSettings, clock: VirtualClock
 ) -> None:
     spec = f"{__name__}:not_a_strategy"
     with pytest.raises(InputError, match="neither call"):
@@ -53,7 +53,7 @@ def test_a_factory_returning_neither_protocol_is_refused(
 
 @respx.mock
 def test_user_sans_io_strategy_runs_under_httpx(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper
 ) -> None:
     strategy = build_strategy(
         "examples.custom_strategy:factory", auth0, clock=clock, rng=random.Random(0)
@@ -67,8 +67,8 @@ def test_user_sans_io_strategy_runs_under_httpx(
     assert len(sleeper.waits) == 1
 
 
-def demo_settings(base_url: str, secret: str = "demo-secret") -> ProviderSettings:
-    return ProviderSettings(
+def demo_settings(base_url: str, secret: str = "demo-secret") -> ClientSettings:
+    return ClientSettings(
         style="auth0",
         token_url=f"{base_url}/oauth/token",
         client_id="demo-client",

@@ -8,8 +8,8 @@ import httpx
 import pytest
 import respx
 
-from simulator.clock import VirtualClock
-from simulator.drivers import (
+from quotalab.clock import VirtualClock
+from quotalab.drivers import (
     AsyncRefreshGate,
     RefreshGate,
     from_httpx_response,
@@ -17,10 +17,10 @@ from simulator.drivers import (
     run_flow_sync,
     to_httpx_request,
 )
-from simulator.errors import ThrottledError, UnavailableError
-from simulator.strategies import ProviderSettings, RetryPolicy, make_strategy
-from simulator.strategies.messages import Purpose
-from simulator.wire import HttpRequest, HttpResponse, TransportError
+from quotalab.errors import ThrottledError, UnavailableError
+from quotalab.strategies import ClientSettings, RetryPolicy, make_strategy
+from quotalab.strategies.messages import Purpose
+from quotalab.wire import HttpRequest, HttpResponse, TransportError
 from tests.strategies.conftest import API_URL, AUTH0_TOKEN_URL, Sleeper, token_body
 
 API = HttpRequest("GET", API_URL)
@@ -38,7 +38,7 @@ def sender(client: httpx.Client):  # type: ignore[no-untyped-def]
 
 @respx.mock
 def test_transport_errors_are_retried(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper
 ) -> None:
     token = respx.post(AUTH0_TOKEN_URL).mock(
         side_effect=[httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), token_body(1)]
@@ -54,7 +54,7 @@ def test_transport_errors_are_retried(
 
 @respx.mock
 def test_transport_errors_outlasting_retries_raise_unavailable(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper
 ) -> None:
     respx.post(AUTH0_TOKEN_URL).mock(side_effect=httpx.ConnectError("refused"))
     strategy = make_strategy(
@@ -70,7 +70,7 @@ def test_transport_errors_outlasting_retries_raise_unavailable(
 
 @pytest.mark.anyio
 async def test_async_loop_drives_the_same_flow(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper
 ) -> None:
     sent: list[Purpose] = []
     replies = iter([HttpResponse(503), HttpResponse(200, body=b'{"access_token":"a"}')])
@@ -96,7 +96,7 @@ class NoWaitGate(RefreshGate):
 
 
 def test_a_send_that_raises_mid_refresh_releases_the_claim(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper
 ) -> None:
     sent: list[Purpose] = []
 
@@ -120,7 +120,7 @@ def test_a_send_that_raises_mid_refresh_releases_the_claim(
     assert sent == ["token", "api"]
 
 
-def test_a_retry_never_made_draws_no_jitter(auth0: ProviderSettings, clock: VirtualClock) -> None:
+def test_a_retry_never_made_draws_no_jitter(auth0: ClientSettings, clock: VirtualClock) -> None:
     # A client that does not retry keeps its random stream as it was: the
     # simulation compares it across periods to find ones that repeat.
     rng = random.Random(5)

@@ -18,11 +18,11 @@ import httpx
 import pytest
 import respx
 
-from simulator.clock import VirtualClock
-from simulator.drivers import StrategyAuth
-from simulator.errors import CredentialsError
-from simulator.strategies import ProviderSettings, TokenPolicy, make_strategy
-from simulator.strategies.messages import Strategy
+from quotalab.clock import VirtualClock
+from quotalab.drivers import StrategyAuth
+from quotalab.errors import CredentialsError
+from quotalab.strategies import ClientSettings, TokenPolicy, make_strategy
+from quotalab.strategies.messages import Strategy
 from tests.strategies.conftest import API_URL, AUTH0_TOKEN_URL, Sleeper, token_body
 
 CALLERS = 50
@@ -41,7 +41,7 @@ def wait_until(predicate: Callable[[], bool]) -> None:
     raise AssertionError("concurrent callers never reached the expected point")
 
 
-def build(name: str, settings: ProviderSettings, clock: VirtualClock, **kw: object) -> Strategy:
+def build(name: str, settings: ClientSettings, clock: VirtualClock, **kw: object) -> Strategy:
     return make_strategy(name, settings, clock=clock, rng=random.Random(1), **kw)  # type: ignore[arg-type]
 
 
@@ -62,7 +62,7 @@ def warm_then_expire(client: httpx.Client, clock: VirtualClock) -> None:
 @pytest.mark.parametrize("name", SINGLE_FLIGHT_CASES)
 @respx.mock
 def test_threads_at_expiry_share_one_fetch(
-    name: str, auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+    name: str, auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper
 ) -> None:
     auth = StrategyAuth(build(name, auth0, clock), sleep=sleeper)
     fetches = {"n": 0}
@@ -87,7 +87,7 @@ def test_threads_at_expiry_share_one_fetch(
 @pytest.mark.parametrize(("name", "kw"), HERD_CASES)
 @respx.mock
 def test_threads_at_expiry_stampede_without_single_flight(
-    name: str, kw: dict[str, object], auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+    name: str, kw: dict[str, object], auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper
 ) -> None:
     auth = StrategyAuth(build(name, auth0, clock, **kw), sleep=sleeper)
     barrier = threading.Barrier(CALLERS, timeout=HOLD_S)
@@ -114,7 +114,7 @@ def test_threads_at_expiry_stampede_without_single_flight(
 
 @respx.mock
 def test_a_failed_refresh_is_shared_with_waiters_not_retried_by_each(
-    auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+    auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper
 ) -> None:
     auth = StrategyAuth(build("cached", auth0, clock), sleep=sleeper)
     fetches = {"n": 0}
@@ -155,7 +155,7 @@ async def _gather_calls(client: httpx.AsyncClient) -> list[int]:
 @pytest.mark.parametrize("name", SINGLE_FLIGHT_CASES)
 @respx.mock
 async def test_tasks_at_expiry_share_one_fetch(
-    name: str, auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+    name: str, auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper
 ) -> None:
     auth = StrategyAuth(build(name, auth0, clock), async_sleep=sleeper.asleep)
     fetches = {"n": 0}
@@ -181,7 +181,7 @@ async def test_tasks_at_expiry_share_one_fetch(
 @pytest.mark.parametrize(("name", "kw"), HERD_CASES)
 @respx.mock
 async def test_tasks_at_expiry_stampede_without_single_flight(
-    name: str, kw: dict[str, object], auth0: ProviderSettings, clock: VirtualClock, sleeper: Sleeper
+    name: str, kw: dict[str, object], auth0: ClientSettings, clock: VirtualClock, sleeper: Sleeper
 ) -> None:
     auth = StrategyAuth(build(name, auth0, clock, **kw), async_sleep=sleeper.asleep)
     barrier = asyncio.Barrier(CALLERS)

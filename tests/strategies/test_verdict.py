@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from simulator.strategies import Outcome, classify, server_wait_s
-from simulator.strategies.provider import parse_token
-from simulator.wire import HttpResponse, TransportError
+from quotalab.strategies import AnswerKind, classify, server_wait_s
+from quotalab.strategies.client_settings import parse_token
+from quotalab.wire import HttpResponse, TransportError
 
 NOW = 1_800_000_000.0
 
@@ -41,31 +41,31 @@ def test_server_wait_precedence(headers: dict[str, str], wait: float | None) -> 
 @pytest.mark.parametrize(
     ("reply", "api", "outcome"),
     [
-        (HttpResponse(200), True, Outcome.OK),
-        (HttpResponse(429), False, Outcome.THROTTLED),
-        (HttpResponse(503), True, Outcome.UNAVAILABLE),
-        (TransportError("reset"), False, Outcome.UNAVAILABLE),
+        (HttpResponse(200), True, AnswerKind.OK),
+        (HttpResponse(429), False, AnswerKind.THROTTLED),
+        (HttpResponse(503), True, AnswerKind.UNAVAILABLE),
+        (TransportError("reset"), False, AnswerKind.UNAVAILABLE),
         (
             HttpResponse(403, body=b'{"errors":[{"code":99,"message":"x"}]}'),
             False,
-            Outcome.COOLDOWN,
+            AnswerKind.COOLDOWN,
         ),
         (
             HttpResponse(401, body=b'{"errors":[{"code":89,"message":"x"}]}'),
             True,
-            Outcome.INVALID_TOKEN,
+            AnswerKind.INVALID_TOKEN,
         ),
         (
             HttpResponse(401, {"www-authenticate": 'Bearer error="invalid_token"'}),
             True,
-            Outcome.INVALID_TOKEN,
+            AnswerKind.INVALID_TOKEN,
         ),
-        (HttpResponse(401, body=b'{"error":"access_denied"}'), False, Outcome.DEFINITE),
-        (HttpResponse(403, body=b'{"error":"insufficient_scope"}'), True, Outcome.DEFINITE),
-        (HttpResponse(400), False, Outcome.DEFINITE),
+        (HttpResponse(401, body=b'{"error":"access_denied"}'), False, AnswerKind.DEFINITE),
+        (HttpResponse(403, body=b'{"error":"insufficient_scope"}'), True, AnswerKind.DEFINITE),
+        (HttpResponse(400), False, AnswerKind.DEFINITE),
     ],
 )
-def test_classify(reply: HttpResponse | TransportError, api: bool, outcome: Outcome) -> None:
+def test_classify(reply: HttpResponse | TransportError, api: bool, outcome: AnswerKind) -> None:
     assert classify(reply, NOW, api=api).outcome is outcome
 
 
@@ -113,10 +113,10 @@ MGMT_INVALID = (
 
 def test_a_management_style_401_is_a_refused_token_on_the_api_only() -> None:
     reply = HttpResponse(401, {"content-type": "application/json"}, MGMT_INVALID)
-    assert classify(reply, NOW, api=True).outcome == Outcome.INVALID_TOKEN
-    assert classify(reply, NOW, api=False).outcome == Outcome.DEFINITE
+    assert classify(reply, NOW, api=True).outcome == AnswerKind.INVALID_TOKEN
+    assert classify(reply, NOW, api=False).outcome == AnswerKind.DEFINITE
     plain = HttpResponse(401, {}, b'{"error":"access_denied","error_description":"Unauthorized"}')
-    assert classify(plain, NOW, api=True).outcome == Outcome.DEFINITE
+    assert classify(plain, NOW, api=True).outcome == AnswerKind.DEFINITE
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,5 @@
+"""``python -m quotalab`` is the ``quotalab`` command."""
+
+from quotalab.cli import main
+
+main()

@@ -1,0 +1,40 @@
+"""``quotalab gate``: fail a CI build when a report breaks its thresholds or regresses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from quotalab.cli.entry import app
+from quotalab.gate import echo_results, gate_files
+
+
+@app.command()
+def gate(
+    report: Annotated[Path, typer.Argument(help="The run's report.json.")],
+    thresholds: Annotated[
+        Path, typer.Option("--thresholds", help="TOML file of per-strategy bounds.")
+    ],
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="An earlier report.json to compare with.")
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="Relative worsening allowed against the baseline.")
+    ] = 0.1,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Also write the checks as JUnit XML here.")
+    ] = None,
+) -> None:
+    """Check a report against thresholds (and a baseline); exit 1 when any check fails.
+
+    Exit 0: every check holds. 1: a bound or the baseline is violated. 2: an
+    input is unusable (missing file, bad TOML, unknown key, other schema).
+
+    Example: quotalab gate reports/latest/report.json --thresholds thresholds.toml
+    --baseline main-report.json --tolerance 0.1 --junit gate.xml
+    """
+    results = gate_files(report, thresholds, baseline=baseline, tolerance=tolerance, junit=junit)
+    if echo_results(results, typer.echo):
+        raise typer.Exit(1)

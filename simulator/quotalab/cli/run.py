@@ -1,0 +1,167 @@
+"""``quotalab run``: the locust comparison of client strategies, with a report and a gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from quotalab.cli.entry import app
+from quotalab.clock import SystemClock
+from quotalab.gate import echo_results, gate_files
+from quotalab.report import render_terminal
+from quotalab.run.orchestrate import provider_config, run_comparison
+from quotalab.run.reporting import new_run_directory, write_run_report
+from quotalab.run.scenarios import SCENARIOS
+from quotalab.run.settings import RunSettings, build_settings, is_custom_strategy
+from quotalab.strategies.own_client import load_strategy
+from quotalab.strategies.registry import NAMES
+
+
+def _check_before_start(settings: RunSettings) -> None:
+    """Fail on a bad profile, config or custom strategy before any load starts."""
+    provider_config(settings)
+    for name in settings.strategies:
+        if is_custom_strategy(name):
+            load_strategy(name)
+
+
+@app.command()
+def run(
+    scenario: Annotated[
+        str, typer.Option("--scenario", help=f"One of: {', '.join(SCENARIOS)}.")
+    ] = "steady",
+    strategies: Annotated[
+        str | None,
+        typer.Option(
+            "--strategies",
+            help="Comma-separated: naive, cached, backoff, cached+backoff, article, "
+            "or your own package.module:factory. Default: the first four.",
+        ),
+    ] = None,
+    users: Annotated[
+        int | None, typer.Option("--users", help="Concurrent locust users (scenario default).")
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option("--rate", help="API calls per second per user.")
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", help="Per strategy, e.g. 12s, 2m.")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="auth0 or twitter (scenario default).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Server config TOML for the local server.")
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="A running quotalab server URL; no local server."),
+    ] = None,
+    processes: Annotated[
+        int, typer.Option("--processes", help="locust worker processes (locust --processes).")
+    ] = 1,
+    master: Annotated[
+        bool,
+        typer.Option(
+            "--master", help="Run locust's master here; workers elsewhere run quotalab worker."
+        ),
+    ] = False,
+    expect_workers: Annotated[
+        int | None,
+        typer.Option("--expect-workers", help="With --master: workers to wait for (default 1)."),
+    ] = None,
+    master_bind_host: Annotated[
+        str | None,
+        typer.Option("--master-bind-host", help="With --master: interface to listen on (*)."),
+    ] = None,
+    master_bind_port: Annotated[
+        int | None,
+        typer.Option("--master-bind-port", help="With --master: port workers connect to (5557)."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Reports directory.")] = Path("reports"),
+    gate: Annotated[
+        Path | None,
+        typer.Option("--gate", help="Thresholds TOML: gate the result; exit code follows it."),
+    ] = None,
+) -> None:
+    """Run locust once per strategy against fresh server state and report quota use.
+
+    Writes <out>/<timestamp>-<scenario>/report.{json,md,html} and points
+    <out>/latest at it. Exit 0, or the gate's code with --gate (1 = violated).
+
+    Example: quotalab run --scenario steady --strategies naive,cached+backoff --duration 20s
+
+    Several machines: quotalab run --master --expect-workers 2 --target http://A:8080
+    """
+    settings = build_settings(
+        scenario=scenario,
+        strategies=strategies,
+        known_strategies=NAMES,
+        users=users,
+        rate=rate,
+        duration=duration,
+        profile=profile,
+        processes=processes,
+        config=config,
+        target=target,
+        out_dir=out,
+        gate=gate,
+        master=master,
+        expect_workers=expect_workers,
+        master_bind_host=master_bind_host,
+        master_bind_port=master_bind_port,
+    )
+    _check_before_start(settings)
+    console = Console()
+    clock = SystemClock()
+    run_dir = new_run_directory(settings, clock)
+    console.print(
+        f"quotalab run: scenario [bold]{settings.scenario.name}[/bold], "
+        f"{settings.users} users x {settings.rate:g} calls/s, "
+        f"{settings.duration_s:g}s per strategy, {len(settings.strategies)} strategies"
+    )
+    if settings.master is not None:
+        console.print(
+            f"locust master on port {settings.master.bind_port}: waiting for "
+            f"{settings.master.expect_workers} worker(s) per strategy "
+            f"(quotalab worker --master-host THIS_HOST --master-port {settings.master.bind_port})"
+        )
+        if settings.target is None:
+            console.print(
+                "the local server listens on 127.0.0.1 only: for workers on other machines "
+                "start quotalab serve --host 0.0.0.0 there and give --target"
+            )
+    with Progress(
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        tasks: dict[str, TaskID] = {
+            name: progress.add_task(name, total=settings.duration_s, status="waiting")
+            for name in settings.strategies
+        }
+
+        def tick(strategy: str, elapsed_s: float) -> None:
+            done = min(elapsed_s, settings.duration_s)
+            status = "running" if elapsed_s < settings.duration_s else "stopping"
+            progress.update(tasks[strategy], completed=done, status=status)
+
+        result = run_comparison(settings, run_dir / "locust", tick)
+        for name in settings.strategies:
+            progress.update(tasks[name], completed=settings.duration_s, status="done")
+    written = write_run_report(result, run_dir, clock)
+    render_terminal(written.report, console)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(f"HTML report: {written.paths.html}")
+    if settings.gate is not None:
+        results = gate_files(written.paths.json, settings.gate)
+        if echo_results(results, typer.echo):
+            raise typer.Exit(1)

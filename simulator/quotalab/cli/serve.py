@@ -1,0 +1,143 @@
+"""``quotalab serve``: run the mock Auth0 or Twitter token server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from quotalab.cli.entry import app
+from quotalab.errors import InputError
+from quotalab.limits import open_store
+from quotalab.profiles import BUILTIN_PROFILES, ProviderConfig, load_config
+from quotalab.server import runner
+from quotalab.server.asgi import create_app
+from quotalab.server.keys import generate_private_pem
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Fail in one line before start-up if ``host:port`` cannot be bound."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as error:
+        raise InputError(f"--host {host!r} does not resolve: {error.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise InputError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
+def banner(config: ProviderConfig, base_url: str, no_limits: bool) -> str:
+    """What the server prints on start: URLs, demo credentials and a curl to try."""
+    lines = [f"quotalab mock {config.settings.name} server on {base_url}"]
+    for endpoint in config.endpoints:
+        lines.append(f"  {endpoint.method:<5} {base_url}{endpoint.path}")
+    lines.append(f"  GET   {base_url}/_admin/stats   POST {base_url}/_admin/reset")
+    lines.append(f"  GET   {base_url}/_admin/faults  PUT  (faults)   GET {base_url}/metrics")
+    lines.append("limits: " + ("OFF (--no-limits)" if no_limits else "on"))
+    token = next((e for e in config.endpoints if e.kind in ("auth0_token", "twitter_token")), None)
+    for client in config.clients.values():
+        if token is not None and token.kind == "auth0_token":
+            audience = client.audiences[0] if client.audiences else next(iter(config.audiences), "")
+            lines.append(
+                f"client: {client.client_id} / {client.secret}  audience {audience}  "
+                f"scopes {' '.join(client.scopes)}"
+            )
+            lines.append(
+                f"try:    curl -s -X POST {base_url}{token.path} "
+                "-H 'content-type: application/json' "
+                f"""-d '{{"grant_type":"client_credentials","client_id":"{client.client_id}","""
+                f""""client_secret":"{client.secret}","audience":"{audience}"}}'"""
+            )
+        elif token is not None:
+            lines.append(f"app:    {client.client_id} / {client.secret}")
+            lines.append(
+                f"try:    curl -s -u '{client.client_id}:{client.secret}' -X POST "
+                f"{base_url}{token.path} -d grant_type=client_credentials"
+            )
+    return "\n".join(lines)
+
+
+@app.command()
+def serve(
+    profile: str = typer.Option("auth0", help=f"Built-in profile: {', '.join(BUILTIN_PROFILES)}."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML overriding the profile.")
+    ] = None,
+    no_limits: bool = typer.Option(False, "--no-limits", help="Turn throttling off."),
+    store: str = typer.Option("memory://", help="Limiter store URL (redis://... to share)."),
+    workers: int = typer.Option(1, help="Server processes; > 1 needs a shared --store."),
+) -> None:
+    """Run the mock token server.
+
+    Example: quotalab serve --profile auth0 --port 8000
+    """
+    if workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
+    if not 1 <= port <= 65535:
+        raise InputError(f"--port must be between 1 and 65535, got {port}")
+    if workers > 1 and store.startswith("memory"):
+        raise InputError(
+            "--workers > 1 needs a shared store: pass --store redis://HOST:PORT/DB "
+            "(memory:// keeps separate limits in each worker)"
+        )
+    loaded = load_config(profile, config)
+    check_can_listen(host, port)
+    base_url = f"http://{host}:{port}"
+    if workers == 1:
+        provider = runner.build_provider(
+            profile, config, store_url=store, no_limits=no_limits, base_url=base_url
+        )
+        typer.echo(banner(loaded, base_url, no_limits))
+        uvicorn.run(
+            create_app(provider),
+            host=host,
+            port=port,
+            log_level="warning",
+            server_header=False,
+            access_log=False,
+        )
+        return
+    open_store(store)  # fail here, in one line, if the shared store is unreachable
+    typer.echo(banner(loaded, base_url, no_limits))
+    typer.echo(
+        f"workers: {workers}; limits and per-client counters are shared through {store}; "
+        "Twitter bearer tokens are per worker (see docs/server.md)"
+    )
+    with tempfile.TemporaryDirectory(prefix="quotalab-") as tmp:
+        key_file = Path(tmp) / "signing-key.pem"
+        if loaded.settings.token_signing == "RS256":
+            key_file.write_bytes(generate_private_pem())
+        else:
+            key_file.write_bytes(os.urandom(32))
+        os.environ.update(
+            {
+                runner.ENV_PROFILE: profile,
+                runner.ENV_CONFIG: str(config or ""),
+                runner.ENV_STORE: store,
+                runner.ENV_COUNTERS: store,
+                runner.ENV_NO_LIMITS: "1" if no_limits else "0",
+                runner.ENV_BASE_URL: base_url,
+                runner.ENV_KEY_FILE: str(key_file),
+            }
+        )
+        uvicorn.run(
+            "quotalab.server.runner:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            server_header=False,
+            access_log=False,
+        )

@@ -1,0 +1,157 @@
+"""``quotalab simulate``: a day of token traffic in virtual time, reported like a live run."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, TaskID
+
+from quotalab.cli.entry import app
+from quotalab.clock import SystemClock
+from quotalab.errors import InputError
+from quotalab.gate import echo_results, gate_files
+from quotalab.report import generated_at, render_terminal, write_report
+from quotalab.sim.duration import parse_duration
+from quotalab.sim.scenario import SimSettings, run_strategy
+from quotalab.sim.sim_measurements import simulated_report
+from quotalab.sim.traffic import TRAFFIC_MODELS
+
+DEFAULT_STRATEGIES = "naive,cached,backoff,cached+backoff"
+
+SLOW_NOTE_AFTER_S = 10.0
+"""A run still going after this long, with a minute or more left, says so once."""
+
+
+def pace_note(name: str, done: float, elapsed_s: float) -> str | None:
+    """One line for stderr when ``name`` is on pace to take long, else None."""
+    if not 0.0 < done < 1.0 or elapsed_s < SLOW_NOTE_AFTER_S:
+        return None
+    left_s = elapsed_s * (1.0 - done) / done
+    if left_s < 60.0:
+        return None
+    return (
+        f"{name}: about {left_s / 60.0:,.0f} min to go at this pace ({done:.0%} of virtual time "
+        "played): calls that neither repeat nor stay quiet are played one by one "
+        "(docs/simulation.md, Speed)"
+    )
+
+
+@app.command()
+def simulate(
+    profile: Annotated[str, typer.Option(help="Built-in provider profile: auth0 or twitter.")] = (
+        "auth0"
+    ),
+    config: Annotated[
+        Path | None, typer.Option(help="A TOML file overriding the profile (as for serve).")
+    ] = None,
+    clients: Annotated[int, typer.Option(help="Client ids (registered applications).")] = 50,
+    workers_per_client: Annotated[int, typer.Option(help="Processes sharing one client id.")] = 1,
+    shared_cache: Annotated[
+        bool,
+        typer.Option(
+            "--shared-cache/--no-shared-cache",
+            help="Whether a client's workers share one token cache.",
+        ),
+    ] = True,
+    duration: Annotated[str, typer.Option(help="Virtual time to play: 90s, 15m, 24h, 7d.")] = "2m",
+    traffic: Annotated[
+        str, typer.Option(help=f"Arrival model: {', '.join(TRAFFIC_MODELS)}.")
+    ] = "constant",
+    rate: Annotated[float, typer.Option(help="Mean API calls per second per client.")] = 1.0,
+    strategies: Annotated[
+        str, typer.Option(help="Comma-separated strategies to compare.")
+    ] = DEFAULT_STRATEGIES,
+    faults: Annotated[
+        Path | None, typer.Option(help="JSON faults document, as PUT /_admin/faults takes.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    latency_ms: Annotated[float, typer.Option(help="Network round trip per request.")] = 20.0,
+    out: Annotated[
+        Path | None, typer.Option(help="Write report.json/.md/.html into this directory.")
+    ] = None,
+    gate: Annotated[
+        Path | None, typer.Option(help="Thresholds TOML: exit 1 when the report breaks it.")
+    ] = None,
+    no_fast_forward: Annotated[
+        bool, typer.Option("--no-fast-forward", help="Play every call event by event.")
+    ] = False,
+) -> None:
+    """Simulate clients and strategies against the mock provider on a virtual clock.
+
+    Same limiter, profile and strategy code as a live run; same report schema
+    with meta.mode = "simulated". The same seed and settings give the same
+    report.json (apart from meta.generated_at).
+
+    Example: quotalab simulate --clients 100 --duration 24h --traffic diurnal
+    --strategies naive,cached+backoff --seed 7 --out reports/sim
+    """
+    if traffic not in TRAFFIC_MODELS:
+        raise InputError(f"--traffic {traffic!r}: expected one of {', '.join(TRAFFIC_MODELS)}")
+    names = tuple(name.strip() for name in strategies.split(",") if name.strip())
+    settings = SimSettings(
+        profile=profile,
+        config_path=str(config) if config is not None else None,
+        clients=clients,
+        workers_per_client=workers_per_client,
+        shared_cache=shared_cache,
+        duration_s=parse_duration(duration),
+        traffic=traffic,
+        rate=rate,
+        strategies=names,
+        seed=seed,
+        latency_s=latency_ms / 1000.0,
+        fast_forward=not no_fast_forward,
+    )
+    faults_path = str(faults) if faults is not None else None
+    console = Console(stderr=True)
+    runs = []
+    for name in names:
+        started = time.perf_counter()
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(f"simulating {name}", total=1.0)
+
+            noted: list[str] = []
+
+            def advance(
+                done: float,
+                bar: Progress = bar,
+                task: TaskID = task,
+                name: str = name,
+                started: float = started,
+                noted: list[str] = noted,
+            ) -> None:
+                bar.update(task, completed=done)
+                note = None if noted else pace_note(name, done, time.perf_counter() - started)
+                if note is not None:
+                    noted.append(note)
+                    bar.console.print(f"[dim]{note}[/dim]")
+
+            run = run_strategy(settings, name, faults_path=faults_path, progress=advance)
+        wall = time.perf_counter() - started
+        calls = sum(t.calls for t in run.result.tallies.values())
+        skipped = run.result.skipped_calls / max(calls, 1)
+        console.print(
+            f"[dim]{name}: {calls:,} calls in {wall:.2f} s wall "
+            f"({settings.duration_s / max(wall, 1e-9):,.0f}x real time, "
+            f"{skipped:.1%} fast-forwarded)[/dim]"
+        )
+        runs.append(run)
+    report = simulated_report(settings, runs, generated_at(SystemClock()), faults=faults_path)
+    render_terminal(report, Console())
+    if out is not None:
+        paths = write_report(report, out)
+        typer.echo(f"report: {paths.json} {paths.markdown} {paths.html}")
+    if gate is not None:
+        if out is None:
+            with tempfile.TemporaryDirectory() as scratch:
+                written = write_report(report, scratch).json
+                failed = echo_results(gate_files(written, gate), typer.echo)
+        else:
+            failed = echo_results(gate_files(out / "report.json", gate), typer.echo)
+        if failed:
+            raise typer.Exit(1)

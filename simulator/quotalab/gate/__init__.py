@@ -1,0 +1,36 @@
+"""The CI gate: hold a report's figures to thresholds and to a baseline report.
+
+``load_thresholds`` reads the TOML, ``check_thresholds`` and ``compare_baseline``
+return ``CheckResult`` values, ``junit_xml`` renders them for CI systems;
+``gate_files`` + ``echo_results`` are the whole gate for a ``--gate FILE`` option.
+"""
+
+from quotalab.gate.checks import CheckResult, check_bound, check_thresholds, compare_baseline
+from quotalab.gate.files import echo_results, gate_files
+from quotalab.gate.gated_figures import BASELINE_FIGURES, FIGURES, Figure
+from quotalab.gate.junit import junit_xml
+from quotalab.gate.thresholds import (
+    BOUND_KEYS,
+    Bound,
+    Thresholds,
+    load_thresholds,
+    parse_thresholds,
+)
+
+__all__ = [
+    "BASELINE_FIGURES",
+    "BOUND_KEYS",
+    "FIGURES",
+    "Bound",
+    "CheckResult",
+    "Figure",
+    "Thresholds",
+    "check_bound",
+    "check_thresholds",
+    "compare_baseline",
+    "echo_results",
+    "gate_files",
+    "junit_xml",
+    "load_thresholds",
+    "parse_thresholds",
+]

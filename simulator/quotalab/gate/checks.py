@@ -1,0 +1,135 @@
+"""The gate's pure core: bounds and baseline comparisons in, one CheckResult per check out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from quotalab.errors import InputError
+from quotalab.gate.gated_figures import BASELINE_FIGURES, FIGURES, show
+from quotalab.gate.thresholds import Bound, Thresholds
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One check of one strategy: passed or not, and a line saying figure and bound."""
+
+    name: str
+    strategy: str
+    figure: str
+    passed: bool
+    message: str
+    value: float | None
+    bound: float | None
+
+
+def _strategies(document: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
+    strategies: Mapping[str, Mapping[str, Any]] = document["strategies"]
+    return strategies
+
+
+def check_bound(bound: Bound, strategy: Mapping[str, Any]) -> CheckResult:
+    """Hold one figure of one strategy against one bound."""
+    figure = FIGURES[bound.figure]
+    value = figure.read(strategy)
+    label = f"{bound.strategy}: {bound.figure}"
+    if value is None:
+        # "never exhausted" (no token taken) meets any minimum; any other missing
+        # figure is no evidence, tokens taken in a run of no measured time included.
+        never = figure.null_is_unbounded and strategy.get("tokens_issued") == 0
+        passed = never and bound.kind == "min"
+        shown = "never" if never else "none (nothing was measured)"
+        relation = "meets" if passed else "cannot be checked against"
+        message = f"{label} = {shown}, {relation} the {bound.kind}imum {show(bound.limit)}"
+        return CheckResult(
+            bound.key, bound.strategy, bound.figure, passed, message, None, bound.limit
+        )
+    if bound.kind == "max":
+        passed = value <= bound.limit
+        relation = "<=" if passed else "above the maximum"
+    else:
+        passed = value >= bound.limit
+        relation = ">=" if passed else "below the minimum"
+    message = f"{label} = {show(value)} {relation} {show(bound.limit)}"
+    return CheckResult(bound.key, bound.strategy, bound.figure, passed, message, value, bound.limit)
+
+
+def check_thresholds(document: Mapping[str, Any], thresholds: Thresholds) -> list[CheckResult]:
+    """Every bound of ``thresholds`` against a validated report document.
+
+    A strategy the thresholds name but the report lacks makes the pair unusable
+    together (InputError, exit 2) rather than a silent pass.
+    """
+    strategies = _strategies(document)
+    missing = [name for name in thresholds.strategies if name not in strategies]
+    if missing:
+        measured = ", ".join(sorted(strategies)) or "none"
+        raise InputError(
+            f"{thresholds.source}: strategy {missing[0]!r} is not in the report "
+            f"(the report has: {measured})"
+        )
+    return [check_bound(bound, strategies[bound.strategy]) for bound in thresholds.bounds]
+
+
+def _compare(
+    name: str, figure_name: str, now: float | None, then: float | None, tolerance: float
+) -> CheckResult:
+    figure = FIGURES[figure_name]
+    check = f"baseline_{figure_name}"
+    label = f"{name}: {figure_name}"
+    if then is None:
+        message = f"{label} = {show(now)}, baseline has none: nothing to compare"
+        return CheckResult(check, name, figure_name, True, message, now, None)
+    if now is None:
+        message = f"{label} = none, baseline was {show(then)}"
+        return CheckResult(check, name, figure_name, False, message, None, then)
+    if figure.worse == "higher":
+        limit = then * (1 + tolerance)
+        passed = now <= limit
+        word = "higher"
+    else:
+        limit = then * (1 - tolerance)
+        passed = now >= limit
+        word = "lower"
+    change = "" if then == 0 else f" ({(now - then) / then:+.1%})"
+    verdict = "within" if passed else f"{word} than the baseline by more than"
+    message = (
+        f"{label} = {show(now)} vs baseline {show(then)}{change}: "
+        f"{verdict} the tolerance {tolerance:.0%}"
+    )
+    return CheckResult(check, name, figure_name, passed, message, now, round(limit, 4))
+
+
+def check_tolerance(tolerance: float) -> None:
+    """Refuse a tolerance no comparison could use: negative, infinite or NaN."""
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise InputError(f"--tolerance must be a finite number >= 0, got {tolerance}")
+
+
+def compare_baseline(
+    document: Mapping[str, Any], baseline: Mapping[str, Any], tolerance: float
+) -> list[CheckResult]:
+    """Each figure of each strategy against the baseline's, with a relative tolerance.
+
+    Direction-aware: more token requests, more throttling or higher latency is
+    worse; a lower success ratio is worse. From a baseline of 0, any rise is a
+    regression. A strategy of the baseline missing from the report fails.
+    """
+    check_tolerance(tolerance)
+    current = _strategies(document)
+    results: list[CheckResult] = []
+    for name, before in _strategies(baseline).items():
+        if name not in current:
+            message = f"{name}: in the baseline but missing from the report"
+            results.append(CheckResult("baseline_present", name, "", False, message, None, None))
+            continue
+        for figure_name in BASELINE_FIGURES:
+            figure = FIGURES[figure_name]
+            results.append(
+                _compare(
+                    name, figure_name, figure.read(current[name]), figure.read(before), tolerance
+                )
+            )
+    return results

@@ -1,0 +1,48 @@
+"""The gate over files: what ``quotalab gate`` and the ``--gate`` option of run/simulate call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from quotalab.errors import InputError
+from quotalab.gate.checks import (
+    CheckResult,
+    check_thresholds,
+    check_tolerance,
+    compare_baseline,
+)
+from quotalab.gate.junit import junit_xml
+from quotalab.gate.thresholds import load_thresholds
+from quotalab.report.document import load_report
+
+
+def gate_files(
+    report: Path | str,
+    thresholds: Path | str,
+    *,
+    baseline: Path | str | None = None,
+    tolerance: float = 0.1,
+    junit: Path | str | None = None,
+) -> list[CheckResult]:
+    """Load and check; writes JUnit XML when asked. Raises InputError/ConfigError (exit 2)."""
+    check_tolerance(tolerance)  # even without --baseline: a bad option is never silently ignored
+    document = load_report(report)
+    results = check_thresholds(document, load_thresholds(thresholds))
+    if baseline is not None:
+        results += compare_baseline(document, load_report(baseline), tolerance)
+    if junit is not None:
+        try:
+            Path(junit).write_text(junit_xml(results), encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"{junit}: cannot write JUnit XML ({error.strerror})") from None
+    return results
+
+
+def echo_results(results: Sequence[CheckResult], echo: Callable[[str], object]) -> int:
+    """Print one line per check and a summary; returns how many checks failed."""
+    for result in results:
+        echo(f"{'ok  ' if result.passed else 'FAIL'} {result.message}")
+    failed = sum(1 for result in results if not result.passed)
+    echo(f"gate: {len(results)} checks, {failed} failed")
+    return failed

@@ -1,0 +1,217 @@
+"""The Redis store: limiter state shared by every server worker.
+
+Same contract as ``MemoryStore``; each decision is one Lua script run
+atomically inside Redis (EVALSHA through redis-py's ``register_script``),
+so concurrent workers never over-admit. Keys live under a namespace prefix
+and expire with ``PEXPIRE`` after the algorithm's idle TTL (plus a grace,
+because Redis expires by its own clock while callers may pass a virtual or
+skewed ``now``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from redis.commands.core import Script
+
+from quotalab.errors import InputError, StoreUnavailable
+from quotalab.limits import redis_scripts
+from quotalab.limits.algorithms import (
+    TIME_SLACK_S,
+    TOKEN_EPSILON,
+    Algorithm,
+    CounterQuota,
+    FixedWindow,
+    TokenBucket,
+)
+from quotalab.limits.decision import Decision, State
+
+DEFAULT_NAMESPACE = "quotalab:limit:"
+
+_T = TypeVar("_T")
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password, fit for an error message."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def _reason(error: BaseException) -> str:
+    """The innermost OS-level reason ("Connection refused"), else redis-py's text."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror
+        seen = seen.__cause__ or seen.__context__
+    return str(error).rstrip(".")
+
+
+def connect(url: str, what: str = "Redis") -> redis.Redis:
+    """A client for ``url`` that has answered PING, or ``StoreUnavailable`` in one line."""
+    try:
+        client = redis.Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=2.0, socket_timeout=5.0
+        )
+    except ValueError as error:
+        raise InputError(f"bad {what} URL {redacted(url)!r}: {error}") from None
+    try:
+        client.ping()
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
+        client.close()
+        raise StoreUnavailable(
+            f"cannot reach {what} at {redacted(url)}: {_reason(error)}"
+        ) from None
+    return client
+
+
+def guarded(where: str, action: Callable[[], _T]) -> _T:
+    """Run ``action``; a lost connection becomes ``StoreUnavailable`` in one line."""
+    try:
+        return action()
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        raise StoreUnavailable(f"lost Redis at {where}: {_reason(error)}") from None
+
+
+def glob_escape(text: str) -> str:
+    """``text`` as a literal inside a Redis ``SCAN MATCH`` pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+class RedisStore:
+    """Limiter state in Redis: atomic Lua decisions, namespaced keys, key expiry."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        expiry_grace_s: float = 10.0,
+        url: str = "",
+    ) -> None:
+        self._client = client
+        self.namespace = namespace
+        self.expiry_grace_s = expiry_grace_s
+        self._where = redacted(url) if url else "Redis"
+        self._token_bucket: Script = client.register_script(redis_scripts.TOKEN_BUCKET)
+        self._fixed_window: Script = client.register_script(redis_scripts.FIXED_WINDOW)
+        self._counter_quota: Script = client.register_script(redis_scripts.COUNTER_QUOTA)
+
+    @classmethod
+    def from_url(cls, url: str, *, namespace: str = DEFAULT_NAMESPACE) -> RedisStore:
+        """Connect to ``url`` (``redis://host:port/db``); fail fast if unreachable."""
+        return cls(connect(url), namespace=namespace, url=url)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._client.close()
+
+    def _key(self, algorithm: Algorithm, key: str) -> str:
+        return f"{self.namespace}{algorithm.key_prefix}:{key}"
+
+    def _ttl_ms(self, algorithm: Algorithm) -> int:
+        return math.ceil((algorithm.idle_ttl_s + self.expiry_grace_s) * 1000)
+
+    def _call(self, action: Callable[[], _T]) -> _T:
+        return guarded(self._where, action)
+
+    def _script_args(
+        self, algorithm: Algorithm, now: float, cost: int
+    ) -> tuple[Script, int, list[Any]]:
+        """The script deciding ``algorithm``, the limit it reports, and its ARGV."""
+        ttl_ms = self._ttl_ms(algorithm)
+        if isinstance(algorithm, TokenBucket):
+            return (
+                self._token_bucket,
+                algorithm.burst,
+                [
+                    repr(now),
+                    cost,
+                    algorithm.burst,
+                    repr(float(algorithm.refill_rate)),
+                    1 if algorithm.refill == "interval" else 0,
+                    repr(float(algorithm.interval_s)),
+                    repr(algorithm.per_interval),
+                    repr(algorithm.tolerance),
+                    repr(TIME_SLACK_S),
+                    repr(TOKEN_EPSILON),
+                    ttl_ms,
+                ],
+            )
+        if isinstance(algorithm, FixedWindow):
+            return (
+                self._fixed_window,
+                algorithm.limit,
+                [
+                    repr(now),
+                    cost,
+                    algorithm.limit,
+                    repr(float(algorithm.window_s)),
+                    1 if algorithm.align == "epoch" else 0,
+                    repr(TIME_SLACK_S),
+                    ttl_ms,
+                ],
+            )
+        if isinstance(algorithm, CounterQuota):
+            start, end = algorithm.bounds(now)
+            return (
+                self._counter_quota,
+                algorithm.limit,
+                [
+                    repr(now),
+                    cost,
+                    algorithm.limit,
+                    repr(start),
+                    repr(end),
+                    ttl_ms,
+                ],
+            )
+        raise TypeError(f"RedisStore has no script for {type(algorithm).__name__}")
+
+    def apply(self, algorithm: Algorithm, key: str, now: float, cost: int = 1) -> Decision:
+        if cost < 0:
+            raise ValueError(f"cost must be >= 0, got {cost}")
+        script, limit, args = self._script_args(algorithm, now, cost)
+        name = self._key(algorithm, key)
+        allowed, remaining, reset_at, retry_after = self._call(
+            lambda: script(keys=[name], args=args)
+        )
+        return Decision(bool(allowed), limit, int(remaining), float(reset_at), float(retry_after))
+
+    def peek(self, algorithm: Algorithm, key: str, now: float) -> Decision:
+        name = self._key(algorithm, key)
+        a, b = self._call(lambda: self._client.hmget(name, ["a", "b"]))
+        state: State | None = None if a is None or b is None else (float(a), float(b))
+        return algorithm.decide(state, now, 0)[1]
+
+    def _keys(self) -> Iterator[str]:
+        pattern = glob_escape(self.namespace) + "*"
+        yield from self._client.scan_iter(match=pattern, count=1000)
+
+    def reset(self) -> None:
+        """Delete every key under this store's namespace, and nothing else."""
+
+        def delete_all() -> None:
+            batch: list[str] = []
+            for name in self._keys():
+                batch.append(name)
+                if len(batch) >= 500:
+                    self._client.unlink(*batch)
+                    batch.clear()
+            if batch:
+                self._client.unlink(*batch)
+
+        self._call(delete_all)
+
+    def __len__(self) -> int:
+        return self._call(lambda: sum(1 for _ in self._keys()))

@@ -1,0 +1,175 @@
+"""Where limiter state lives: the ``Store`` contract and the in-memory store.
+
+A store applies an algorithm to one key atomically: read the state, let the
+algorithm decide, write the new state, all under one lock (or one Lua script
+for Redis). Idle keys expire once their state equals a fresh one, so memory
+stays bounded however many distinct keys pass.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol
+
+from quotalab.limits.algorithms import Algorithm
+from quotalab.limits.decision import Decision, State
+
+
+class Store(Protocol):
+    """Atomic, per-key storage for rate-limit state."""
+
+    def apply(self, algorithm: Algorithm, key: str, now: float, cost: int = 1) -> Decision:
+        """Decide ``cost`` requests for ``key`` at ``now`` and save the new state."""
+        ...
+
+    def peek(self, algorithm: Algorithm, key: str, now: float) -> Decision:
+        """What ``key`` looks like at ``now``, without consuming anything."""
+        ...
+
+    def reset(self) -> None:
+        """Forget every key."""
+        ...
+
+    def __len__(self) -> int:
+        """How many keys are held (expired keys may linger until swept)."""
+        ...
+
+
+class _Entry:
+    """One key's state; slots keep a million of them small."""
+
+    __slots__ = ("expires_at", "state")
+
+    def __init__(self, state: State, expires_at: float) -> None:
+        self.state = state
+        self.expires_at = expires_at
+
+
+def _live_state(entry: _Entry | None, now: float) -> State | None:
+    """The state ``entry`` decides from at ``now``: none once expired, swept or not."""
+    return None if entry is None or entry.expires_at <= now else entry.state
+
+
+class MemoryStore:
+    """The default store: a dict per algorithm, ordered by last use.
+
+    Each algorithm's keys sit in an ``OrderedDict`` moved-to-end on use, so
+    the least recently used key is always first; since one algorithm has one
+    idle TTL, the first key is also the first to expire, and sweeping is
+    amortised O(1) per request. ``apply`` sweeps every algorithm's keys at
+    most once per ``SWEEP_EVERY_S`` of store time (sweeping on every request
+    cost the 429 path ~7%), so a limit that stops receiving traffic still
+    gives its memory back. An expired key not yet swept decides as a fresh
+    one (idle TTLs are chosen so that its state is nearly a fresh state
+    anyway; a token bucket may lack the admission tolerance).
+    """
+
+    SWEEP_EVERY_S = 1.0
+
+    _SHRINK_FROM = 4096
+    """Spaces that once held at least this many keys are rebuilt when mostly empty."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spaces: dict[str, OrderedDict[str, _Entry]] = {}
+        self._peaks: dict[str, int] = {}
+        self._next_sweep_at = float("-inf")
+
+    def _sweep_locked(self, now: float) -> int:
+        removed = 0
+        for prefix, space in list(self._spaces.items()):
+            before = len(space)
+            while space:
+                first = next(iter(space.values()))
+                if first.expires_at > now:
+                    break
+                space.popitem(last=False)
+            if len(space) == before:
+                continue
+            removed += before - len(space)
+            # A dict never shrinks its table on deletion: after a million keys
+            # leave, rebuild (or drop) the space so the memory really goes back.
+            peak = self._peaks.get(prefix, 0)
+            if not space:
+                del self._spaces[prefix]
+                self._peaks.pop(prefix, None)
+            elif peak >= self._SHRINK_FROM and len(space) * 4 < peak:
+                self._spaces[prefix] = OrderedDict(space)
+                self._peaks[prefix] = len(space)
+        return removed
+
+    def sweep(self, now: float) -> int:
+        """Drop every key idle past its algorithm's TTL at ``now``; return how many."""
+        with self._lock:
+            return self._sweep_locked(now)
+
+    def apply(self, algorithm: Algorithm, key: str, now: float, cost: int = 1) -> Decision:
+        prefix = algorithm.key_prefix
+        with self._lock:
+            if now >= self._next_sweep_at:  # before looking up: it may drop or rebuild spaces
+                self._sweep_locked(now)
+                self._next_sweep_at = now + self.SWEEP_EVERY_S
+            space = self._spaces.get(prefix)
+            if space is None:
+                space = self._spaces[prefix] = OrderedDict()
+            entry = space.get(key)
+            # An expired key not swept yet decides as a fresh one: sweep timing
+            # changes no decision.
+            state, decision = algorithm.decide(_live_state(entry, now), now, cost)
+            expires_at = now + algorithm.idle_ttl_s
+            if entry is None:
+                space[key] = _Entry(state, expires_at)
+                if len(space) > self._peaks.get(prefix, 0):
+                    self._peaks[prefix] = len(space)
+            else:
+                entry.state = state
+                # A request stamped earlier than the last (clocks differ) must
+                # not shorten the life of the state it joined.
+                entry.expires_at = max(entry.expires_at, expires_at)
+                space.move_to_end(key)
+            return decision
+
+    def peek(self, algorithm: Algorithm, key: str, now: float) -> Decision:
+        with self._lock:
+            space = self._spaces.get(algorithm.key_prefix)
+            entry = None if space is None else space.get(key)
+            return algorithm.decide(_live_state(entry, now), now, 0)[1]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._spaces.clear()
+            self._peaks.clear()
+
+    def entries(self) -> list[tuple[str, str, State, float]]:
+        """Every key held, as ``(algorithm key_prefix, key, state, expires_at)``."""
+        with self._lock:
+            return [
+                (prefix, key, entry.state, entry.expires_at)
+                for prefix, space in self._spaces.items()
+                for key, entry in space.items()
+            ]
+
+    def rewrite(
+        self,
+        change: Callable[[str, str, State, float], tuple[State, float]],
+        sweep_shift_s: float = 0.0,
+    ) -> None:
+        """Replace every key's state and expiry by ``change(prefix, key, state, expires_at)``.
+
+        The simulation uses it to move the whole store later in time when it
+        skips periods that repeat; ``sweep_shift_s`` moves the sweep schedule
+        along. Keys keep their order, so ``change`` must not reorder expiries.
+        """
+        with self._lock:
+            for prefix, space in self._spaces.items():
+                for key, entry in space.items():
+                    entry.state, entry.expires_at = change(
+                        prefix, key, entry.state, entry.expires_at
+                    )
+            self._next_sweep_at += sweep_shift_s
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(len(space) for space in self._spaces.values())

@@ -1,0 +1,98 @@
+"""Master/worker runs: the master stops the test itself and gathers every worker's tally.
+
+locust's headless master quits at ``-t`` and waits only half a second for the
+workers' last reports, so anything they send at quit can be lost. With
+``--stop-after SECONDS`` (set on the master, forwarded to its workers) the
+master instead asks each worker to stop its users; a worker answers with its
+whole tally once its users have stopped, and the master writes one
+``tally-<worker>.json`` per worker into ``--tally-dir`` on its own machine
+before it quits. A worker that never answers (within the stop timeout plus
+``GATHER_GRACE_S``) has no file: the reader compares files with workers.
+Imported only inside the locust process.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import gevent
+from locust import events
+from locust.runners import MasterRunner, WorkerRunner
+
+from quotalab.locust.recorder import Recorder, write_tally_file
+
+STOP_MESSAGE = "quotalab_stop"
+TALLY_MESSAGE = "quotalab_tally"
+GATHER_GRACE_S = 20.0
+
+logger = logging.getLogger(__name__)
+
+
+def gathering(environment: Any) -> bool:
+    """True when this run's master stops the test and gathers tallies (``--stop-after``)."""
+    options = environment.parsed_options
+    return bool(options is not None and getattr(options, "stop_after", 0) > 0)
+
+
+def worker_file_stem(worker_id: str) -> str:
+    """A file name part for a locust worker id (``host_hexuuid``)."""
+    return "tally-" + re.sub(r"[^A-Za-z0-9_.-]", "_", worker_id)
+
+
+class Gatherer:
+    """The master's view of which workers have sent their tally."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.received: dict[str, dict[str, Any]] = {}
+        self.started = False
+
+    def install(self) -> None:
+        """Register the listeners on locust's events (once, at import)."""
+        events.init.add_listener(self._on_init)  # type: ignore[no-untyped-call]
+        events.test_start.add_listener(self._on_test_start)  # type: ignore[no-untyped-call]
+
+    def _on_init(self, environment: Any, **_: Any) -> None:
+        runner = environment.runner
+        if isinstance(runner, MasterRunner):
+            runner.register_message(TALLY_MESSAGE, self._on_tally)
+        elif isinstance(runner, WorkerRunner):
+            runner.register_message(STOP_MESSAGE, self._on_stop_request, concurrent=True)
+
+    def _on_test_start(self, environment: Any, **_: Any) -> None:
+        master = isinstance(environment.runner, MasterRunner)
+        if master and gathering(environment) and not self.started:
+            self.started = True
+            gevent.spawn(self._stop_and_gather, environment)
+
+    def _on_tally(self, environment: Any, msg: Any, **_: Any) -> None:
+        """Master: one worker's whole tally."""
+        self.received[str(msg.node_id)] = msg.data
+
+    def _on_stop_request(self, environment: Any, msg: Any, **_: Any) -> None:
+        """Worker: stop the users, then send what this process counted."""
+        runner = environment.runner
+        runner.stop()
+        runner.send_message(TALLY_MESSAGE, self.recorder.tally.to_json())
+
+    def _stop_and_gather(self, environment: Any) -> None:
+        """Master: after ``--stop-after`` seconds stop every worker, write their tallies, quit."""
+        options = environment.parsed_options
+        gevent.sleep(float(options.stop_after))
+        runner = environment.runner
+        expected = [client.id for client in runner.clients.all]
+        runner.send_message(STOP_MESSAGE)
+        wait_s = float(environment.stop_timeout or 0) + GATHER_GRACE_S
+        with gevent.Timeout(wait_s, False):
+            while not all(worker in self.received for worker in expected):
+                gevent.sleep(0.1)
+        directory = getattr(options, "tally_dir", "")
+        for worker, data in self.received.items():
+            if directory:
+                write_tally_file(directory, worker_file_stem(worker), data)
+        missing = [worker for worker in expected if worker not in self.received]
+        if missing:
+            logger.error("no tally from worker(s) %s within %.0fs", ", ".join(missing), wait_s)
+        runner.quit()

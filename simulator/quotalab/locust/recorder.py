@@ -1,0 +1,49 @@
+"""Where a locust process keeps its tally, and the file it leaves at quit.
+
+Every process that runs users (the standalone process, or each worker of
+``--processes N`` / ``--worker``) writes what it counted itself to its own
+``tally-<host>-<pid>.json`` in the tally directory when it quits; the run adds
+the files up. Nothing travels through the master, so no late report is lost.
+(Master/worker runs across machines gather the tallies on the master instead,
+with an explicit stop and answer: see ``gather``.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from quotalab.run.live_tally import Tally, classify
+from quotalab.wire import HttpResponse
+
+
+class Recorder:
+    """This process's tally."""
+
+    def __init__(self) -> None:
+        self.tally = Tally()
+
+    def record_own_call(self, at_s: float, status: int, latency_ms: float) -> None:
+        """Count one call of a client that does its own HTTP."""
+        outcome = classify(HttpResponse(status))
+        self.tally.record_exchange(at_s, "api", outcome, latency_ms)
+        self.tally.record_flow("ok" if outcome == "ok" else f"http_{status}")
+
+    def write(self, directory: str) -> Path:
+        """Write the tally to this process's file."""
+        stem = f"tally-{socket.gethostname()}-{os.getpid()}"
+        return write_tally_file(directory, stem, self.tally.to_json())
+
+
+def write_tally_file(directory: str, stem: str, data: dict[str, Any]) -> Path:
+    """Write ``<directory>/<stem>.json`` atomically (no reader sees half a file)."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{stem}.json"
+    partial = target.with_suffix(".partial")
+    partial.write_text(json.dumps(data), "utf-8")
+    os.replace(partial, target)
+    return target

@@ -1,0 +1,104 @@
+"""Load a provider profile from the shipped TOML plus an optional user file.
+
+The shipped profile (``auth0.toml``, ``twitter.toml``) and the demo clients
+(``demo.toml``) are merged with the user's ``--config`` file, key by key, so a
+user can override any single value or define a whole new provider. Every
+problem raises ``ConfigError(file, key, expected)`` naming the file that set
+the offending key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from quotalab.errors import ConfigError
+from quotalab.profiles.profile_model import ProviderConfig
+from quotalab.profiles.schema import ConfigReader, fault_from_json
+
+BUILTIN_PROFILES = ("auth0", "twitter")
+__all__ = ["BUILTIN_PROFILES", "fault_from_json", "load_config"]
+
+
+def _read_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(source, "", f"not valid TOML ({error})") from None
+
+
+def _builtin(name: str) -> tuple[dict[str, Any], str]:
+    source = f"<builtin {name}.toml>"
+    text = resources.files("quotalab.profiles").joinpath(f"{name}.toml").read_text("utf-8")
+    return _read_toml(text, source), source
+
+
+def _merge(
+    base: dict[str, Any], extra: dict[str, Any], source: str, origins: dict[str, str], path: str
+) -> None:
+    """Merge ``extra`` into ``base`` in place, remembering which file set each key."""
+    for key, value in extra.items():
+        dotted = f"{path}.{key}" if path else key
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value, source, origins, dotted)
+        else:
+            base[key] = value
+            _record(value, source, origins, dotted)
+
+
+def _record(value: Any, source: str, origins: dict[str, str], dotted: str) -> None:
+    origins[dotted] = source
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _record(inner, source, origins, f"{dotted}.{key}")
+
+
+def load_config(
+    profile: str = "auth0", config_path: str | Path | None = None, *, demo: bool = True
+) -> ProviderConfig:
+    """Build a ``ProviderConfig`` for ``profile``, overridden by ``config_path``.
+
+    The user file may hold a top-level ``profile = "twitter"`` to pick the base,
+    or ``profile = "none"`` to describe a provider from scratch.
+    """
+    user: dict[str, Any] = {}
+    user_source = ""
+    if config_path is not None:
+        user_source = str(config_path)
+        try:
+            text = Path(config_path).read_text("utf-8")
+        except OSError as error:
+            raise ConfigError(user_source, "", f"cannot be read ({error.strerror})") from None
+        user = _read_toml(text, user_source)
+        chosen = user.pop("profile", None)
+        if chosen is not None:
+            if not isinstance(chosen, str) or chosen not in (*BUILTIN_PROFILES, "none"):
+                raise ConfigError(user_source, "profile", "one of auth0, twitter, none")
+            profile = chosen
+    merged: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    sources: list[str] = []
+    if profile != "none":
+        if profile not in BUILTIN_PROFILES:
+            raise ConfigError(
+                "--profile",
+                "",
+                f"{profile!r} is not a built-in profile; "
+                f"expected one of {', '.join(BUILTIN_PROFILES)}",
+            )
+        base, source = _builtin(profile)
+        _merge(merged, base, source, origins, "")
+        sources.append(source)
+        if demo:
+            demo_all, demo_source = _builtin("demo")
+            demo_part = demo_all.get(profile, {})
+            _merge(merged, demo_part, demo_source, origins, "")
+            sources.append(demo_source)
+    if user_source:
+        _merge(merged, user, user_source, origins, "")
+        sources.append(user_source)
+    return ConfigReader(merged, origins, sources[-1] if sources else "<config>").build(
+        tuple(sources)
+    )

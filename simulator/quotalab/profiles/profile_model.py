@@ -1,0 +1,137 @@
+"""A provider described as data: endpoints, limit rules, clients and responses.
+
+The loader builds these frozen values from TOML; the server core only reads
+them. Adding a provider means adding a TOML file that combines the endpoint
+``kind``s below with its own limits and exact response bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from quotalab.limits import Algorithm
+
+EndpointKind = Literal[
+    "auth0_token",  # client-credentials exchange answered with a signed JWT
+    "jwt_api",  # a resource server validating the provider's JWTs
+    "jwks",  # the public signing keys
+    "discovery",  # OpenID Connect discovery document
+    "twitter_token",  # app-only bearer token, one per app until invalidated
+    "twitter_invalidate",  # revokes an app-only bearer token
+    "bearer_api",  # an API accepting the opaque app-only bearer tokens
+]
+ENDPOINT_KINDS: tuple[str, ...] = (
+    "auth0_token",
+    "jwt_api",
+    "jwks",
+    "discovery",
+    "twitter_token",
+    "twitter_invalidate",
+    "bearer_api",
+)
+KeyPart = Literal["tenant", "client", "endpoint"]
+Stage = Literal["request", "issue"]
+TokenSigning = Literal["RS256", "HS256"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSpec:
+    """One response, byte for byte; ``${name}`` placeholders are filled per request."""
+
+    name: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class LimitRule:
+    """An algorithm applied to a key built from ``key`` parts.
+
+    ``stage="request"`` rules see every request before anything else;
+    ``stage="issue"`` rules only count requests about to receive a token (the
+    M2M quota). ``enforce=False`` counts without ever rejecting.
+    """
+
+    name: str
+    algorithm: Algorithm
+    key: tuple[KeyPart, ...]
+    stage: Stage
+    enforce: bool
+    headers: tuple[tuple[str, str], ...]
+    reject: str
+
+
+@dataclass(frozen=True, slots=True)
+class FaultSpec:
+    """Injected trouble on one endpoint: 503s and added latency."""
+
+    probability: float = 0.0
+    schedule: tuple[tuple[float, float], ...] = ()
+    retry_after_s: int | None = None
+    latency_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    """A route and how it behaves; ``responses`` maps roles to response names."""
+
+    name: str
+    method: str
+    path: str
+    kind: str
+    limits: tuple[str, ...]
+    scope: str = ""
+    audience: str = ""
+    responses: tuple[tuple[str, str], ...] = ()
+
+    def response(self, role: str, default: str) -> str:
+        """The response name this endpoint uses for ``role``."""
+        for key, value in self.responses:
+            if key == role:
+                return value
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSpec:
+    """A registered client (Auth0 application, Twitter app)."""
+
+    client_id: str
+    secret: str
+    grant_types: tuple[str, ...] = ("client_credentials",)
+    scopes: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSettings:
+    """Provider-wide values."""
+
+    name: str
+    tenant: str = "tenant"
+    issuer: str = ""
+    token_signing: TokenSigning = "RS256"
+    token_lifetime_s: int = 86400
+    include_nbf: bool = False
+    validation_leeway_s: float = 0.0
+    clock_offset_s: float = 0.0
+    max_body_bytes: int = 65536
+    limits_enabled: bool = True
+    seed: int = 0
+    signing_key_file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    """Everything a ``MockProvider`` needs, as loaded and validated."""
+
+    settings: ProfileSettings
+    endpoints: tuple[EndpointSpec, ...]
+    limits: dict[str, LimitRule] = field(default_factory=dict)
+    responses: dict[str, ResponseSpec] = field(default_factory=dict)
+    clients: dict[str, ClientSpec] = field(default_factory=dict)
+    audiences: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    faults: dict[str, FaultSpec] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()

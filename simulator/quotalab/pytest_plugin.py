@@ -1,0 +1,50 @@
+"""The ``quotalab_server`` pytest fixture: the mock provider inside your own test suite.
+
+Installed as a ``pytest11`` plugin, so ``pip install quotalab`` makes the
+fixture available everywhere. The provider runs on a ``VirtualClock``:
+
+- httpx clients talk to it in-process through ``server.transport``;
+- anything else (requests, urllib, another process) uses ``server.live_url``,
+  a real server on a loopback port started on first use;
+- ``server.advance(s)`` moves time, ``server.storm(s)`` answers the token
+  endpoint with the profile's own throttle response for ``s`` seconds,
+  ``server.set_faults(...)`` injects 503s, latency or clock skew;
+- ``server.client_stats(client_id)`` reads the provider's per-client counts.
+
+See docs/simulation.md for a complete example.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from quotalab.testing import QuotalabServer
+
+# Loaded into every pytest run of every project that installs quotalab: nothing
+# heavy (uvicorn, PyJWT, cryptography, locust, redis) is imported until a test
+# asks for the fixture.
+
+
+@pytest.fixture
+def quotalab_server(request: pytest.FixtureRequest) -> Iterator[QuotalabServer]:
+    """The mock provider (Auth0 profile unless ``@pytest.mark.quotalab(profile=...)``)."""
+    marker = request.node.get_closest_marker("quotalab")
+    options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
+    from quotalab.testing import QuotalabServer
+
+    server = QuotalabServer(**options)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the ``quotalab`` marker so ``--strict-markers`` suites accept it."""
+    config.addinivalue_line(
+        "markers", "quotalab(profile='auth0', config_path=None): quotalab_server settings"
+    )

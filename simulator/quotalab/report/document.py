@@ -1,0 +1,129 @@
+"""report.json: the report as a JSON document, its schema, and reading one back.
+
+The document is written with sorted keys, two-space indent and the figures'
+fixed rounding, so the same report always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from quotalab.errors import InputError
+from quotalab.report.values import Report, StrategyFigures
+
+SCHEMA_VERSION = 1
+SCHEMA_RESOURCE = "report-v1.json"
+
+
+@cache
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of report.json, shipped in the package."""
+    text = resources.files("quotalab.report").joinpath("schema", SCHEMA_RESOURCE).read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _strategy_document(figures: StrategyFigures) -> dict[str, Any]:
+    projection = figures.projection
+    series = figures.series
+    return {
+        "calls": figures.calls,
+        "calls_ok": figures.calls_ok,
+        "api_calls": figures.api_calls,
+        "api_ok": figures.api_ok,
+        "token_requests": figures.token_requests,
+        "tokens_issued": figures.tokens_issued,
+        "token_requests_per_1k_calls": figures.token_requests_per_1k_calls,
+        "throttled_429": figures.throttled_429,
+        "forbidden_403_99": figures.forbidden_403_99,
+        "auth_failures_401_403": figures.auth_failures_401_403,
+        "faults_503": figures.faults_503,
+        "throttled_ratio": figures.throttled_ratio,
+        "success_ratio": figures.success_ratio,
+        "duration_s": figures.duration_s,
+        "latency_ms": {"p50": figures.p50_ms, "p95": figures.p95_ms, "p99": figures.p99_ms},
+        "projection": {
+            "basis": projection.basis,
+            "tokens_per_day": projection.tokens_per_day,
+            "tokens_per_month": projection.tokens_per_month,
+            "monthly_quota": projection.monthly_quota,
+            "quota_used_per_month": projection.quota_used_per_month,
+            "days_until_quota_exhausted": projection.days_until_quota_exhausted,
+        },
+        "series": {
+            "bucket_s": series.bucket_s,
+            "token_requests_per_s": list(series.token_requests_per_s),
+            "throttled_per_s": list(series.throttled_per_s),
+            "api_ok_per_s": list(series.api_ok_per_s),
+        },
+    }
+
+
+def to_document(report: Report) -> dict[str, Any]:
+    """The report as plain JSON values, in the shape of the schema."""
+    meta = report.meta
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "meta": {
+            "version": meta.version,
+            "generated_at": meta.generated_at,
+            "mode": meta.mode,
+            "profile": meta.profile,
+            "scenario": meta.scenario,
+            "settings": dict(meta.settings),
+            "plan": {
+                "name": report.plan.name,
+                "monthly_m2m_tokens": report.plan.monthly_m2m_tokens,
+            },
+        },
+        "strategies": {
+            name: _strategy_document(figures) for name, figures in report.strategies.items()
+        },
+        "verdict": report.verdict,
+    }
+
+
+def dumps_report(report: Report) -> str:
+    """report.json's text: sorted keys, stable floats, trailing newline."""
+    return json.dumps(to_document(report), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def validate_document(document: object, source: str = "report") -> dict[str, Any]:
+    """Check a parsed report.json against the schema; InputError names the first fault."""
+    if not isinstance(document, dict):
+        raise InputError(f"{source}: not a quotalab report (expected a JSON object)")
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise InputError(
+            f"{source}: schema_version {version!r} is not supported "
+            f"(this quotalab reads schema_version {SCHEMA_VERSION})"
+        )
+    validator = jsonschema.Draft202012Validator(report_schema())
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        error = errors[0]
+        where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
+        raise InputError(f"{source}: does not match the report schema at {where}: {error.message}")
+    return document
+
+
+def load_report(path: Path | str) -> dict[str, Any]:
+    """Read and validate a report.json; InputError for a missing or unusable file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: report file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read report ({error})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    return validate_document(document, str(path))

@@ -1,0 +1,190 @@
+"""Derive a report's figures from raw measurements: ratios, percentiles, projections.
+
+Every float is rounded to ``DIGITS`` decimal places here, once, so the JSON,
+the tables and the gate all read the same numbers and a deterministic producer
+gets byte-identical output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+from quotalab.errors import InputError
+from quotalab.report.headline import verdict_for
+from quotalab.report.values import (
+    ChartSeries,
+    LatencyPercentiles,
+    Projection,
+    QuotaPlan,
+    Report,
+    RunMeta,
+    StrategyFigures,
+    StrategyMeasurements,
+    TimeSeries,
+)
+
+DIGITS = 4
+SECONDS_PER_DAY = 86_400
+DAYS_PER_MONTH = 30
+PROJECTION_BASIS = "tokens_issued"
+
+
+def rounded(value: float | None) -> float | None:
+    """Round a figure to the report's precision; ``None`` stays ``None``."""
+    return None if value is None else round(float(value), DIGITS)
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    """``numerator / denominator``, or ``None`` when the denominator is zero."""
+    return None if denominator == 0 else numerator / denominator
+
+
+def nearest_rank(counts: Iterable[tuple[float, int]], percent: float) -> float | None:
+    """The nearest-rank percentile of a weighted sample ``(value, count)``.
+
+    The smallest value whose cumulative count reaches ``ceil(percent/100 * n)``;
+    ``None`` for an empty sample.
+    """
+    ordered = sorted((value, count) for value, count in counts if count > 0)
+    total = sum(count for _, count in ordered)
+    if total == 0:
+        return None
+    rank = max(1, math.ceil(percent / 100 * total))
+    seen = 0
+    for value, count in ordered:
+        seen += count
+        if seen >= rank:
+            return value
+    return ordered[-1][0]  # pragma: no cover - rank <= total always lands above
+
+
+def latency_of(measured: StrategyMeasurements) -> LatencyPercentiles | None:
+    """p50/p95/p99 from whichever latency form the producer supplied."""
+    if measured.latency_percentiles is not None:
+        return measured.latency_percentiles
+    counts: list[tuple[float, int]]
+    if measured.latency_histogram is not None:
+        counts = [(float(value), int(count)) for value, count in measured.latency_histogram.items()]
+    else:
+        counts = [(float(value), 1) for value in measured.latency_samples_ms]
+    p50, p95, p99 = (nearest_rank(counts, p) for p in (50, 95, 99))
+    if p50 is None or p95 is None or p99 is None:
+        return None
+    return LatencyPercentiles(p50_ms=p50, p95_ms=p95, p99_ms=p99)
+
+
+def project(tokens_issued: int, duration_s: float, plan: QuotaPlan) -> Projection:
+    """Extrapolate tokens issued over the run to a day and a 30-day month."""
+    per_second = ratio(tokens_issued, duration_s) if duration_s > 0 else None
+    per_day = None if per_second is None else per_second * SECONDS_PER_DAY
+    per_month = None if per_day is None else per_day * DAYS_PER_MONTH
+    quota_share = None if per_month is None else ratio(per_month, plan.monthly_m2m_tokens)
+    days_left = None if not per_day else plan.monthly_m2m_tokens / per_day
+    return Projection(
+        basis=PROJECTION_BASIS,
+        tokens_per_day=rounded(per_day),
+        tokens_per_month=rounded(per_month),
+        monthly_quota=plan.monthly_m2m_tokens,
+        quota_used_per_month=rounded(quota_share),
+        days_until_quota_exhausted=rounded(days_left),
+    )
+
+
+def rates_of(series: TimeSeries | None, name: str) -> ChartSeries:
+    """Counts per bucket as rates per second; an absent series is empty."""
+    if series is None:
+        return ChartSeries(
+            bucket_s=1.0, token_requests_per_s=(), throttled_per_s=(), api_ok_per_s=()
+        )
+    if not series.bucket_s > 0:
+        raise InputError(f"strategy {name!r}: series bucket_s must be > 0, got {series.bucket_s}")
+    lengths = {len(series.token_requests), len(series.throttled), len(series.api_ok)}
+    if len(lengths) != 1:
+        raise InputError(
+            f"strategy {name!r}: series lists have different lengths {sorted(lengths)}"
+        )
+
+    def per_s(counts: tuple[int, ...]) -> tuple[float, ...]:
+        return tuple(round(count / series.bucket_s, DIGITS) for count in counts)
+
+    return ChartSeries(
+        bucket_s=round(float(series.bucket_s), DIGITS),
+        token_requests_per_s=per_s(series.token_requests),
+        throttled_per_s=per_s(series.throttled),
+        api_ok_per_s=per_s(series.api_ok),
+    )
+
+
+def _check_counts(name: str, measured: StrategyMeasurements) -> None:
+    """Refuse measurements no producer can have made (a bug upstream, not a result)."""
+    counts = {
+        "api_calls": measured.api_calls,
+        "api_ok": measured.api_ok,
+        "token_requests": measured.token_requests,
+        "tokens_issued": measured.tokens_issued,
+        "throttled_429": measured.throttled_429,
+        "forbidden_403_99": measured.forbidden_403_99,
+        "auth_failures_401_403": measured.auth_failures_401_403,
+        "faults_503": measured.faults_503,
+    }
+    for key, value in counts.items():
+        if value < 0:
+            raise InputError(f"strategy {name!r}: {key} must be >= 0, got {value}")
+    if (measured.calls is None) != (measured.calls_ok is None):
+        raise InputError(f"strategy {name!r}: give both calls and calls_ok, or neither")
+    if measured.calls is not None and measured.calls_ok is not None:
+        if measured.calls < 0 or measured.calls_ok < 0:
+            raise InputError(f"strategy {name!r}: calls and calls_ok must be >= 0")
+        if measured.calls_ok > measured.calls:
+            raise InputError(f"strategy {name!r}: calls_ok exceeds calls")
+    if measured.api_ok > measured.api_calls:
+        raise InputError(f"strategy {name!r}: api_ok exceeds api_calls")
+    if measured.tokens_issued > measured.token_requests:
+        raise InputError(f"strategy {name!r}: tokens_issued exceeds token_requests")
+    if not measured.duration_s >= 0 or math.isinf(measured.duration_s):
+        raise InputError(f"strategy {name!r}: duration_s must be a finite number >= 0")
+
+
+def figures_of(name: str, measured: StrategyMeasurements, plan: QuotaPlan) -> StrategyFigures:
+    """Every derived figure of one strategy."""
+    _check_counts(name, measured)
+    latency = latency_of(measured)
+    throttled = measured.throttled_429 + measured.forbidden_403_99
+    calls = measured.api_calls if measured.calls is None else measured.calls
+    calls_ok = measured.api_ok if measured.calls_ok is None else measured.calls_ok
+    per_call = ratio(measured.token_requests, calls)
+    return StrategyFigures(
+        calls=calls,
+        calls_ok=calls_ok,
+        api_calls=measured.api_calls,
+        api_ok=measured.api_ok,
+        token_requests=measured.token_requests,
+        tokens_issued=measured.tokens_issued,
+        token_requests_per_1k_calls=rounded(None if per_call is None else per_call * 1000),
+        throttled_429=measured.throttled_429,
+        forbidden_403_99=measured.forbidden_403_99,
+        auth_failures_401_403=measured.auth_failures_401_403,
+        faults_503=measured.faults_503,
+        throttled_ratio=rounded(ratio(throttled, measured.api_calls + measured.token_requests)),
+        success_ratio=rounded(ratio(calls_ok, calls)),
+        p50_ms=rounded(latency.p50_ms) if latency else None,
+        p95_ms=rounded(latency.p95_ms) if latency else None,
+        p99_ms=rounded(latency.p99_ms) if latency else None,
+        duration_s=round(float(measured.duration_s), DIGITS),
+        projection=project(measured.tokens_issued, measured.duration_s, plan),
+        series=rates_of(measured.series, name),
+    )
+
+
+def build_report(
+    meta: RunMeta,
+    strategies: Mapping[str, StrategyMeasurements],
+    plan: QuotaPlan | None = None,
+) -> Report:
+    """Compute every strategy's figures and the verdict; keeps the producer's order."""
+    plan = plan or QuotaPlan()
+    if plan.monthly_m2m_tokens <= 0:
+        raise InputError(f"plan {plan.name!r}: monthly_m2m_tokens must be > 0")
+    figures = {name: figures_of(name, measured, plan) for name, measured in strategies.items()}
+    return Report(meta=meta, plan=plan, strategies=figures, verdict=verdict_for(figures))

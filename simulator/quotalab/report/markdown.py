@@ -1,0 +1,41 @@
+"""report.md: the comparison table, the verdict and the settings, in Markdown."""
+
+from __future__ import annotations
+
+from quotalab.report.table import COLUMNS, headline, projection_note, rows
+from quotalab.report.values import Report
+
+
+def _escape(text: str) -> str:
+    """Text safe inside a Markdown table cell (names come from users)."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Report) -> str:
+    """The whole report.md text."""
+    meta = report.meta
+    lines = [
+        f"# quotalab report: {_escape(meta.scenario)}",
+        "",
+        _escape(headline(report)),
+        "",
+        f"**Verdict:** {_escape(report.verdict)}",
+        "",
+        "| strategy | " + " | ".join(c.heading for c in COLUMNS) + " |",
+        "|---|" + "---:|" * len(COLUMNS),
+    ]
+    for name, cells in rows(report):
+        lines.append(f"| {_escape(name)} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        _escape(projection_note(report)),
+        "",
+        "## Settings",
+        "",
+        f"- generated at: {_escape(meta.generated_at)}",
+        f"- mode: {meta.mode}",
+        f"- profile: {_escape(meta.profile)}",
+    ]
+    for key in sorted(meta.settings):
+        lines.append(f"- {_escape(key)}: {_escape(str(meta.settings[key]))}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,161 @@
+"""The values of a report: what producers measure and what the report derives.
+
+Producers (the locust run, the virtual-time simulation) fill
+``StrategyMeasurements`` with raw counts; ``build_report`` turns them into a
+``Report`` whose figures every renderer and the gate read.
+
+Counting conventions (shared by every producer):
+
+- ``calls``: logical API calls the client attempted (each may take several
+  HTTP requests: token fetches, retries); ``calls_ok``: those that ended in a
+  2xx API answer. Success and token requests per 1,000 calls are relative to
+  ``calls``; a producer that cannot tell leaves them ``None`` and the report
+  falls back to ``api_calls`` / ``api_ok``.
+- ``api_calls``: requests sent to the protected API; ``api_ok``: those answered 2xx.
+- ``token_requests``: requests sent to the token endpoint; ``tokens_issued``:
+  those answered with a token (the plan's M2M quota counts these).
+- ``throttled_429`` / ``forbidden_403_99``: throttling answers (429, Twitter's
+  403 code 99) on either endpoint; ``auth_failures_401_403``: other 401/403
+  answers; ``faults_503``: 503 answers and transport errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from quotalab import __version__
+
+Mode = Literal["live", "simulated"]
+SettingValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaPlan:
+    """A provider plan's monthly M2M token quota (Auth0's free plan: 1,000)."""
+
+    name: str = "auth0-free"
+    monthly_m2m_tokens: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyPercentiles:
+    """API latency percentiles in milliseconds, as a producer computed them."""
+
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSeries:
+    """Event counts per bucket of ``bucket_s`` seconds, from the start of the run.
+
+    The three tuples have one entry per bucket; the report turns them into rates
+    per second (count / ``bucket_s``).
+    """
+
+    bucket_s: float
+    token_requests: tuple[int, ...] = ()
+    throttled: tuple[int, ...] = ()
+    api_ok: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyMeasurements:
+    """Raw measurements of one strategy over one run.
+
+    Latency comes as one of: ``latency_percentiles`` (locust computes them),
+    ``latency_histogram`` (``{latency_ms: count}``, flat memory for long
+    simulations) or ``latency_samples_ms``; the first one given wins.
+    """
+
+    api_calls: int
+    api_ok: int
+    token_requests: int
+    tokens_issued: int
+    duration_s: float
+    throttled_429: int = 0
+    forbidden_403_99: int = 0
+    auth_failures_401_403: int = 0
+    faults_503: int = 0
+    calls: int | None = None
+    calls_ok: int | None = None
+    latency_percentiles: LatencyPercentiles | None = None
+    latency_histogram: Mapping[float, int] | None = None
+    latency_samples_ms: tuple[float, ...] = ()
+    series: TimeSeries | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunMeta:
+    """Which version, mode, profile, scenario and settings produced a run."""
+
+    mode: Mode
+    profile: str
+    scenario: str
+    generated_at: str
+    settings: Mapping[str, SettingValue] = field(default_factory=dict)
+    version: str = __version__
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """Token use extrapolated from the run to a day and a 30-day month.
+
+    ``None`` where the run cannot say (no duration; no tokens means the quota
+    is never exhausted, so ``days_until_quota_exhausted`` is ``None`` too).
+    """
+
+    basis: str
+    tokens_per_day: float | None
+    tokens_per_month: float | None
+    monthly_quota: int
+    quota_used_per_month: float | None
+    days_until_quota_exhausted: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSeries:
+    """Rates per second, one entry per bucket of ``bucket_s`` seconds."""
+
+    bucket_s: float
+    token_requests_per_s: tuple[float, ...]
+    throttled_per_s: tuple[float, ...]
+    api_ok_per_s: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyFigures:
+    """Every figure the report shows for one strategy (floats already rounded)."""
+
+    calls: int
+    calls_ok: int
+    api_calls: int
+    api_ok: int
+    token_requests: int
+    tokens_issued: int
+    token_requests_per_1k_calls: float | None
+    throttled_429: int
+    forbidden_403_99: int
+    auth_failures_401_403: int
+    faults_503: int
+    throttled_ratio: float | None
+    success_ratio: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    duration_s: float
+    projection: Projection
+    series: ChartSeries
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A whole run: meta, the plan, each strategy's figures and the verdict."""
+
+    meta: RunMeta
+    plan: QuotaPlan
+    strategies: Mapping[str, StrategyFigures]
+    verdict: str

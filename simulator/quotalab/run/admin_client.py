@@ -1,0 +1,37 @@
+"""The mock server's admin API as the run uses it: reset between strategies, read counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from quotalab.errors import InputError
+
+TIMEOUT_S = 10.0
+
+
+def _fail(base_url: str, what: str, error: Exception | str) -> InputError:
+    return InputError(f"{base_url}: cannot {what} ({error}); is it a quotalab mock server?")
+
+
+def reset(base_url: str) -> None:
+    """``POST /_admin/reset``: zero the counters and refill every limit."""
+    try:
+        response = httpx.post(f"{base_url}/_admin/reset", timeout=TIMEOUT_S)
+    except httpx.HTTPError as error:
+        raise _fail(base_url, "reset the server", error) from None
+    if response.status_code != 200:
+        raise _fail(base_url, "reset the server", f"HTTP {response.status_code}")
+
+
+def stats(base_url: str) -> dict[str, Any]:
+    """``GET /_admin/stats``: the server's per-client counters."""
+    try:
+        response = httpx.get(f"{base_url}/_admin/stats", timeout=TIMEOUT_S)
+        document = response.json()
+    except (httpx.HTTPError, ValueError) as error:
+        raise _fail(base_url, "read /_admin/stats", error) from None
+    if response.status_code != 200 or not isinstance(document, dict):
+        raise _fail(base_url, "read /_admin/stats", f"HTTP {response.status_code}")
+    return document

@@ -1,0 +1,208 @@
+"""Run locust for one strategy in its own process and read back its tally.
+
+locust monkey-patches the standard library with gevent when imported, so it
+never runs inside quotalab's process: each strategy gets a fresh
+``python -m locust --headless`` whose quotalab listeners write each process's
+tally to its own JSON file at quit; the files are added up here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import quotalab
+from quotalab.errors import QuotalabError
+from quotalab.run.live_tally import Tally
+from quotalab.run.scenarios import Scenario
+from quotalab.run.settings import MasterSettings
+
+STOP_TIMEOUT_S = 5
+# locust's own start-up and shut-down around the measured time (--processes forks more).
+GRACE_S = 60.0
+# How long a master waits for its workers to connect before it gives up.
+WORKER_WAIT_S = 120
+
+
+@dataclass(frozen=True, slots=True)
+class ClientArgs:
+    """How the locust users reach the provider: its style, paths and one client's credentials."""
+
+    style: str
+    token_path: str
+    api_path: str
+    client_id: str
+    client_secret: str
+    audience: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LocustJob:
+    """One strategy's locust run."""
+
+    strategy: str
+    scenario: Scenario
+    host: str
+    users: int
+    rate: float
+    duration_s: float
+    processes: int
+    client: ClientArgs
+    tally_dir: Path
+    log_file: Path
+    master: MasterSettings | None = None
+
+    @property
+    def tally_sources(self) -> int:
+        """How many tally files the run must leave: one per process or worker."""
+        return self.master.expect_workers if self.master is not None else self.processes
+
+
+def locustfile_for(scenario: Scenario) -> str:
+    """The packaged locustfile for ``scenario`` (works after ``pip install``)."""
+    name = "spike_locustfile.py" if scenario.shape == "spike" else "locustfile.py"
+    return str(resources.files("quotalab.locust").joinpath(name))
+
+
+def locust_command(job: LocustJob) -> list[str]:
+    """The ``python -m locust`` command line for ``job``."""
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        locustfile_for(job.scenario),
+        "--headless",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--host",
+        job.host,
+        "-u",
+        str(job.users),
+        "-r",
+        str(job.users),
+        "--stop-timeout",
+        str(STOP_TIMEOUT_S),
+        "--strategy",
+        job.strategy,
+        "--scenario",
+        job.scenario.name,
+        "--rate",
+        repr(job.rate),
+        "--provider-style",
+        job.client.style,
+        "--token-path",
+        job.client.token_path,
+        "--api-path",
+        job.client.api_path,
+        "--client-id",
+        job.client.client_id,
+        "--client-secret",
+        job.client.client_secret,
+        "--audience",
+        job.client.audience,
+        "--tally-dir",
+        str(job.tally_dir),
+    ]
+    run_s = max(1, round(job.duration_s))
+    if job.master is not None:
+        # The master stops the test itself and gathers each worker's tally (gather.py).
+        command += [
+            "--master",
+            "--master-bind-host",
+            job.master.bind_host,
+            "--master-bind-port",
+            str(job.master.bind_port),
+            "--expect-workers",
+            str(job.master.expect_workers),
+            "--expect-workers-max-wait",
+            str(WORKER_WAIT_S),
+            "--stop-after",
+            str(run_s),
+        ]
+    else:
+        command += ["-t", f"{run_s}s"]
+    if job.processes > 1:
+        command += ["--processes", str(job.processes)]
+    return command
+
+
+def locust_environment() -> dict[str, str]:
+    """This environment, with the directory holding ``quotalab`` first on PYTHONPATH."""
+    env = dict(os.environ)
+    root = str(Path(quotalab.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -> Tally:
+    """Run ``job`` to the end, calling ``on_tick(elapsed_s)`` as it goes; its tally.
+
+    Raises ``QuotalabError`` when locust fails to start or a process writes no tally.
+    """
+    job.tally_dir.mkdir(parents=True, exist_ok=True)
+    for stale in job.tally_dir.glob("tally-*.json"):
+        stale.unlink()
+    job.log_file.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    deadline = started + job.duration_s + STOP_TIMEOUT_S + GRACE_S
+    if job.master is not None:
+        deadline += WORKER_WAIT_S
+    with job.log_file.open("wb") as log:
+        process = subprocess.Popen(
+            locust_command(job),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=locust_environment(),
+        )
+        try:
+            while process.poll() is None:
+                if time.monotonic() > deadline:
+                    raise QuotalabError(
+                        f"locust for {job.strategy!r} did not stop in time; see {job.log_file}"
+                    )
+                if on_tick is not None:
+                    on_tick(time.monotonic() - started)
+                time.sleep(0.2)  # polling a child process, not waiting for a window
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return read_tallies(job, process.returncode)
+
+
+def read_tallies(job: LocustJob, returncode: int | None) -> Tally:
+    """Add up the tally every user-running locust process (or worker) left."""
+    files = sorted(job.tally_dir.glob("tally-*.json"))
+    if len(files) < job.tally_sources:
+        sources = "workers sent" if job.master is not None else "processes wrote"
+        raise QuotalabError(
+            f"locust for {job.strategy!r} exited with {returncode}; {len(files)} of "
+            f"{job.tally_sources} {sources} results; see {job.log_file}: "
+            f"{last_line(job.log_file)}"
+        )
+    total = Tally()
+    for path in files:
+        try:
+            total.merge(Tally.from_json(json.loads(path.read_text("utf-8"))))
+        except ValueError as error:
+            raise QuotalabError(f"{path}: unreadable locust results ({error})") from None
+    return total
+
+
+def last_line(path: Path) -> str:
+    """The last non-empty line of a log, for a one-line error."""
+    try:
+        lines = [line for line in path.read_text("utf-8", "replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1].strip() if lines else ""

@@ -1,0 +1,132 @@
+"""A comparison run: one locust run per strategy, each against fresh server state.
+
+The mock server runs in this process on a free loopback port (a uvicorn
+thread; this process only waits on locust meanwhile) unless ``--target``
+names a running one. Between strategies ``POST /_admin/reset`` zeroes the
+counters and refills every limit, so each strategy meets the same server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from quotalab.clock import SystemClock
+from quotalab.counters import MemoryCounters
+from quotalab.errors import InputError
+from quotalab.limits import open_store
+from quotalab.profiles import load_config
+from quotalab.profiles.profile_model import ProviderConfig
+from quotalab.run import admin_client as admin
+from quotalab.run.live_measurements import Figures, disagreements, figures_of, server_totals
+from quotalab.run.locust_process import ClientArgs, LocustJob, run_locust
+from quotalab.run.settings import RunSettings
+from quotalab.server.mock_provider import MockProvider
+from quotalab.server.runner import serve_in_thread
+
+TOKEN_KINDS = {"auth0_token": "auth0", "twitter_token": "twitter"}
+API_KINDS = ("jwt_api", "bearer_api")
+
+# (strategy, elapsed_s) -> None: called while a strategy runs, for progress bars.
+Tick = Callable[[str, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Every strategy's figures, in the order they ran, and what to warn about."""
+
+    settings: RunSettings
+    base_url: str
+    figures: tuple[Figures, ...]
+    warnings: tuple[str, ...]
+
+
+def client_args_for(config: ProviderConfig) -> ClientArgs:
+    """The token and API endpoints of ``config`` and its first registered client."""
+    token = next((e for e in config.endpoints if e.kind in TOKEN_KINDS), None)
+    api = next((e for e in config.endpoints if e.kind in API_KINDS), None)
+    if token is None or api is None:
+        raise InputError("the profile needs a token endpoint and an API endpoint to run load")
+    if not config.clients:
+        raise InputError("the profile registers no client: add one under [clients.<id>]")
+    client = next(iter(config.clients.values()))
+    audience = api.audience or (client.audiences[0] if client.audiences else "")
+    return ClientArgs(
+        style=TOKEN_KINDS[token.kind],
+        token_path=token.path,
+        api_path=api.path,
+        client_id=client.client_id,
+        client_secret=client.secret,
+        audience=audience,
+    )
+
+
+def provider_config(settings: RunSettings) -> ProviderConfig:
+    """The profile (and ``--config``) the run uses, with the scenario's token lifetime."""
+    config = load_config(settings.profile, settings.config)
+    lifetime = settings.scenario.token_lifetime_s
+    if lifetime is not None and settings.target is None:
+        shorter = dataclasses.replace(config.settings, token_lifetime_s=int(lifetime))
+        config = dataclasses.replace(config, settings=shorter)
+    return config
+
+
+@contextmanager
+def server_for(settings: RunSettings, config: ProviderConfig) -> Iterator[str]:
+    """The base URL to load: ``--target`` as given, else a local server on a free port."""
+    if settings.target is not None:
+        yield settings.target
+        return
+    provider = MockProvider(config, SystemClock(), open_store("memory://"), MemoryCounters())
+    with serve_in_thread(provider, "127.0.0.1", 0) as base_url:
+        yield base_url
+
+
+def _ticker(tick: Tick | None, strategy: str) -> Callable[[float], None] | None:
+    """``tick`` bound to one strategy's name."""
+    if tick is None:
+        return None
+
+    def on_tick(elapsed_s: float) -> None:
+        tick(strategy, elapsed_s)
+
+    return on_tick
+
+
+def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = None) -> RunResult:
+    """Run every strategy of ``settings`` in turn; locust logs and tallies go to ``work_dir``."""
+    config = provider_config(settings)
+    client = client_args_for(config)
+    results: list[Figures] = []
+    warnings: list[str] = []
+    with server_for(settings, config) as base_url:
+        for strategy in settings.strategies:
+            admin.reset(base_url)
+            slug = strategy.replace(":", "_").replace("+", "_")
+            job = LocustJob(
+                strategy=strategy,
+                scenario=settings.scenario,
+                host=base_url,
+                users=settings.users,
+                rate=settings.rate,
+                duration_s=settings.duration_s,
+                processes=settings.processes,
+                client=client,
+                tally_dir=work_dir / f"tally-{slug}",
+                log_file=work_dir / f"locust-{slug}.log",
+                master=settings.master,
+            )
+            started = time.time()
+            tally = run_locust(job, _ticker(tick, strategy))
+            server = server_totals(admin.stats(base_url), [client.client_id])
+            figures = figures_of(strategy, tally, server, started, settings.duration_s)
+            for problem in disagreements(figures):
+                warnings.append(f"{strategy}: client and server counts differ ({problem})")
+            if figures.api_calls == 0:
+                warnings.append(f"{strategy}: no API call reached the server; see {job.log_file}")
+            results.append(figures)
+    return RunResult(settings, base_url, tuple(results), tuple(warnings))

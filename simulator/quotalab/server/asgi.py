@@ -1,0 +1,101 @@
+"""A thin ASGI adapter around ``MockProvider``.
+
+Plain ASGI, no framework: the 429 reject path is benchmarked against a bare
+ASGI app, so each request is one body read (capped), one core call and two
+sends. Injected latency is awaited here, never in the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from quotalab.server.metrics import CONTENT_TYPE, ProviderMetrics
+from quotalab.server.mock_provider import MockProvider
+from quotalab.server.parsing import declared_length
+from quotalab.wire import HttpRequest
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+async def _read_body(receive: Receive, cap: int) -> bytes:
+    """The request body, stopping once it is longer than ``cap`` (the core answers 413)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        if chunk:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > cap:
+                break
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class ProviderApp:
+    """The ASGI application serving one provider plus ``GET /metrics``."""
+
+    def __init__(self, provider: MockProvider) -> None:
+        self.provider = provider
+        self.metrics = ProviderMetrics(provider)
+        self._cap = provider.settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        method: str = scope["method"]
+        path: str = scope["path"]
+        if path == "/metrics" and method == "GET":
+            await self._send(
+                send, 200, [(b"content-type", CONTENT_TYPE.encode())], self.metrics.render()
+            )
+            return
+        query: bytes = scope.get("query_string", b"")
+        url = f"{path}?{query.decode('latin-1')}" if query else path
+        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        declared = declared_length({name.lower(): value for name, value in headers})
+        # An announced body over the cap is answered 413 at once, without waiting for it.
+        body = b"" if (declared or 0) > self._cap else await _read_body(receive, self._cap)
+        outcome = self.provider.respond(HttpRequest(method, url, headers, body))
+        if outcome.latency_s > 0:
+            await asyncio.sleep(outcome.latency_s)
+        response = outcome.response
+        self.metrics.observe(response.status)
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+        await self._send(send, response.status, raw, response.body)
+
+    @staticmethod
+    async def _send(
+        send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        headers.append((b"content-length", str(len(body)).encode("ascii")))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    async def _lifespan(receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(provider: MockProvider) -> ProviderApp:
+    """The ASGI app for ``provider``."""
+    return ProviderApp(provider)

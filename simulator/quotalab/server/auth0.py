@@ -1,0 +1,199 @@
+"""Auth0-style flows: the client-credentials token endpoint, a JWT-protected API,
+the JWKS and the discovery document.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from quotalab.profiles.profile_model import EndpointSpec
+from quotalab.server.parsing import Incoming, basic_credentials, bearer_token
+from quotalab.wire import HttpResponse
+
+if TYPE_CHECKING:
+    from quotalab.server.mock_provider import MockProvider
+
+KNOWN_GRANTS = frozenset(
+    {
+        "client_credentials",
+        "authorization_code",
+        "refresh_token",
+        "password",
+        "http://auth0.com/oauth/grant-type/password-realm",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    }
+)
+ANONYMOUS = "anonymous"
+_MANAGEMENT_MESSAGES = {
+    "jwt expired": "Expired token received for JSON Web Token validation",
+    "Missing authentication": "Missing authentication",
+}
+
+
+def _with(response: HttpResponse, headers: dict[str, str]) -> HttpResponse:
+    if not headers:
+        return response
+    return HttpResponse(response.status, {**response.headers, **headers}, response.body)
+
+
+def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float) -> HttpResponse:
+    """``POST /oauth/token``: JSON, form or Basic client authentication."""
+    fields = p.body_fields(incoming)
+    basic = (
+        basic_credentials(incoming, url_decode=True)
+        if "authorization" in incoming.headers
+        else None
+    )
+    body_fields: Mapping[str, str] = {} if isinstance(fields, str) else fields
+    client_id = basic[0] if basic else body_fields.get("client_id", "")
+    who = client_id or ANONYMOUS
+    rejected, headers = p.admit_token_request(endpoint, who, now)
+    if rejected is not None:
+        return rejected
+    r = p.responses
+
+    def invalid(description: str) -> HttpResponse:
+        return r["invalid_request"].render({"description": description}, headers)
+
+    if isinstance(fields, str):
+        return invalid(fields)
+    grant_type = fields.get("grant_type", "")
+    if not grant_type:
+        return invalid("Missing required parameter: grant_type")
+    if grant_type not in KNOWN_GRANTS:
+        return r["unsupported_grant_type"].render({"grant_type": grant_type}, headers)
+    if not client_id:
+        return invalid("Missing required parameter: client_id")
+    secret = basic[1] if basic else fields.get("client_secret", "")
+    client = p.config.clients.get(client_id)
+    if client is None or not hmac.compare_digest(client.secret.encode(), secret.encode()):
+        return r["unauthorized"].render(None, headers)
+    if grant_type not in client.grant_types:
+        return r["unauthorized_client"].render({"grant_type": grant_type}, headers)
+    if grant_type != "client_credentials":
+        return r["unsupported_grant_type"].render({"grant_type": grant_type}, headers)
+    audience = fields.get("audience", "")
+    if not audience:
+        return r["no_audience"].render(None, headers)
+    audience_scopes = p.config.audiences.get(audience)
+    if audience_scopes is None:
+        return r["service_not_found"].render({"audience": audience}, headers)
+    if client.audiences and audience not in client.audiences:
+        return r["client_not_authorized"].render({"audience": audience}, headers)
+    allowed = [s for s in client.scopes if s in audience_scopes]
+    requested = fields.get("scope")
+    granted = allowed if requested is None else [s for s in requested.split() if s in allowed]
+    quota_rejected, quota_headers = p.limit(endpoint, "issue", who, now, "throttled_429")
+    headers = {**headers, **quota_headers}
+    if quota_rejected is not None:
+        return _with(quota_rejected, headers)
+    issued_at = int(now)
+    claims: dict[str, Any] = {
+        "iss": p.issuer(incoming),
+        "sub": f"{client_id}@clients",
+        "aud": audience,
+        "iat": issued_at,
+        "exp": issued_at + p.settings.token_lifetime_s,
+    }
+    if p.settings.include_nbf:
+        claims["nbf"] = issued_at
+    if granted:
+        claims["scope"] = " ".join(granted)
+    claims["gty"] = "client-credentials"
+    claims["azp"] = client_id
+    values = {
+        "access_token": p.keys.sign(claims),
+        "scope": " ".join(granted),
+        "expires_in": str(p.settings.token_lifetime_s),
+    }
+    p.counters.incr(who, "tokens_issued")
+    name = "token_ok" if granted else "token_ok_no_scope"
+    return r[endpoint.response("ok" if granted else "ok_no_scope", name)].render(values, headers)
+
+
+def _token_problem(
+    p: MockProvider, claims: dict[str, Any], audience: str, issuer: str, now: float
+) -> str:
+    """Why a correctly signed token is not acceptable now, or ``""``."""
+    leeway = p.settings.validation_leeway_s
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or now > exp + leeway:
+        return "jwt expired"
+    nbf = claims.get("nbf")
+    if isinstance(nbf, int | float) and not isinstance(nbf, bool) and now + leeway < nbf:
+        return "jwt not active"
+    aud = claims.get("aud")
+    audiences = aud if isinstance(aud, list) else [aud]
+    if audience and audience not in audiences:
+        return "jwt audience invalid"
+    if claims.get("iss") != issuer:
+        return "jwt issuer invalid"
+    return ""
+
+
+def jwt_api(
+    p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float
+) -> HttpResponse:
+    """A resource server: signature, ``iss``, ``aud``, ``exp``, ``nbf`` and scope."""
+    raw = bearer_token(incoming)
+    claims: dict[str, Any] | str = "Missing authentication" if raw is None else p.keys.verify(raw)
+    azp = claims.get("azp") if isinstance(claims, dict) else None
+    who = azp if isinstance(azp, str) and azp else ANONYMOUS
+    p.counters.incr(who, "api_calls")
+    if (fault := p.fault(endpoint, who, now)) is not None:
+        return fault
+    r = p.responses
+    problem = claims if isinstance(claims, str) else ""
+    if not problem and isinstance(claims, dict):
+        problem = _token_problem(p, claims, endpoint.audience, p.issuer(incoming), now)
+    if problem:
+        p.counters.incr(who, "api_401")
+        role, default = (
+            ("missing", "bearer_401_missing") if raw is None else ("unauthorized", "bearer_401")
+        )
+        name = endpoint.response(role, default)
+        message = _MANAGEMENT_MESSAGES.get(problem, "Invalid token")
+        return r[name].render({"description": problem, "message": message})
+    rejected, headers = p.limit(endpoint, "request", who, now, "api_429")
+    if rejected is not None:
+        return rejected
+    assert isinstance(claims, dict)
+    scope = claims.get("scope")
+    scopes = scope.split() if isinstance(scope, str) else []
+    if endpoint.scope and endpoint.scope not in scopes:
+        p.counters.incr(who, "api_403")
+        return r[endpoint.response("forbidden", "bearer_403")].render(
+            {"scope": endpoint.scope}, headers
+        )
+    p.counters.incr(who, "api_ok")
+    return r[endpoint.response("ok", "api_data_ok")].render({"client_id": who}, headers)
+
+
+def jwks(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float) -> HttpResponse:
+    """The public signing keys."""
+    return HttpResponse(200, {"content-type": "application/json"}, p.keys.jwks_bytes())
+
+
+def discovery(
+    p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float
+) -> HttpResponse:
+    """OpenID Connect discovery pointing at this server's token endpoint and JWKS."""
+    issuer = p.issuer(incoming)
+    base = issuer.rstrip("/")
+    paths = {e.kind: e.path for e in p.config.endpoints}
+    document = {
+        "issuer": issuer,
+        "token_endpoint": base + paths.get("auth0_token", "/oauth/token"),
+        "jwks_uri": base + paths.get("jwks", "/.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [p.keys.algorithm],
+    }
+    body = json.dumps(document, separators=(",", ":")).encode("utf-8")
+    return HttpResponse(200, {"content-type": "application/json"}, body)

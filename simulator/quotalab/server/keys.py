@@ -1,0 +1,152 @@
+"""Token signing keys, loaded once at start-up, and JWT signing and checking.
+
+RS256 (the default, like Auth0) publishes its public key in the JWKS; HS256
+is offered because it is far cheaper when the simulation issues millions of
+tokens. The key pair can be shared between server workers through a PEM file.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from quotalab.errors import ConfigError
+
+
+def _b64url_uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def generate_private_pem() -> bytes:
+    """A fresh 2048-bit RSA private key as PKCS#8 PEM."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+SIGN_MEMO_SIZE = 1024
+
+
+class SigningKeys:
+    """One signing key: signs claims, verifies tokens, publishes the JWKS."""
+
+    def __init__(self, algorithm: str = "RS256", private_pem: bytes | None = None) -> None:
+        self.algorithm = algorithm
+        self._verify_cache: dict[str, dict[str, Any]] = {}
+        self._sign_memo: dict[str, str] = {}
+        if algorithm == "HS256":
+            self._secret = private_pem or secrets.token_bytes(32)
+            self.kid = hashlib.sha256(self._secret).hexdigest()[:16]
+            self._sign_key: Any = self._secret
+            self._verify_key: Any = self._secret
+            self.jwks: dict[str, Any] = {"keys": []}
+            return
+        pem = private_pem or generate_private_pem()
+        private = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(private, rsa.RSAPrivateKey):
+            raise ValueError("the signing key must be an RSA private key")
+        public = private.public_key()
+        der = public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        self.kid = base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:15]).decode("ascii")
+        self._sign_key = private
+        self._verify_key = public
+        numbers = public.public_numbers()
+        self.jwks = {
+            "keys": [
+                {
+                    "kty": "RSA",
+                    "use": "sig",
+                    "alg": "RS256",
+                    "kid": self.kid,
+                    "n": _b64url_uint(numbers.n),
+                    "e": _b64url_uint(numbers.e),
+                }
+            ]
+        }
+
+    @classmethod
+    def from_file(cls, algorithm: str, path: str) -> SigningKeys:
+        """Keys from a PEM file (RS256) or a raw secret file (HS256)."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as error:
+            raise ConfigError(
+                path, "provider.signing_key_file", f"a readable key file ({error.strerror})"
+            ) from None
+        try:
+            return cls(algorithm, data)
+        except ValueError:
+            raise ConfigError(
+                path, "provider.signing_key_file", "an RSA private key in PEM"
+            ) from None
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """A compact JWS of ``claims`` with ``kid`` in the header.
+
+        RS256 and HS256 signatures are deterministic and the claims change once
+        a second (``iat``, no ``jti``), so every token a client gets within one
+        second is the same bytes: sign once, answer the rest from a bounded memo.
+        """
+        memo_key = json.dumps(claims, sort_keys=True, separators=(",", ":"))
+        token = self._sign_memo.get(memo_key)
+        if token is None:
+            token = jwt.encode(
+                claims, self._sign_key, algorithm=self.algorithm, headers={"kid": self.kid}
+            )
+            if len(self._sign_memo) >= SIGN_MEMO_SIZE:
+                self._sign_memo.clear()
+            self._sign_memo[memo_key] = token
+        return token
+
+    def verify(self, token: str) -> dict[str, Any] | str:
+        """The claims of ``token`` if its signature is ours, else why not.
+
+        Time claims are checked by the caller against the provider's clock;
+        verified tokens are remembered (bounded) since clients reuse them.
+        """
+        cached = self._verify_cache.get(token)
+        if cached is not None:
+            return cached
+        try:
+            claims = jwt.decode(
+                token,
+                self._verify_key,
+                algorithms=[self.algorithm],
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": False,
+                    "verify_iss": False,
+                },
+            )
+        except jwt.InvalidSignatureError:
+            return "invalid signature"
+        except jwt.InvalidAlgorithmError:
+            return "invalid algorithm"
+        except (jwt.InvalidTokenError, ValueError, TypeError):
+            return "jwt malformed"
+        if not isinstance(claims, dict):
+            return "jwt malformed"
+        if len(self._verify_cache) >= 4096:
+            self._verify_cache.clear()
+        self._verify_cache[token] = claims
+        return claims
+
+    def jwks_bytes(self) -> bytes:
+        """The JWKS document as JSON bytes."""
+        return json.dumps(self.jwks, separators=(",", ":")).encode("utf-8")

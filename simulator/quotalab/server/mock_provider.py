@@ -1,0 +1,245 @@
+"""The mock provider's pure core: one ``HttpRequest`` in, one ``HttpResponse`` out.
+
+No sockets, no sleeping, no wall clock: time comes from the injected ``Clock``
+(shifted by the configured skew), limiter state from the ``Store`` and
+per-client counts go to ``Counters``. The ASGI app, the in-process runner and
+the virtual-time simulation all call ``respond``/``handle``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from quotalab.clock import Clock, OffsetClock
+from quotalab.counters import Counters
+from quotalab.limits import Store
+from quotalab.profiles.profile_model import EndpointSpec, ProviderConfig, Stage
+from quotalab.server import admin_api as admin
+from quotalab.server import auth0, twitter
+from quotalab.server.faults import FaultPlan, fault_from_json
+from quotalab.server.keys import SigningKeys
+from quotalab.server.parsing import Incoming, declared_length, parse_body_fields, read_request
+from quotalab.server.templates import compile_responses
+from quotalab.server.throttle import Limiter
+from quotalab.wire import HttpRequest, HttpResponse
+
+Flow = Callable[["MockProvider", EndpointSpec, Incoming, float], HttpResponse]
+
+_FLOWS: dict[str, Flow] = {
+    "auth0_token": auth0.token,
+    "jwt_api": auth0.jwt_api,
+    "jwks": auth0.jwks,
+    "discovery": auth0.discovery,
+    "twitter_token": twitter.token,
+    "twitter_invalidate": twitter.invalidate,
+    "bearer_api": twitter.bearer_api,
+}
+
+_OVERSIZED_COUNTER = {
+    "auth0_token": "token_requests",
+    "twitter_token": "token_requests",
+    "jwt_api": "api_calls",
+    "bearer_api": "api_calls",
+}
+"""What an oversized request to each kind of endpoint counts as, for ``anonymous``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderReply:
+    """A response and the latency the adapter should add before sending it."""
+
+    response: HttpResponse
+    latency_s: float = 0.0
+
+
+class MockProvider:
+    """A provider profile brought to life; see ``docs/server.md``."""
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        clock: Clock,
+        store: Store,
+        counters: Counters,
+        *,
+        keys: SigningKeys | None = None,
+        base_url: str = "",
+    ) -> None:
+        settings = config.settings
+        self.config = config
+        self.settings = settings
+        self.clock = OffsetClock(clock, settings.clock_offset_s)
+        self.counters = counters
+        self.responses = compile_responses(config.responses)
+        self.limiter = Limiter(config.limits, store, settings.tenant)
+        self.limiter.enabled = settings.limits_enabled
+        self.faults = FaultPlan(config.faults, settings.seed, self.clock.now())
+        if keys is None:
+            if settings.signing_key_file:
+                keys = SigningKeys.from_file(settings.token_signing, settings.signing_key_file)
+            else:
+                keys = SigningKeys(settings.token_signing)
+        self.keys = keys
+        self.base_url = base_url.rstrip("/")
+        self.rng = random.Random(settings.seed + 1)
+        self.routes = {(e.method, e.path): e for e in config.endpoints}
+        self.paths = {e.path for e in config.endpoints}
+        self.endpoints = {e.name: e for e in config.endpoints}
+        # Twitter-style opaque bearer tokens: one per app until invalidated.
+        self.app_tokens: dict[str, str] = {}
+        self.token_apps: dict[str, str] = {}
+        self.revoked_tokens: dict[str, str] = {}  # so their 401s count for the right app
+        self.token_lock = threading.Lock()
+        self._fields_memo: dict[tuple[str, bytes], Mapping[str, str] | str] = {}
+
+    # -- public API -------------------------------------------------------
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer ``request`` (absolute or path-only URL)."""
+        return self.respond(request).response
+
+    def respond(self, request: HttpRequest) -> ProviderReply:
+        """Answer ``request`` and say how much latency to inject first."""
+        incoming = read_request(request)
+        if incoming.path.startswith("/_admin/"):
+            return ProviderReply(admin.handle(self, incoming))
+        endpoint = self.routes.get((incoming.method, incoming.path))
+        if endpoint is None:
+            return ProviderReply(self.responses["not_found"].render())
+        fault = self.faults.get(endpoint.name)
+        latency_s = fault.latency_ms / 1000.0
+        cap = self.settings.max_body_bytes
+        if len(incoming.body) > cap or (declared_length(incoming.headers) or 0) > cap:
+            # Counted, not lost: the body (and so the client id) was never read.
+            counter = _OVERSIZED_COUNTER.get(endpoint.kind)
+            if counter is not None:
+                self.counters.incr(auth0.ANONYMOUS, counter)
+            return ProviderReply(self.responses["payload_too_large"].render(), latency_s)
+        now = self.clock.now()
+        return ProviderReply(_FLOWS[endpoint.kind](self, endpoint, incoming, now), latency_s)
+
+    def stats(self) -> dict[str, Any]:
+        """The ``/_admin/stats`` document."""
+        return {
+            "provider": self.settings.name,
+            "clients": self.counters.snapshot(),
+            "limits": self.limiter.snapshot(self.clock.now()),
+            "limits_enabled": self.limiter.enabled,
+            "clock_offset_s": self.clock.offset_s,
+            "bearer_tokens": len(self.app_tokens),
+        }
+
+    def reset(self) -> None:
+        """Zero the counters, refill every limit and restart fault schedules."""
+        self.counters.reset()
+        self.limiter.reset()
+        self.faults.restart(self.clock.now())
+
+    def faults_json(self) -> dict[str, Any]:
+        """Faults in force, as ``GET /_admin/faults`` shows them."""
+        return {"clock_offset_s": self.clock.offset_s, "endpoints": self.faults.to_json()}
+
+    def set_faults(self, data: Any) -> None:
+        """Replace faults from a ``PUT /_admin/faults`` document (raises ``ConfigError``)."""
+        from quotalab.errors import ConfigError
+
+        source = "PUT /_admin/faults"
+        if not isinstance(data, dict):
+            raise ConfigError(source, "", "a JSON object with endpoints and/or clock_offset_s")
+        unknown = set(data) - {"endpoints", "clock_offset_s"}
+        if unknown:
+            raise ConfigError(source, sorted(unknown)[0], "endpoints or clock_offset_s")
+        offset = data.get("clock_offset_s", self.clock.offset_s)
+        if (
+            isinstance(offset, bool)
+            or not isinstance(offset, int | float)
+            or not math.isfinite(offset)
+        ):
+            raise ConfigError(source, "clock_offset_s", "a number of seconds")
+        endpoints = data.get("endpoints")
+        if endpoints is not None:
+            if not isinstance(endpoints, dict):
+                raise ConfigError(source, "endpoints", "an object keyed by endpoint name")
+            faults = {}
+            for name, spec in endpoints.items():
+                if name not in self.endpoints:
+                    raise ConfigError(
+                        source, f"endpoints.{name}", f"one of {', '.join(self.endpoints)}"
+                    )
+                faults[name] = fault_from_json(name, spec, source)
+            self.faults.faults = faults
+        self.clock.offset_s = float(offset)
+
+    # -- helpers the flows share -----------------------------------------
+
+    def issuer(self, incoming: Incoming) -> str:
+        """The configured issuer, else ``http://<host>:<port>/`` of this server."""
+        if self.settings.issuer:
+            return self.settings.issuer
+        if self.base_url:
+            return self.base_url + "/"
+        return f"http://{incoming.host or 'localhost'}/"
+
+    def fault(self, endpoint: EndpointSpec, client_id: str, now: float) -> HttpResponse | None:
+        """An injected 503 for this request, or ``None``."""
+        spec = self.faults.get(endpoint.name)
+        if not (spec.probability or spec.schedule) or not self.faults.unavailable(spec, now):
+            return None
+        self.counters.incr(client_id, "faults_503")
+        extra = None if spec.retry_after_s is None else {"retry-after": str(spec.retry_after_s)}
+        return self.responses["unavailable"].render(None, extra)
+
+    def admit_token_request(
+        self, endpoint: EndpointSpec, client_id: str, now: float
+    ) -> tuple[HttpResponse | None, dict[str, str]]:
+        """Count a token request, then answer an injected 503 or a request-stage throttle.
+
+        Both token endpoints start this way; ``(None, headers)`` lets the request
+        through with the rate-limit headers every answer must carry.
+        """
+        self.counters.incr(client_id, "token_requests")
+        if (fault := self.fault(endpoint, client_id, now)) is not None:
+            return fault, {}
+        return self.limit(endpoint, "request", client_id, now, "throttled_429")
+
+    def limit(
+        self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float, counter: str
+    ) -> tuple[HttpResponse | None, dict[str, str]]:
+        """Apply the endpoint's rules of ``stage``: a rejection or the headers to add.
+
+        A rejection counts under ``counter`` (429) or ``forbidden_403_99`` (403).
+        """
+        verdict = self.limiter.check(endpoint, stage, client_id, now)
+        if verdict.allowed or verdict.rule is None or verdict.values is None:
+            return None, verdict.headers
+        values = verdict.values
+        reject = self.responses[verdict.rule.reject]
+        if "transaction" in reject.names:
+            values = {**values, "transaction": self.transaction_id()}
+        response = reject.render(values, verdict.headers)
+        if response.status == 403:
+            self.counters.incr(client_id, "forbidden_403_99")
+        else:
+            self.counters.incr(client_id, counter)
+        return response, verdict.headers
+
+    def body_fields(self, incoming: Incoming) -> Mapping[str, str] | str:
+        """Parsed JSON/form fields; clients resend identical bodies, so answers are memoised."""
+        key = (incoming.headers.get("content-type", ""), incoming.body)
+        fields = self._fields_memo.get(key)
+        if fields is None:
+            fields = parse_body_fields(incoming)
+            if len(incoming.body) <= 4096:
+                if len(self._fields_memo) >= 1024:
+                    self._fields_memo.clear()
+                self._fields_memo[key] = fields
+        return fields
+
+    def transaction_id(self) -> str:
+        """A random hex id for ``x-transaction`` (seeded)."""
+        return f"{self.rng.getrandbits(64):016x}"

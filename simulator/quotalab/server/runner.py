@@ -1,0 +1,119 @@
+"""Building a provider from settings, and running it on a loopback port in a thread.
+
+``serve_in_thread`` is what tests and ``quotalab run`` use to get a real
+server without a subprocess; ``create_app_from_env`` is the uvicorn app
+factory for ``quotalab serve --workers N`` (settings travel in environment
+variables, since each worker process builds its own app).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+
+from quotalab.clock import Clock, SystemClock
+from quotalab.counters import Counters, MemoryCounters, open_counters
+from quotalab.errors import InputError
+from quotalab.limits import open_store
+from quotalab.profiles import load_config
+from quotalab.server.asgi import ProviderApp, create_app
+from quotalab.server.keys import SigningKeys
+from quotalab.server.mock_provider import MockProvider
+
+ENV_PROFILE = "QUOTALAB_PROFILE"
+ENV_CONFIG = "QUOTALAB_CONFIG"
+ENV_STORE = "QUOTALAB_STORE"
+ENV_COUNTERS = "QUOTALAB_COUNTERS"
+ENV_NO_LIMITS = "QUOTALAB_NO_LIMITS"
+ENV_BASE_URL = "QUOTALAB_BASE_URL"
+ENV_KEY_FILE = "QUOTALAB_SIGNING_KEY_FILE"
+
+
+def build_provider(
+    profile: str = "auth0",
+    config_path: str | Path | None = None,
+    *,
+    store_url: str = "memory://",
+    no_limits: bool = False,
+    clock: Clock | None = None,
+    counters: Counters | None = None,
+    base_url: str = "",
+    key_file: str = "",
+) -> MockProvider:
+    """A ``MockProvider`` from the same settings ``quotalab serve`` takes."""
+    config = load_config(profile, config_path)
+    keys = SigningKeys.from_file(config.settings.token_signing, key_file) if key_file else None
+    provider = MockProvider(
+        config,
+        clock or SystemClock(),
+        open_store(store_url),
+        counters or MemoryCounters(),
+        keys=keys,
+        base_url=base_url,
+    )
+    if no_limits:
+        provider.limiter.enabled = False
+    return provider
+
+
+def create_app_from_env() -> ProviderApp:
+    """The uvicorn app factory used by ``--workers N``."""
+    env = os.environ
+    provider = build_provider(
+        env.get(ENV_PROFILE, "auth0"),
+        env.get(ENV_CONFIG) or None,
+        store_url=env.get(ENV_STORE, "memory://"),
+        no_limits=env.get(ENV_NO_LIMITS) == "1",
+        counters=open_counters(env.get(ENV_COUNTERS, "memory://")),
+        base_url=env.get(ENV_BASE_URL, ""),
+        key_file=env.get(ENV_KEY_FILE, ""),
+    )
+    return create_app(provider)
+
+
+@contextmanager
+def serve_in_thread(
+    provider: MockProvider,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    startup_timeout_s: float = 10.0,
+) -> Iterator[str]:
+    """Serve ``provider`` on ``host:port`` (0 = a free port) in a thread; yield its base URL.
+
+    The provider's issuer follows the bound address unless configured.
+    """
+    config = uvicorn.Config(
+        create_app(provider),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        server_header=False,
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="quotalab-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(startup_timeout_s)
+            raise InputError(f"the server could not start on {host}:{port}")
+        time.sleep(0.005)  # polling start-up, not waiting for a rate-limit window
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    base_url = f"http://{host}:{bound}"
+    if not provider.base_url:
+        provider.base_url = base_url
+    try:
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(startup_timeout_s)

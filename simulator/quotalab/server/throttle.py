@@ -1,0 +1,142 @@
+"""Applying a profile's limit rules to a request through the shared ``Store``.
+
+A rule is keyed on tenant, client and/or endpoint; the store key is
+``"<rule>:<key>"``, which is also how ``/_admin/stats`` names it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from quotalab.limits import CounterQuota, Decision, Store
+from quotalab.profiles.profile_model import EndpointSpec, LimitRule, Stage
+from quotalab.server.templates import TextTemplate
+
+MAX_TRACKED_KEYS = 10_000
+"""Stats list at most this many limit keys, so millions of clients cost no memory."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleVerdict:
+    """The outcome of every rule of one stage for one request."""
+
+    allowed: bool
+    headers: dict[str, str]
+    rule: LimitRule | None = None
+    decision: Decision | None = None
+    values: Mapping[str, str] | None = None
+
+
+ALLOWED = ThrottleVerdict(True, {})
+Memo = tuple[dict[str, str], dict[str, str]]
+
+
+def _numbers(decision: Decision, now: float) -> tuple[int, int, int, int, int, bool]:
+    retry = math.ceil(decision.retry_after_s) if decision.retry_after_s > 0 else 0
+    return (
+        decision.limit,
+        decision.remaining,
+        math.ceil(decision.reset_at),
+        max(0, math.ceil(decision.reset_at - now)),
+        retry if decision.allowed else max(1, retry),
+        decision.allowed,
+    )
+
+
+def template_values(rule: LimitRule, decision: Decision, now: float) -> dict[str, str]:
+    """The ``${...}`` values a rule's headers and reject response may use."""
+    limit, remaining, reset_at, reset_in, retry_after, _ = _numbers(decision, now)
+    return {
+        "limit": str(limit),
+        "remaining": str(remaining),
+        "reset_at": str(reset_at),
+        "reset_in": str(reset_in),
+        "retry_after": str(retry_after),
+        "period": rule.algorithm.period if isinstance(rule.algorithm, CounterQuota) else "",
+    }
+
+
+class Limiter:
+    """Runs the rules named by an endpoint, in order, stopping at the first refusal."""
+
+    def __init__(self, rules: Mapping[str, LimitRule], store: Store, tenant: str) -> None:
+        self.rules = dict(rules)
+        self.store = store
+        self.tenant = tenant
+        self.enabled = True
+        self._headers = {
+            name: tuple((h, TextTemplate(v)) for h, v in rule.headers)
+            for name, rule in rules.items()
+        }
+        self._tracked: dict[tuple[str, str], None] = {}
+        self._fixed_keys: dict[tuple[str, str], str] = {}
+        self._memo: dict[tuple[str, tuple[int, int, int, int, int, bool]], Memo] = {}
+
+    def _key(self, rule: LimitRule, endpoint: EndpointSpec, client_id: str) -> str:
+        """``<key parts>``; keys without the client part are built once and reused."""
+        fixed = self._fixed_keys.get((rule.name, endpoint.name))
+        if fixed is not None:
+            return fixed
+        parts = []
+        for part in rule.key:
+            if part == "tenant":
+                parts.append(self.tenant)
+            elif part == "client":
+                parts.append(client_id)
+            else:
+                parts.append(endpoint.name)
+        key = ":".join(parts)
+        if "client" not in rule.key:
+            self._fixed_keys[(rule.name, endpoint.name)] = key
+        return key
+
+    def check(
+        self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float
+    ) -> ThrottleVerdict:
+        """Consume one request from each rule of ``stage``; the headers to send back."""
+        if not self.enabled or not endpoint.limits:
+            return ALLOWED
+        headers: dict[str, str] = {}
+        for name in endpoint.limits:
+            rule = self.rules[name]
+            if rule.stage != stage:
+                continue
+            key = self._key(rule, endpoint, client_id)
+            decision = self.store.apply(rule.algorithm, f"{name}:{key}", now)
+            if len(self._tracked) < MAX_TRACKED_KEYS:
+                self._tracked[(name, key)] = None
+            templates = self._headers[name]
+            if templates or not decision.allowed:
+                # While throttled, consecutive answers share their numbers: reuse the text.
+                memo_key = (name, _numbers(decision, now))
+                memo = self._memo.get(memo_key)
+                if memo is None:
+                    values = template_values(rule, decision, now)
+                    filled = {header: template.fill(values) for header, template in templates}
+                    if len(self._memo) >= 4096:
+                        self._memo.clear()
+                    memo = self._memo[memo_key] = (values, filled)
+                headers.update(memo[1])
+                if not decision.allowed and rule.enforce:
+                    return ThrottleVerdict(False, headers, rule, decision, memo[0])
+        return ThrottleVerdict(True, headers)
+
+    def snapshot(self, now: float) -> dict[str, dict[str, float]]:
+        """Every tracked key: limit, remaining and reset_at (epoch seconds)."""
+        out: dict[str, dict[str, float]] = {}
+        for name, key in list(self._tracked):
+            rule = self.rules[name]
+            decision = self.store.peek(rule.algorithm, f"{name}:{key}", now)
+            out[f"{name}:{key}"] = {
+                "limit": decision.limit,
+                "remaining": decision.remaining,
+                "reset_at": math.ceil(decision.reset_at),
+            }
+        return out
+
+    def reset(self) -> None:
+        """Forget every key (the store is cleared too)."""
+        self._tracked.clear()
+        self.store.reset()

@@ -1,0 +1,233 @@
+"""Aggregates of a simulation: per-client counts, time series buckets, latencies.
+
+Nothing here keeps a record per call, so memory depends on the number of
+clients and buckets, never on the number of calls.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from quotalab.strategies.answers import is_twitter_throttle
+from quotalab.wire import HttpResponse, TransportError
+
+SERIES = ("calls", "ok", "failed", "token_requests", "throttled", "api_ok")
+"""The per-bucket series: calls started, calls that ended well or badly,
+token endpoint requests, requests answered with a throttle, API 2xx answers."""
+
+OK, THROTTLED_429, FORBIDDEN_403_99, AUTH_FAILURE, FAULT, OTHER = range(6)
+
+
+def answer_kind(response: HttpResponse | TransportError) -> int:
+    """Sort an answer the way reports count it (see ``quotalab.report.values``)."""
+    if isinstance(response, TransportError):
+        return FAULT
+    status = response.status
+    if 200 <= status < 300:
+        return OK
+    if status == 429:
+        return THROTTLED_429
+    if is_twitter_throttle(response):
+        return FORBIDDEN_403_99
+    if status in (401, 403):
+        return AUTH_FAILURE
+    if status == 503:
+        return FAULT
+    return OTHER
+
+
+def is_throttled(response: HttpResponse | TransportError) -> bool:
+    """A 429, or Twitter's 403 code 99 (its throttle on token negotiation)."""
+    return answer_kind(response) in (THROTTLED_429, FORBIDDEN_403_99)
+
+
+def bucket_width_s(duration_s: float) -> float:
+    """One-second buckets for short runs, minutes up to two days, then hours."""
+    if duration_s <= 600:
+        return 1.0
+    if duration_s <= 2 * 86400:
+        return 60.0
+    return 3600.0
+
+
+@dataclass(slots=True)
+class ClientTally:
+    """What one client id did and what happened to it.
+
+    ``calls``/``ok``/``failed`` count API calls as the application sees them
+    (one call may send several requests); the rest count requests on the
+    wire, with the report's conventions.
+    """
+
+    calls: int = 0
+    ok: int = 0
+    failed: int = 0
+    api_calls: int = 0
+    api_ok: int = 0
+    token_requests: int = 0
+    tokens_issued: int = 0
+    token_throttled: int = 0
+    api_throttled: int = 0
+    throttled_429: int = 0
+    forbidden_403_99: int = 0
+    auth_failures_401_403: int = 0
+    faults_503: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def throttled(self) -> int:
+        """Requests of either purpose that the provider throttled."""
+        return self.token_throttled + self.api_throttled
+
+    def count(self, purpose: str, kind: int) -> None:
+        """Count one answered request of ``purpose`` ("token" or "api")."""
+        throttled = kind in (THROTTLED_429, FORBIDDEN_403_99)
+        if purpose == "token":
+            self.token_requests += 1
+            self.tokens_issued += kind == OK
+            self.token_throttled += throttled
+        else:
+            self.api_calls += 1
+            self.api_ok += kind == OK
+            self.api_throttled += throttled
+        if kind == THROTTLED_429:
+            self.throttled_429 += 1
+        elif kind == FORBIDDEN_403_99:
+            self.forbidden_403_99 += 1
+        elif kind == AUTH_FAILURE:
+            self.auth_failures_401_403 += 1
+        elif kind == FAULT:
+            self.faults_503 += 1
+
+    def merge(self, other: ClientTally, times: int = 1) -> None:
+        """Add ``other``'s counts, ``times`` over, to these."""
+        for name in ClientTally.__dataclass_fields__:
+            if name == "errors":
+                for reason, n in other.errors.items():
+                    if n:
+                        self.errors[reason] = self.errors.get(reason, 0) + n * times
+            else:
+                setattr(self, name, getattr(self, name) + getattr(other, name) * times)
+
+    def copy(self) -> ClientTally:
+        """An independent copy."""
+        return dataclasses.replace(self, errors=dict(self.errors))
+
+    def since(self, before: ClientTally) -> ClientTally:
+        """What was counted after ``before`` (a ``copy`` of this tally) was taken."""
+        delta = ClientTally()
+        for name in ClientTally.__dataclass_fields__:
+            if name == "errors":
+                delta.errors = {
+                    reason: n - before.errors.get(reason, 0) for reason, n in self.errors.items()
+                }
+            else:
+                setattr(delta, name, getattr(self, name) - getattr(before, name))
+        return delta
+
+
+class BucketSeries:
+    """Fixed-width buckets from ``start``: one list of counts per series name."""
+
+    __slots__ = ("buckets", "log", "start", "values", "width_s")
+
+    def __init__(self, start: float, span_s: float, width_s: float) -> None:
+        self.start = start
+        self.width_s = width_s
+        self.buckets = max(1, math.ceil(span_s / width_s))
+        self.values: dict[str, list[int]] = {name: [0] * self.buckets for name in SERIES}
+        self.log: list[tuple[str, float, int]] | None = None
+        """When a list, every ``add`` is also appended to it (the engine records a period)."""
+
+    def index(self, t: float) -> int:
+        """The bucket holding ``t`` (events after the last bucket go into it)."""
+        i = int((t - self.start) // self.width_s)
+        return i if i < self.buckets else self.buckets - 1
+
+    def add(self, name: str, t: float, amount: int = 1) -> None:
+        self.values[name][self.index(t)] += amount
+        if self.log is not None:
+            self.log.append((name, t, amount))
+
+    def add_repeats(
+        self, log: Sequence[tuple[str, float, int]], period_s: float, copies: int
+    ) -> None:
+        """Each logged ``add(name, t, amount)`` again at ``t + j * period_s``, j in 1..``copies``.
+
+        The logged times span less than one period. Every time is on the grid
+        of ``math.ulp(start)`` in one binade, as are the period and the bucket
+        width (``quotalab.sim.cycles``), so buckets are counted exactly in
+        whole grid steps: bucket ``b`` gets the copies before its end minus
+        those before its start.
+        """
+        if copies < 1 or not log:
+            return
+        grid = math.ulp(self.start)
+        period = round(period_s / grid)
+        width = round(self.width_s / grid)
+        by_name: dict[str, list[tuple[int, int]]] = {}
+        for name, t, amount in log:
+            by_name.setdefault(name, []).append((round((t - self.start) / grid), amount))
+        last = self.buckets - 1
+        for name, entries in by_name.items():
+            repeats = _Repeats(entries, period, copies)
+            values = self.values[name]
+            first = min(repeats.first // width, last)
+            for b in range(first, min(repeats.final // width, last) + 1):
+                end = repeats.total * copies if b == last else repeats.before((b + 1) * width)
+                values[b] += end - repeats.before(b * width)
+
+
+class _Repeats:
+    """Events at grid offsets ``u`` (less than a period apart), copied at ``u + j * period``."""
+
+    __slots__ = ("anchor", "below", "copies", "final", "first", "offsets", "period", "total")
+
+    def __init__(self, entries: list[tuple[int, int]], period: int, copies: int) -> None:
+        entries.sort()
+        self.period, self.copies = period, copies
+        self.anchor = entries[-1][0] - period  # every offset from it is in (0, period]
+        self.offsets = [u - self.anchor for u, _ in entries]
+        self.below = list(itertools.accumulate((a for _, a in entries), initial=0))
+        self.total = self.below[-1]
+        self.first = entries[0][0] + period  # the earliest copy
+        self.final = entries[-1][0] + copies * period  # the latest copy
+
+    def before(self, x: int) -> int:
+        """Copies, weighted by amount, at grid offsets below ``x``."""
+        q, s = divmod(x - self.anchor, self.period)
+        # An event at offset r in (0, period] has q copies below x if r < s, else q - 1.
+        lower = self.below[bisect.bisect_left(self.offsets, s)]
+        copies = self.copies
+        return lower * min(max(q, 0), copies) + (self.total - lower) * min(max(q - 1, 0), copies)
+
+
+class Latencies:
+    """A histogram of call durations in whole milliseconds."""
+
+    __slots__ = ("counts",)
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+
+    def add(self, seconds: float, amount: int = 1) -> None:
+        ms = round(seconds * 1000.0)
+        self.counts[ms] = self.counts.get(ms, 0) + amount
+
+    def quantile_ms(self, q: float) -> float:
+        """The smallest duration at or below which a fraction ``q`` of calls ended."""
+        total = sum(self.counts.values())
+        if total == 0:
+            return 0.0
+        need = q * total
+        seen = 0
+        for ms in sorted(self.counts):
+            seen += self.counts[ms]
+            if seen >= need:
+                return float(ms)
+        return float(max(self.counts))

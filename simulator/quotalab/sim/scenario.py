@@ -1,0 +1,203 @@
+"""A simulated scenario: the real profile, provider and strategies wired to the engine.
+
+Every strategy runs against its own fresh provider (as separate live runs
+would), with ``clients`` registered client ids and ``workers_per_client``
+workers each; workers of one client share one token cache unless
+``shared_cache`` is off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from quotalab.clock import VirtualClock
+from quotalab.counters import MemoryCounters
+from quotalab.errors import InputError
+from quotalab.limits import MemoryStore
+from quotalab.profiles import ClientSpec, ProviderConfig, load_config
+from quotalab.server.mock_provider import MockProvider
+from quotalab.sim.aggregates import ClientTally
+from quotalab.sim.cycles import ProviderCycles
+from quotalab.sim.engine import CacheGroup, Engine, EngineResult, Worker
+from quotalab.sim.fastforward import ProviderOracle
+from quotalab.sim.signing import FastHS256Keys
+from quotalab.sim.traffic import arrivals
+from quotalab.strategies import NAMES, TokenCache, make_strategy
+from quotalab.strategies.client_settings import ClientSettings
+from quotalab.wire import HttpRequest
+
+BASE_URL = "http://quotalab.sim"
+API_PATHS = {"jwt_api": 0, "bearer_api": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class SimSettings:
+    """Everything that determines a simulated run (with the seed, all of it)."""
+
+    profile: str = "auth0"
+    config_path: str | None = None
+    clients: int = 10
+    workers_per_client: int = 1
+    shared_cache: bool = True
+    duration_s: float = 3600.0
+    traffic: str = "constant"
+    rate: float = 1.0
+    strategies: tuple[str, ...] = ("naive", "cached", "backoff", "cached+backoff")
+    seed: int = 0
+    latency_s: float = 0.02
+    fast_forward: bool = True
+
+    def __post_init__(self) -> None:
+        if self.clients < 1:
+            raise InputError(f"--clients must be >= 1, got {self.clients}")
+        if self.workers_per_client < 1:
+            raise InputError(f"--workers-per-client must be >= 1, got {self.workers_per_client}")
+        if self.latency_s < 0:
+            raise InputError(f"latency must be >= 0 s, got {self.latency_s}")
+        unknown = [s for s in self.strategies if s not in NAMES]
+        if unknown or not self.strategies:
+            raise InputError(f"unknown strategies {unknown}; use some of {', '.join(NAMES)}")
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyRun:
+    """One strategy's engine result and the provider's own stats after it."""
+
+    strategy: str
+    result: EngineResult
+    provider_stats: dict[str, object]
+
+
+def simulation_config(settings: SimSettings) -> ProviderConfig:
+    """The profile with one registered client per simulated client and cheap signing."""
+    config = load_config(settings.profile, settings.config_path)
+    template = _template_client(config)
+    clients = dict(config.clients)
+    for i in range(settings.clients):
+        client_id = f"sim-client-{i:04d}"
+        clients[client_id] = dataclasses.replace(template, client_id=client_id)
+    provider_settings = dataclasses.replace(config.settings, token_signing="HS256")
+    return dataclasses.replace(config, clients=clients, settings=provider_settings)
+
+
+def _template_client(config: ProviderConfig) -> ClientSpec:
+    if not config.clients:
+        raise InputError(f"profile {config.settings.name!r} registers no client to copy")
+    return next(iter(config.clients.values()))
+
+
+def _client_settings(config: ProviderConfig, client: ClientSpec) -> ClientSettings:
+    kinds = {e.kind: e for e in config.endpoints}
+    token = kinds.get("twitter_token") or kinds.get("auth0_token")
+    if token is None:
+        raise InputError(f"profile {config.settings.name!r} has no token endpoint")
+    audience = client.audiences[0] if client.audiences else ""
+    return ClientSettings(
+        style="twitter" if "twitter_token" in kinds else "auth0",
+        token_url=BASE_URL + token.path,
+        client_id=client.client_id,
+        client_secret=client.secret,
+        audience=audience,
+        api_base_url=BASE_URL,
+    )
+
+
+def api_request(config: ProviderConfig) -> HttpRequest:
+    """The API call every simulated client makes: the profile's first protected endpoint."""
+    for endpoint in config.endpoints:
+        if endpoint.kind in API_PATHS:
+            return HttpRequest(endpoint.method, BASE_URL + endpoint.path)
+    raise InputError(f"profile {config.settings.name!r} has no protected API endpoint")
+
+
+def build_run(
+    settings: SimSettings, strategy: str, clock: VirtualClock, config: ProviderConfig
+) -> tuple[MockProvider, list[Worker]]:
+    """A fresh provider and the workers of every client for ``strategy``."""
+    provider = MockProvider(
+        config,
+        clock,
+        MemoryStore(),
+        MemoryCounters(),
+        keys=FastHS256Keys(settings.seed),
+        base_url=BASE_URL,
+    )
+    request = api_request(config)
+    start = clock.now()
+    workers: list[Worker] = []
+    for i in range(settings.clients):
+        client_id = f"sim-client-{i:04d}"
+        client = config.clients[client_id]
+        client_settings = _client_settings(config, client)
+        tally = ClientTally()
+        shared = TokenCache()
+        group: CacheGroup | None = None
+        for w in range(settings.workers_per_client):
+            # Arrivals depend on the seed and the worker only, so every strategy
+            # meets the same calls; the strategy's own choices (jitter) draw apart.
+            traffic_rng = random.Random(f"{settings.seed}:traffic:{i}:{w}")
+            rng = random.Random(f"{settings.seed}:strategy:{strategy}:{i}:{w}")
+            if group is None or not settings.shared_cache:
+                cache = shared if settings.shared_cache else TokenCache()
+                made = make_strategy(
+                    strategy,
+                    client_settings,
+                    clock=clock,
+                    rng=rng,
+                    cache=None if strategy == "article" else cache,
+                )
+                group = CacheGroup(made)
+            times = arrivals(
+                settings.traffic, settings.rate / settings.workers_per_client, start, traffic_rng
+            )
+            workers.append(Worker(client_id, w, group, request, times, tally))
+    return provider, workers
+
+
+def run_strategy(
+    settings: SimSettings,
+    strategy: str,
+    *,
+    faults_path: str | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> StrategyRun:
+    """Simulate ``strategy`` alone for the whole duration (faults from a JSON file).
+
+    ``progress`` is told the fraction of virtual time played, now and then.
+    """
+    clock = VirtualClock()
+    config = simulation_config(settings)
+    provider, workers = build_run(settings, strategy, clock, config)
+    load_faults(provider, faults_path)
+    engine = Engine(
+        provider,
+        clock,
+        workers,
+        duration_s=settings.duration_s,
+        latency_s=settings.latency_s,
+        progress=progress,
+    )
+    if settings.fast_forward:
+        oracle = ProviderOracle(provider, settings.workers_per_client, engine.at)
+        engine.oracle = oracle
+        engine.cycles = ProviderCycles(provider, [w.group for w in workers], oracle)
+    result = engine.run()
+    return StrategyRun(strategy, result, provider.stats())
+
+
+def load_faults(provider: MockProvider, path: str | Path | None) -> None:
+    """Apply a ``/_admin/faults``-style JSON document from ``path``."""
+    if path is None:
+        return
+    try:
+        document = json.loads(Path(path).read_text("utf-8"))
+    except OSError as error:
+        raise InputError(f"--faults {path}: cannot be read ({error.strerror})") from None
+    except ValueError as error:
+        raise InputError(f"--faults {path}: not JSON ({error})") from None
+    provider.set_faults(document)

@@ -1,0 +1,78 @@
+"""Turn simulated runs into the report's measurements, with ``meta.mode = "simulated"``.
+
+Nothing wall-clock goes into the report, so the same seed and settings give
+the same report.json apart from ``meta.generated_at``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from quotalab.report import RunMeta, StrategyMeasurements, TimeSeries, build_report
+from quotalab.report.values import Report
+from quotalab.sim.aggregates import ClientTally
+from quotalab.sim.scenario import SimSettings, StrategyRun
+
+
+def measurements_of(run: StrategyRun) -> StrategyMeasurements:
+    """One strategy's counts over every client, its latency histogram and series."""
+    total = ClientTally()
+    for tally in run.result.tallies.values():
+        total.merge(tally)
+    series = run.result.series
+    return StrategyMeasurements(
+        api_calls=total.api_calls,
+        api_ok=total.api_ok,
+        token_requests=total.token_requests,
+        tokens_issued=total.tokens_issued,
+        duration_s=run.result.duration_s,
+        throttled_429=total.throttled_429,
+        forbidden_403_99=total.forbidden_403_99,
+        auth_failures_401_403=total.auth_failures_401_403,
+        faults_503=total.faults_503,
+        calls=total.calls,
+        calls_ok=total.ok,
+        latency_histogram={float(ms): n for ms, n in sorted(run.result.latencies.counts.items())},
+        series=TimeSeries(
+            bucket_s=series.width_s,
+            token_requests=tuple(series.values["token_requests"]),
+            throttled=tuple(series.values["throttled"]),
+            api_ok=tuple(series.values["api_ok"]),
+        ),
+    )
+
+
+def settings_of(settings: SimSettings, faults: str | None) -> dict[str, str | int | float | bool]:
+    """The settings recorded in ``meta.settings`` (everything that shapes the result)."""
+    return {
+        "clients": settings.clients,
+        "workers_per_client": settings.workers_per_client,
+        "shared_cache": settings.shared_cache,
+        "duration_s": settings.duration_s,
+        "traffic": settings.traffic,
+        "rate_per_client": settings.rate,
+        "seed": settings.seed,
+        "latency_ms": round(settings.latency_s * 1000.0, 3),
+        "config": settings.config_path or "",
+        "faults": faults or "",
+        "strategies": ",".join(settings.strategies),
+    }
+
+
+def simulated_report(
+    settings: SimSettings,
+    runs: Sequence[StrategyRun],
+    generated_at: str,
+    *,
+    faults: str | None = None,
+) -> Report:
+    """The report of a simulation, ready for ``write_report`` or ``render_terminal``."""
+    scenario = f"simulate-{settings.traffic}-{settings.clients}x{settings.workers_per_client}"
+    meta = RunMeta(
+        mode="simulated",
+        profile=settings.profile,
+        scenario=scenario,
+        generated_at=generated_at,
+        settings=settings_of(settings, faults),
+    )
+    return build_report(meta, {run.strategy: measurements_of(run) for run in runs})

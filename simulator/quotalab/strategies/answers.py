@@ -1,0 +1,173 @@
+"""What a response means to a client: success, throttle, outage, or a definite no.
+
+Pure functions of a response and ``now``: ``classify`` names the outcome and
+``server_wait_s`` reads how long the server asked the client to wait.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC
+from enum import Enum
+
+from quotalab.errors import CredentialsError, StrategyError, ThrottledError, UnavailableError
+from quotalab.wire import HttpResponse, TransportError
+
+TWITTER_THROTTLE_CODE = 99  # 403 "Unable to verify your credentials" on oauth2/token
+TWITTER_INVALID_TOKEN_CODE = 89  # 401 "Invalid or expired token."
+RETRYABLE_5XX = frozenset({502, 503, 504})
+
+
+class AnswerKind(Enum):
+    OK = "ok"
+    THROTTLED = "throttled"  # 429: wait and retry
+    COOLDOWN = "cooldown"  # Twitter 403 code 99: a throttle without headers
+    UNAVAILABLE = "unavailable"  # 502/503/504 or no HTTP answer at all
+    INVALID_TOKEN = "invalid_token"  # API 401: the token, not the client, is bad
+    DEFINITE = "definite"  # any other answer: retrying cannot change it
+
+
+RETRYABLE = frozenset({AnswerKind.THROTTLED, AnswerKind.COOLDOWN, AnswerKind.UNAVAILABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerVerdict:
+    outcome: AnswerKind
+    wait_s: float | None = None  # the server-given wait, when it gave one
+
+
+def _twitter_codes(response: HttpResponse) -> set[int]:
+    if b'"errors"' not in response.body:
+        return set()
+    data = response.json()
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return set()
+    return {e["code"] for e in errors if isinstance(e, dict) and isinstance(e.get("code"), int)}
+
+
+def is_twitter_throttle(response: HttpResponse) -> bool:
+    """Twitter's token throttle: 403 with ``{"errors":[{"code":99,...}]}`` and no headers."""
+    return response.status == 403 and TWITTER_THROTTLE_CODE in _twitter_codes(response)
+
+
+def _is_invalid_token(response: HttpResponse) -> bool:
+    challenge = response.headers.get("www-authenticate", "")
+    if re.search(r'error\s*=\s*"?invalid_token"?', challenge):
+        return True
+    if TWITTER_INVALID_TOKEN_CODE in _twitter_codes(response):
+        return True
+    # Auth0 Management API style: 401 JSON without a challenge header. A 401 from
+    # the API itself means the token, not the client, was refused: refetch once.
+    if b"Expired token" in response.body or b"invalid_token" in response.body:
+        return True
+    if b'"statusCode"' not in response.body:
+        return False
+    data = response.json()
+    return isinstance(data, dict) and data.get("statusCode") == 401
+
+
+def classify(reply: HttpResponse | TransportError, now: float, *, api: bool) -> AnswerVerdict:
+    """Name what ``reply`` means; ``api`` is False for token-endpoint replies."""
+    if isinstance(reply, TransportError):
+        return AnswerVerdict(AnswerKind.UNAVAILABLE)
+    status = reply.status
+    if 200 <= status < 300:
+        return AnswerVerdict(AnswerKind.OK)
+    if status == 429:
+        return AnswerVerdict(AnswerKind.THROTTLED, server_wait_s(reply, now))
+    if status in RETRYABLE_5XX:
+        return AnswerVerdict(AnswerKind.UNAVAILABLE, server_wait_s(reply, now))
+    if is_twitter_throttle(reply):
+        return AnswerVerdict(AnswerKind.COOLDOWN)
+    if status == 401 and api and _is_invalid_token(reply):
+        return AnswerVerdict(AnswerKind.INVALID_TOKEN)
+    return AnswerVerdict(AnswerKind.DEFINITE)
+
+
+_PARAM_T = re.compile(r"(?:^|[;,\s])t\s*=\s*(\d+(?:\.\d+)?)")
+_PARAM_R = re.compile(r"(?:^|[;,\s])r\s*=\s*(\d+)(?![\d.])")
+
+
+def _param_t(value: str) -> float | None:
+    """``t=`` of a policy list: the longest among policies with ``r=0``, else the first."""
+    spent = []
+    for item in value.split(","):
+        t = _PARAM_T.search(item)
+        r = _PARAM_R.search(item)
+        if t is not None and r is not None and int(r.group(1)) == 0:
+            spent.append(float(t.group(1)))
+    if spent:
+        return max(spent)
+    match = _PARAM_T.search(value)
+    return float(match.group(1)) if match else None
+
+
+def _number(value: str) -> float | None:
+    """A finite number, or None: "inf" and "nan" are no hint at all."""
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _seconds_or_date(value: str, now: float) -> float | None:
+    value = value.strip()
+    seconds = _number(value)
+    if seconds is not None:
+        # RFC 9110 delay-seconds are non-negative: "-5" is no hint, not "retry now".
+        return seconds if seconds >= 0 else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # asctime and "-0000" dates: RFC 9110 dates are all GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+def _epoch(value: str, now: float) -> float | None:
+    epoch = _number(value)
+    return None if epoch is None else max(0.0, epoch - now)
+
+
+def server_wait_s(response: HttpResponse, now: float) -> float | None:
+    """Seconds the server asked us to wait, by precedence; None when it said nothing.
+
+    Order: ``Retry-After`` (seconds or HTTP-date), IETF ``RateLimit`` ``t=``,
+    ``Auth0-RateLimit`` ``t=``, then ``x-ratelimit-reset`` / ``x-rate-limit-reset``
+    (UNIX epoch). A reset already in the past means "no wait" (0).
+    """
+    headers = response.headers
+    readers = (
+        ("retry-after", _seconds_or_date),
+        ("ratelimit", lambda v, _now: _param_t(v)),
+        ("auth0-ratelimit", lambda v, _now: _param_t(v)),
+        ("x-ratelimit-reset", _epoch),
+        ("x-rate-limit-reset", _epoch),
+    )
+    for name, read in readers:
+        value = headers.get(name)
+        if value is not None:
+            wait = read(value, now)
+            if wait is not None:
+                return wait
+    return None
+
+
+def error_for(reply: HttpResponse | TransportError, what: str) -> StrategyError:
+    """The typed error for giving up on ``reply``; ``what`` names the request."""
+    if isinstance(reply, TransportError):
+        return UnavailableError(f"{what}: no answer ({reply.reason})")
+    status = reply.status
+    if status == 429 or is_twitter_throttle(reply):
+        return ThrottledError(f"{what}: still throttled (HTTP {status})", status)
+    if status in (401, 403):
+        return CredentialsError(f"{what}: refused (HTTP {status})", status)
+    if status >= 500:
+        return UnavailableError(f"{what}: unavailable (HTTP {status})", status)
+    return StrategyError(f"{what}: failed (HTTP {status})", status)

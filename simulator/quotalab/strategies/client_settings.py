@@ -1,0 +1,134 @@
+"""How a client talks to one provider: token request shape and token parsing.
+
+Providers are data: ``ClientSettings`` says whether the token endpoint wants
+an Auth0-style JSON body or Twitter-style Basic auth with a form body, and
+``token_request`` / ``parse_token`` turn that into wire values.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote
+
+from quotalab.errors import InputError, UnavailableError
+from quotalab.wire import HttpRequest, HttpResponse
+
+Style = Literal["auth0", "twitter"]
+STYLES: tuple[Style, ...] = ("auth0", "twitter")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """Where and how to fetch a client-credentials token, and where the API lives."""
+
+    style: Style
+    token_url: str
+    client_id: str
+    client_secret: str
+    audience: str = ""
+    scope: str = ""
+    api_base_url: str = ""
+
+    def __post_init__(self) -> None:
+        if self.style not in STYLES:
+            raise InputError(f"provider style {self.style!r} is unknown; use one of {STYLES}")
+        if not self.token_url.startswith(("http://", "https://")):
+            raise InputError(f"token_url must be an absolute http(s) URL, got {self.token_url!r}")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object]) -> ClientSettings:
+        """Build settings from a plain mapping (a profile table or CLI options)."""
+        known = {"style", "token_url", "client_id", "client_secret", "audience", "scope"}
+        known.add("api_base_url")
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"unknown provider settings {unknown}; accepted: {sorted(known)}")
+        missing = sorted({"style", "token_url", "client_id", "client_secret"} - set(data))
+        if missing:
+            raise InputError(f"provider settings lack {missing}")
+        values = {key: str(value) for key, value in data.items()}
+        style = values.pop("style")
+        if style not in STYLES:
+            raise InputError(f"provider style {style!r} is unknown; use one of {STYLES}")
+        return cls(style=style, **values)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """An access token; ``expires_at`` is None when the provider gives no lifetime."""
+
+    access_token: str
+    expires_at: float | None
+    lifetime_s: float | None
+
+
+def token_request(settings: ClientSettings) -> HttpRequest:
+    """The client-credentials token request for this provider, byte for byte."""
+    if settings.style == "twitter":
+        pair = f"{quote(settings.client_id, safe='')}:{quote(settings.client_secret, safe='')}"
+        basic = base64.b64encode(pair.encode()).decode("ascii")
+        return HttpRequest(
+            method="POST",
+            url=settings.token_url,
+            headers=(
+                ("authorization", f"Basic {basic}"),
+                ("content-type", "application/x-www-form-urlencoded;charset=UTF-8"),
+            ),
+            body=b"grant_type=client_credentials",
+        )
+    payload = {
+        "client_id": settings.client_id,
+        "client_secret": settings.client_secret,
+        "audience": settings.audience,
+        "grant_type": "client_credentials",
+    }
+    if settings.scope:
+        payload["scope"] = settings.scope
+    return HttpRequest(
+        method="POST",
+        url=settings.token_url,
+        headers=(("content-type", "application/json"),),
+        body=json.dumps(payload, separators=(",", ":")).encode(),
+    )
+
+
+def parse_token(response: HttpResponse, now: float) -> Token:
+    """Read a successful token response; a body without ``access_token`` is an error."""
+    data = response.json()
+    token = data.get("access_token") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token:
+        raise UnavailableError("token response has no access_token", response.status)
+    lifetime = _lifetime_s(data.get("expires_in"))
+    if lifetime is None:
+        return Token(token, None, None)
+    return Token(token, now + lifetime, lifetime)
+
+
+def _lifetime_s(value: object) -> float | None:
+    """``expires_in`` as seconds: a number, or a numeric string as some providers send."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
+
+
+def with_bearer(request: HttpRequest, access_token: str) -> HttpRequest:
+    """The API request with ``Authorization: Bearer <token>`` (replacing any earlier one)."""
+    headers = tuple(item for item in request.headers if item[0].lower() != "authorization")
+    return HttpRequest(
+        method=request.method,
+        url=request.url,
+        headers=(*headers, ("authorization", f"Bearer {access_token}")),
+        body=request.body,
+    )

@@ -1,0 +1,88 @@
+"""The two ways to bring your own client, and ``load_strategy`` for ``--strategy``.
+
+(a) **A sans-I/O strategy**: an object with ``name`` and ``call(request) -> Flow``
+    (``quotalab.strategies.messages.Strategy``). quotalab drives it, so it runs
+    under httpx, locust and the virtual-time simulation alike.
+(b) **An own client** (``OwnClient``): blocking code that does its own HTTP,
+    e.g. your production client wrapped in ``call_api(path) -> status``. Only
+    real-time runs can drive it; its token requests are counted by the server.
+
+Either way the user provides a factory ``factory(settings, *, clock, rng)``
+and names it on the command line as ``--strategy package.module:factory``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from quotalab.clock import Clock
+from quotalab.errors import InputError
+from quotalab.strategies.client_settings import ClientSettings
+from quotalab.strategies.messages import Strategy
+from quotalab.strategies.registry import NAMES, make_strategy
+
+
+@runtime_checkable
+class OwnClient(Protocol):
+    """A client that does its own I/O; quotalab only calls it and counts."""
+
+    name: str
+
+    def call_api(self, path: str) -> int:
+        """Call ``settings.api_base_url + path`` (fetching tokens as it sees fit); the status."""
+        ...
+
+
+StrategyFactory = Callable[..., Strategy | OwnClient]
+
+
+def _builtin(name: str) -> StrategyFactory:
+    def factory(
+        settings: ClientSettings, *, clock: Clock, rng: random.Random
+    ) -> Strategy | OwnClient:
+        return make_strategy(name, settings, clock=clock, rng=rng)
+
+    return factory
+
+
+def load_strategy(spec: str) -> StrategyFactory:
+    """The factory for a built-in name or a ``package.module:factory`` spec."""
+    spec = spec.strip()
+    if spec in NAMES:
+        return _builtin(spec)
+    if ":" not in spec:
+        raise InputError(
+            f"--strategy {spec!r} is neither a built-in ({', '.join(NAMES)}) "
+            "nor 'package.module:factory'"
+        )
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise InputError(f"--strategy {spec!r}: expected 'package.module:factory'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise InputError(f"--strategy {spec!r}: cannot import {module_name!r} ({error})") from None
+    factory = getattr(module, attr, None)
+    if factory is None:
+        raise InputError(f"--strategy {spec!r}: module {module_name!r} has no {attr!r}")
+    if not callable(factory):
+        raise InputError(f"--strategy {spec!r}: {attr!r} is not callable")
+    return factory  # type: ignore[no-any-return]
+
+
+def build_strategy(
+    spec: str, settings: ClientSettings, *, clock: Clock, rng: random.Random
+) -> Strategy | OwnClient:
+    """Load ``spec`` and call its factory, checking it returned one of the two protocols."""
+    client = load_strategy(spec)(settings, clock=clock, rng=rng)
+    if isinstance(client, OwnClient):
+        return client
+    if callable(getattr(client, "call", None)) and isinstance(getattr(client, "name", None), str):
+        return client
+    raise InputError(
+        f"--strategy {spec!r}: the factory returned {type(client).__name__}, which has "
+        "neither call(request) -> flow (Strategy) nor call_api(path) -> int (OwnClient)"
+    )

@@ -1,0 +1,137 @@
+"""``QuotalabServer``: the mock provider on a virtual clock, for your own tests.
+
+The ``quotalab_server`` pytest fixture builds one; import it directly to use
+the server outside pytest (a notebook, another test runner).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from string import Template
+from typing import Any
+
+import httpx
+
+from quotalab.clock import VirtualClock
+from quotalab.counters import MemoryCounters
+from quotalab.limits import Decision, MemoryStore
+from quotalab.profiles import load_config
+from quotalab.server.mock_provider import MockProvider
+from quotalab.server.parsing import basic_credentials, parse_body_fields, read_request
+from quotalab.server.runner import serve_in_thread
+from quotalab.server.throttle import template_values
+from quotalab.wire import HttpRequest, HttpResponse
+
+BASE_URL = "http://quotalab.test"
+DEFAULT_STORM_RESPONSE = HttpResponse(
+    429, {"content-type": "application/json"}, b'{"error":"too_many_requests"}'
+)
+
+
+class QuotalabServer:
+    """A mock provider on a virtual clock, reachable in-process and on loopback."""
+
+    def __init__(self, profile: str = "auth0", config_path: str | None = None) -> None:
+        self.clock = VirtualClock()
+        self.config = load_config(profile, config_path)
+        self.provider = MockProvider(
+            self.config, self.clock, MemoryStore(), MemoryCounters(), base_url=BASE_URL
+        )
+        self.base_url = BASE_URL
+        self.transport = httpx.MockTransport(self._handle_httpx)
+        self._storm: tuple[str, float] | None = None
+        self._stack = contextlib.ExitStack()
+        self._live_url: str | None = None
+
+    # -- talking to it -----------------------------------------------------
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer one request at the virtual clock's time (storms first)."""
+        incoming = read_request(request)
+        if self._storm is not None:
+            path, until = self._storm
+            if self.clock.now() < until and incoming.path == path:
+                return self._storm_answer(request, until)
+        return self.provider.handle(request)
+
+    def _handle_httpx(self, request: httpx.Request) -> httpx.Response:
+        wire = HttpRequest(
+            request.method,
+            str(request.url),
+            tuple((k.lower(), v) for k, v in request.headers.items()),
+            request.read(),
+        )
+        answer = self.handle(wire)
+        return httpx.Response(answer.status, headers=dict(answer.headers), content=answer.body)
+
+    @property
+    def live_url(self) -> str:
+        """``http://127.0.0.1:<port>`` of a real server, started on first use."""
+        if self._live_url is None:
+            self._live_url = self._stack.enter_context(serve_in_thread(self.provider))
+        return self._live_url
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An ``httpx.Client`` wired to the in-process provider."""
+        return httpx.Client(transport=self.transport, base_url=self.base_url, **kwargs)
+
+    # -- steering it -------------------------------------------------------
+
+    def advance(self, seconds: float) -> float:
+        """Move the virtual clock forward; returns the new time."""
+        return self.clock.advance(seconds)
+
+    def storm(self, seconds: float, endpoint: str = "token") -> None:
+        """Throttle every request to ``endpoint`` for ``seconds`` of virtual time.
+
+        The answer is the profile's own rejection for that endpoint's first
+        limit (Auth0's 429 body and headers, Twitter's 403 code 99), with
+        ``retry-after`` / reset pointing at the storm's end.
+        """
+        spec = self.provider.endpoints.get(endpoint)
+        if spec is None:
+            known = ", ".join(self.provider.endpoints)
+            raise ValueError(f"unknown endpoint {endpoint!r}; the profile has {known}")
+        self._storm = (spec.path, self.clock.now() + seconds)
+
+    def set_faults(self, document: dict[str, Any]) -> None:
+        """Replace faults as ``PUT /_admin/faults`` does (503s, latency, clock skew)."""
+        self.provider.set_faults(document)
+
+    def client_stats(self, client_id: str) -> dict[str, int]:
+        """The provider's counters of ``client_id`` (token_requests, tokens_issued, ...)."""
+        return dict(self.provider.counters.snapshot().get(client_id, {}))
+
+    def stats(self) -> dict[str, Any]:
+        """The whole ``/_admin/stats`` document."""
+        return self.provider.stats()
+
+    def close(self) -> None:
+        """Stop the loopback server if one was started."""
+        self._stack.close()
+
+    # -- storms --------------------------------------------------------------
+
+    def _storm_answer(self, request: HttpRequest, until: float) -> HttpResponse:
+        provider, now = self.provider, self.clock.now()
+        incoming = read_request(request)
+        spec = provider.routes.get((incoming.method, incoming.path))
+        fields = parse_body_fields(incoming)
+        basic = basic_credentials(incoming, url_decode=True)
+        body_id = fields.get("client_id", "") if isinstance(fields, dict) else ""
+        who = (basic[0] if basic else body_id) or "anonymous"
+        provider.counters.incr(who, "token_requests")
+        rules = [provider.limiter.rules[name] for name in (spec.limits if spec else ())]
+        if not rules:
+            provider.counters.incr(who, "throttled_429")
+            return DEFAULT_STORM_RESPONSE
+        rule = rules[0]
+        decision = Decision(False, 0, 0, until, until - now)
+        values = {**template_values(rule, decision, now), "transaction": "0" * 16}
+        headers = {h: Template(t).safe_substitute(values) for h, t in rule.headers}
+        answer = provider.responses[rule.reject].render(values, headers)
+        provider.counters.incr(who, "forbidden_403_99" if answer.status == 403 else "throttled_429")
+        if "retry-after" not in answer.headers and answer.status == 429:
+            extra = {"retry-after": values["retry_after"]}
+            answer = HttpResponse(answer.status, {**answer.headers, **extra}, answer.body)
+        return answer
