@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from quotalab.run.live_measurements import disagreements, figures_of, server_totals
+from quotalab.outcomes import ClientTally
+from quotalab.report import TimeSeries
+from quotalab.run.live_measurements import count_flows, disagreements, figures_of, server_totals
 from quotalab.run.live_tally import Tally
+from quotalab.run.reporting import measurements_of
 
 START = 1_800_000_000.0
+
+SERVER = {
+    "token_requests": 3,
+    "tokens_issued": 1,
+    "throttled_429": 1,
+    "api_calls": 1,
+    "api_ok": 1,
+    "api_429": 4,
+}
 
 
 def tally() -> Tally:
@@ -13,31 +25,20 @@ def tally() -> Tally:
     t.record_exchange(START + 0.2, "token", "ok", 5)
     t.record_exchange(START + 0.4, "api", "ok", 10)
     t.record_exchange(START + 1.1, "token", "throttled_429", 2)
-    t.record_exchange(START + 1.3, "token", "auth_401", 2)
+    t.record_exchange(START + 1.3, "token", "auth_401_403", 2)
     t.record_exchange(START + 2.5, "api", "transport", 1)
     return t
 
 
 def test_counts_come_from_the_server_and_unseen_failures_from_the_client() -> None:
-    stats = {
-        "clients": {
-            "demo-client": {
-                "token_requests": 3,
-                "tokens_issued": 1,
-                "throttled_429": 1,
-                "api_calls": 1,
-                "api_ok": 1,
-                "api_429": 4,
-            },
-            "someone-else": {"token_requests": 100},
-        }
-    }
+    stats = {"clients": {"demo-client": SERVER, "someone-else": {"token_requests": 100}}}
     server = server_totals(stats, ["demo-client"])
     figures = figures_of("naive", tally(), server, START, 3)
+    counts = figures.counts
     assert figures.source == "server"
-    assert figures.throttled_429 == 1 + 4  # token and API 429s
-    assert figures.auth_failures_401_403 == 1  # the token endpoint's 401, seen by the client
-    assert figures.faults_503 == 1  # a transport error never reaches the server
+    assert counts.throttled_429 == 1 + 4  # token and API 429s
+    assert counts.auth_failures_401_403 == 1  # the token endpoint's 401, seen by the client
+    assert counts.faults_503 == 1  # a transport error never reaches the server
     assert figures.series.token_requests == (1, 2, 0)
     assert figures.series.throttled == (0, 1, 0)
     assert figures.series.api_ok == (1, 0, 0)
@@ -46,15 +47,51 @@ def test_counts_come_from_the_server_and_unseen_failures_from_the_client() -> No
 
 def test_without_server_counts_the_client_tally_stands_alone() -> None:
     figures = figures_of("naive", tally(), None, START, 3)
+    counts = figures.counts
     assert figures.source == "client"
-    assert (figures.token_requests, figures.tokens_issued, figures.api_calls) == (3, 1, 2)
+    assert (counts.token_requests, counts.tokens_issued, counts.api_calls) == (3, 1, 2)
     assert disagreements(figures) == []
 
 
 def test_calls_count_finished_flows_and_ignore_abandoned_ones() -> None:
-    from quotalab.run.reporting import calls_of
+    counts = ClientTally()
+    assert count_flows(counts, {"ok": 361, "ThrottledError": 89, "abandoned": 4})
+    assert (counts.calls, counts.ok, counts.failed) == (450, 361, 89)
+    assert counts.errors == {"ThrottledError": 89}
+    assert not count_flows(ClientTally(), {"abandoned": 3})
+    assert not count_flows(ClientTally(), {})
 
-    flows = {"ok": 361, "ThrottledError": 89, "abandoned": 4}
-    assert calls_of(flows) == (450, 361)
-    assert calls_of({"abandoned": 3}) == (None, None)
-    assert calls_of({}) == (None, None)
+
+def own_client_tally() -> Tally:
+    """An own client: 8 calls returned 200, 2 raised its SDK's rate-limit error."""
+    t = Tally()
+    for i in range(8):
+        t.record_exchange(START + i * 0.3, "call", "ok", 12)
+        t.record_flow("ok")
+    for _ in range(2):
+        t.record_exchange(START + 2.9, "call", "throttled_429", 3)
+        t.record_flow("RateLimitError", throttled=True, message="429: Too Many Requests")
+    return t
+
+
+def test_an_own_client_takes_every_request_count_from_the_server() -> None:
+    server = {**SERVER, "token_requests": 10, "tokens_issued": 8, "api_calls": 8, "api_ok": 8}
+    series = TimeSeries(1.0, (4, 6, 0), (0, 2, 0), (3, 5, 0))
+    figures = figures_of("mine:factory", own_client_tally(), server, START, 3, series)
+    assert figures.counts.token_requests == 10
+    assert figures.counts.throttled_429 == 1 + 4
+    assert (figures.counts.calls, figures.counts.ok) == (10, 8)
+    assert figures.series is series and figures.series_source == "server"
+    # The client never saw its own requests: nothing to compare, no false warning.
+    assert figures.client_counts == {}
+    assert disagreements(figures) == []
+    assert sum(figures.latency_histogram.values()) == 10  # every call's latency, raised too
+
+
+def test_an_own_client_raising_fails_its_calls_in_the_report() -> None:
+    figures = figures_of("mine:factory", own_client_tally(), dict(SERVER), START, 3)
+    measured = measurements_of(figures)
+    assert (measured.calls, measured.calls_ok) == (10, 8)
+    (failed,) = measured.failures
+    assert (failed.reason, failed.calls, failed.throttled) == ("RateLimitError", 2, 2)
+    assert failed.first_message == "429: Too Many Requests"

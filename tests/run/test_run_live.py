@@ -83,10 +83,10 @@ def test_processes_merge_to_the_server_counts(tmp_path: Path) -> None:
     cached, naive = result.figures
     for figures in result.figures:
         assert figures.source == "server"
-        assert figures.api_calls > 0
+        assert figures.counts.api_calls > 0
         for name in ("api_calls", "token_requests", "tokens_issued"):
-            assert figures.client_counts[name] == getattr(figures, name), name
+            assert figures.client_counts[name] == getattr(figures.counts, name), name
     # One shared cache per locust process: two worker processes fetch two tokens.
-    assert cached.tokens_issued == 2
-    assert naive.token_requests >= naive.api_calls
+    assert cached.counts.tokens_issued == 2
+    assert naive.counts.token_requests >= naive.counts.api_calls
     assert result.warnings == ()

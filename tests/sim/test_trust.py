@@ -57,7 +57,7 @@ def test_live_and_simulated_runs_agree(tmp_path: Path) -> None:
     live = {figures.strategy: figures for figures in run_comparison(settings, tmp_path).figures}
     for strategy in ("naive", "cached+backoff"):
         got = live[strategy]
-        started = sum(got.flows.values())
+        started = got.counts.calls
         assert started > 0.5 * USERS * RATE * DURATION_S, "the live run barely ran"
         active_s = active_seconds(got.series.token_requests, got.series.api_ok)
         # Locust users of one client id share one token cache: one client, USERS workers.
@@ -75,10 +75,10 @@ def test_live_and_simulated_runs_agree(tmp_path: Path) -> None:
         )
         (tally,) = simulated.result.tallies.values()
         pairs = {
-            "token_requests": (got.token_requests, tally.token_requests),
-            "throttled": (got.throttled_429 + got.forbidden_403_99, tally.throttled),
+            "token_requests": (got.counts.token_requests, tally.token_requests),
+            "throttled": (got.counts.throttled, tally.throttled),
         }
         for name, (live_n, sim_n) in pairs.items():
             assert agree(live_n, sim_n), f"{strategy} {name}: live {live_n}, simulated {sim_n}"
     # The comparison is not vacuous: naive really is throttled (403 code 99).
-    assert live["naive"].forbidden_403_99 > 0
+    assert live["naive"].counts.forbidden_403_99 > 0

@@ -21,12 +21,12 @@ import gevent
 from gevent.event import Event
 
 from quotalab.drivers.loop import RefreshGate, drive_sync
-from quotalab.run.live_tally import CallOutcome, Tally, classify
+from quotalab.run.live_tally import Tally, classify
 from quotalab.strategies.messages import Flow, Send
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
 # Outcomes the client measures and locust should not count as its own failures.
-MEASURED: frozenset[CallOutcome] = frozenset({"ok", "throttled_429", "forbidden_403_99"})
+MEASURED: frozenset[str] = frozenset({"ok", "throttled_429", "forbidden_403_99"})
 
 
 class Abandoned(Exception):

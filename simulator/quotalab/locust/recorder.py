@@ -16,8 +16,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from quotalab.run.live_tally import Tally, classify
-from quotalab.wire import HttpResponse
+from quotalab.outcomes import OK, status_kind
+from quotalab.run.live_tally import Tally
+from quotalab.strategies.raised_calls import raised_call
 
 
 class Recorder:
@@ -27,10 +28,20 @@ class Recorder:
         self.tally = Tally()
 
     def record_own_call(self, at_s: float, status: int, latency_ms: float) -> None:
-        """Count one call of a client that does its own HTTP."""
-        outcome = classify(HttpResponse(status))
-        self.tally.record_exchange(at_s, "api", outcome, latency_ms)
-        self.tally.record_flow("ok" if outcome == "ok" else f"http_{status}")
+        """Count one call of a client that does its own HTTP and returned ``status``.
+
+        Its requests are the server's to count (the client hides them), so only
+        the call is counted here: its ending and its latency, as purpose ``call``.
+        """
+        kind = status_kind(status)
+        self.tally.record_exchange(at_s, "call", "ok" if kind == OK else "other", latency_ms)
+        self.tally.record_flow("ok" if kind == OK else f"http_{status}")
+
+    def record_own_failure(self, at_s: float, error: BaseException, latency_ms: float) -> None:
+        """Count one call of an own client that raised: a failed call, classified."""
+        raised = raised_call(error)
+        self.tally.record_exchange(at_s, "call", raised.kind_name, latency_ms)
+        self.tally.record_flow(raised.reason, throttled=raised.throttled, message=raised.message)
 
     def write(self, directory: str) -> Path:
         """Write the tally to this process's file."""

@@ -150,13 +150,25 @@ class StrategyUser(FastHttpUser):
         RECORDER.tally.record_flow("ok" if ok else f"http_{response.status}")
 
     def _call_own_client(self, client: OwnClient) -> None:
-        """A client doing its own I/O: only its API outcome and latency are seen here."""
+        """A client doing its own I/O: only how each call ended and its latency are seen here.
+
+        A call that raises is a failed call, never a lost one (docs/strategies.md).
+        """
         path = self.environment.parsed_options.api_path
         started = time.perf_counter()
         try:
             status = client.call_api(path)
-        except StrategyError as error:
-            RECORDER.tally.record_flow(type(error).__name__)
+        except Exception as error:  # any exception out of call_api is a failed call
+            latency_ms = (time.perf_counter() - started) * 1000
+            RECORDER.record_own_failure(time.time(), error, latency_ms)
             return
         latency_ms = (time.perf_counter() - started) * 1000
-        RECORDER.record_own_call(time.time(), status, latency_ms)
+        RECORDER.record_own_call(time.time(), _status_of(status), latency_ms)
+
+
+def _status_of(value: object) -> int:
+    """``call_api``'s answer as a status: an int, or anything with ``status_code``/``status``."""
+    for candidate in (value, getattr(value, "status_code", None), getattr(value, "status", None)):
+        if isinstance(candidate, int) and not isinstance(candidate, bool):
+            return candidate
+    return 0

@@ -25,6 +25,7 @@ from quotalab.report.output import (
 from quotalab.report.terminal import render_terminal
 from quotalab.report.values import (
     ChartSeries,
+    FailedCalls,
     LatencyPercentiles,
     Projection,
     QuotaPlan,
@@ -38,6 +39,7 @@ from quotalab.report.values import (
 __all__ = [
     "SCHEMA_VERSION",
     "ChartSeries",
+    "FailedCalls",
     "LatencyPercentiles",
     "Projection",
     "QuotaPlan",

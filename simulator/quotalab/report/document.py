@@ -62,6 +62,15 @@ def _strategy_document(figures: StrategyFigures) -> dict[str, Any]:
             "throttled_per_s": list(series.throttled_per_s),
             "api_ok_per_s": list(series.api_ok_per_s),
         },
+        "failures": [
+            {
+                "reason": failed.reason,
+                "calls": failed.calls,
+                "throttled": failed.throttled,
+                "first_message": failed.first_message,
+            }
+            for failed in figures.failures
+        ],
     }
 
 

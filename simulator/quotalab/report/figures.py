@@ -174,6 +174,7 @@ def figures_of(name: str, measured: StrategyMeasurements, plan: QuotaPlan) -> St
         duration_s=round(float(measured.duration_s), DIGITS),
         projection=project(measured.tokens_issued, measured.duration_s, plan),
         series=rates_of(measured.series, name),
+        failures=measured.failures,
     )
 
 

@@ -17,6 +17,11 @@ Counting conventions (shared by every producer):
 - ``throttled_429`` / ``forbidden_403_99``: throttling answers (429, Twitter's
   403 code 99) on either endpoint; ``auth_failures_401_403``: other 401/403
   answers; ``faults_503``: 503 answers and transport errors.
+- ``failures``: failed calls by reason (an exception type out of an own
+  client's ``call_api``, a strategy's error, ``http_<status>``).
+
+Every producer turns its counts into measurements in one place,
+``quotalab.report.counted``, from one count model (``quotalab.outcomes``).
 """
 
 from __future__ import annotations
@@ -63,6 +68,20 @@ class TimeSeries:
 
 
 @dataclass(frozen=True, slots=True)
+class FailedCalls:
+    """Calls that failed for one reason: an exception type or ``http_<status>``.
+
+    ``throttled``: how many of them failed on a throttling answer (429, 403
+    code 99); ``first_message``: the first such exception's message.
+    """
+
+    reason: str
+    calls: int
+    throttled: int = 0
+    first_message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StrategyMeasurements:
     """Raw measurements of one strategy over one run.
 
@@ -86,6 +105,7 @@ class StrategyMeasurements:
     latency_histogram: Mapping[float, int] | None = None
     latency_samples_ms: tuple[float, ...] = ()
     series: TimeSeries | None = None
+    failures: tuple[FailedCalls, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +169,7 @@ class StrategyFigures:
     duration_s: float
     projection: Projection
     series: ChartSeries
+    failures: tuple[FailedCalls, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

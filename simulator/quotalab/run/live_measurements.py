@@ -1,10 +1,13 @@
 """Turn what locust counted and what the server counted into one strategy's figures.
 
 The server is the truth for what reached it (token requests, tokens issued,
-API calls, throttling answers): it counts per client id in ``/_admin/stats``.
-The locust tally adds what only the client sees: latency, the time series,
-refusals of the token endpoint, transport errors and how each call ended.
-Without server counts (a ``--target`` with no admin API) the tally stands alone.
+API calls, throttling answers, and their per-second series when the run
+serves it): it counts per client id in ``/_admin/stats``. The locust tally
+adds what only the client sees: latency, refusals of the token endpoint,
+transport errors and how each call ended (an own client's exceptions
+included). Without server counts (a ``--target`` with no admin API) the tally
+stands alone. Both become a ``quotalab.outcomes.ClientTally``, the count model
+the simulation uses too.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from quotalab.run.live_tally import Tally, percentile_ms
+from quotalab.outcomes import ClientTally
+from quotalab.report.values import TimeSeries
+from quotalab.run.live_tally import TRANSPORT, Tally, kind_of
 
-THROTTLED = ("throttled_429", "forbidden_403_99")
-AUTH = ("auth_401", "auth_403")
-FAULTS = ("fault_503", "transport")
+WIRE_PURPOSES = ("token", "api")
+"""Purposes of requests the client itself sent (an own client's calls are ``call``)."""
+
+COMPARED = ("api_calls", "token_requests", "tokens_issued")
+"""Counts both sides measure when the client sends its requests through quotalab."""
 
 
 def server_totals(stats: Mapping[str, Any], client_ids: Iterable[str]) -> dict[str, int]:
@@ -37,39 +44,24 @@ def server_totals(stats: Mapping[str, Any], client_ids: Iterable[str]) -> dict[s
 
 
 @dataclass(frozen=True, slots=True)
-class LiveSeries:
-    """Counts per one-second bucket from the start of the strategy's run."""
-
-    token_requests: tuple[int, ...]
-    throttled: tuple[int, ...]
-    api_ok: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Figures:
-    """One strategy's measured figures, named as the report names them."""
+    """One strategy's measured counts and where each part came from."""
 
     strategy: str
     duration_s: float
-    api_calls: int
-    api_ok: int
-    token_requests: int
-    tokens_issued: int
-    throttled_429: int
-    forbidden_403_99: int
-    auth_failures_401_403: int
-    faults_503: int
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
+    counts: ClientTally
     latency_histogram: dict[int, int]
-    series: LiveSeries
-    flows: dict[str, int]
-    source: str  # "server" or "client": where the counts came from
+    series: TimeSeries
+    throttled_flows: dict[str, int]
+    first_messages: dict[str, str]
+    calls_known: bool
+    source: str  # "server" or "client": where the request counts came from
+    series_source: str  # "server" or "client": where the per-second series came from
     client_counts: dict[str, int] = field(default_factory=dict)
+    """The client's own count of each of ``COMPARED``; empty when it sent no request itself."""
 
 
-def series_of(tally: Tally, started_s: float, duration_s: float) -> LiveSeries:
+def series_of(tally: Tally, started_s: float, duration_s: float) -> TimeSeries:
     """Per-second counts over ``[started_s, started_s + duration_s)``, plus any tail."""
     first = int(started_s)
     last = max([first + max(1, round(duration_s)) - 1, *(s for s, _, _ in tally.exchanges)])
@@ -77,44 +69,55 @@ def series_of(tally: Tally, started_s: float, duration_s: float) -> LiveSeries:
     token, throttled, api_ok = [0] * size, [0] * size, [0] * size
     for (second, purpose, outcome), n in tally.exchanges.items():
         index = second - first
-        if not 0 <= index < size:
+        if not 0 <= index < size or purpose not in WIRE_PURPOSES:
             continue
         if purpose == "token":
             token[index] += n
-        if outcome in THROTTLED:
+        if outcome in ("throttled_429", "forbidden_403_99"):
             throttled[index] += n
         if purpose == "api" and outcome == "ok":
             api_ok[index] += n
-    return LiveSeries(tuple(token), tuple(throttled), tuple(api_ok))
+    return TimeSeries(1.0, tuple(token), tuple(throttled), tuple(api_ok))
 
 
-def client_counts(tally: Tally) -> dict[str, int]:
-    """The report's counts as the client saw them."""
-    issued = tally.total("token", ["ok"])
-    return {
-        "api_calls": tally.total("api"),
-        "api_ok": tally.total("api", ["ok"]),
-        "token_requests": tally.total("token"),
-        "tokens_issued": issued,
-        "throttled_429": tally.total("token", ["throttled_429"])
-        + tally.total("api", ["throttled_429"]),
-        "forbidden_403_99": tally.total("token", ["forbidden_403_99"])
-        + tally.total("api", ["forbidden_403_99"]),
-        "faults_503": tally.total("token", FAULTS) + tally.total("api", FAULTS),
-    }
+def count_flows(counts: ClientTally, flows: Mapping[str, int]) -> bool:
+    """Count finished calls into ``counts``; False when no flow finished (calls unknown).
+
+    Flows cut short when the run stopped (``abandoned``) were never finished,
+    so they count neither way.
+    """
+    finished = False
+    for ending, n in flows.items():
+        if ending == "abandoned" or n <= 0:
+            continue
+        finished = True
+        counts.count_call(None if ending == "ok" else ending, n)
+    return finished
 
 
-def counts_from_server(server: Mapping[str, int]) -> dict[str, int]:
-    """The report's counts from the server's per-client counters."""
-    return {
-        "api_calls": server.get("api_calls", 0),
-        "api_ok": server.get("api_ok", 0),
-        "token_requests": server.get("token_requests", 0),
-        "tokens_issued": server.get("tokens_issued", 0),
-        "throttled_429": server.get("throttled_429", 0) + server.get("api_429", 0),
-        "forbidden_403_99": server.get("forbidden_403_99", 0),
-        "faults_503": server.get("faults_503", 0),
-    }
+def tally_counts(tally: Tally) -> ClientTally:
+    """The requests the client sent through quotalab, by kind, as the client saw them."""
+    counts = ClientTally()
+    for (_, purpose, outcome), n in tally.exchanges.items():
+        if purpose in WIRE_PURPOSES:
+            counts.count(purpose, kind_of(outcome), n)
+    return counts
+
+
+def server_counts(server: Mapping[str, int]) -> ClientTally:
+    """The requests the server answered for the client, from its per-client counters."""
+    return ClientTally(
+        api_calls=server.get("api_calls", 0),
+        api_ok=server.get("api_ok", 0),
+        token_requests=server.get("token_requests", 0),
+        tokens_issued=server.get("tokens_issued", 0),
+        token_throttled=server.get("throttled_429", 0) + server.get("forbidden_403_99", 0),
+        api_throttled=server.get("api_429", 0),
+        throttled_429=server.get("throttled_429", 0) + server.get("api_429", 0),
+        forbidden_403_99=server.get("forbidden_403_99", 0),
+        auth_failures_401_403=server.get("api_401", 0) + server.get("api_403", 0),
+        faults_503=server.get("faults_503", 0),
+    )
 
 
 def figures_of(
@@ -123,47 +126,57 @@ def figures_of(
     server: Mapping[str, int] | None,
     started_s: float,
     duration_s: float,
+    server_series: TimeSeries | None = None,
 ) -> Figures:
     """Combine server truth (when there is any) with the client's tally."""
-    seen = client_counts(tally)
-    counts = counts_from_server(server) if server else seen
-    histogram = tally.histogram("api")
-    auth = tally.total("token", AUTH) + tally.total("api", AUTH)
-    # Transport errors never reach the server: add the client's count of them.
-    unseen = tally.total("token", ["transport"]) + tally.total("api", ["transport"])
+    seen = tally_counts(tally)
+    sent_itself = seen.token_requests + seen.api_calls > 0
+    if server:
+        counts = server_counts(server)
+        if sent_itself:
+            # The client saw refusals of the token endpoint the server does not
+            # count as such, and transport errors that never reached the server.
+            counts.auth_failures_401_403 = seen.auth_failures_401_403
+            counts.faults_503 += _transport_errors(tally)
+    else:
+        counts = seen
+    calls_known = count_flows(counts, tally.flows)
+    histogram = tally.histogram("api") if sent_itself else tally.histogram("call")
+    series = server_series or series_of(tally, started_s, duration_s)
     return Figures(
         strategy=strategy,
         duration_s=duration_s,
-        api_calls=counts["api_calls"],
-        api_ok=counts["api_ok"],
-        token_requests=counts["token_requests"],
-        tokens_issued=counts["tokens_issued"],
-        throttled_429=counts["throttled_429"],
-        forbidden_403_99=counts["forbidden_403_99"],
-        auth_failures_401_403=auth,
-        faults_503=counts["faults_503"] + (unseen if server else 0),
-        p50_ms=percentile_ms(histogram, 0.50),
-        p95_ms=percentile_ms(histogram, 0.95),
-        p99_ms=percentile_ms(histogram, 0.99),
+        counts=counts,
         latency_histogram=histogram,
-        series=series_of(tally, started_s, duration_s),
-        flows=dict(tally.flows),
+        series=series,
+        throttled_flows=dict(tally.throttled_flows),
+        first_messages=dict(tally.first_messages),
+        calls_known=calls_known,
         source="server" if server else "client",
-        client_counts=seen,
+        series_source="server" if server_series is not None else "client",
+        client_counts={name: getattr(seen, name) for name in COMPARED} if sent_itself else {},
+    )
+
+
+def _transport_errors(tally: Tally) -> int:
+    """Requests of the client that got no answer (so the server never counted them)."""
+    return sum(
+        n
+        for (_, purpose, outcome), n in tally.exchanges.items()
+        if purpose in WIRE_PURPOSES and outcome == TRANSPORT
     )
 
 
 def disagreements(figures: Figures) -> list[str]:
-    """Counts where the client's tally and the server differ (lost or unseen requests)."""
-    if figures.source != "server":
+    """Counts both sides measured that differ (lost or unseen requests).
+
+    Only for clients that send their requests through quotalab: an own client
+    hides its requests, so the server alone counts them and nothing is compared.
+    """
+    if figures.source != "server" or not figures.client_counts:
         return []
-    server_view = {
-        "api_calls": figures.api_calls,
-        "token_requests": figures.token_requests,
-        "tokens_issued": figures.tokens_issued,
-    }
     return [
-        f"{name}: server {value}, client {figures.client_counts.get(name, 0)}"
-        for name, value in server_view.items()
-        if figures.client_counts.get(name, 0) != value
+        f"{name}: server {getattr(figures.counts, name)}, client {figures.client_counts[name]}"
+        for name in COMPARED
+        if figures.client_counts[name] != getattr(figures.counts, name)
     ]

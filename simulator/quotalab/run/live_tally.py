@@ -12,42 +12,32 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, get_args
+from typing import Any
 
-from quotalab.strategies.answers import is_twitter_throttle
+from quotalab.outcomes import FAULT, KIND_NAMES, KINDS, OTHER, answer_kind
 from quotalab.wire import HttpResponse, TransportError
 
-TALLY_VERSION = 1
+TALLY_VERSION = 2
 
-CallOutcome = Literal[
-    "ok",
-    "throttled_429",
-    "forbidden_403_99",
-    "auth_401",
-    "auth_403",
-    "fault_503",
-    "transport",
-    "other",
-]
-OUTCOMES: tuple[CallOutcome, ...] = get_args(CallOutcome)
+TRANSPORT = "transport"
+"""No answer at all: a ``FAULT`` the server never saw, so kept apart from 503s."""
+
+OUTCOMES: tuple[str, ...] = (*KIND_NAMES, TRANSPORT)
+"""Outcome names of exchanges: ``quotalab.outcomes``' kinds by name, and ``transport``."""
 
 
-def classify(reply: HttpResponse | TransportError) -> CallOutcome:
-    """The outcome class of one exchange, as the report counts it."""
+def classify(reply: HttpResponse | TransportError) -> str:
+    """The outcome name of one exchange (``quotalab.outcomes.answer_kind``, by name)."""
     if isinstance(reply, TransportError):
-        return "transport"
-    status = reply.status
-    if 200 <= status < 300:
-        return "ok"
-    if status == 429:
-        return "throttled_429"
-    if status == 403:
-        return "forbidden_403_99" if is_twitter_throttle(reply) else "auth_403"
-    if status == 401:
-        return "auth_401"
-    if status == 503:
-        return "fault_503"
-    return "other"
+        return TRANSPORT
+    return KIND_NAMES[answer_kind(reply)]
+
+
+def kind_of(outcome: str) -> int:
+    """The ``quotalab.outcomes`` kind of an outcome name."""
+    if outcome == TRANSPORT:
+        return FAULT
+    return KINDS.get(outcome, OTHER)
 
 
 def latency_bucket_ms(latency_ms: float) -> int:
@@ -83,17 +73,27 @@ class Tally:
         self.latency: Counter[tuple[str, int]] = Counter()
         # how each flow (one logical API call) ended: "ok" or an error class name
         self.flows: Counter[str] = Counter()
+        # of those endings, how many were throttling answers (an own client's exception)
+        self.throttled_flows: Counter[str] = Counter()
+        # the first message seen for each ending that is an exception type
+        self.first_messages: dict[str, str] = {}
 
-    def record_exchange(
-        self, at_s: float, purpose: str, outcome: CallOutcome, latency_ms: float
-    ) -> None:
+    def record_exchange(self, at_s: float, purpose: str, outcome: str, latency_ms: float) -> None:
         """Count one request/response exchange that finished at ``at_s``."""
         self.exchanges[(int(at_s), purpose, outcome)] += 1
         self.latency[(purpose, latency_bucket_ms(latency_ms))] += 1
 
-    def record_flow(self, ending: str) -> None:
-        """Count one flow by how it ended (``ok``, ``ThrottledError``, ...)."""
+    def record_flow(self, ending: str, *, throttled: bool = False, message: str = "") -> None:
+        """Count one flow by how it ended (``ok``, ``ThrottledError``, ...).
+
+        ``throttled``: the ending was a throttling answer; ``message``: the
+        error's text, kept for the first flow of each ending.
+        """
         self.flows[ending] += 1
+        if throttled:
+            self.throttled_flows[ending] += 1
+        if message and ending not in self.first_messages:
+            self.first_messages[ending] = message
 
     def total(self, purpose: str, outcomes: Iterable[str] | None = None) -> int:
         """Exchanges of ``purpose``, optionally only those with the given outcomes."""
@@ -113,6 +113,9 @@ class Tally:
         self.exchanges.update(other.exchanges)
         self.latency.update(other.latency)
         self.flows.update(other.flows)
+        self.throttled_flows.update(other.throttled_flows)
+        for ending, message in other.first_messages.items():
+            self.first_messages.setdefault(ending, message)
 
     def is_empty(self) -> bool:
         """True when nothing has been counted."""
@@ -130,6 +133,8 @@ class Tally:
                 [purpose, bucket, n] for (purpose, bucket), n in sorted(self.latency.items())
             ],
             "flows": dict(sorted(self.flows.items())),
+            "throttled_flows": dict(sorted(self.throttled_flows.items())),
+            "first_messages": dict(sorted(self.first_messages.items())),
         }
 
     @classmethod
@@ -145,6 +150,10 @@ class Tally:
                 tally.latency[(str(purpose), int(bucket))] += int(n)
             for ending, n in data["flows"].items():
                 tally.flows[str(ending)] += int(n)
+            for ending, n in data.get("throttled_flows", {}).items():
+                tally.throttled_flows[str(ending)] += int(n)
+            for ending, message in data.get("first_messages", {}).items():
+                tally.first_messages[str(ending)] = str(message)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ValueError(f"malformed tally: {error}") from error
         return tally

@@ -24,6 +24,7 @@ from quotalab.profiles.profile_model import ProviderConfig
 from quotalab.run import admin_client as admin
 from quotalab.run.live_measurements import Figures, disagreements, figures_of, server_totals
 from quotalab.run.locust_process import ClientArgs, LocustJob, run_locust
+from quotalab.run.server_series import SeriesCounters
 from quotalab.run.settings import RunSettings
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.runner import serve_in_thread
@@ -76,14 +77,21 @@ def provider_config(settings: RunSettings) -> ProviderConfig:
 
 
 @contextmanager
-def server_for(settings: RunSettings, config: ProviderConfig) -> Iterator[str]:
-    """The base URL to load: ``--target`` as given, else a local server on a free port."""
+def server_for(
+    settings: RunSettings, config: ProviderConfig
+) -> Iterator[tuple[str, SeriesCounters | None]]:
+    """The base URL to load: ``--target`` as given, else a local server on a free port.
+
+    A local server also keeps its own per-second series (``None`` for a ``--target``).
+    """
     if settings.target is not None:
-        yield settings.target
+        yield settings.target, None
         return
-    provider = MockProvider(config, SystemClock(), open_store("memory://"), MemoryCounters())
+    clock = SystemClock()
+    counters = SeriesCounters(MemoryCounters(), clock.now)
+    provider = MockProvider(config, clock, open_store("memory://"), counters)
     with serve_in_thread(provider, "127.0.0.1", 0) as base_url:
-        yield base_url
+        yield base_url, counters
 
 
 def _ticker(tick: Tick | None, strategy: str) -> Callable[[float], None] | None:
@@ -103,7 +111,7 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
     client = client_args_for(config)
     results: list[Figures] = []
     warnings: list[str] = []
-    with server_for(settings, config) as base_url:
+    with server_for(settings, config) as (base_url, counters):
         for strategy in settings.strategies:
             admin.reset(base_url)
             slug = strategy.replace(":", "_").replace("+", "_")
@@ -123,10 +131,13 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
             started = time.time()
             tally = run_locust(job, _ticker(tick, strategy))
             server = server_totals(admin.stats(base_url), [client.client_id])
-            figures = figures_of(strategy, tally, server, started, settings.duration_s)
+            series = None
+            if counters is not None:
+                series = counters.series([client.client_id], started, settings.duration_s)
+            figures = figures_of(strategy, tally, server, started, settings.duration_s, series)
             for problem in disagreements(figures):
                 warnings.append(f"{strategy}: client and server counts differ ({problem})")
-            if figures.api_calls == 0:
+            if figures.counts.api_calls == 0:
                 warnings.append(f"{strategy}: no API call reached the server; see {job.log_file}")
             results.append(figures)
     return RunResult(settings, base_url, tuple(results), tuple(warnings))

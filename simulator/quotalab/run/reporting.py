@@ -11,13 +11,13 @@ from quotalab.report import (
     ReportPaths,
     RunMeta,
     StrategyMeasurements,
-    TimeSeries,
     build_report,
     generated_at,
     point_latest,
     run_directory,
     write_report,
 )
+from quotalab.report.counted import failures_of, measurements_from_counts
 from quotalab.run.live_measurements import Figures
 from quotalab.run.orchestrate import RunResult
 from quotalab.run.settings import RunSettings
@@ -31,40 +31,15 @@ class WrittenReport:
     paths: ReportPaths
 
 
-def calls_of(flows: dict[str, int]) -> tuple[int | None, int | None]:
-    """Logical calls attempted and succeeded, from how each flow ended.
-
-    Flows cut short when the run stopped (``abandoned``) were never finished,
-    so they count neither way. No flows at all means the client did not say.
-    """
-    finished = {ending: n for ending, n in flows.items() if ending != "abandoned"}
-    if not finished:
-        return None, None
-    return sum(finished.values()), finished.get("ok", 0)
-
-
 def measurements_of(figures: Figures) -> StrategyMeasurements:
     """The report's raw measurements of one strategy."""
-    calls, calls_ok = calls_of(figures.flows)
-    return StrategyMeasurements(
-        calls=calls,
-        calls_ok=calls_ok,
-        api_calls=figures.api_calls,
-        api_ok=figures.api_ok,
-        token_requests=figures.token_requests,
-        tokens_issued=figures.tokens_issued,
+    return measurements_from_counts(
+        figures.counts,
         duration_s=figures.duration_s,
-        throttled_429=figures.throttled_429,
-        forbidden_403_99=figures.forbidden_403_99,
-        auth_failures_401_403=figures.auth_failures_401_403,
-        faults_503=figures.faults_503,
-        latency_histogram={float(ms): n for ms, n in figures.latency_histogram.items()},
-        series=TimeSeries(
-            bucket_s=1.0,
-            token_requests=figures.series.token_requests,
-            throttled=figures.series.throttled,
-            api_ok=figures.series.api_ok,
-        ),
+        latency_histogram_ms=figures.latency_histogram,
+        series=figures.series,
+        calls_known=figures.calls_known,
+        failures=failures_of(figures.counts, figures.throttled_flows, figures.first_messages),
     )
 
 

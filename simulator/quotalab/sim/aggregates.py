@@ -1,4 +1,4 @@
-"""Aggregates of a simulation: per-client counts, time series buckets, latencies.
+"""Aggregates of a simulation: time series buckets and latencies (counts: ``quotalab.outcomes``).
 
 Nothing here keeps a record per call, so memory depends on the number of
 clients and buckets, never on the number of calls.
@@ -7,43 +7,41 @@ clients and buckets, never on the number of calls.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from quotalab.strategies.answers import is_twitter_throttle
-from quotalab.wire import HttpResponse, TransportError
+from quotalab.outcomes import (
+    AUTH_FAILURE,
+    FAULT,
+    FORBIDDEN_403_99,
+    OK,
+    OTHER,
+    THROTTLED_429,
+    ClientTally,
+    answer_kind,
+    is_throttled,
+)
+
+__all__ = [
+    "AUTH_FAILURE",
+    "FAULT",
+    "FORBIDDEN_403_99",
+    "OK",
+    "OTHER",
+    "SERIES",
+    "THROTTLED_429",
+    "BucketSeries",
+    "ClientTally",
+    "Latencies",
+    "answer_kind",
+    "bucket_width_s",
+    "is_throttled",
+]
 
 SERIES = ("calls", "ok", "failed", "token_requests", "throttled", "api_ok")
 """The per-bucket series: calls started, calls that ended well or badly,
 token endpoint requests, requests answered with a throttle, API 2xx answers."""
-
-OK, THROTTLED_429, FORBIDDEN_403_99, AUTH_FAILURE, FAULT, OTHER = range(6)
-
-
-def answer_kind(response: HttpResponse | TransportError) -> int:
-    """Sort an answer the way reports count it (see ``quotalab.report.values``)."""
-    if isinstance(response, TransportError):
-        return FAULT
-    status = response.status
-    if 200 <= status < 300:
-        return OK
-    if status == 429:
-        return THROTTLED_429
-    if is_twitter_throttle(response):
-        return FORBIDDEN_403_99
-    if status in (401, 403):
-        return AUTH_FAILURE
-    if status == 503:
-        return FAULT
-    return OTHER
-
-
-def is_throttled(response: HttpResponse | TransportError) -> bool:
-    """A 429, or Twitter's 403 code 99 (its throttle on token negotiation)."""
-    return answer_kind(response) in (THROTTLED_429, FORBIDDEN_403_99)
 
 
 def bucket_width_s(duration_s: float) -> float:
@@ -53,82 +51,6 @@ def bucket_width_s(duration_s: float) -> float:
     if duration_s <= 2 * 86400:
         return 60.0
     return 3600.0
-
-
-@dataclass(slots=True)
-class ClientTally:
-    """What one client id did and what happened to it.
-
-    ``calls``/``ok``/``failed`` count API calls as the application sees them
-    (one call may send several requests); the rest count requests on the
-    wire, with the report's conventions.
-    """
-
-    calls: int = 0
-    ok: int = 0
-    failed: int = 0
-    api_calls: int = 0
-    api_ok: int = 0
-    token_requests: int = 0
-    tokens_issued: int = 0
-    token_throttled: int = 0
-    api_throttled: int = 0
-    throttled_429: int = 0
-    forbidden_403_99: int = 0
-    auth_failures_401_403: int = 0
-    faults_503: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def throttled(self) -> int:
-        """Requests of either purpose that the provider throttled."""
-        return self.token_throttled + self.api_throttled
-
-    def count(self, purpose: str, kind: int) -> None:
-        """Count one answered request of ``purpose`` ("token" or "api")."""
-        throttled = kind in (THROTTLED_429, FORBIDDEN_403_99)
-        if purpose == "token":
-            self.token_requests += 1
-            self.tokens_issued += kind == OK
-            self.token_throttled += throttled
-        else:
-            self.api_calls += 1
-            self.api_ok += kind == OK
-            self.api_throttled += throttled
-        if kind == THROTTLED_429:
-            self.throttled_429 += 1
-        elif kind == FORBIDDEN_403_99:
-            self.forbidden_403_99 += 1
-        elif kind == AUTH_FAILURE:
-            self.auth_failures_401_403 += 1
-        elif kind == FAULT:
-            self.faults_503 += 1
-
-    def merge(self, other: ClientTally, times: int = 1) -> None:
-        """Add ``other``'s counts, ``times`` over, to these."""
-        for name in ClientTally.__dataclass_fields__:
-            if name == "errors":
-                for reason, n in other.errors.items():
-                    if n:
-                        self.errors[reason] = self.errors.get(reason, 0) + n * times
-            else:
-                setattr(self, name, getattr(self, name) + getattr(other, name) * times)
-
-    def copy(self) -> ClientTally:
-        """An independent copy."""
-        return dataclasses.replace(self, errors=dict(self.errors))
-
-    def since(self, before: ClientTally) -> ClientTally:
-        """What was counted after ``before`` (a ``copy`` of this tally) was taken."""
-        delta = ClientTally()
-        for name in ClientTally.__dataclass_fields__:
-            if name == "errors":
-                delta.errors = {
-                    reason: n - before.errors.get(reason, 0) for reason, n in self.errors.items()
-                }
-            else:
-                setattr(delta, name, getattr(self, name) - getattr(before, name))
-        return delta
 
 
 class BucketSeries:

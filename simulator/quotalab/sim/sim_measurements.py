@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from quotalab.outcomes import ClientTally
 from quotalab.report import RunMeta, StrategyMeasurements, TimeSeries, build_report
+from quotalab.report.counted import measurements_from_counts
 from quotalab.report.values import Report
-from quotalab.sim.aggregates import ClientTally
 from quotalab.sim.scenario import SimSettings, StrategyRun
 
 
@@ -20,19 +21,10 @@ def measurements_of(run: StrategyRun) -> StrategyMeasurements:
     for tally in run.result.tallies.values():
         total.merge(tally)
     series = run.result.series
-    return StrategyMeasurements(
-        api_calls=total.api_calls,
-        api_ok=total.api_ok,
-        token_requests=total.token_requests,
-        tokens_issued=total.tokens_issued,
+    return measurements_from_counts(
+        total,
         duration_s=run.result.duration_s,
-        throttled_429=total.throttled_429,
-        forbidden_403_99=total.forbidden_403_99,
-        auth_failures_401_403=total.auth_failures_401_403,
-        faults_503=total.faults_503,
-        calls=total.calls,
-        calls_ok=total.ok,
-        latency_histogram={float(ms): n for ms, n in sorted(run.result.latencies.counts.items())},
+        latency_histogram_ms=run.result.latencies.counts,
         series=TimeSeries(
             bucket_s=series.width_s,
             token_requests=tuple(series.values["token_requests"]),

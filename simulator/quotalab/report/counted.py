@@ -1,0 +1,68 @@
+"""The one place a producer's counts become a report's ``StrategyMeasurements``.
+
+The live run and the simulation both count into ``quotalab.outcomes.ClientTally``
+(calls, requests by kind, failed calls by reason); this turns one into the
+measurements ``build_report`` takes, so no figure is copied field by field twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from quotalab.outcomes import ClientTally
+from quotalab.report.values import FailedCalls, StrategyMeasurements, TimeSeries
+
+
+def failures_of(
+    counts: ClientTally,
+    throttled: Mapping[str, int] | None = None,
+    first_messages: Mapping[str, str] | None = None,
+) -> tuple[FailedCalls, ...]:
+    """Failed calls by reason, most frequent first (then by name, for stable output)."""
+    throttled = throttled or {}
+    first_messages = first_messages or {}
+    reasons = sorted(
+        (r for r, n in counts.errors.items() if n > 0), key=lambda r: (-counts.errors[r], r)
+    )
+    return tuple(
+        FailedCalls(
+            reason=reason,
+            calls=counts.errors[reason],
+            throttled=throttled.get(reason, 0),
+            first_message=first_messages.get(reason, ""),
+        )
+        for reason in reasons
+    )
+
+
+def measurements_from_counts(
+    counts: ClientTally,
+    *,
+    duration_s: float,
+    latency_histogram_ms: Mapping[int, int],
+    series: TimeSeries | None,
+    calls_known: bool = True,
+    failures: tuple[FailedCalls, ...] | None = None,
+) -> StrategyMeasurements:
+    """One strategy's measurements from its counts.
+
+    ``calls_known``: the producer saw how each call ended (else the report
+    falls back to API requests); ``failures``: by reason, with messages, when
+    the producer has more to say than ``counts.errors``.
+    """
+    return StrategyMeasurements(
+        api_calls=counts.api_calls,
+        api_ok=counts.api_ok,
+        token_requests=counts.token_requests,
+        tokens_issued=counts.tokens_issued,
+        duration_s=duration_s,
+        throttled_429=counts.throttled_429,
+        forbidden_403_99=counts.forbidden_403_99,
+        auth_failures_401_403=counts.auth_failures_401_403,
+        faults_503=counts.faults_503,
+        calls=counts.calls if calls_known else None,
+        calls_ok=counts.ok if calls_known else None,
+        latency_histogram={float(ms): n for ms, n in sorted(latency_histogram_ms.items())},
+        series=series,
+        failures=failures_of(counts) if failures is None else failures,
+    )
