@@ -93,6 +93,38 @@ def test_other_http_stacks_use_the_loopback_port(quotalab_server):
     assert quotalab_server.client_stats("demo-client")["tokens_issued"] == 1
 
 
+TOKEN_BODY = {
+    "grant_type": "client_credentials", "client_id": "demo-client",
+    "client_secret": "demo-secret", "audience": "https://api.quotalab.test/",
+}
+
+
+def test_a_storm_reaches_requests_on_the_loopback_port(quotalab_server):
+    import requests
+
+    url = quotalab_server.live_url + "/oauth/token"
+    quotalab_server.storm(30.0)
+    answer = requests.post(url, json=TOKEN_BODY, timeout=10)
+    assert answer.status_code == 429
+    assert answer.headers["retry-after"] == "30"
+    quotalab_server.advance(30.0)
+    assert requests.post(url, json=TOKEN_BODY, timeout=10).status_code == 200
+    stats = quotalab_server.client_stats("demo-client")
+    assert (stats["throttled_429"], stats["tokens_issued"]) == (1, 1)
+
+
+def test_faults_reach_both_routes_alike(quotalab_server):
+    import requests
+
+    quotalab_server.set_faults({"endpoints": {"token": {"probability": 1.0}}})
+    over_the_wire = requests.post(
+        quotalab_server.live_url + "/oauth/token", json=TOKEN_BODY, timeout=10
+    )
+    in_process = quotalab_server.client().post("/oauth/token", json=TOKEN_BODY)
+    assert over_the_wire.status_code == in_process.status_code == 503
+    assert quotalab_server.client_stats("demo-client")["faults_503"] == 2
+
+
 @pytest.mark.quotalab(profile="twitter")
 def test_profile_marker_selects_twitter(quotalab_server):
     assert quotalab_server.stats()["provider"] == "twitter"
@@ -114,7 +146,7 @@ def test_a_caching_client_passes_the_users_suite(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     result = user_suite(pytester, monkeypatch, cache=True)
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=7)
 
 
 def test_a_client_without_a_cache_is_caught(
@@ -122,5 +154,5 @@ def test_a_client_without_a_cache_is_caught(
 ) -> None:
     result = user_suite(pytester, monkeypatch, cache=False)
     # Without a cache every call fetches a token: the 1,000-call test must fail.
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=6, failed=1)
     result.stdout.fnmatch_lines(["*test_one_token_for_1000_calls*assert 1000 == 1*"])

@@ -16,7 +16,7 @@ from quotalab.clock import VirtualClock
 from quotalab.counters import MemoryCounters
 from quotalab.limits import Decision, MemoryStore
 from quotalab.profiles import load_config
-from quotalab.server.mock_provider import MockProvider
+from quotalab.server.mock_provider import MockProvider, ProviderReply
 from quotalab.server.parsing import basic_credentials, parse_body_fields, read_request
 from quotalab.server.runner import serve_in_thread
 from quotalab.server.throttle import template_values
@@ -28,30 +28,67 @@ DEFAULT_STORM_RESPONSE = HttpResponse(
 )
 
 
+class SteeredProvider(MockProvider):
+    """The mock provider plus the test's steering (storms), in ``respond`` itself.
+
+    Both routes to the server, the in-process transport and the loopback
+    server of ``live_url``, call ``respond``: a storm, a fault, a clock move or
+    a count reaches every client the same way.
+    """
+
+    storm: tuple[str, float] | None = None
+    """The throttled path and the virtual time the storm ends at."""
+
+    def respond(self, request: HttpRequest) -> ProviderReply:
+        if self.storm is not None:
+            path, until = self.storm
+            if self.clock.now() < until and read_request(request).path == path:
+                return ProviderReply(self._storm_answer(request, until))
+        return super().respond(request)
+
+    def _storm_answer(self, request: HttpRequest, until: float) -> HttpResponse:
+        now = self.clock.now()
+        incoming = read_request(request)
+        spec = self.routes.get((incoming.method, incoming.path))
+        fields = parse_body_fields(incoming)
+        basic = basic_credentials(incoming, url_decode=True)
+        body_id = fields.get("client_id", "") if isinstance(fields, dict) else ""
+        who = (basic[0] if basic else body_id) or "anonymous"
+        self.counters.incr(who, "token_requests")
+        rules = [self.limiter.rules[name] for name in (spec.limits if spec else ())]
+        if not rules:
+            self.counters.incr(who, "throttled_429")
+            return DEFAULT_STORM_RESPONSE
+        rule = rules[0]
+        decision = Decision(False, 0, 0, until, until - now)
+        values = {**template_values(rule, decision, now), "transaction": "0" * 16}
+        headers = {h: Template(t).safe_substitute(values) for h, t in rule.headers}
+        answer = self.responses[rule.reject].render(values, headers)
+        self.counters.incr(who, "forbidden_403_99" if answer.status == 403 else "throttled_429")
+        if "retry-after" not in answer.headers and answer.status == 429:
+            extra = {"retry-after": values["retry_after"]}
+            answer = HttpResponse(answer.status, {**answer.headers, **extra}, answer.body)
+        return answer
+
+
 class QuotalabServer:
     """A mock provider on a virtual clock, reachable in-process and on loopback."""
 
     def __init__(self, profile: str = "auth0", config_path: str | None = None) -> None:
         self.clock = VirtualClock()
         self.config = load_config(profile, config_path)
-        self.provider = MockProvider(
+        self.provider = SteeredProvider(
             self.config, self.clock, MemoryStore(), MemoryCounters(), base_url=BASE_URL
         )
         self.base_url = BASE_URL
         self.transport = httpx.MockTransport(self._handle_httpx)
-        self._storm: tuple[str, float] | None = None
         self._stack = contextlib.ExitStack()
         self._live_url: str | None = None
 
     # -- talking to it -----------------------------------------------------
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        """Answer one request at the virtual clock's time (storms first)."""
-        incoming = read_request(request)
-        if self._storm is not None:
-            path, until = self._storm
-            if self.clock.now() < until and incoming.path == path:
-                return self._storm_answer(request, until)
+        """Answer one request at the virtual clock's time, as ``live_url`` would."""
         return self.provider.handle(request)
 
     def _handle_httpx(self, request: httpx.Request) -> httpx.Response:
@@ -66,7 +103,11 @@ class QuotalabServer:
 
     @property
     def live_url(self) -> str:
-        """``http://127.0.0.1:<port>`` of a real server, started on first use."""
+        """``http://127.0.0.1:<port>`` of a real server, started on first use.
+
+        It serves the same provider as ``transport``: storms, faults, the
+        clock and the counters are shared.
+        """
         if self._live_url is None:
             self._live_url = self._stack.enter_context(serve_in_thread(self.provider))
         return self._live_url
@@ -92,7 +133,7 @@ class QuotalabServer:
         if spec is None:
             known = ", ".join(self.provider.endpoints)
             raise ValueError(f"unknown endpoint {endpoint!r}; the profile has {known}")
-        self._storm = (spec.path, self.clock.now() + seconds)
+        self.provider.storm = (spec.path, self.clock.now() + seconds)
 
     def set_faults(self, document: dict[str, Any]) -> None:
         """Replace faults as ``PUT /_admin/faults`` does (503s, latency, clock skew)."""
@@ -109,29 +150,3 @@ class QuotalabServer:
     def close(self) -> None:
         """Stop the loopback server if one was started."""
         self._stack.close()
-
-    # -- storms --------------------------------------------------------------
-
-    def _storm_answer(self, request: HttpRequest, until: float) -> HttpResponse:
-        provider, now = self.provider, self.clock.now()
-        incoming = read_request(request)
-        spec = provider.routes.get((incoming.method, incoming.path))
-        fields = parse_body_fields(incoming)
-        basic = basic_credentials(incoming, url_decode=True)
-        body_id = fields.get("client_id", "") if isinstance(fields, dict) else ""
-        who = (basic[0] if basic else body_id) or "anonymous"
-        provider.counters.incr(who, "token_requests")
-        rules = [provider.limiter.rules[name] for name in (spec.limits if spec else ())]
-        if not rules:
-            provider.counters.incr(who, "throttled_429")
-            return DEFAULT_STORM_RESPONSE
-        rule = rules[0]
-        decision = Decision(False, 0, 0, until, until - now)
-        values = {**template_values(rule, decision, now), "transaction": "0" * 16}
-        headers = {h: Template(t).safe_substitute(values) for h, t in rule.headers}
-        answer = provider.responses[rule.reject].render(values, headers)
-        provider.counters.incr(who, "forbidden_403_99" if answer.status == 403 else "throttled_429")
-        if "retry-after" not in answer.headers and answer.status == 429:
-            extra = {"retry-after": values["retry_after"]}
-            answer = HttpResponse(answer.status, {**answer.headers, **extra}, answer.body)
-        return answer

@@ -136,10 +136,13 @@ def locust_command(job: LocustJob) -> list[str]:
 
 
 def locust_environment() -> dict[str, str]:
-    """This environment, with the directory holding ``quotalab`` first on PYTHONPATH."""
+    """This environment, with the working directory, then the one holding ``quotalab``,
+    first on PYTHONPATH: a ``module:factory`` spec resolves from the working
+    directory, as it does in this process (``quotalab.strategies.own_client``)."""
     env = dict(os.environ)
     root = str(Path(quotalab.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    paths = (os.getcwd(), root, env.get("PYTHONPATH", ""))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     return env
 
 

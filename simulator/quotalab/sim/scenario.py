@@ -29,6 +29,8 @@ from quotalab.sim.signing import FastHS256Keys
 from quotalab.sim.traffic import arrivals
 from quotalab.strategies import NAMES, TokenCache, make_strategy
 from quotalab.strategies.client_settings import ClientSettings
+from quotalab.strategies.messages import Strategy
+from quotalab.strategies.own_client import OwnClient, build_strategy
 from quotalab.wire import HttpRequest
 
 BASE_URL = "http://quotalab.sim"
@@ -59,9 +61,12 @@ class SimSettings:
             raise InputError(f"--workers-per-client must be >= 1, got {self.workers_per_client}")
         if self.latency_s < 0:
             raise InputError(f"latency must be >= 0 s, got {self.latency_s}")
-        unknown = [s for s in self.strategies if s not in NAMES]
+        unknown = [s for s in self.strategies if s not in NAMES and ":" not in s]
         if unknown or not self.strategies:
-            raise InputError(f"unknown strategies {unknown}; use some of {', '.join(NAMES)}")
+            raise InputError(
+                f"unknown strategies {unknown}; use some of {', '.join(NAMES)} "
+                "or package.module:factory"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,19 +149,41 @@ def build_run(
             rng = random.Random(f"{settings.seed}:strategy:{strategy}:{i}:{w}")
             if group is None or not settings.shared_cache:
                 cache = shared if settings.shared_cache else TokenCache()
-                made = make_strategy(
-                    strategy,
-                    client_settings,
-                    clock=clock,
-                    rng=rng,
-                    cache=None if strategy == "article" else cache,
-                )
+                if strategy in NAMES:
+                    made = make_strategy(
+                        strategy,
+                        client_settings,
+                        clock=clock,
+                        rng=rng,
+                        cache=None if strategy == "article" else cache,
+                    )
+                else:
+                    made = sans_io_strategy(strategy, client_settings, clock, rng)
                 group = CacheGroup(made)
             times = arrivals(
                 settings.traffic, settings.rate / settings.workers_per_client, start, traffic_rng
             )
             workers.append(Worker(client_id, w, group, request, times, tally))
     return provider, workers
+
+
+def sans_io_strategy(
+    spec: str, settings: ClientSettings, clock: VirtualClock, rng: random.Random
+) -> Strategy:
+    """A ``package.module:factory`` strategy for the engine; an own client is refused.
+
+    Each client's (or, without a shared cache, each worker's) strategy comes
+    from its own factory call, so a strategy keeping its own cache gets one per
+    client, as the built-ins do.
+    """
+    made = build_strategy(spec, settings, clock=clock, rng=rng)
+    if isinstance(made, OwnClient):
+        raise InputError(
+            f"--strategies {spec!r} returned an own client ({type(made).__name__}.call_api), "
+            "whose blocking HTTP cannot run on simulate's virtual clock: measure it with "
+            "quotalab run, or return a sans-I/O strategy (docs/strategies.md)"
+        )
+    return made
 
 
 def run_strategy(

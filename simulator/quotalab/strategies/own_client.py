@@ -14,7 +14,9 @@ and names it on the command line as ``--strategy package.module:factory``.
 from __future__ import annotations
 
 import importlib
+import os
 import random
+import sys
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
@@ -48,6 +50,21 @@ def _builtin(name: str) -> StrategyFactory:
     return factory
 
 
+def import_from_cwd(module_name: str) -> object:
+    """Import ``module_name`` with the working directory first on ``sys.path``.
+
+    As pytest and locust do: ``--strategies my_module:factory`` run from the
+    folder holding ``my_module.py`` finds it without ``PYTHONPATH``.
+    """
+    cwd = os.getcwd()
+    if sys.path[:1] not in ([""], [cwd]):
+        if cwd in sys.path:
+            sys.path.remove(cwd)
+        sys.path.insert(0, cwd)
+        importlib.invalidate_caches()
+    return importlib.import_module(module_name)
+
+
 def load_strategy(spec: str) -> StrategyFactory:
     """The factory for a built-in name or a ``package.module:factory`` spec."""
     spec = spec.strip()
@@ -62,7 +79,7 @@ def load_strategy(spec: str) -> StrategyFactory:
     if not module_name or not attr:
         raise InputError(f"--strategy {spec!r}: expected 'package.module:factory'")
     try:
-        module = importlib.import_module(module_name)
+        module = import_from_cwd(module_name)
     except ImportError as error:
         raise InputError(f"--strategy {spec!r}: cannot import {module_name!r} ({error})") from None
     factory = getattr(module, attr, None)
