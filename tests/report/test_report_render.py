@@ -11,6 +11,7 @@ from rich.console import Console
 from quotalab.clock import VirtualClock
 from quotalab.report import (
     StrategyMeasurements,
+    TimeSeries,
     build_report,
     point_latest,
     render_html,
@@ -100,8 +101,6 @@ def test_html_marks_empty_series_instead_of_drawing_them() -> None:
 
 
 def test_long_series_are_downsampled_for_drawing() -> None:
-    from quotalab.report import TimeSeries
-
     day = 86_400
     measured = StrategyMeasurements(
         api_calls=day,
@@ -131,3 +130,80 @@ def test_write_report_and_latest_link(tmp_path: Path) -> None:
     assert link == tmp_path / "latest"
     assert link.is_symlink() and link.resolve() == second.resolve()
     assert (link / "report.json").read_text() == paths.json.read_text()
+
+
+def test_terminal_prints_user_names_literally() -> None:
+    names = ["examples.own_client:factory:", "[bold]mine[/bold]:smile:"]
+    report = build_report(META, {names[0]: cached(), names[1]: both()["naive"]})
+    console = Console(record=True, width=250)
+    render_terminal(report, console)
+    text = console.export_text()
+    for name in names:
+        assert name in text
+    assert "🏭" not in text and "😄" not in text
+
+
+def test_narrow_terminal_never_cuts_a_figure_short() -> None:
+    huge = StrategyMeasurements(
+        api_calls=123_456_789,
+        api_ok=123_456_789,
+        token_requests=98_765_432,
+        tokens_issued=98_765_432,
+        duration_s=60.0,
+        calls=123_456_789,
+        calls_ok=123_456_789,
+    )
+    report = build_report(META, {"a-rather-long-strategy-name:factory": huge})
+    for width in (60, 80):
+        console = Console(record=True, width=width, force_terminal=True)
+        render_terminal(report, console)
+        text = console.export_text()
+        assert "123,456,789" in text and "98,765,432" in text
+        assert "…" not in text
+
+
+def test_failed_calls_are_listed_with_their_first_message() -> None:
+    from quotalab.report import FailedCalls
+
+    failing = StrategyMeasurements(
+        api_calls=80,
+        api_ok=80,
+        token_requests=100,
+        tokens_issued=80,
+        throttled_429=20,
+        duration_s=10.0,
+        calls=100,
+        calls_ok=80,
+        failures=(FailedCalls("RateLimitError", 20, 20, "429: Global limit has been reached"),),
+    )
+    report = build_report(META, {"sdk:naive": failing})
+    line = "sdk:naive: 20 calls failed with RateLimitError, 20 throttled: 429: Global limit"
+    console = Console(record=True, width=200)
+    render_terminal(report, console)
+    assert line in console.export_text()
+    assert line in render_markdown(report)
+    assert "RateLimitError" in render_html(report)
+    assert report.strategies["sdk:naive"].success_ratio == 0.8
+
+
+def test_html_charts_share_one_y_scale_per_metric() -> None:
+    page = render_html(build_report(META, both()))
+    tops = re.findall(r'class="tick" text-anchor="end">([^<]+)</text><text[^>]*>0</text>', page)
+    # naive and cached+backoff: three charts each, the same top for a metric in both.
+    assert len(tops) == 6 and tops[:3] == tops[3:]
+    assert "one y scale shared by every strategy" in page
+
+
+def test_html_charts_of_nothing_have_no_zero_to_zero_axis() -> None:
+    quiet = StrategyMeasurements(
+        api_calls=10,
+        api_ok=10,
+        token_requests=0,
+        tokens_issued=0,
+        duration_s=3.0,
+        series=TimeSeries(1.0, (0, 0, 0), (0, 0, 0), (3, 3, 4)),
+    )
+    page = render_html(build_report(META, {"quiet": quiet}))
+    assert page.count("none in this run") == 2
+    assert not re.search(r">0</text>[^<]*<text[^>]*>0</text>", page)
+    assert page.count('class="series"') == 1

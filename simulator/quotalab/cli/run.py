@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from quotalab.cli.entry import app
 from quotalab.clock import SystemClock
@@ -116,7 +117,7 @@ def run(
         master_bind_port=master_bind_port,
     )
     _check_before_start(settings)
-    console = Console()
+    console = Console(emoji=False)  # strategy names are user text: printed literally
     clock = SystemClock()
     run_dir = new_run_directory(settings, clock)
     console.print(
@@ -136,7 +137,7 @@ def run(
                 "start quotalab serve --host 0.0.0.0 there and give --target"
             )
     with Progress(
-        TextColumn("{task.description:<16}"),
+        TextColumn("{task.description:<16}", markup=False),
         BarColumn(),
         TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
@@ -159,8 +160,8 @@ def run(
     written = write_run_report(result, run_dir, clock)
     render_terminal(written.report, console)
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
-    console.print(f"HTML report: {written.paths.html}")
+        console.print(Text.assemble(("warning: ", "yellow"), warning))
+    console.print(Text(f"HTML report: {written.paths.html}"))
     if settings.gate is not None:
         results = gate_files(written.paths.json, settings.gate)
         if echo_results(results, typer.echo):

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, TaskID
+from rich.progress import Progress, TaskID, TextColumn
+from rich.text import Text
 
 from quotalab.cli.entry import app
 from quotalab.clock import SystemClock
@@ -20,6 +21,7 @@ from quotalab.sim.duration import parse_duration
 from quotalab.sim.scenario import SimSettings, run_strategy
 from quotalab.sim.sim_measurements import simulated_report
 from quotalab.sim.traffic import TRAFFIC_MODELS
+from quotalab.strategies.own_client import load_strategy
 
 DEFAULT_STRATEGIES = "naive,cached,backoff,cached+backoff"
 
@@ -89,6 +91,9 @@ def simulate(
 
     Example: quotalab simulate --clients 100 --duration 24h --traffic diurnal
     --strategies naive,cached+backoff --seed 7 --out reports/sim
+
+    Your own sans-I/O strategy: --strategies naive,my_module:factory (from the
+    folder holding my_module.py).
     """
     if traffic not in TRAFFIC_MODELS:
         raise InputError(f"--traffic {traffic!r}: expected one of {', '.join(TRAFFIC_MODELS)}")
@@ -108,11 +113,18 @@ def simulate(
         fast_forward=not no_fast_forward,
     )
     faults_path = str(faults) if faults is not None else None
-    console = Console(stderr=True)
+    for name in names:
+        if ":" in name:
+            load_strategy(name)  # an unimportable spec fails before anything runs
+    console = Console(stderr=True, emoji=False)  # strategy names are user text
     runs = []
     for name in names:
         started = time.perf_counter()
-        with Progress(console=console, transient=True) as bar:
+        columns = (
+            TextColumn("{task.description}", markup=False),
+            *Progress.get_default_columns()[1:],
+        )
+        with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task(f"simulating {name}", total=1.0)
 
             noted: list[str] = []
@@ -129,20 +141,23 @@ def simulate(
                 note = None if noted else pace_note(name, done, time.perf_counter() - started)
                 if note is not None:
                     noted.append(note)
-                    bar.console.print(f"[dim]{note}[/dim]")
+                    bar.console.print(Text(note, style="dim"))
 
             run = run_strategy(settings, name, faults_path=faults_path, progress=advance)
         wall = time.perf_counter() - started
         calls = sum(t.calls for t in run.result.tallies.values())
         skipped = run.result.skipped_calls / max(calls, 1)
         console.print(
-            f"[dim]{name}: {calls:,} calls in {wall:.2f} s wall "
-            f"({settings.duration_s / max(wall, 1e-9):,.0f}x real time, "
-            f"{skipped:.1%} fast-forwarded)[/dim]"
+            Text(
+                f"{name}: {calls:,} calls in {wall:.2f} s wall "
+                f"({settings.duration_s / max(wall, 1e-9):,.0f}x real time, "
+                f"{skipped:.1%} fast-forwarded)",
+                style="dim",
+            )
         )
         runs.append(run)
     report = simulated_report(settings, runs, generated_at(SystemClock()), faults=faults_path)
-    render_terminal(report, Console())
+    render_terminal(report, Console(emoji=False))
     if out is not None:
         paths = write_report(report, out)
         typer.echo(f"report: {paths.json} {paths.markdown} {paths.html}")

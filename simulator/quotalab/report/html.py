@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from html import escape
 
-from quotalab.report.svg import bar_chart, line_chart
-from quotalab.report.table import COLUMNS, headline, projection_note, rows
-from quotalab.report.values import Report
+from quotalab.report.svg import bar_chart, downsample, line_chart
+from quotalab.report.table import COLUMNS, failure_lines, headline, projection_note, rows
+from quotalab.report.values import Report, StrategyFigures
 
 METRICS: tuple[tuple[str, str, str], ...] = (
     ("token_requests_per_s", "token requests/s", "#d9480f"),
@@ -57,17 +57,36 @@ def _table(report: Report) -> str:
     return f"<table><thead><tr><th>strategy</th>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _values(figures: StrategyFigures) -> dict[str, tuple[float, ...]]:
+    series = figures.series
+    return {
+        "token_requests_per_s": series.token_requests_per_s,
+        "throttled_per_s": series.throttled_per_s,
+        "api_ok_per_s": series.api_ok_per_s,
+    }
+
+
 def _strategy_charts(report: Report) -> str:
+    """Each strategy's charts; one y scale per metric, shared by every strategy."""
+    tops = {
+        key: max(
+            (max(downsample(_values(f)[key]), default=0.0) for f in report.strategies.values()),
+            default=0.0,
+        )
+        for key, _, _ in METRICS
+    }
     sections = []
     for name, figures in report.strategies.items():
-        series = figures.series
-        values = {
-            "token_requests_per_s": series.token_requests_per_s,
-            "throttled_per_s": series.throttled_per_s,
-            "api_ok_per_s": series.api_ok_per_s,
-        }
+        values = _values(figures)
         charts = "".join(
-            line_chart(values[key], title=title, series=key, color=color, bucket_s=series.bucket_s)
+            line_chart(
+                values[key],
+                title=title,
+                series=key,
+                color=color,
+                bucket_s=figures.series.bucket_s,
+                top=tops[key],
+            )
             for key, title, color in METRICS
         )
         sections.append(
@@ -75,6 +94,14 @@ def _strategy_charts(report: Report) -> str:
             f'<div class="charts">{charts}</div></section>'
         )
     return "".join(sections)
+
+
+def _failures(report: Report) -> str:
+    lines = failure_lines(report)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return f"<h2>Failed calls</h2><ul>{items}</ul>"
 
 
 def _settings(report: Report) -> str:
@@ -100,9 +127,13 @@ def render_html(report: Report) -> str:
         f"<p>{escape(headline(report))}</p>"
         f'<p class="verdict">{escape(report.verdict)}</p>'
         f"{_table(report)}"
+        f"{_failures(report)}"
         f'<p class="note">{escape(projection_note(report))}</p>'
         f"<h2>Token requests per 1,000 API calls</h2>{bars}"
-        f"<h2>Over time</h2>{_strategy_charts(report)}"
+        "<h2>Over time</h2>"
+        '<p class="note">Each metric has one y scale shared by every strategy, so '
+        "heights compare across strategies.</p>"
+        f"{_strategy_charts(report)}"
         f"<h2>Settings</h2>{_settings(report)}"
         f"<script>{RENDER_CHECK}</script>"
         "</body></html>\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quotalab.report.table import COLUMNS, headline, projection_note, rows
+from quotalab.report.table import COLUMNS, failure_lines, headline, projection_note, rows
 from quotalab.report.values import Report
 
 
@@ -26,6 +26,9 @@ def render_markdown(report: Report) -> str:
     ]
     for name, cells in rows(report):
         lines.append(f"| {_escape(name)} | " + " | ".join(cells) + " |")
+    failures = failure_lines(report)
+    if failures:
+        lines += ["", "## Failed calls", ""] + [f"- {_escape(line)}" for line in failures]
     lines += [
         "",
         _escape(projection_note(report)),

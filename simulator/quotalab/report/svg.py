@@ -31,13 +31,25 @@ def _axis_label(value: float) -> str:
 
 
 def line_chart(
-    values: Sequence[float], *, title: str, series: str, color: str, bucket_s: float
+    values: Sequence[float],
+    *,
+    title: str,
+    series: str,
+    color: str,
+    bucket_s: float,
+    top: float | None = None,
 ) -> str:
-    """One series as an SVG line chart with its own y scale (0 to max)."""
+    """One series as an SVG line chart, y from 0 to ``top`` (default: its own maximum).
+
+    A series with nothing in it gets no y scale at all (never "0 to 0"), only a note.
+    """
     points = downsample(values)
     plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
-    top = max(points, default=0.0)
+    if top is None:
+        top = max(points, default=0.0)
+    if points and top <= 0:
+        return _note_chart(title, "none in this run")
     scale_top = top if top > 0 else 1.0
     parts = [
         f'<svg class="chart" width="{WIDTH}" '
@@ -48,11 +60,14 @@ def line_chart(
         f'y2="{PAD_TOP + plot_h}" class="axis"/>',
         f'<line x1="{PAD_LEFT}" y1="{PAD_TOP}" x2="{PAD_LEFT}" y2="{PAD_TOP + plot_h}" '
         'class="axis"/>',
-        f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + 4}" class="tick" text-anchor="end">'
-        f"{_axis_label(top)}</text>",
-        f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + plot_h}" class="tick" text-anchor="end">0</text>',
     ]
     if points:
+        parts.append(
+            f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + 4}" class="tick" text-anchor="end">'
+            f"{_axis_label(top)}</text>"
+            f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + plot_h}" class="tick" '
+            'text-anchor="end">0</text>'
+        )
         span_s = len(values) * bucket_s
         parts.append(
             f'<text x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 6}" class="tick" text-anchor="end">'
@@ -79,6 +94,17 @@ def line_chart(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _note_chart(title: str, note: str) -> str:
+    """A chart's frame with its title and a note in place of axes and a line."""
+    return (
+        f'<svg class="chart" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'role="img" aria-label="{escape(title)}">'
+        f'<text x="{PAD_LEFT}" y="14" class="title">{escape(title)}</text>'
+        f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" class="empty" text-anchor="middle">'
+        f"{escape(note)}</text></svg>"
+    )
 
 
 def bar_chart(items: Sequence[tuple[str, float | None]], *, title: str, color: str) -> str:

@@ -75,6 +75,19 @@ def rows(report: Report, columns: tuple[Column, ...] = COLUMNS) -> list[tuple[st
     ]
 
 
+def failure_lines(report: Report) -> list[str]:
+    """One line per strategy and reason its calls failed for, with the first message."""
+    lines = []
+    for name, figures in report.strategies.items():
+        for failed in figures.failures:
+            throttled = f", {failed.throttled:,} throttled" if failed.throttled else ""
+            first = f": {failed.first_message}" if failed.first_message else ""
+            lines.append(
+                f"{name}: {failed.calls:,} calls failed with {failed.reason}{throttled}{first}"
+            )
+    return lines
+
+
 def projection_note(report: Report) -> str:
     """How the projections were made, and when they overstate a caching client."""
     durations = [f.duration_s for f in report.strategies.values()]

@@ -1,28 +1,46 @@
-"""The comparison table and verdict on a rich Console."""
+"""The comparison table and verdict on a rich Console.
+
+Names come from users (``--strategies my.module:factory:``): every piece of
+run text is a ``Text``, never markup, so nothing turns into an emoji or a style.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from quotalab.report.table import COMPACT_COLUMNS, headline, projection_note, rows
+from quotalab.report.table import COMPACT_COLUMNS, failure_lines, headline, projection_note, rows
 from quotalab.report.values import Report
 
 MIN_PIPED_WIDTH = 120
 
 
+def comparison_table(report: Report) -> Table:
+    """The compact table; a figure column is never narrower than its widest figure."""
+    table = Table(title=Text(headline(report)), title_justify="left")
+    table.add_column("strategy", overflow="fold")
+    body = rows(report, COMPACT_COLUMNS)
+    for i, column in enumerate(COMPACT_COLUMNS):
+        widest = max((len(cells[i]) for _, cells in body), default=1)
+        table.add_column(
+            column.heading, justify="right", min_width=widest, no_wrap=False, overflow="fold"
+        )
+    for name, cells in body:
+        table.add_row(Text(name), *(Text(cell) for cell in cells))
+    return table
+
+
 def render_terminal(report: Report, console: Console) -> None:
-    """Print the comparison table (report.md's key columns) and the verdict."""
-    table = Table(title=escape(headline(report)), title_justify="left")
-    table.add_column("strategy", no_wrap=True)
-    for column in COMPACT_COLUMNS:
-        table.add_column(column.heading, justify="right")
-    for name, cells in rows(report, COMPACT_COLUMNS):
-        table.add_row(escape(name), *cells)
+    """Print the comparison table (report.md's key columns), failures and the verdict."""
     if not console.is_terminal and console.width < MIN_PIPED_WIDTH:
-        # Piped output (CI logs) would otherwise be cut to 80 columns, eliding figures.
+        # Piped output (CI logs) would otherwise be squeezed to 80 columns.
         console.width = MIN_PIPED_WIDTH
-    console.print(table)
-    console.print(f"[bold]Verdict:[/bold] {escape(report.verdict)}")
-    console.print(escape(projection_note(report)), style="dim")
+    console.print(comparison_table(report))
+    failures = failure_lines(report)
+    if failures:
+        console.print(Text("Failed calls:", style="bold"))
+        for line in failures:
+            console.print(Text("  " + line))
+    console.print(Text.assemble(("Verdict: ", "bold"), report.verdict))
+    console.print(Text(projection_note(report), style="dim"))

@@ -142,7 +142,12 @@ def figures_of(
         counts = seen
     calls_known = count_flows(counts, tally.flows)
     histogram = tally.histogram("api") if sent_itself else tally.histogram("call")
-    series = server_series or series_of(tally, started_s, duration_s)
+    if server_series is not None:
+        series = server_series
+    elif sent_itself:
+        series = series_of(tally, started_s, duration_s)
+    else:  # an own client's requests, and no server series: nothing to chart
+        series = TimeSeries(1.0)
     return Figures(
         strategy=strategy,
         duration_s=duration_s,
