@@ -14,6 +14,7 @@ from quotalab.gate import (
     check_thresholds,
     compare_baseline,
     junit_xml,
+    parse_figure_tolerance,
     parse_thresholds,
 )
 from quotalab.report import StrategyMeasurements
@@ -119,8 +120,10 @@ def test_every_documented_key_is_accepted() -> None:
     assert [b.key for b in parsed.bounds] == list(BOUND_KEYS)
 
 
-def baseline_failures(now: object, then: object, tolerance: float = 0.1) -> set[str]:
-    results = compare_baseline(document(s=now), document(s=then), tolerance)  # type: ignore[arg-type]
+def baseline_failures(
+    now: object, then: object, tolerance: float = 0.1, **options: object
+) -> set[str]:
+    results = compare_baseline(document(s=now), document(s=then), tolerance, **options)  # type: ignore[arg-type]
     return {r.figure for r in results if not r.passed}
 
 
@@ -138,8 +141,52 @@ def test_more_token_requests_than_tolerance_is_a_regression() -> None:
 
 def test_lower_success_and_higher_latency_are_regressions() -> None:
     assert "success_ratio" in baseline_failures(measured(api_ok=8_000), measured())
-    assert "p95_ms" in baseline_failures(measured(p95_ms=150.0), measured(p95_ms=100.0))
+    slower, before = measured(p95_ms=150.0), measured(p95_ms=100.0)
+    assert baseline_failures(slower, before, compare_latency=True) == {"p95_ms", "p99_ms"}
     assert "throttled_ratio" in baseline_failures(measured(throttled_429=50), measured())
+
+
+def test_latency_is_left_out_of_the_baseline_unless_asked() -> None:
+    # Machine noise (p95 3 ms vs 6 ms) is no regression of the code.
+    assert baseline_failures(measured(p95_ms=6.0), measured(p95_ms=3.0)) == set()
+    results = compare_baseline(document(s=measured()), document(s=measured()), 0.1)
+    assert {r.figure for r in results} == {
+        "token_requests_per_1k_calls",
+        "throttled_ratio",
+        "success_ratio",
+    }
+
+
+def test_each_figure_can_have_its_own_tolerance() -> None:
+    now, then = measured(token_requests=12, p95_ms=6.0), measured(token_requests=10, p95_ms=3.0)
+    assert baseline_failures(now, then) == {"token_requests_per_1k_calls"}
+    loose = {"token_requests_per_1k_calls": 0.25}
+    assert baseline_failures(now, then, tolerances=loose) == set()
+    # A tolerance for a latency figure asks for it: p95 may double, not triple.
+    assert baseline_failures(now, then, tolerances={**loose, "p95_ms": 1.0}) == set()
+    tripled = measured(token_requests=12, p95_ms=9.5)
+    assert baseline_failures(tripled, then, tolerances={**loose, "p95_ms": 1.0}) == {"p95_ms"}
+    # A strict per-figure tolerance tightens one figure only.
+    assert baseline_failures(
+        measured(api_ok=9_950), measured(), tolerances={"success_ratio": 0.001}
+    ) == {"success_ratio"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("p95_ms", "expected FIGURE=TOLERANCE"),
+        ("=0.5", "expected FIGURE=TOLERANCE"),
+        ("p96_ms=0.5", "unknown figure 'p96_ms'"),
+        ("p95_ms=fast", "is not a number"),
+        ("p95_ms=-1", "finite number >= 0"),
+        ("p95_ms=nan", "finite number >= 0"),
+    ],
+)
+def test_bad_figure_tolerances_say_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_figure_tolerance(text)
+    assert parse_figure_tolerance(" p95_ms = 0.5") == ("p95_ms", 0.5)
 
 
 def test_improvements_pass_in_either_direction() -> None:

@@ -148,3 +148,26 @@ def test_unusable_input_exits_2_with_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("quotalab: error: ")
     assert "Traceback" not in err[0]
+
+
+def test_per_figure_tolerances_and_latency_on_request(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    folder = files["thresholds"].parent
+    loose = folder / "loose.toml"
+    loose.write_text('[strategies."cached+backoff"]\nmax_token_requests_per_1k_calls = 100\n')
+    slow = write_json(folder / "slow.json", document(cached_backoff=measured(p95_ms=200.0)))
+    args = ("--thresholds", loose, "--baseline", files["good"])
+    # Latency doubled: no regression unless latency is asked for.
+    assert gate(monkeypatch, slow, *args) == 0
+    assert "p95_ms" not in capsys.readouterr().out
+    assert gate(monkeypatch, slow, *args, "--compare-latency") == 1
+    assert "FAIL cached+backoff: p95_ms" in capsys.readouterr().out
+    assert gate(monkeypatch, slow, *args, "--figure-tolerance", "p95_ms=1.5") == 0
+    # 6 vs 1 token request per 1k calls: fails at 10%, passes with its own tolerance.
+    assert gate(monkeypatch, files["bad"], *args) == 1
+    loosened = ("--figure-tolerance", "token_requests_per_1k_calls=5")
+    assert gate(monkeypatch, files["bad"], *args, *loosened) == 0
+    capsys.readouterr()
+    assert gate(monkeypatch, files["bad"], *args, "--figure-tolerance", "p95=1") == 2
+    assert "unknown figure 'p95'" in capsys.readouterr().err

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from quotalab.cli.entry import app
-from quotalab.gate import echo_results, gate_files
+from quotalab.gate import echo_results, gate_files, parse_figure_tolerance
 
 
 @app.command()
@@ -23,6 +23,20 @@ def gate(
     tolerance: Annotated[
         float, typer.Option("--tolerance", help="Relative worsening allowed against the baseline.")
     ] = 0.1,
+    figure_tolerance: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--figure-tolerance",
+            help="FIGURE=TOLERANCE for one figure (repeatable), e.g. success_ratio=0.01; "
+            "also compares a figure not compared by default (p95_ms=0.5).",
+        ),
+    ] = None,
+    compare_latency: Annotated[
+        bool,
+        typer.Option(
+            "--compare-latency", help="Compare p95/p99 latency with the baseline too (noisy)."
+        ),
+    ] = False,
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Also write the checks as JUnit XML here.")
     ] = None,
@@ -33,8 +47,18 @@ def gate(
     input is unusable (missing file, bad TOML, unknown key, other schema).
 
     Example: quotalab gate reports/latest/report.json --thresholds thresholds.toml
-    --baseline main-report.json --tolerance 0.1 --junit gate.xml
+    --baseline main-report.json --tolerance 0.1 --figure-tolerance success_ratio=0.01
+    --junit gate.xml
     """
-    results = gate_files(report, thresholds, baseline=baseline, tolerance=tolerance, junit=junit)
+    tolerances = dict(parse_figure_tolerance(text) for text in figure_tolerance or ())
+    results = gate_files(
+        report,
+        thresholds,
+        baseline=baseline,
+        tolerance=tolerance,
+        tolerances=tolerances,
+        compare_latency=compare_latency,
+        junit=junit,
+    )
     if echo_results(results, typer.echo):
         raise typer.Exit(1)

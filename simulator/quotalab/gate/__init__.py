@@ -5,9 +5,16 @@ return ``CheckResult`` values, ``junit_xml`` renders them for CI systems;
 ``gate_files`` + ``echo_results`` are the whole gate for a ``--gate FILE`` option.
 """
 
-from quotalab.gate.checks import CheckResult, check_bound, check_thresholds, compare_baseline
+from quotalab.gate.checks import (
+    CheckResult,
+    baseline_figures,
+    check_bound,
+    check_thresholds,
+    compare_baseline,
+    parse_figure_tolerance,
+)
 from quotalab.gate.files import echo_results, gate_files
-from quotalab.gate.gated_figures import BASELINE_FIGURES, FIGURES, Figure
+from quotalab.gate.gated_figures import BASELINE_FIGURES, FIGURES, LATENCY_FIGURES, Figure
 from quotalab.gate.junit import junit_xml
 from quotalab.gate.thresholds import (
     BOUND_KEYS,
@@ -21,10 +28,12 @@ __all__ = [
     "BASELINE_FIGURES",
     "BOUND_KEYS",
     "FIGURES",
+    "LATENCY_FIGURES",
     "Bound",
     "CheckResult",
     "Figure",
     "Thresholds",
+    "baseline_figures",
     "check_bound",
     "check_thresholds",
     "compare_baseline",
@@ -32,5 +41,6 @@ __all__ = [
     "gate_files",
     "junit_xml",
     "load_thresholds",
+    "parse_figure_tolerance",
     "parse_thresholds",
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quotalab.errors import InputError
-from quotalab.gate.gated_figures import BASELINE_FIGURES, FIGURES, show
+from quotalab.gate.gated_figures import BASELINE_FIGURES, FIGURES, LATENCY_FIGURES, show
 from quotalab.gate.thresholds import Bound, Thresholds
 
 
@@ -102,22 +102,66 @@ def _compare(
     return CheckResult(check, name, figure_name, passed, message, now, round(limit, 4))
 
 
-def check_tolerance(tolerance: float) -> None:
+def check_tolerance(tolerance: float, option: str = "--tolerance") -> None:
     """Refuse a tolerance no comparison could use: negative, infinite or NaN."""
     if not math.isfinite(tolerance) or tolerance < 0:
-        raise InputError(f"--tolerance must be a finite number >= 0, got {tolerance}")
+        raise InputError(f"{option} must be a finite number >= 0, got {tolerance}")
+
+
+def parse_figure_tolerance(text: str) -> tuple[str, float]:
+    """``FIGURE=TOLERANCE`` (``--figure-tolerance p95_ms=0.5``) as a pair; InputError if not."""
+    option = f"--figure-tolerance {text!r}"
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise InputError(f"{option}: expected FIGURE=TOLERANCE, e.g. p95_ms=0.5")
+    if name not in FIGURES:
+        raise InputError(f"{option}: unknown figure {name!r} (one of {', '.join(FIGURES)})")
+    try:
+        tolerance = float(value)
+    except ValueError:
+        raise InputError(f"{option}: {value.strip()!r} is not a number") from None
+    check_tolerance(tolerance, option)
+    return name, tolerance
+
+
+def baseline_figures(
+    tolerances: Mapping[str, float] | None = None, compare_latency: bool = False
+) -> tuple[str, ...]:
+    """The figures a comparison looks at: the defaults, latency when asked, and any given one."""
+    chosen = list(BASELINE_FIGURES)
+    if compare_latency:
+        chosen += LATENCY_FIGURES
+    chosen += [name for name in tolerances or {} if name not in chosen]
+    return tuple(chosen)
 
 
 def compare_baseline(
-    document: Mapping[str, Any], baseline: Mapping[str, Any], tolerance: float
+    document: Mapping[str, Any],
+    baseline: Mapping[str, Any],
+    tolerance: float,
+    *,
+    tolerances: Mapping[str, float] | None = None,
+    compare_latency: bool = False,
 ) -> list[CheckResult]:
     """Each figure of each strategy against the baseline's, with a relative tolerance.
 
+    ``tolerance`` applies to every figure without one in ``tolerances``; a
+    figure given a tolerance there is compared even if it is not a default
+    one. Latency (p95/p99) is compared only with ``compare_latency`` or a
+    tolerance of its own: it measures the machine as much as the code.
     Direction-aware: more token requests, more throttling or higher latency is
     worse; a lower success ratio is worse. From a baseline of 0, any rise is a
     regression. A strategy of the baseline missing from the report fails.
     """
     check_tolerance(tolerance)
+    tolerances = dict(tolerances or {})
+    for name, value in tolerances.items():
+        if name not in FIGURES:
+            raise InputError(
+                f"unknown figure {name!r} for a tolerance (one of {', '.join(FIGURES)})"
+            )
+        check_tolerance(value, f"the tolerance of {name}")
     current = _strategies(document)
     results: list[CheckResult] = []
     for name, before in _strategies(baseline).items():
@@ -125,11 +169,15 @@ def compare_baseline(
             message = f"{name}: in the baseline but missing from the report"
             results.append(CheckResult("baseline_present", name, "", False, message, None, None))
             continue
-        for figure_name in BASELINE_FIGURES:
+        for figure_name in baseline_figures(tolerances, compare_latency):
             figure = FIGURES[figure_name]
             results.append(
                 _compare(
-                    name, figure_name, figure.read(current[name]), figure.read(before), tolerance
+                    name,
+                    figure_name,
+                    figure.read(current[name]),
+                    figure.read(before),
+                    tolerances.get(figure_name, tolerance),
                 )
             )
     return results

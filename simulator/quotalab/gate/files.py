@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from quotalab.errors import InputError
@@ -23,14 +23,26 @@ def gate_files(
     *,
     baseline: Path | str | None = None,
     tolerance: float = 0.1,
+    tolerances: Mapping[str, float] | None = None,
+    compare_latency: bool = False,
     junit: Path | str | None = None,
 ) -> list[CheckResult]:
-    """Load and check; writes JUnit XML when asked. Raises InputError/ConfigError (exit 2)."""
+    """Load and check; writes JUnit XML when asked. Raises InputError/ConfigError (exit 2).
+
+    ``tolerances``: per-figure tolerances of the baseline comparison;
+    ``compare_latency``: compare p95/p99 with the baseline too.
+    """
     check_tolerance(tolerance)  # even without --baseline: a bad option is never silently ignored
     document = load_report(report)
     results = check_thresholds(document, load_thresholds(thresholds))
     if baseline is not None:
-        results += compare_baseline(document, load_report(baseline), tolerance)
+        results += compare_baseline(
+            document,
+            load_report(baseline),
+            tolerance,
+            tolerances=tolerances,
+            compare_latency=compare_latency,
+        )
     if junit is not None:
         try:
             Path(junit).write_text(junit_xml(results), encoding="utf-8")
