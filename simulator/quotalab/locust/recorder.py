@@ -27,12 +27,13 @@ class Recorder:
     def __init__(self) -> None:
         self.tally = Tally()
 
-    def record_own_call(self, at_s: float, status: int, latency_ms: float) -> None:
-        """Count one call of a client that does its own HTTP and returned ``status``.
+    def record_own_call(self, at_s: float, answer: object, latency_ms: float) -> None:
+        """Count one call of a client that does its own HTTP and returned ``answer``.
 
         Its requests are the server's to count (the client hides them), so only
         the call is counted here: its ending and its latency, as purpose ``call``.
         """
+        status = status_of(answer)
         kind = status_kind(status)
         self.tally.record_exchange(at_s, "call", "ok" if kind == OK else "other", latency_ms)
         self.tally.record_flow("ok" if kind == OK else f"http_{status}")
@@ -47,6 +48,17 @@ class Recorder:
         """Write the tally to this process's file."""
         stem = f"tally-{socket.gethostname()}-{os.getpid()}"
         return write_tally_file(directory, stem, self.tally.to_json())
+
+
+def status_of(answer: object) -> int:
+    """``call_api``'s answer as a status: an int, or anything with ``status_code``/``status``.
+
+    Anything else (``None``, a string) is 0: no status, a failed call.
+    """
+    for value in (answer, getattr(answer, "status_code", None), getattr(answer, "status", None)):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return 0
 
 
 def write_tally_file(directory: str, stem: str, data: dict[str, Any]) -> Path:

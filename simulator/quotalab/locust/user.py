@@ -163,12 +163,4 @@ class StrategyUser(FastHttpUser):
             RECORDER.record_own_failure(time.time(), error, latency_ms)
             return
         latency_ms = (time.perf_counter() - started) * 1000
-        RECORDER.record_own_call(time.time(), _status_of(status), latency_ms)
-
-
-def _status_of(value: object) -> int:
-    """``call_api``'s answer as a status: an int, or anything with ``status_code``/``status``."""
-    for candidate in (value, getattr(value, "status_code", None), getattr(value, "status", None)):
-        if isinstance(candidate, int) and not isinstance(candidate, bool):
-            return candidate
-    return 0
+        RECORDER.record_own_call(time.time(), status, latency_ms)
