@@ -10,8 +10,9 @@ HTTP, e.g. your production client; the server still counts its tokens).
     locust -f locustfiles/steady.py --host http://127.0.0.1:8080 -u 10 -t 30s \
         --strategy locustfiles.my_client:my_factory
 
-Run from the repository root, or put your module on PYTHONPATH. Keep locust
-imports out of this module: ``quotalab run`` imports it to check the factory.
+Run from the repository root: a spec's module is imported with the working
+directory first on the path, no PYTHONPATH needed. Keep locust imports out
+of this module: ``quotalab run`` imports it to check the factory.
 """
 
 from __future__ import annotations
