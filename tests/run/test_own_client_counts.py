@@ -22,17 +22,18 @@ def test_a_raised_call_is_a_failed_call_never_a_lost_one() -> None:
     response.status_code = 429
     response._content = b'{"error":"too_many_requests"}'
     recorder.record_own_call(START, 200, 5.0)
+    recorder.record_own_call(START, 429, 5.0)
     recorder.record_own_failure(
         START + 0.5, requests.HTTPError("429 Too Many", response=response), 2
     )
     recorder.record_own_failure(START + 0.6, KeyError("access_token"), 1.0)
     tally = recorder.tally
-    assert tally.flows == {"ok": 1, "HTTPError": 1, "KeyError": 1}
-    assert tally.throttled_flows == {"HTTPError": 1}
+    assert tally.flows == {"ok": 1, "http_429": 1, "HTTPError": 1, "KeyError": 1}
+    assert tally.throttled_flows == {"http_429": 1, "HTTPError": 1}
     assert tally.first_messages == {"HTTPError": "429 Too Many", "KeyError": "'access_token'"}
     # Only calls are counted: the requests behind them are the server's to count.
     assert tally.total("token") == tally.total("api") == 0
-    assert tally.total("call") == 3
+    assert tally.total("call") == 4
 
 
 def test_call_api_answers_read_as_statuses() -> None:

@@ -16,7 +16,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from quotalab.outcomes import OK, status_kind
+from quotalab.outcomes import KIND_NAMES, OK, THROTTLED_KINDS, status_kind
 from quotalab.run.live_tally import Tally
 from quotalab.strategies.raised_calls import raised_call
 
@@ -35,8 +35,9 @@ class Recorder:
         """
         status = status_of(answer)
         kind = status_kind(status)
-        self.tally.record_exchange(at_s, "call", "ok" if kind == OK else "other", latency_ms)
-        self.tally.record_flow("ok" if kind == OK else f"http_{status}")
+        self.tally.record_exchange(at_s, "call", KIND_NAMES[kind], latency_ms)
+        throttled = kind in THROTTLED_KINDS
+        self.tally.record_flow("ok" if kind == OK else f"http_{status}", throttled=throttled)
 
     def record_own_failure(self, at_s: float, error: BaseException, latency_ms: float) -> None:
         """Count one call of an own client that raised: a failed call, classified."""
