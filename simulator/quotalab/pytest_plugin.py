@@ -8,7 +8,8 @@ fixture available everywhere. The provider runs on a ``VirtualClock``:
   a real server on a loopback port started on first use;
 - ``server.advance(s)`` moves time, ``server.storm(s)`` answers the token
   endpoint with the profile's own throttle response for ``s`` seconds,
-  ``server.set_faults(...)`` injects 503s, latency or clock skew;
+  ``server.set_faults(...)`` injects 503s, latency or clock skew; all of it
+  reaches both routes alike (one provider, one path);
 - ``server.client_stats(client_id)`` reads the provider's per-client counts.
 
 See docs/simulation.md for a complete example.
