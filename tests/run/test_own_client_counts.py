@@ -36,6 +36,16 @@ def test_a_raised_call_is_a_failed_call_never_a_lost_one() -> None:
     assert tally.total("call") == 4
 
 
+def test_a_strategy_giving_up_is_listed_with_its_message() -> None:
+    from quotalab.errors import CredentialsError, ThrottledError
+
+    recorder = Recorder()
+    recorder.record_strategy_error(ThrottledError("still throttled after 3 tries", 429))
+    recorder.record_strategy_error(CredentialsError("invalid_client", 401))
+    assert recorder.tally.throttled_flows == {"ThrottledError": 1}
+    assert recorder.tally.first_messages["CredentialsError"] == "invalid_client"
+
+
 def test_call_api_answers_read_as_statuses() -> None:
     assert [status_of(a) for a in (200, Answer(), None, "200", True)] == [200, 204, 0, 0, 0]
 

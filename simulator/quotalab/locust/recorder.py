@@ -16,6 +16,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from quotalab.errors import StrategyError, ThrottledError
 from quotalab.outcomes import KIND_NAMES, OK, THROTTLED_KINDS, status_kind
 from quotalab.run.live_tally import Tally
 from quotalab.strategies.raised_calls import raised_call
@@ -44,6 +45,14 @@ class Recorder:
         raised = raised_call(error)
         self.tally.record_exchange(at_s, "call", raised.kind_name, latency_ms)
         self.tally.record_flow(raised.reason, throttled=raised.throttled, message=raised.message)
+
+    def record_strategy_error(self, error: StrategyError) -> None:
+        """Count one flow of a quotalab strategy that gave up, with its reason and message."""
+        self.tally.record_flow(
+            type(error).__name__,
+            throttled=isinstance(error, ThrottledError),
+            message=raised_call(error).message,
+        )
 
     def write(self, directory: str) -> Path:
         """Write the tally to this process's file."""

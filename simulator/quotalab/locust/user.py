@@ -144,7 +144,7 @@ class StrategyUser(FastHttpUser):
             RECORDER.tally.record_flow("abandoned")
             return
         except StrategyError as error:
-            RECORDER.tally.record_flow(type(error).__name__)
+            RECORDER.record_strategy_error(error)
             return
         ok = 200 <= response.status < 300
         RECORDER.tally.record_flow("ok" if ok else f"http_{response.status}")

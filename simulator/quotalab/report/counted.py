@@ -12,13 +12,20 @@ from collections.abc import Mapping
 from quotalab.outcomes import ClientTally
 from quotalab.report.values import FailedCalls, StrategyMeasurements, TimeSeries
 
+THROTTLED = frozenset({"ThrottledError", "http_429"})
+"""Reasons that are throttles by name: a strategy giving up throttled, a final 429."""
+
 
 def failures_of(
     counts: ClientTally,
     throttled: Mapping[str, int] | None = None,
     first_messages: Mapping[str, str] | None = None,
 ) -> tuple[FailedCalls, ...]:
-    """Failed calls by reason, most frequent first (then by name, for stable output)."""
+    """Failed calls by reason, most frequent first (then by name, for stable output).
+
+    ``throttled``: how many calls of a reason were throttled, where the producer
+    knows (an own client's exceptions); otherwise the reason's name tells.
+    """
     throttled = throttled or {}
     first_messages = first_messages or {}
     reasons = sorted(
@@ -28,7 +35,7 @@ def failures_of(
         FailedCalls(
             reason=reason,
             calls=counts.errors[reason],
-            throttled=throttled.get(reason, 0),
+            throttled=throttled.get(reason, counts.errors[reason] if reason in THROTTLED else 0),
             first_message=first_messages.get(reason, ""),
         )
         for reason in reasons
