@@ -177,7 +177,7 @@ def test_failed_calls_are_listed_with_their_first_message() -> None:
         failures=(FailedCalls("RateLimitError", 20, 20, "429: Global limit has been reached"),),
     )
     report = build_report(META, {"sdk:naive": failing})
-    line = "sdk:naive: 20 calls failed with RateLimitError, 20 throttled: 429: Global limit"
+    line = "sdk:naive: 20 calls failed with RateLimitError, all throttled: 429: Global limit"
     console = Console(record=True, width=200)
     render_terminal(report, console)
     assert line in console.export_text()

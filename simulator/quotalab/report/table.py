@@ -80,7 +80,10 @@ def failure_lines(report: Report) -> list[str]:
     lines = []
     for name, figures in report.strategies.items():
         for failed in figures.failures:
-            throttled = f", {failed.throttled:,} throttled" if failed.throttled else ""
+            if failed.throttled == failed.calls:
+                throttled = ", all throttled"
+            else:
+                throttled = f", {failed.throttled:,} throttled" if failed.throttled else ""
             first = f": {failed.first_message}" if failed.first_message else ""
             lines.append(
                 f"{name}: {failed.calls:,} calls failed with {failed.reason}{throttled}{first}"
