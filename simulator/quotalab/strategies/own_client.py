@@ -5,7 +5,8 @@
     under httpx, locust and the virtual-time simulation alike.
 (b) **An own client** (``OwnClient``): blocking code that does its own HTTP,
     e.g. your production client wrapped in ``call_api(path) -> status``. Only
-    real-time runs can drive it; its token requests are counted by the server.
+    real-time runs can drive it; the server counts its requests, quotalab its
+    calls (raised ones included: docs/strategies.md).
 
 Either way the user provides a factory ``factory(settings, *, clock, rng)``
 and names it on the command line as ``--strategy package.module:factory``.
@@ -34,7 +35,12 @@ class OwnClient(Protocol):
     name: str
 
     def call_api(self, path: str) -> int:
-        """Call ``settings.api_base_url + path`` (fetching tokens as it sees fit); the status."""
+        """Call ``settings.api_base_url + path`` (fetching tokens as it sees fit); the status.
+
+        It may raise whatever the client raises: the call then counts as failed,
+        by exception type, and as throttled when the exception carries a 429 or
+        Twitter's 403 code 99 (``quotalab.strategies.raised_calls``).
+        """
         ...
 
 
