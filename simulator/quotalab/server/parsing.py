@@ -75,8 +75,24 @@ def declared_length(headers: dict[str, str]) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+UNENCODABLE_TEXT = "Invalid JSON body: text must be valid Unicode (no lone surrogates)"
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` has a UTF-8 form: JSON's ``"\\ud800"`` decodes to a lone surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_json_object(body: bytes) -> dict[str, str] | str:
-    """String-valued fields of a JSON object, or what was wrong."""
+    """String-valued fields of a JSON object, or what was wrong.
+
+    Text that cannot be written back as UTF-8 is refused here, once, so no
+    secret comparison, response template, counter or metric ever sees it.
+    """
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -85,7 +101,11 @@ def parse_json_object(body: bytes) -> dict[str, str] | str:
         return "Request body must be a JSON object"
     fields: dict[str, str] = {}
     for key, value in data.items():
+        if not _encodable(key):
+            return UNENCODABLE_TEXT
         if isinstance(value, str):
+            if not _encodable(value):
+                return UNENCODABLE_TEXT
             fields[key] = value
         elif value is not None:
             return f"Invalid type for parameter: {key}"

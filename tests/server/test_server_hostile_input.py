@@ -1,0 +1,161 @@
+"""Text the server cannot encode, and bodies that are huge, truncated or full of NULs.
+
+Every such request gets a provider-shaped 4xx; nothing it sends can break the
+counters, ``/_admin/stats`` or ``/metrics`` afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from quotalab.server.asgi import ProviderApp, create_app
+from quotalab.wire import HttpRequest
+from server.builders import AUDIENCE
+from server.conftest import MakeProvider
+
+JSON = ("content-type", "application/json")
+LONE_SURROGATE = "\\ud800"  # as written inside a JSON document
+
+
+def _token_body(**fields: str) -> bytes:
+    document = {
+        "client_id": "demo-client",
+        "client_secret": "demo-secret",
+        "grant_type": "client_credentials",
+        "audience": AUDIENCE,
+    }
+    document.update(fields)
+    # json.dumps would escape our escape: splice the raw JSON escape in by hand.
+    return json.dumps(document).replace("SURROGATE", LONE_SURROGATE).encode()
+
+
+@pytest.mark.parametrize(
+    "field", ["client_id", "client_secret", "audience", "grant_type", "scope", "SURROGATE"]
+)
+def test_a_lone_surrogate_in_any_json_field_is_invalid_request(
+    make_provider: MakeProvider, field: str
+) -> None:
+    provider = make_provider()
+    body = (
+        _token_body(SURROGATE="x") if field == "SURROGATE" else _token_body(**{field: "SURROGATE"})
+    )
+    response = provider.handle(HttpRequest("POST", "/oauth/token", (JSON,), body))
+    assert response.status == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "Invalid JSON body: text must be valid Unicode (no lone surrogates)",
+    }
+    app = create_app(provider)
+    assert b"quotalab_client_events" in app.metrics.render()
+    assert json.dumps(provider.stats(), ensure_ascii=False).encode("utf-8")
+
+
+async def _call(
+    app: ProviderApp,
+    method: str,
+    path: str,
+    headers: list[tuple[bytes, bytes]],
+    chunks: list[bytes],
+    truncated: bool,
+) -> int:
+    """One request straight through ASGI; ``truncated`` disconnects before the last chunk."""
+    messages: list[dict[str, object]] = [
+        {"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks[:-1]
+    ]
+    if truncated:
+        messages.append({"type": "http.disconnect"})
+    else:
+        messages.append({"type": "http.request", "body": chunks[-1], "more_body": False})
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    return int(starts[0]["status"]) if starts else 0  # type: ignore[call-overload]
+
+
+_fields = st.sampled_from(["client_id", "client_secret", "audience", "grant_type", "scope"])
+_nasty_text = st.sampled_from(
+    ["\\ud800", "\\udfff", "a\\u0000b", "\\u0000", "\\ud83d\\ude00", "\\\\", "\\"]
+)
+_json_bodies = st.dictionaries(_fields, _nasty_text, max_size=5).map(
+    lambda d: ("{" + ",".join(f'"{k}":"{v}"' for k, v in d.items()) + "}").encode()
+)
+_bodies = st.one_of(
+    _json_bodies,
+    _json_bodies,
+    _json_bodies,
+    st.binary(max_size=200),
+    st.just(b"\x00" * 100),
+    st.just(b"grant_type=client_credentials&client_id=%00%ff%ed%a0%80"),
+    st.integers(1, 3).map(lambda n: b"x" * (70_000 * n)),  # over the body cap
+)
+ENDPOINTS = (
+    ("POST", "/oauth/token"),
+    ("POST", "/oauth2/token"),
+    ("POST", "/oauth2/invalidate_token"),
+    ("GET", "/api/data"),
+    ("GET", "/2/tweets/search/recent"),
+    ("GET", "/.well-known/jwks.json"),
+    ("GET", "/.well-known/openid-configuration"),
+    ("GET", "/_admin/stats"),
+    ("POST", "/_admin/reset"),
+    ("PUT", "/_admin/faults"),
+    ("GET", "/metrics"),
+    ("GET", "/nope\x00"),
+)
+_content_types = st.sampled_from(
+    [b"application/json", b"application/json", b"application/x-www-form-urlencoded", b"\x00"]
+)
+
+
+@pytest.mark.parametrize("profile", ["auth0", "twitter"])
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    requests=st.lists(
+        st.tuples(_content_types, _bodies, st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_fuzzed_requests_never_get_a_5xx_and_never_break_stats_or_metrics(
+    make_provider: MakeProvider,
+    profile: str,
+    method: str,
+    path: str,
+    requests: list[tuple[bytes, bytes, bool, bool]],
+) -> None:
+    app = create_app(make_provider(profile))
+
+    async def play() -> None:
+        for content_type, body, truncated, lie_about_length in requests:
+            headers = [(b"content-type", content_type)]
+            if lie_about_length:  # announce more than is sent
+                headers.append((b"content-length", str(len(body) + 10).encode()))
+            chunks = [body[: len(body) // 2], body[len(body) // 2 :]]
+            status = await _call(app, method, path, headers, chunks, truncated)
+            assert status == 0 or 200 <= status < 500, (method, path, body[:80], status)
+        for read in ("/metrics", "/_admin/stats"):
+            assert await _call(app, "GET", read, [], [b""], False) == 200
+
+    asyncio.run(play())
