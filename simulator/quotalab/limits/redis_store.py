@@ -11,12 +11,16 @@ skewed ``now``).
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
+from redis.backoff import NoBackoff
 from redis.commands.core import Script
+from redis.retry import Retry
 
 from quotalab.errors import InputError, StoreUnavailable
 from quotalab.limits import redis_scripts
@@ -31,6 +35,11 @@ from quotalab.limits.algorithms import (
 from quotalab.limits.decision import Decision, State
 
 DEFAULT_NAMESPACE = "quotalab:limit:"
+SOCKET_TIMEOUT_S = 0.5
+"""A Redis silent this long is treated as lost: a server must answer within a second."""
+CONNECT_TIMEOUT_S = 0.5
+OUTAGE_COOLDOWN_S = 1.0
+"""After Redis fails, calls fail at once for this long instead of each waiting on it."""
 
 _T = TypeVar("_T")
 
@@ -58,10 +67,19 @@ def _reason(error: BaseException) -> str:
 
 
 def connect(url: str, what: str = "Redis") -> redis.Redis:
-    """A client for ``url`` that has answered PING, or ``StoreUnavailable`` in one line."""
+    """A client for ``url`` that has answered PING, or ``StoreUnavailable`` in one line.
+
+    Short timeouts and one immediate retry on a broken connection (a restarted
+    Redis), none on a timeout: redis-py's default of three retries with backoff
+    kept a caller waiting ~11 s on a frozen Redis.
+    """
     try:
         client = redis.Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2.0, socket_timeout=5.0
+            url,
+            decode_responses=True,
+            socket_connect_timeout=CONNECT_TIMEOUT_S,
+            socket_timeout=SOCKET_TIMEOUT_S,
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         )
     except ValueError as error:
         raise InputError(f"bad {what} URL {redacted(url)!r}: {error}") from None
@@ -83,6 +101,41 @@ def guarded(where: str, action: Callable[[], _T]) -> _T:
         raise StoreUnavailable(f"lost Redis at {where}: {_reason(error)}") from None
 
 
+class OutageBreaker:
+    """Runs Redis calls; after one fails, the next ones fail at once for ``cooldown_s``.
+
+    A dead or frozen Redis then costs one timeout per cooldown instead of one
+    per request, and the first call after the cooldown tries Redis again, so
+    service comes back by itself when Redis does. ``monotonic`` is injected so
+    tests can end a cooldown without waiting.
+    """
+
+    def __init__(
+        self,
+        where: str,
+        cooldown_s: float = OUTAGE_COOLDOWN_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.where = where
+        self.cooldown_s = cooldown_s
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._down_until = float("-inf")
+        self._reason = ""
+
+    def call(self, action: Callable[[], _T]) -> _T:
+        """``action()``, or ``StoreUnavailable`` naming the outage."""
+        if self._monotonic() < self._down_until:
+            raise StoreUnavailable(f"lost Redis at {self.where}: {self._reason}")
+        try:
+            return action()
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            with self._lock:
+                self._reason = _reason(error)
+                self._down_until = self._monotonic() + self.cooldown_s
+            raise StoreUnavailable(f"lost Redis at {self.where}: {self._reason}") from None
+
+
 def glob_escape(text: str) -> str:
     """``text`` as a literal inside a Redis ``SCAN MATCH`` pattern."""
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
@@ -98,11 +151,12 @@ class RedisStore:
         namespace: str = DEFAULT_NAMESPACE,
         expiry_grace_s: float = 10.0,
         url: str = "",
+        breaker: OutageBreaker | None = None,
     ) -> None:
         self._client = client
         self.namespace = namespace
         self.expiry_grace_s = expiry_grace_s
-        self._where = redacted(url) if url else "Redis"
+        self.breaker = breaker or OutageBreaker(redacted(url) if url else "Redis")
         self._token_bucket: Script = client.register_script(redis_scripts.TOKEN_BUCKET)
         self._fixed_window: Script = client.register_script(redis_scripts.FIXED_WINDOW)
         self._counter_quota: Script = client.register_script(redis_scripts.COUNTER_QUOTA)
@@ -123,7 +177,7 @@ class RedisStore:
         return math.ceil((algorithm.idle_ttl_s + self.expiry_grace_s) * 1000)
 
     def _call(self, action: Callable[[], _T]) -> _T:
-        return guarded(self._where, action)
+        return self.breaker.call(action)
 
     def _script_args(
         self, algorithm: Algorithm, now: float, cost: int

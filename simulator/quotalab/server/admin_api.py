@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from quotalab.errors import ConfigError
+from quotalab.errors import ConfigError, StoreUnavailable
 from quotalab.wire import HttpResponse
 
 if TYPE_CHECKING:
@@ -24,7 +24,17 @@ def _error(status: int, description: str) -> HttpResponse:
 
 
 def handle(provider: MockProvider, incoming: Incoming) -> HttpResponse:
-    """Route an admin request; unknown admin paths answer 404, wrong methods 405."""
+    """Route an admin request; 503 with ``Retry-After`` while the store is unreachable."""
+    try:
+        return _route(provider, incoming)
+    except StoreUnavailable as error:
+        document = {"error": "store_unavailable", "error_description": str(error)}
+        body = json.dumps(document, separators=(",", ":")).encode()
+        return HttpResponse(503, {**_JSON, "retry-after": "1"}, body)
+
+
+def _route(provider: MockProvider, incoming: Incoming) -> HttpResponse:
+    """Unknown admin paths answer 404, wrong methods 405."""
     path, method = incoming.path, incoming.method
     if path == "/_admin/stats":
         if method != "GET":

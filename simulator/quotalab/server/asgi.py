@@ -11,9 +11,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from quotalab.errors import StoreUnavailable
 from quotalab.server.metrics import CONTENT_TYPE, ProviderMetrics
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.parsing import declared_length
+from quotalab.server.store_handoff import READ_WITHIN_S, StoreHandOff, store_blocks
 from quotalab.wire import HttpRequest
 
 Scope = MutableMapping[str, Any]
@@ -48,6 +50,8 @@ class ProviderApp:
         self.provider = provider
         self.metrics = ProviderMetrics(provider)
         self._cap = provider.settings.max_body_bytes
+        # Redis calls run on threads under a deadline; memory is called inline.
+        self._handoff = StoreHandOff(provider) if store_blocks(provider) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -59,9 +63,7 @@ class ProviderApp:
         method: str = scope["method"]
         path: str = scope["path"]
         if path == "/metrics" and method == "GET":
-            await self._send(
-                send, 200, [(b"content-type", CONTENT_TYPE.encode())], self.metrics.render()
-            )
+            await self._send_metrics(send)
             return
         query: bytes = scope.get("query_string", b"")
         url = f"{path}?{query.decode('latin-1')}" if query else path
@@ -69,13 +71,32 @@ class ProviderApp:
         declared = declared_length({name.lower(): value for name, value in headers})
         # An announced body over the cap is answered 413 at once, without waiting for it.
         body = b"" if (declared or 0) > self._cap else await _read_body(receive, self._cap)
-        outcome = self.provider.respond(HttpRequest(method, url, headers, body))
+        request = HttpRequest(method, url, headers, body)
+        if self._handoff is None:
+            outcome = self.provider.respond(request)
+        else:
+            outcome = await self._handoff.respond(request)
         if outcome.latency_s > 0:
             await asyncio.sleep(outcome.latency_s)
         response = outcome.response
         self.metrics.observe(response.status)
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
         await self._send(send, response.status, raw, response.body)
+
+    async def _send_metrics(self, send: Send) -> None:
+        text: bytes | None
+        try:
+            if self._handoff is None:
+                text = self.metrics.render()
+            else:
+                text = await self._handoff.call(self.metrics.render, READ_WITHIN_S)
+        except StoreUnavailable:
+            text = None
+        if text is None:
+            headers = [(b"content-type", b"text/plain"), (b"retry-after", b"1")]
+            await self._send(send, 503, headers, b"store unavailable\n")
+            return
+        await self._send(send, 200, [(b"content-type", CONTENT_TYPE.encode())], text)
 
     @staticmethod
     async def _send(

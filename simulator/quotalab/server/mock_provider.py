@@ -17,6 +17,7 @@ from typing import Any
 
 from quotalab.clock import Clock, OffsetClock
 from quotalab.counters import Counters
+from quotalab.errors import StoreUnavailable
 from quotalab.limits import Store
 from quotalab.profiles.profile_model import EndpointSpec, ProviderConfig, Stage
 from quotalab.server import admin_api as admin
@@ -39,6 +40,9 @@ _FLOWS: dict[str, Flow] = {
     "twitter_invalidate": twitter.invalidate,
     "bearer_api": twitter.bearer_api,
 }
+
+STORE_RETRY_AFTER_S = 1
+"""``Retry-After`` on the 503 sent while the limiter store (Redis) is unreachable."""
 
 _OVERSIZED_COUNTER = {
     "auth0_token": "token_requests",
@@ -121,14 +125,30 @@ class MockProvider:
                 self.counters.incr(auth0.ANONYMOUS, counter)
             return ProviderReply(self.responses["payload_too_large"].render(), latency_s)
         now = self.clock.now()
-        return ProviderReply(_FLOWS[endpoint.kind](self, endpoint, incoming, now), latency_s)
+        try:
+            response = _FLOWS[endpoint.kind](self, endpoint, incoming, now)
+        except StoreUnavailable:
+            return ProviderReply(self.store_unavailable(), latency_s)
+        return ProviderReply(response, latency_s)
+
+    def store_unavailable(self) -> HttpResponse:
+        """The profile's 503, sent when the store cannot decide: never admit blindly."""
+        extra = {"retry-after": str(STORE_RETRY_AFTER_S)}
+        return self.responses["unavailable"].render(None, extra)
 
     def stats(self) -> dict[str, Any]:
-        """The ``/_admin/stats`` document."""
+        """The ``/_admin/stats`` document; counts still show while the store is down."""
+        clients = self.counters.snapshot()
+        try:
+            limits = self.limiter.snapshot(self.clock.now())
+            store = "ok"
+        except StoreUnavailable as error:
+            limits, store = {}, str(error)
         return {
             "provider": self.settings.name,
-            "clients": self.counters.snapshot(),
-            "limits": self.limiter.snapshot(self.clock.now()),
+            "clients": clients,
+            "limits": limits,
+            "store": store,
             "limits_enabled": self.limiter.enabled,
             "clock_offset_s": self.clock.offset_s,
             "bearer_tokens": len(self.app_tokens),
