@@ -18,7 +18,12 @@ from pathlib import Path
 import uvicorn
 
 from quotalab.clock import Clock, SystemClock
-from quotalab.counters import Counters, MemoryCounters, open_counters
+from quotalab.counters import (
+    DEFAULT_MAX_TRACKED_CLIENTS,
+    Counters,
+    MemoryCounters,
+    open_counters,
+)
 from quotalab.errors import InputError
 from quotalab.limits import open_store
 from quotalab.profiles import load_config
@@ -33,6 +38,7 @@ ENV_COUNTERS = "QUOTALAB_COUNTERS"
 ENV_NO_LIMITS = "QUOTALAB_NO_LIMITS"
 ENV_BASE_URL = "QUOTALAB_BASE_URL"
 ENV_KEY_FILE = "QUOTALAB_SIGNING_KEY_FILE"
+ENV_MAX_TRACKED_CLIENTS = "QUOTALAB_MAX_TRACKED_CLIENTS"
 
 
 def build_provider(
@@ -45,6 +51,7 @@ def build_provider(
     counters: Counters | None = None,
     base_url: str = "",
     key_file: str = "",
+    max_tracked_clients: int = DEFAULT_MAX_TRACKED_CLIENTS,
 ) -> MockProvider:
     """A ``MockProvider`` from the same settings ``quotalab serve`` takes."""
     config = load_config(profile, config_path)
@@ -53,7 +60,7 @@ def build_provider(
         config,
         clock or SystemClock(),
         open_store(store_url),
-        counters or MemoryCounters(),
+        counters or MemoryCounters(max_tracked_clients=max_tracked_clients),
         keys=keys,
         base_url=base_url,
     )
@@ -65,12 +72,13 @@ def build_provider(
 def create_app_from_env() -> ProviderApp:
     """The uvicorn app factory used by ``--workers N``."""
     env = os.environ
+    tracked = int(env.get(ENV_MAX_TRACKED_CLIENTS, DEFAULT_MAX_TRACKED_CLIENTS))
     provider = build_provider(
         env.get(ENV_PROFILE, "auth0"),
         env.get(ENV_CONFIG) or None,
         store_url=env.get(ENV_STORE, "memory://"),
         no_limits=env.get(ENV_NO_LIMITS) == "1",
-        counters=open_counters(env.get(ENV_COUNTERS, "memory://")),
+        counters=open_counters(env.get(ENV_COUNTERS, "memory://"), max_tracked_clients=tracked),
         base_url=env.get(ENV_BASE_URL, ""),
         key_file=env.get(ENV_KEY_FILE, ""),
     )

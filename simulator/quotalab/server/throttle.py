@@ -138,5 +138,6 @@ class Limiter:
 
     def reset(self) -> None:
         """Forget every key (the store is cleared too)."""
-        self._tracked.clear()
+        self._tracked = {}
+        self._memo = {}
         self.store.reset()
