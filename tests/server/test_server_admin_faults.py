@@ -16,7 +16,8 @@ from server.conftest import MakeProvider
 
 def admin(provider: MockProvider, method: str, path: str, body: Any = None) -> HttpResponse:
     raw = b"" if body is None else json.dumps(body).encode()
-    return provider.handle(HttpRequest(method, f"/_admin/{path}", (), raw))
+    headers = () if body is None else (("content-type", "application/json"),)
+    return provider.handle(HttpRequest(method, f"/_admin/{path}", headers, raw))
 
 
 def test_stats_list_clients_and_limit_keys_and_reset_clears_them(
@@ -104,13 +105,18 @@ def test_bad_fault_documents_are_400_and_change_nothing(make_provider: MakeProvi
         {"endpoints": {"token": {"probability": 3}}},
         {"endpoints": {"token": {"schedule": "always"}}},
         {"clock_offset_s": "soon"},
+        {"clock_offset_s": 1e12},  # once a 500 ("year out of range") on every later request
+        {"endpoints": {"token": {"latency_ms": 600_000}}},  # held each request 10 minutes
+        {"endpoints": {"token": {"retry_after_s": 10**12}}},
+        {"endpoints": {"token": {"schedule": [[0, 1e300]]}}},
         {"surprise": 1},
         [1, 2],
     ):
         response = admin(provider, "PUT", "faults", document)
         assert response.status == 400
         assert response.json()["error"] == "invalid_request"
-    broken = provider.handle(HttpRequest("PUT", "/_admin/faults", (), b"{nope"))
+    json_header = (("content-type", "application/json"),)
+    broken = provider.handle(HttpRequest("PUT", "/_admin/faults", json_header, b"{nope"))
     assert broken.status == 400
     assert admin(provider, "GET", "faults").json() == before
 

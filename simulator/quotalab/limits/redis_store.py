@@ -123,6 +123,10 @@ class OutageBreaker:
         self._down_until = float("-inf")
         self._reason = ""
 
+    def is_open(self) -> bool:
+        """Whether Redis failed less than ``cooldown_s`` ago (calls fail at once)."""
+        return self._monotonic() < self._down_until
+
     def call(self, action: Callable[[], _T]) -> _T:
         """``action()``, or ``StoreUnavailable`` naming the outage."""
         if self._monotonic() < self._down_until:

@@ -336,6 +336,13 @@ class ConfigReader:
             raise self.fail(dotted, f"not a known key; expected one of {', '.join(known)}")
 
 
+MAX_LATENCY_MS = 60_000.0
+"""Injected latency is at most a minute: longer only holds connections open."""
+MAX_RETRY_AFTER_S = 86_400
+MAX_SCHEDULE_S = 31_536_000.0
+"""Fault schedules and clock offsets stay within a year of the server's start."""
+
+
 def fault_from_json(
     name: str, data: Any, source: str = "PUT /_admin/faults", section: str = "endpoints"
 ) -> FaultSpec:
@@ -371,18 +378,26 @@ def fault_from_json(
             not isinstance(pair, list)
             or len(pair) != 2
             or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in pair)
-            or pair[0] > pair[1]
+            or not 0 <= pair[0] <= pair[1] <= MAX_SCHEDULE_S
         ):
             raise ConfigError(
-                source, f"{section}.{name}.schedule", "a list of [start_s, end_s] pairs"
+                source,
+                f"{section}.{name}.schedule",
+                f"a list of [start_s, end_s] pairs, 0 <= start_s <= end_s <= {MAX_SCHEDULE_S:g}",
             )
         schedule.append((float(pair[0]), float(pair[1])))
     retry = data.get("retry_after_s")
-    if retry is not None and (isinstance(retry, bool) or not isinstance(retry, int) or retry < 0):
-        raise ConfigError(source, f"{section}.{name}.retry_after_s", "an integer >= 0 or null")
+    if retry is not None and (
+        isinstance(retry, bool) or not isinstance(retry, int) or not 0 <= retry <= MAX_RETRY_AFTER_S
+    ):
+        raise ConfigError(
+            source,
+            f"{section}.{name}.retry_after_s",
+            f"an integer from 0 to {MAX_RETRY_AFTER_S} or null",
+        )
     return FaultSpec(
         probability=number("probability", 0.0, 1.0),
         schedule=tuple(schedule),
         retry_after_s=retry,
-        latency_ms=number("latency_ms", 0.0, 600_000.0),
+        latency_ms=number("latency_ms", 0.0, MAX_LATENCY_MS),
     )

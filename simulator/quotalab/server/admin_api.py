@@ -1,9 +1,19 @@
-"""``/_admin/stats``, ``/_admin/reset`` and ``/_admin/faults``: the harness's own endpoints."""
+"""``/_admin/stats``, ``/_admin/reset`` and ``/_admin/faults``: the harness's own endpoints.
+
+Any web page a user opens could otherwise reset or fault a mock running on
+their machine, so a request is refused (403) when it comes from another site
+(an ``Origin`` that is not this server, or a ``Host`` that is neither this
+server nor loopback: DNS rebinding) or carries a body that is not JSON (HTML
+forms cannot send JSON). With an admin token set, ``Authorization: Bearer
+<token>`` is required as well.
+"""
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from quotalab.errors import ConfigError, StoreUnavailable
 from quotalab.wire import HttpResponse
@@ -23,8 +33,58 @@ def _error(status: int, description: str) -> HttpResponse:
     return _json(status, {"error": "invalid_request", "error_description": description})
 
 
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _host_port(netloc: str, default_port: int) -> tuple[str, int] | None:
+    try:
+        parts = urlsplit(f"//{netloc}")
+        return (parts.hostname or "").lower(), parts.port or default_port
+    except ValueError:
+        return None
+
+
+def _is_own(netloc: str, base_url: str, scheme: str = "http") -> bool:
+    """Whether ``netloc`` names this server: its own address, or loopback on its port."""
+    default_port = 443 if scheme == "https" else 80
+    seen = _host_port(netloc, default_port)
+    if seen is None:
+        return False
+    if not base_url:
+        return seen[0] in LOOPBACK_NAMES
+    own = urlsplit(base_url)
+    own_pair = _host_port(own.netloc, 443 if own.scheme == "https" else 80)
+    return seen == own_pair or (
+        seen[0] in LOOPBACK_NAMES and own_pair is not None and seen[1] == own_pair[1]
+    )
+
+
+def refusal(provider: MockProvider, incoming: Incoming) -> str | None:
+    """Why this admin request is refused, or ``None`` to serve it."""
+    origin = incoming.headers.get("origin")
+    if origin is not None:
+        parts = urlsplit(origin) if origin != "null" else None
+        if parts is None or not _is_own(parts.netloc, provider.base_url, parts.scheme):
+            return f"Cross-site admin request refused (Origin {origin!r} is not this server)"
+    token = provider.admin_token
+    if token:
+        given = incoming.headers.get("authorization", "").strip()
+        if not hmac.compare_digest(given.encode("latin-1"), f"Bearer {token}".encode()):
+            return "Admin token required: send Authorization: Bearer <token>"
+    elif incoming.host and not _is_own(incoming.host, provider.base_url):
+        return f"Admin request refused: Host {incoming.host!r} is not this server"
+    if incoming.method in ("POST", "PUT") and (incoming.body or "content-type" in incoming.headers):
+        kind = incoming.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if kind != "application/json":
+            return "Admin requests with a body must be application/json"
+    return None
+
+
 def handle(provider: MockProvider, incoming: Incoming) -> HttpResponse:
     """Route an admin request; 503 with ``Retry-After`` while the store is unreachable."""
+    refused = refusal(provider, incoming)
+    if refused is not None:
+        return _json(403, {"error": "access_denied", "error_description": refused})
     try:
         return _route(provider, incoming)
     except StoreUnavailable as error:

@@ -20,6 +20,7 @@ from quotalab.counters import Counters
 from quotalab.errors import StoreUnavailable
 from quotalab.limits import Store
 from quotalab.profiles.profile_model import EndpointSpec, ProviderConfig, Stage
+from quotalab.profiles.schema import MAX_SCHEDULE_S
 from quotalab.server import admin_api as admin
 from quotalab.server import auth0, twitter
 from quotalab.server.faults import FaultPlan, fault_from_json
@@ -90,6 +91,7 @@ class MockProvider:
                 keys = SigningKeys(settings.token_signing)
         self.keys = keys
         self.base_url = base_url.rstrip("/")
+        self.admin_token = ""  # when set, /_admin/* needs "Authorization: Bearer <token>"
         self.rng = random.Random(settings.seed + 1)
         self.routes = {(e.method, e.path): e for e in config.endpoints}
         self.paths = {e.path for e in config.endpoints}
@@ -156,6 +158,7 @@ class MockProvider:
 
     def reset(self) -> None:
         """Zero the counters, refill every limit and restart fault schedules."""
+        self._fields_memo = {}  # the memory of many distinct bodies goes back too
         self.counters.reset()
         self.limiter.reset()
         self.faults.restart(self.clock.now())
@@ -179,8 +182,13 @@ class MockProvider:
             isinstance(offset, bool)
             or not isinstance(offset, int | float)
             or not math.isfinite(offset)
+            or abs(offset) > MAX_SCHEDULE_S
         ):
-            raise ConfigError(source, "clock_offset_s", "a number of seconds")
+            raise ConfigError(
+                source,
+                "clock_offset_s",
+                f"a number of seconds from -{MAX_SCHEDULE_S:g} to {MAX_SCHEDULE_S:g}",
+            )
         endpoints = data.get("endpoints")
         if endpoints is not None:
             if not isinstance(endpoints, dict):
