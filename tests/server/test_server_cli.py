@@ -15,13 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from quotalab.cli.serve import banner
+from quotalab.cli.serve import banner, builtin_secrets
 from quotalab.profiles import load_config
 from quotalab.server import runner
 from quotalab.server.keys import generate_private_pem
 from tests.cli_process import quotalab
 
 ROOT = Path(__file__).resolve().parents[2]
+BASE = "http://127.0.0.1:8000"
 
 
 def test_help_has_an_example() -> None:
@@ -47,17 +48,17 @@ def test_several_workers_need_a_shared_store() -> None:
 
 
 def test_banner_prints_urls_credentials_and_a_curl() -> None:
-    text = banner(load_config("auth0"), "http://127.0.0.1:8000", no_limits=False)
+    text = banner(load_config("auth0"), BASE, False, builtin_secrets("auth0"))
     assert "POST  http://127.0.0.1:8000/oauth/token" in text
     assert "demo-client / demo-secret" in text
     assert "curl -s -X POST http://127.0.0.1:8000/oauth/token" in text
-    twitter = banner(load_config("twitter"), "http://127.0.0.1:8000", no_limits=True)
+    twitter = banner(load_config("twitter"), BASE, True, builtin_secrets("twitter"))
     assert "curl -s -u 'demo-key:demo-secret'" in twitter
     assert "OFF" in twitter
 
 
 def test_banner_curl_is_one_shell_command_with_a_json_body() -> None:
-    text = banner(load_config("auth0"), "http://127.0.0.1:8000", no_limits=False)
+    text = banner(load_config("auth0"), BASE, False, builtin_secrets("auth0"))
     line = next(line for line in text.splitlines() if line.startswith("try:"))
     argv = shlex.split(line.removeprefix("try:"))
     body = json.loads(argv[argv.index("-d") + 1])

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from quotalab.clock import VirtualClock
-from quotalab.counters import MemoryCounters
+from quotalab.counters import MemoryCounters, RedisCounters
+from quotalab.errors import StoreUnavailable
 from quotalab.limits.redis_store import OutageBreaker, RedisStore, connect
 from quotalab.profiles import load_config
 from quotalab.server import MockProvider
@@ -118,3 +119,22 @@ async def test_frozen_redis_is_a_503_within_a_second_and_never_stalls_the_event_
             own_redis.thaw()
         monotonic.now_s += 2.0
         assert (await client.post("/oauth/token", json=TOKEN_REQUEST)).status_code == 200
+
+
+@pytest.mark.redis
+def test_counts_made_while_redis_is_known_down_reach_it_when_it_returns(
+    own_redis: OwnRedis,
+) -> None:
+    monotonic = FakeMonotonic()
+    breaker = OutageBreaker(own_redis.url, monotonic=monotonic)
+    counters = RedisCounters(connect(own_redis.url), url=own_redis.url, breaker=breaker)
+    counters.incr("demo-client", "token_requests")
+    own_redis.kill()  # without persistence: the count above dies with it
+    for _ in range(6):  # the first finds Redis gone; the next five are kept here
+        with pytest.raises(StoreUnavailable, match=r"lost Redis at redis://127\.0\.0\.1:"):
+            counters.incr("demo-client", "token_requests")
+    own_redis.start()
+    monotonic.now_s += 2.0
+    counters.incr("demo-client", "token_requests")
+    assert counters.snapshot() == {"demo-client": {"token_requests": 6}}
+    counters.close()

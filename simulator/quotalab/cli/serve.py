@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import secrets
 import socket
 import tempfile
 from pathlib import Path
@@ -12,12 +14,37 @@ import typer
 import uvicorn
 
 from quotalab.cli.entry import app
+from quotalab.counters import DEFAULT_MAX_TRACKED_CLIENTS
 from quotalab.errors import InputError
 from quotalab.limits import open_store
+from quotalab.limits.redis_store import redacted
 from quotalab.profiles import BUILTIN_PROFILES, ProviderConfig, load_config
 from quotalab.server import runner
 from quotalab.server.asgi import create_app
 from quotalab.server.keys import generate_private_pem
+from quotalab.server.read_timeouts import (
+    DEFAULT_READ_TIMEOUT_S,
+    ENV_READ_TIMEOUT_S,
+    ReadTimeoutH11Protocol,
+    read_timeout_protocol,
+)
+
+ENV_ADMIN_TOKEN = runner.ENV_ADMIN_TOKEN
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def masked(secret: str) -> str:
+    """A secret as the banner shows it: two characters, then stars."""
+    return secret[:2] + "*" * max(4, len(secret) - 2) if len(secret) > 4 else "****"
 
 
 def check_can_listen(host: str, port: int) -> None:
@@ -35,8 +62,18 @@ def check_can_listen(host: str, port: int) -> None:
             raise InputError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
-def banner(config: ProviderConfig, base_url: str, no_limits: bool) -> str:
-    """What the server prints on start: URLs, demo credentials and a curl to try."""
+def banner(
+    config: ProviderConfig,
+    base_url: str,
+    no_limits: bool,
+    public_secrets: frozenset[tuple[str, str]] = frozenset(),
+) -> str:
+    """What the server prints on start: URLs, client ids and a curl to try.
+
+    Secrets are masked, except the built-in profiles' documented demo ones
+    (``public_secrets``, pairs of id and secret), so a quick start still
+    works by copy and paste while no secret from ``--config`` is ever shown.
+    """
     lines = [f"quotalab mock {config.settings.name} server on {base_url}"]
     for endpoint in config.endpoints:
         lines.append(f"  {endpoint.method:<5} {base_url}{endpoint.path}")
@@ -45,25 +82,35 @@ def banner(config: ProviderConfig, base_url: str, no_limits: bool) -> str:
     lines.append("limits: " + ("OFF (--no-limits)" if no_limits else "on"))
     token = next((e for e in config.endpoints if e.kind in ("auth0_token", "twitter_token")), None)
     for client in config.clients.values():
+        public = (client.client_id, client.secret) in public_secrets
+        shown = client.secret if public else masked(client.secret)
+        secret_arg = client.secret if public else "YOUR_SECRET"
         if token is not None and token.kind == "auth0_token":
             audience = client.audiences[0] if client.audiences else next(iter(config.audiences), "")
             lines.append(
-                f"client: {client.client_id} / {client.secret}  audience {audience}  "
+                f"client: {client.client_id} / {shown}  audience {audience}  "
                 f"scopes {' '.join(client.scopes)}"
             )
             lines.append(
                 f"try:    curl -s -X POST {base_url}{token.path} "
                 "-H 'content-type: application/json' "
                 f"""-d '{{"grant_type":"client_credentials","client_id":"{client.client_id}","""
-                f""""client_secret":"{client.secret}","audience":"{audience}"}}'"""
+                f""""client_secret":"{secret_arg}","audience":"{audience}"}}'"""
             )
         elif token is not None:
-            lines.append(f"app:    {client.client_id} / {client.secret}")
+            lines.append(f"app:    {client.client_id} / {shown}")
             lines.append(
-                f"try:    curl -s -u '{client.client_id}:{client.secret}' -X POST "
+                f"try:    curl -s -u '{client.client_id}:{secret_arg}' -X POST "
                 f"{base_url}{token.path} -d grant_type=client_credentials"
             )
     return "\n".join(lines)
+
+
+def builtin_secrets(profile: str) -> frozenset[tuple[str, str]]:
+    """The documented demo credentials of a built-in profile (nothing for other files)."""
+    if profile not in BUILTIN_PROFILES:
+        return frozenset()
+    return frozenset((c.client_id, c.secret) for c in load_config(profile).clients.values())
 
 
 @app.command()
@@ -77,11 +124,33 @@ def serve(
     no_limits: bool = typer.Option(False, "--no-limits", help="Turn throttling off."),
     store: str = typer.Option("memory://", help="Limiter store URL (redis://... to share)."),
     workers: int = typer.Option(1, help="Server processes; > 1 needs a shared --store."),
+    max_tracked_clients: int = typer.Option(
+        DEFAULT_MAX_TRACKED_CLIENTS,
+        "--max-tracked-clients",
+        help="Client ids counted one by one; further ids are counted together as 'other'.",
+    ),
+    admin_token: str = typer.Option(
+        "",
+        "--admin-token",
+        envvar=ENV_ADMIN_TOKEN,
+        help="Require 'Authorization: Bearer TOKEN' on /_admin/*. Generated and printed "
+        "when --host is not loopback.",
+        show_default=False,
+    ),
+    read_timeout: float = typer.Option(
+        DEFAULT_READ_TIMEOUT_S,
+        "--read-timeout",
+        help="Seconds to receive a whole request (headers and body) before closing.",
+    ),
 ) -> None:
     """Run the mock token server.
 
     Example: quotalab serve --profile auth0 --port 8000
     """
+    if max_tracked_clients < 1:
+        raise InputError(f"--max-tracked-clients must be >= 1, got {max_tracked_clients}")
+    if not 0 < read_timeout <= 3600:
+        raise InputError(f"--read-timeout must be between 0 and 3600 seconds, got {read_timeout:g}")
     if workers < 1:
         raise InputError(f"--workers must be >= 1, got {workers}")
     if not 1 <= port <= 65535:
@@ -94,25 +163,42 @@ def serve(
     loaded = load_config(profile, config)
     check_can_listen(host, port)
     base_url = f"http://{host}:{port}"
+    public = builtin_secrets(profile)
+    if not is_loopback(host):
+        typer.echo(
+            f"warning: listening on {host}, beyond this machine: anyone who can reach it can "
+            "get tokens and load it; /_admin/* needs the admin token below",
+            err=True,
+        )
+        if not admin_token:
+            admin_token = secrets.token_urlsafe(24)
+        typer.echo(f"admin token: {admin_token}  (send Authorization: Bearer <token>)")
     if workers == 1:
         provider = runner.build_provider(
-            profile, config, store_url=store, no_limits=no_limits, base_url=base_url
+            profile,
+            config,
+            store_url=store,
+            no_limits=no_limits,
+            base_url=base_url,
+            max_tracked_clients=max_tracked_clients,
         )
-        typer.echo(banner(loaded, base_url, no_limits))
+        provider.admin_token = admin_token
+        typer.echo(banner(loaded, base_url, no_limits, public))
         uvicorn.run(
             create_app(provider),
             host=host,
             port=port,
+            http=read_timeout_protocol(read_timeout),
             log_level="warning",
             server_header=False,
             access_log=False,
         )
         return
     open_store(store)  # fail here, in one line, if the shared store is unreachable
-    typer.echo(banner(loaded, base_url, no_limits))
+    typer.echo(banner(loaded, base_url, no_limits, public))
     typer.echo(
-        f"workers: {workers}; limits and per-client counters are shared through {store}; "
-        "Twitter bearer tokens are per worker (see docs/server.md)"
+        f"workers: {workers}; limits and per-client counters are shared through "
+        f"{redacted(store)}; Twitter bearer tokens are per worker (see docs/server.md)"
     )
     with tempfile.TemporaryDirectory(prefix="quotalab-") as tmp:
         key_file = Path(tmp) / "signing-key.pem"
@@ -129,6 +215,9 @@ def serve(
                 runner.ENV_NO_LIMITS: "1" if no_limits else "0",
                 runner.ENV_BASE_URL: base_url,
                 runner.ENV_KEY_FILE: str(key_file),
+                runner.ENV_MAX_TRACKED_CLIENTS: str(max_tracked_clients),
+                ENV_ADMIN_TOKEN: admin_token,
+                ENV_READ_TIMEOUT_S: str(read_timeout),
             }
         )
         uvicorn.run(
@@ -136,6 +225,7 @@ def serve(
             factory=True,
             host=host,
             port=port,
+            http=ReadTimeoutH11Protocol,
             workers=workers,
             log_level="warning",
             server_header=False,

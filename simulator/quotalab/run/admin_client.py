@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import httpx
@@ -9,6 +10,13 @@ import httpx
 from quotalab.errors import InputError
 
 TIMEOUT_S = 10.0
+ENV_ADMIN_TOKEN = "QUOTALAB_ADMIN_TOKEN"
+
+
+def _headers() -> dict[str, str]:
+    """The admin token a server beyond loopback requires, from ``QUOTALAB_ADMIN_TOKEN``."""
+    token = os.environ.get(ENV_ADMIN_TOKEN, "")
+    return {"authorization": f"Bearer {token}"} if token else {}
 
 
 def _fail(base_url: str, what: str, error: Exception | str) -> InputError:
@@ -18,7 +26,7 @@ def _fail(base_url: str, what: str, error: Exception | str) -> InputError:
 def reset(base_url: str) -> None:
     """``POST /_admin/reset``: zero the counters and refill every limit."""
     try:
-        response = httpx.post(f"{base_url}/_admin/reset", timeout=TIMEOUT_S)
+        response = httpx.post(f"{base_url}/_admin/reset", headers=_headers(), timeout=TIMEOUT_S)
     except httpx.HTTPError as error:
         raise _fail(base_url, "reset the server", error) from None
     if response.status_code != 200:
@@ -28,7 +36,7 @@ def reset(base_url: str) -> None:
 def stats(base_url: str) -> dict[str, Any]:
     """``GET /_admin/stats``: the server's per-client counters."""
     try:
-        response = httpx.get(f"{base_url}/_admin/stats", timeout=TIMEOUT_S)
+        response = httpx.get(f"{base_url}/_admin/stats", headers=_headers(), timeout=TIMEOUT_S)
         document = response.json()
     except (httpx.HTTPError, ValueError) as error:
         raise _fail(base_url, "read /_admin/stats", error) from None

@@ -30,6 +30,7 @@ from quotalab.profiles import load_config
 from quotalab.server.asgi import ProviderApp, create_app
 from quotalab.server.keys import SigningKeys
 from quotalab.server.mock_provider import MockProvider
+from quotalab.server.read_timeouts import DEFAULT_READ_TIMEOUT_S, read_timeout_protocol
 
 ENV_PROFILE = "QUOTALAB_PROFILE"
 ENV_CONFIG = "QUOTALAB_CONFIG"
@@ -39,6 +40,7 @@ ENV_NO_LIMITS = "QUOTALAB_NO_LIMITS"
 ENV_BASE_URL = "QUOTALAB_BASE_URL"
 ENV_KEY_FILE = "QUOTALAB_SIGNING_KEY_FILE"
 ENV_MAX_TRACKED_CLIENTS = "QUOTALAB_MAX_TRACKED_CLIENTS"
+ENV_ADMIN_TOKEN = "QUOTALAB_ADMIN_TOKEN"
 
 
 def build_provider(
@@ -82,6 +84,7 @@ def create_app_from_env() -> ProviderApp:
         base_url=env.get(ENV_BASE_URL, ""),
         key_file=env.get(ENV_KEY_FILE, ""),
     )
+    provider.admin_token = env.get(ENV_ADMIN_TOKEN, "")
     return create_app(provider)
 
 
@@ -92,15 +95,18 @@ def serve_in_thread(
     port: int = 0,
     *,
     startup_timeout_s: float = 10.0,
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
 ) -> Iterator[str]:
     """Serve ``provider`` on ``host:port`` (0 = a free port) in a thread; yield its base URL.
 
-    The provider's issuer follows the bound address unless configured.
+    The provider's issuer follows the bound address unless configured; a
+    request not fully read within ``read_timeout_s`` has its connection closed.
     """
     config = uvicorn.Config(
         create_app(provider),
         host=host,
         port=port,
+        http=read_timeout_protocol(read_timeout_s),
         log_level="warning",
         lifespan="off",
         server_header=False,

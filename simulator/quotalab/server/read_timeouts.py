@@ -1,0 +1,70 @@
+"""A deadline on reading each request, headers and body together.
+
+uvicorn times idle keep-alive connections but not a request being read: a
+client that announces a body and never sends it, or never finishes its
+headers, held its connection (and the app's wait for the body) forever. This
+h11 protocol closes such a connection ``read_timeout_s`` after the request
+began; the app then sees ``http.disconnect`` and nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+ENV_READ_TIMEOUT_S = "QUOTALAB_READ_TIMEOUT_S"
+DEFAULT_READ_TIMEOUT_S = 10.0
+
+
+class ReadTimeoutH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol plus a per-request read deadline."""
+
+    read_timeout_s = float(os.environ.get(ENV_READ_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S))
+    _read_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_read_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._disarm_when_read()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_read_deadline()  # the next request on this connection
+            self._disarm_when_read()  # unless it was already read (pipelining)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_read_deadline()
+        super().connection_lost(exc)
+
+    def _arm_read_deadline(self) -> None:
+        self._cancel_read_deadline()
+        loop = asyncio.get_running_loop()
+        self._read_deadline = loop.call_later(self.read_timeout_s, self._read_timed_out)
+
+    def _cancel_read_deadline(self) -> None:
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
+
+    def _disarm_when_read(self) -> None:
+        if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED):
+            self._cancel_read_deadline()
+
+    def _read_timed_out(self) -> None:
+        self._read_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def read_timeout_protocol(read_timeout_s: float) -> type[ReadTimeoutH11Protocol]:
+    """The protocol class with its own deadline (in-process servers; workers use the env)."""
+    return type(
+        "ReadTimeoutH11Protocol", (ReadTimeoutH11Protocol,), {"read_timeout_s": read_timeout_s}
+    )

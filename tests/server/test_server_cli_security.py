@@ -1,0 +1,99 @@
+"""``quotalab serve`` keeps secrets off the screen and guards a server beyond loopback."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quotalab.cli import serve as serve_cli
+from quotalab.server.asgi import ProviderApp
+
+SECRET_CONFIG = """
+[clients.billing-service]
+secret = "prod-like-secret-value-123"
+grant_types = ["client_credentials"]
+scopes = ["read:data"]
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serve(monkeypatch: pytest.MonkeyPatch, **options: Any) -> dict[str, Any]:
+    """Run the serve command up to the point uvicorn would start; what uvicorn got."""
+    started: dict[str, Any] = {}
+    monkeypatch.setattr(serve_cli.uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
+    settings: dict[str, Any] = {
+        "profile": "auth0",
+        "host": "127.0.0.1",
+        "port": _free_port(),
+        "config": None,
+        "no_limits": False,
+        "store": "memory://",
+        "workers": 1,
+        "max_tracked_clients": 10_000,
+        "admin_token": "",
+        "read_timeout": 10.0,
+    }
+    settings.update(options)
+    serve_cli.serve(**settings)
+    return started
+
+
+def test_secrets_from_a_config_never_reach_the_banner(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "clients.toml"
+    config.write_text(SECRET_CONFIG)
+    _serve(monkeypatch, config=config)
+    out = capsys.readouterr().out
+    assert "billing-service / pr" in out
+    assert "prod-like-secret-value-123" not in out
+    assert '"client_secret":"YOUR_SECRET"' in out
+    assert "demo-client / demo-secret" in out  # the documented demo client stays usable
+
+
+def test_loopback_needs_no_admin_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = _serve(monkeypatch)
+    app = started["app"]
+    assert isinstance(app, ProviderApp)
+    assert app.provider.admin_token == ""
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err
+    assert started["http"].read_timeout_s == 10.0
+
+
+def test_listening_beyond_loopback_warns_and_requires_a_printed_admin_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = _serve(monkeypatch, host="0.0.0.0", read_timeout=3.0)
+    token = started["app"].provider.admin_token
+    assert len(token) >= 24
+    captured = capsys.readouterr()
+    assert "warning: listening on 0.0.0.0, beyond this machine" in captured.err
+    assert f"admin token: {token}" in captured.out
+    assert started["http"].read_timeout_s == 3.0
+    again = _serve(monkeypatch, host="0.0.0.0", admin_token="chosen-token")
+    assert again["app"].provider.admin_token == "chosen-token"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("max_tracked_clients", 0, "--max-tracked-clients must be >= 1, got 0"),
+        ("read_timeout", 0.0, "--read-timeout must be between 0 and 3600 seconds, got 0"),
+    ],
+)
+def test_bad_limits_are_one_line_errors(
+    monkeypatch: pytest.MonkeyPatch, option: str, value: object, message: str
+) -> None:
+    with pytest.raises(serve_cli.InputError, match=message):
+        _serve(monkeypatch, **{option: value})
