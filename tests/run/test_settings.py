@@ -88,7 +88,7 @@ def test_impossible_values_are_one_clear_error(overrides: dict[str, Any], messag
 def test_master_settings_default_and_override() -> None:
     assert settings().master is None
     default = settings(master=True).master
-    assert (default.expect_workers, default.bind_host, default.bind_port) == (1, "*", 5557)
+    assert (default.expect_workers, default.bind_host, default.bind_port) == (1, "127.0.0.1", 5557)
     chosen = settings(master=True, expect_workers=3, master_bind_port=6001).master
     assert (chosen.expect_workers, chosen.bind_port) == (3, 6001)
 

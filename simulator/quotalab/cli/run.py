@@ -77,12 +77,22 @@ def run(
     ] = None,
     master_bind_host: Annotated[
         str | None,
-        typer.Option("--master-bind-host", help="With --master: interface to listen on (*)."),
+        typer.Option(
+            "--master-bind-host",
+            help="With --master: interface to listen on (127.0.0.1; beyond it: --allow-remote).",
+        ),
     ] = None,
     master_bind_port: Annotated[
         int | None,
         typer.Option("--master-bind-port", help="With --master: port workers connect to (5557)."),
     ] = None,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a --target or a --master-bind-host beyond this machine.",
+        ),
+    ] = False,
     out: Annotated[Path, typer.Option("--out", help="Reports directory.")] = Path("reports"),
     gate: Annotated[
         Path | None,
@@ -96,7 +106,8 @@ def run(
 
     Example: quotalab run --scenario steady --strategies naive,cached+backoff --duration 20s
 
-    Several machines: quotalab run --master --expect-workers 2 --target http://A:8080
+    Several machines: quotalab run --master --master-bind-host 0.0.0.0 --expect-workers 2
+    --target http://A:8080 --allow-remote
     """
     settings = build_settings(
         scenario=scenario,
@@ -115,6 +126,7 @@ def run(
         expect_workers=expect_workers,
         master_bind_host=master_bind_host,
         master_bind_port=master_bind_port,
+        allow_remote=allow_remote,
     )
     _check_before_start(settings)
     console = Console(emoji=False)  # strategy names are user text: printed literally

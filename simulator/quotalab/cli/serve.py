@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 import socket
@@ -19,6 +18,7 @@ from quotalab.errors import InputError
 from quotalab.limits import open_store
 from quotalab.limits.redis_store import redacted
 from quotalab.profiles import BUILTIN_PROFILES, ProviderConfig, load_config
+from quotalab.run.settings import is_loopback_host
 from quotalab.server import runner
 from quotalab.server.asgi import create_app
 from quotalab.server.keys import generate_private_pem
@@ -30,16 +30,6 @@ from quotalab.server.read_timeouts import (
 )
 
 ENV_ADMIN_TOKEN = runner.ENV_ADMIN_TOKEN
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable from this machine only."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def masked(secret: str) -> str:
@@ -164,7 +154,7 @@ def serve(
     check_can_listen(host, port)
     base_url = f"http://{host}:{port}"
     public = builtin_secrets(profile)
-    if not is_loopback(host):
+    if not is_loopback_host(host):
         typer.echo(
             f"warning: listening on {host}, beyond this machine: anyone who can reach it can "
             "get tokens and load it; /_admin/* needs the admin token below",

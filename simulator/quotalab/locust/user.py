@@ -21,6 +21,7 @@ from quotalab.errors import StrategyError
 from quotalab.locust.driver import Abandoned, FlowDriver, RefreshSignals
 from quotalab.locust.gather import Gatherer, gathering
 from quotalab.locust.recorder import Recorder
+from quotalab.run.locust_process import ENV_CLIENT_SECRET
 from quotalab.run.scenarios import SCENARIOS
 from quotalab.strategies.client_settings import ClientSettings
 from quotalab.strategies.messages import Strategy
@@ -46,7 +47,8 @@ def _options(parser: Any) -> None:
     group.add_argument("--token-path", default="/oauth/token")
     group.add_argument("--api-path", default="/api/data")
     group.add_argument("--client-id", default="demo-client")
-    group.add_argument("--client-secret", default="demo-secret")
+    # quotalab run passes the secret in this variable, never on the command line (ps).
+    group.add_argument("--client-secret", default="demo-secret", env_var=ENV_CLIENT_SECRET)
     group.add_argument("--audience", default="https://api.quotalab.test/")
     group.add_argument(
         "--tally-dir", default="", help="each process writes its quotalab tally here at quit"

@@ -29,6 +29,8 @@ STOP_TIMEOUT_S = 5
 GRACE_S = 60.0
 # How long a master waits for its workers to connect before it gives up.
 WORKER_WAIT_S = 120
+ENV_CLIENT_SECRET = "QUOTALAB_CLIENT_SECRET"
+"""The client secret reaches locust here: a command line is visible to every user in ps."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +107,6 @@ def locust_command(job: LocustJob) -> list[str]:
         job.client.api_path,
         "--client-id",
         job.client.client_id,
-        "--client-secret",
-        job.client.client_secret,
         "--audience",
         job.client.audience,
         "--tally-dir",
@@ -135,11 +135,17 @@ def locust_command(job: LocustJob) -> list[str]:
     return command
 
 
-def locust_environment() -> dict[str, str]:
+def locust_environment(client_secret: str | None = None) -> dict[str, str]:
     """This environment, with the working directory, then the one holding ``quotalab``,
     first on PYTHONPATH: a ``module:factory`` spec resolves from the working
-    directory, as it does in this process (``quotalab.strategies.own_client``)."""
+    directory, as it does in this process (``quotalab.strategies.own_client``).
+
+    ``client_secret`` travels in ``QUOTALAB_CLIENT_SECRET``; a master forwards
+    it to its workers with locust's other options.
+    """
     env = dict(os.environ)
+    if client_secret is not None:
+        env[ENV_CLIENT_SECRET] = client_secret
     root = str(Path(quotalab.__file__).resolve().parent.parent)
     paths = (os.getcwd(), root, env.get("PYTHONPATH", ""))
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
@@ -165,7 +171,7 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=locust_environment(),
+            env=locust_environment(job.client.client_secret),
         )
         try:
             while process.poll() is None:

@@ -6,6 +6,7 @@ given and what would be accepted; the CLI prints it as one line, exit 2.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ class MasterSettings:
     """Run locust's master here and wait for workers started elsewhere (``--master``)."""
 
     expect_workers: int = 1
-    bind_host: str = "*"
+    bind_host: str = "127.0.0.1"
     bind_port: int = 5557
 
 
@@ -85,8 +86,22 @@ def parse_strategies(text: str, known: Sequence[str]) -> tuple[str, ...]:
     return names
 
 
-def check_target(url: str) -> str:
-    """An absolute http(s) URL of a running server, without a trailing slash."""
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_target(url: str, allow_remote: bool = False) -> str:
+    """An absolute http(s) URL of a running server, without a trailing slash.
+
+    A run floods its target and resets its counters: another machine needs
+    ``--allow-remote``, so a typo or a pasted production URL is never loaded.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(f"--target {url!r} is not a server URL; use e.g. http://127.0.0.1:8080")
@@ -94,6 +109,11 @@ def check_target(url: str) -> str:
         parts.port  # noqa: B018 (raises on a port out of range)
     except ValueError:
         raise InputError(f"--target {url!r} has an impossible port") from None
+    if not allow_remote and not is_loopback_host(parts.hostname):
+        raise InputError(
+            f"--target {url!r} is another machine: a run sends it load and POST /_admin/reset; "
+            "add --allow-remote if it is a quotalab mock server you mean to load"
+        )
     return url.rstrip("/")
 
 
@@ -115,6 +135,7 @@ def build_settings(
     expect_workers: int | None = None,
     master_bind_host: str | None = None,
     master_bind_port: int | None = None,
+    allow_remote: bool = False,
 ) -> RunSettings:
     """Check every option against the others and the scenario's defaults."""
     chosen = scenario_named(scenario)
@@ -140,11 +161,11 @@ def build_settings(
         raise InputError(f"--gate {gate}: {_not_a_file(gate)} (a thresholds TOML file)")
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir} exists and is not a directory")
-    checked_target = None if target is None else check_target(target)
+    checked_target = None if target is None else check_target(target, allow_remote)
     if checked_target is not None and config is not None:
         raise InputError("--config configures the local mock server; it cannot apply to --target")
     master_settings = check_master(
-        master, expect_workers, master_bind_host, master_bind_port, processes, chosen
+        master, expect_workers, master_bind_host, master_bind_port, processes, chosen, allow_remote
     )
     return RunSettings(
         scenario=chosen,
@@ -169,6 +190,7 @@ def check_master(
     bind_port: int | None,
     processes: int,
     scenario: Scenario,
+    allow_remote: bool = False,
 ) -> MasterSettings | None:
     """The master/worker options, consistent with each other and with the rest."""
     if not master:
@@ -200,9 +222,14 @@ def check_master(
     port = 5557 if bind_port is None else bind_port
     if not 1 <= port <= 65535:
         raise InputError(f"--master-bind-port {port} is impossible; use 1 to 65535")
-    host = "*" if bind_host is None else bind_host.strip()
+    host = "127.0.0.1" if bind_host is None else bind_host.strip()
     if not host:
         raise InputError("--master-bind-host is empty; use * (every interface) or an address")
+    if not allow_remote and not is_loopback_host(host):
+        raise InputError(
+            f"--master-bind-host {host} listens beyond this machine: any host that reaches "
+            "the port can join as a worker; add --allow-remote for workers on other machines"
+        )
     return MasterSettings(expect_workers=workers, bind_host=host, bind_port=port)
 
 
