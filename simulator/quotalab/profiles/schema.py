@@ -383,7 +383,7 @@ def fault_from_json(
             raise ConfigError(
                 source,
                 f"{section}.{name}.schedule",
-                f"a list of [start_s, end_s] pairs, 0 <= start_s <= end_s <= {MAX_SCHEDULE_S:g}",
+                f"a list of [start_s, end_s] pairs, 0 <= start_s <= end_s <= {MAX_SCHEDULE_S:,.0f}",
             )
         schedule.append((float(pair[0]), float(pair[1])))
     retry = data.get("retry_after_s")

@@ -187,7 +187,7 @@ class MockProvider:
             raise ConfigError(
                 source,
                 "clock_offset_s",
-                f"a number of seconds from -{MAX_SCHEDULE_S:g} to {MAX_SCHEDULE_S:g}",
+                f"a number of seconds from -{MAX_SCHEDULE_S:,.0f} to {MAX_SCHEDULE_S:,.0f}",
             )
         endpoints = data.get("endpoints")
         if endpoints is not None:
