@@ -20,6 +20,16 @@ _KEYS: dict[str, SigningKeys] = {}
 MakeProvider = Callable[..., MockProvider]
 
 
+class FakeMonotonic:
+    """A ``time.monotonic`` stand-in: tests end a cooldown or an idle time by moving it."""
+
+    def __init__(self) -> None:
+        self.now_s = 0.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
 def shared_keys(algorithm: str = "RS256") -> SigningKeys:
     """RSA key generation is slow: one key pair for the whole test session."""
     if algorithm not in _KEYS:

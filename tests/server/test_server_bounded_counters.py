@@ -11,7 +11,7 @@ import pytest
 from quotalab.counters import OTHER_CLIENTS, MemoryCounters, RedisCounters
 from quotalab.server.asgi import create_app
 from quotalab.wire import HttpRequest
-from server.conftest import MakeProvider
+from server.conftest import FakeMonotonic, MakeProvider
 
 JSON = ("content-type", "application/json")
 
@@ -34,14 +34,6 @@ def test_ids_beyond_the_default_cap_are_counted_together_as_other(
     metrics = create_app(provider).metrics.render().decode()
     series = [line for line in metrics.splitlines() if line.startswith("quotalab_client_events")]
     assert len(series) <= 2 * 10_001
-
-
-class FakeMonotonic:
-    def __init__(self) -> None:
-        self.now_s = 0.0
-
-    def __call__(self) -> float:
-        return self.now_s
 
 
 def test_an_idle_id_gives_its_place_up_and_its_counts_join_other() -> None:
@@ -86,20 +78,22 @@ def test_reset_gives_the_memory_of_many_ids_back(make_provider: MakeProvider) ->
 
 @pytest.mark.redis
 def test_redis_counters_are_bounded_and_every_key_expires() -> None:
-    from tests.limits.redis_fixtures import fresh_namespace, open_test_redis
+    from quotalab.limits.redis_store import connect
+    from tests.limits.redis_fixtures import fresh_namespace, open_test_redis, redis_url
 
-    probe = open_test_redis(fresh_namespace())  # skips locally / fails in CI without Redis
+    open_test_redis(fresh_namespace()).close()  # skips locally / fails in CI without Redis
+    client = connect(redis_url())
     namespace = fresh_namespace()
-    counters = RedisCounters(probe._client, namespace=namespace, max_tracked_clients=3)
+    counters = RedisCounters(client, namespace=namespace, max_tracked_clients=3)
     try:
         for n in range(10):
             counters.incr(f"client-{n}", "token_requests")
         snapshot = counters.snapshot()
         assert len(snapshot) == 4
         assert snapshot[OTHER_CLIENTS] == {"token_requests": 7}
-        names = list(probe._client.scan_iter(match=namespace + "*"))
+        names = list(client.scan_iter(match=namespace + "*"))
         assert len(names) == 5  # the id set, three hashes and other
-        assert all(0 < probe._client.pttl(name) <= 86_400_000 for name in names)
+        assert all(0 < client.pttl(name) <= 86_400_000 for name in names)
     finally:
         counters.reset()
-        probe.close()
+        counters.close()

@@ -18,7 +18,7 @@ from quotalab.profiles import load_config
 from quotalab.server import MockProvider
 from quotalab.server.asgi import create_app
 from server.builders import AUDIENCE
-from server.conftest import shared_keys
+from server.conftest import FakeMonotonic, shared_keys
 from server.own_redis import OwnRedis, own_redis
 
 __all__ = ["own_redis"]
@@ -29,16 +29,6 @@ TOKEN_REQUEST = {
     "grant_type": "client_credentials",
     "audience": AUDIENCE,
 }
-
-
-class FakeMonotonic:
-    """The breaker's clock: tests end a cooldown by moving it, not by waiting."""
-
-    def __init__(self) -> None:
-        self.now_s = 0.0
-
-    def __call__(self) -> float:
-        return self.now_s
 
 
 def _provider(url: str, monotonic: FakeMonotonic) -> MockProvider:

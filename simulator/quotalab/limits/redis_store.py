@@ -93,14 +93,6 @@ def connect(url: str, what: str = "Redis") -> redis.Redis:
     return client
 
 
-def guarded(where: str, action: Callable[[], _T]) -> _T:
-    """Run ``action``; a lost connection becomes ``StoreUnavailable`` in one line."""
-    try:
-        return action()
-    except (redis.ConnectionError, redis.TimeoutError) as error:
-        raise StoreUnavailable(f"lost Redis at {where}: {_reason(error)}") from None
-
-
 class OutageBreaker:
     """Runs Redis calls; after one fails, the next ones fail at once for ``cooldown_s``.
 
