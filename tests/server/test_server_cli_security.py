@@ -97,3 +97,19 @@ def test_bad_limits_are_one_line_errors(
 ) -> None:
     with pytest.raises(serve_cli.InputError, match=message):
         _serve(monkeypatch, **{option: value})
+
+
+def test_an_ipv6_loopback_server_serves_its_own_admin_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from quotalab.wire import HttpRequest
+
+    try:
+        started = _serve(monkeypatch, host="::1")
+    except serve_cli.InputError as error:  # no IPv6 on this machine
+        pytest.skip(str(error))
+    provider = started["app"].provider
+    port = started["port"]
+    assert provider.base_url == f"http://[::1]:{port}"
+    reset = HttpRequest("POST", "/_admin/reset", (("host", f"[::1]:{port}"),))
+    assert provider.handle(reset).status == 200

@@ -152,7 +152,8 @@ def serve(
         )
     loaded = load_config(profile, config)
     check_can_listen(host, port)
-    base_url = f"http://{host}:{port}"
+    shown_host = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+    base_url = f"http://{shown_host}:{port}"
     public = builtin_secrets(profile)
     if not is_loopback_host(host):
         typer.echo(
