@@ -1,6 +1,6 @@
 """Load a provider profile from the shipped TOML plus an optional user file.
 
-The shipped profile (``auth0.toml``, ``twitter.toml``) and the demo clients
+The shipped profile (``auth0.toml``, ``twitter.toml``, ``entra.toml``, ``okta.toml``) and the demo clients
 (``demo.toml``) are merged with the user's ``--config`` file, key by key, so a
 user can override any single value or define a whole new provider. Every
 problem raises ``ConfigError(file, key, expected)`` naming the file that set
@@ -18,7 +18,7 @@ from quotalab.errors import ConfigError
 from quotalab.profiles.profile_model import ProviderConfig
 from quotalab.profiles.schema import ConfigReader, fault_from_json
 
-BUILTIN_PROFILES = ("auth0", "twitter")
+BUILTIN_PROFILES = ("auth0", "twitter", "entra", "okta")
 __all__ = ["BUILTIN_PROFILES", "fault_from_json", "load_config"]
 
 
@@ -75,7 +75,8 @@ def load_config(
         chosen = user.pop("profile", None)
         if chosen is not None:
             if not isinstance(chosen, str) or chosen not in (*BUILTIN_PROFILES, "none"):
-                raise ConfigError(user_source, "profile", "one of auth0, twitter, none")
+                known = ", ".join((*BUILTIN_PROFILES, "none"))
+                raise ConfigError(user_source, "profile", f"one of {known}")
             profile = chosen
     merged: dict[str, Any] = {}
     origins: dict[str, str] = {}

@@ -20,6 +20,7 @@ EndpointKind = Literal[
     "twitter_token",  # app-only bearer token, one per app until invalidated
     "twitter_invalidate",  # revokes an app-only bearer token
     "bearer_api",  # an API accepting the opaque app-only bearer tokens
+    "oauth2_token",  # RFC 6749 client credentials, form body, shaped by data (Entra, Okta)
 ]
 ENDPOINT_KINDS: tuple[str, ...] = (
     "auth0_token",
@@ -29,8 +30,25 @@ ENDPOINT_KINDS: tuple[str, ...] = (
     "twitter_token",
     "twitter_invalidate",
     "bearer_api",
+    "oauth2_token",
 )
-KeyPart = Literal["tenant", "client", "endpoint"]
+OAUTH2_TOKEN_ROLES: tuple[str, ...] = (
+    "ok",
+    "malformed",
+    "missing_parameter",
+    "missing_secret",
+    "auth_method",
+    "unknown_client",
+    "invalid_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "unknown_resource",
+    "scope_not_allowed",
+)
+"""The outcomes an ``oauth2_token`` endpoint answers; each role names a response."""
+KeyPart = Literal["tenant", "client", "endpoint", "request"]
+AudienceFrom = Literal["scope", "endpoint"]
+ClaimValue = str | int | float | bool | tuple[str, ...]
 Stage = Literal["request", "issue"]
 TokenSigning = Literal["RS256", "HS256"]
 
@@ -49,6 +67,9 @@ class ResponseSpec:
 class LimitRule:
     """An algorithm applied to a key built from ``key`` parts.
 
+    A ``"request"`` key part is what a token request asks for (grant, scope,
+    audience): identical requests share a key, which is how a loop detector
+    tells a client asking again and again for the same token.
     ``stage="request"`` rules see every request before anything else;
     ``stage="issue"`` rules only count requests about to receive a token (the
     M2M quota). ``enforce=False`` counts without ever rejecting.
@@ -85,6 +106,15 @@ class EndpointSpec:
     scope: str = ""
     audience: str = ""
     responses: tuple[tuple[str, str], ...] = ()
+    # oauth2_token: accepted client authentication methods (first = preferred),
+    # where the audience comes from, and the access token's claims.
+    client_auth: tuple[str, ...] = ("client_secret_post", "client_secret_basic")
+    audience_from: AudienceFrom = "scope"
+    scope_suffix: str = ""
+    claims: tuple[tuple[str, ClaimValue], ...] = ()
+    # jwt_api: which claims hold the granted scopes (a string or a list) and the client.
+    scope_claims: tuple[str, ...] = ("scope",)
+    client_claim: str = "azp"
 
     def response(self, role: str, default: str) -> str:
         """The response name this endpoint uses for ``role``."""
@@ -112,6 +142,7 @@ class ProfileSettings:
     name: str
     tenant: str = "tenant"
     issuer: str = ""
+    issuer_path: str = "/"
     token_signing: TokenSigning = "RS256"
     token_lifetime_s: int = 86400
     include_nbf: bool = False

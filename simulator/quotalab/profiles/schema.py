@@ -12,6 +12,9 @@ from quotalab.errors import ConfigError
 from quotalab.limits import Algorithm, CounterQuota, FixedWindow, TokenBucket
 from quotalab.profiles.profile_model import (
     ENDPOINT_KINDS,
+    OAUTH2_TOKEN_ROLES,
+    AudienceFrom,
+    ClaimValue,
     ClientSpec,
     EndpointSpec,
     FaultSpec,
@@ -24,7 +27,8 @@ from quotalab.profiles.profile_model import (
     TokenSigning,
 )
 
-_KEY_PARTS = ("tenant", "client", "endpoint")
+_KEY_PARTS = ("tenant", "client", "endpoint", "request")
+_CLIENT_AUTH = ("client_secret_post", "client_secret_basic")
 
 
 class ConfigReader:
@@ -127,6 +131,7 @@ class ConfigReader:
             name=self.string(t, "name", f"{p}.name", None),
             tenant=self.string(t, "tenant", f"{p}.tenant", "tenant"),
             issuer=self.string(t, "issuer", f"{p}.issuer", ""),
+            issuer_path=self.issuer_path(t, p),
             token_signing=token_signing,
             token_lifetime_s=self.integer(t, "token_lifetime_s", f"{p}.token_lifetime_s", 86400, 1),
             include_nbf=self.boolean(t, "include_nbf", f"{p}.include_nbf", False),
@@ -139,6 +144,28 @@ class ConfigReader:
             seed=self.integer(t, "seed", f"{p}.seed", 0, 0),
             signing_key_file=self.string(t, "signing_key_file", f"{p}.signing_key_file", ""),
         )
+
+    def issuer_path(self, t: dict[str, Any], p: str) -> str:
+        path = self.string(t, "issuer_path", f"{p}.issuer_path", "/")
+        if not path.startswith("/"):
+            raise self.fail(f"{p}.issuer_path", "a path starting with /")
+        return path
+
+    def claims(self, t: dict[str, Any], dotted: str) -> tuple[tuple[str, ClaimValue], ...]:
+        self.read_values.add(dotted)  # claim names are free-form
+        out: list[tuple[str, ClaimValue]] = []
+        for name, value in self.table(t, "claims", dotted).items():
+            if isinstance(value, list) and all(isinstance(item, str) for item in value):
+                out.append((name, tuple(value)))
+            elif isinstance(value, str | int | float | bool):
+                out.append((name, value))
+            else:
+                raise self.fail(f"{dotted}.{name}", "a string, number, boolean or list of strings")
+            if name in ("iat", "exp", "nbf"):
+                raise self.fail(
+                    f"{dotted}.{name}", "a claim other than iat, exp, nbf (set by the server)"
+                )
+        return tuple(out)
 
     def response(self, name: str, t: dict[str, Any]) -> ResponseSpec:
         p = f"responses.{name}"
@@ -183,16 +210,13 @@ class ConfigReader:
         p = f"limits.{name}"
         key_parts = self.strings(t, "key", f"{p}.key", ("tenant",))
         if not key_parts or any(part not in _KEY_PARTS for part in key_parts):
-            raise self.fail(f"{p}.key", "a list drawn from tenant, client, endpoint")
+            raise self.fail(f"{p}.key", "a list drawn from tenant, client, endpoint, request")
         stage_text = self.choice(t, "stage", f"{p}.stage", "request", ("request", "issue"))
         stage: Stage = "issue" if stage_text == "issue" else "request"
         reject = self.string(t, "reject", f"{p}.reject", None)
         if reject not in responses:
             raise self.fail(f"{p}.reject", "the name of a [responses.*] table")
-        keys: tuple[KeyPart, ...] = tuple(
-            "client" if part == "client" else "endpoint" if part == "endpoint" else "tenant"
-            for part in key_parts
-        )
+        keys: tuple[KeyPart, ...] = tuple(_key_part(part) for part in key_parts)
         return LimitRule(
             name=name,
             algorithm=self.algorithm(t, p),
@@ -225,6 +249,15 @@ class ConfigReader:
             if not isinstance(value, str) or value not in responses:
                 raise self.fail(f"{p}.responses.{role}", "the name of a [responses.*] table")
             pairs.append((role, value))
+        client_auth = self.strings(t, "client_auth", f"{p}.client_auth", _CLIENT_AUTH)
+        if not client_auth or any(method not in _CLIENT_AUTH for method in client_auth):
+            raise self.fail(f"{p}.client_auth", f"a list drawn from {', '.join(_CLIENT_AUTH)}")
+        audience_from: AudienceFrom = (
+            "endpoint"
+            if self.choice(t, "audience_from", f"{p}.audience_from", "scope", ("scope", "endpoint"))
+            == "endpoint"
+            else "scope"
+        )
         return EndpointSpec(
             name=name,
             method=self.string(t, "method", f"{p}.method", "GET").upper(),
@@ -234,6 +267,12 @@ class ConfigReader:
             scope=self.string(t, "scope", f"{p}.scope", ""),
             audience=self.string(t, "audience", f"{p}.audience", ""),
             responses=tuple(pairs),
+            client_auth=client_auth,
+            audience_from=audience_from,
+            scope_suffix=self.string(t, "scope_suffix", f"{p}.scope_suffix", ""),
+            claims=self.claims(t, f"{p}.claims"),
+            scope_claims=self.strings(t, "scope_claims", f"{p}.scope_claims", ("scope",)),
+            client_claim=self.string(t, "client_claim", f"{p}.client_claim", "azp"),
         )
 
     def client(self, client_id: str, t: dict[str, Any]) -> ClientSpec:
@@ -277,6 +316,13 @@ class ConfigReader:
         )
         seen: set[tuple[str, str]] = set()
         for endpoint in endpoints:
+            roles = OAUTH2_TOKEN_ROLES if endpoint.kind == "oauth2_token" else ()
+            for role in roles:
+                if endpoint.response(role, role) not in responses:
+                    raise self.fail(
+                        f"endpoints.{endpoint.name}.responses",
+                        f"a response for {role!r}: map it or add [responses.{role}]",
+                    )
             route = (endpoint.method, endpoint.path)
             if route in seen:
                 raise self.fail(
@@ -334,6 +380,16 @@ class ConfigReader:
                 }
             )
             raise self.fail(dotted, f"not a known key; expected one of {', '.join(known)}")
+
+
+def _key_part(part: str) -> KeyPart:
+    if part == "client":
+        return "client"
+    if part == "endpoint":
+        return "endpoint"
+    if part == "request":
+        return "request"
+    return "tenant"
 
 
 MAX_LATENCY_MS = 60_000.0

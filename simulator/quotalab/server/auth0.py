@@ -141,7 +141,7 @@ def jwt_api(
     """A resource server: signature, ``iss``, ``aud``, ``exp``, ``nbf`` and scope."""
     raw = bearer_token(incoming)
     claims: dict[str, Any] | str = "Missing authentication" if raw is None else p.keys.verify(raw)
-    azp = claims.get("azp") if isinstance(claims, dict) else None
+    azp = claims.get(endpoint.client_claim) if isinstance(claims, dict) else None
     who = azp if isinstance(azp, str) and azp else ANONYMOUS
     p.counters.incr(who, "api_calls")
     if (fault := p.fault(endpoint, who, now)) is not None:
@@ -162,8 +162,13 @@ def jwt_api(
     if rejected is not None:
         return rejected
     assert isinstance(claims, dict)
-    scope = claims.get("scope")
-    scopes = scope.split() if isinstance(scope, str) else []
+    scopes: list[str] = []
+    for name in endpoint.scope_claims:  # "scope" (a string), "scp" / "roles" (lists)
+        granted = claims.get(name)
+        if isinstance(granted, str):
+            scopes.extend(granted.split())
+        elif isinstance(granted, list):
+            scopes.extend(item for item in granted if isinstance(item, str))
     if endpoint.scope and endpoint.scope not in scopes:
         p.counters.incr(who, "api_403")
         return r[endpoint.response("forbidden", "bearer_403")].render(
@@ -181,8 +186,15 @@ def jwks(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float
 def discovery(
     p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float
 ) -> HttpResponse:
-    """OpenID Connect discovery pointing at this server's token endpoint and JWKS."""
+    """OpenID Connect discovery pointing at this server's token endpoint and JWKS.
+
+    A profile may give the whole document as its ``ok`` response instead,
+    with ``${issuer}`` and ``${base_url}`` placeholders (Entra, Okta).
+    """
     issuer = p.issuer(incoming)
+    if any(role == "ok" for role, _ in endpoint.responses):
+        values = {"issuer": issuer, "base_url": p.public_base(incoming)}
+        return p.render(endpoint.response("ok", "ok"), values, None, now)
     base = issuer.rstrip("/")
     paths = {e.kind: e.path for e in p.config.endpoints}
     document = {

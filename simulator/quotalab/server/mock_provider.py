@@ -22,10 +22,11 @@ from quotalab.limits import Store
 from quotalab.profiles.profile_model import EndpointSpec, ProviderConfig, Stage
 from quotalab.profiles.schema import MAX_SCHEDULE_S
 from quotalab.server import admin_api as admin
-from quotalab.server import auth0, twitter
+from quotalab.server import auth0, oauth2, twitter
 from quotalab.server.faults import FaultPlan, fault_from_json
 from quotalab.server.keys import SigningKeys
 from quotalab.server.parsing import Incoming, declared_length, parse_body_fields, read_request
+from quotalab.server.request_ids import GENERATED, generated_values
 from quotalab.server.templates import compile_responses
 from quotalab.server.throttle import Limiter
 from quotalab.wire import HttpRequest, HttpResponse
@@ -40,6 +41,7 @@ _FLOWS: dict[str, Flow] = {
     "twitter_token": twitter.token,
     "twitter_invalidate": twitter.invalidate,
     "bearer_api": twitter.bearer_api,
+    "oauth2_token": oauth2.token,
 }
 
 STORE_RETRY_AFTER_S = 1
@@ -48,6 +50,7 @@ STORE_RETRY_AFTER_S = 1
 _OVERSIZED_COUNTER = {
     "auth0_token": "token_requests",
     "twitter_token": "token_requests",
+    "oauth2_token": "token_requests",
     "jwt_api": "api_calls",
     "bearer_api": "api_calls",
 }
@@ -116,7 +119,7 @@ class MockProvider:
             return ProviderReply(admin.handle(self, incoming))
         endpoint = self.routes.get((incoming.method, incoming.path))
         if endpoint is None:
-            return ProviderReply(self.responses["not_found"].render())
+            return ProviderReply(self.render("not_found", now=self.clock.now()))
         fault = self.faults.get(endpoint.name)
         latency_s = fault.latency_ms / 1000.0
         cap = self.settings.max_body_bytes
@@ -125,7 +128,8 @@ class MockProvider:
             counter = _OVERSIZED_COUNTER.get(endpoint.kind)
             if counter is not None:
                 self.counters.incr(auth0.ANONYMOUS, counter)
-            return ProviderReply(self.responses["payload_too_large"].render(), latency_s)
+            reply = self.render("payload_too_large", now=self.clock.now())
+            return ProviderReply(reply, latency_s)
         now = self.clock.now()
         try:
             response = _FLOWS[endpoint.kind](self, endpoint, incoming, now)
@@ -205,13 +209,28 @@ class MockProvider:
 
     # -- helpers the flows share -----------------------------------------
 
+    def public_base(self, incoming: Incoming) -> str:
+        """``http(s)://<host>:<port>`` of this server as clients reach it."""
+        return self.base_url or f"http://{incoming.host or 'localhost'}"
+
     def issuer(self, incoming: Incoming) -> str:
-        """The configured issuer, else ``http://<host>:<port>/`` of this server."""
+        """The configured issuer, else this server's base URL + ``provider.issuer_path``."""
         if self.settings.issuer:
             return self.settings.issuer
-        if self.base_url:
-            return self.base_url + "/"
-        return f"http://{incoming.host or 'localhost'}/"
+        return self.public_base(incoming) + self.settings.issuer_path
+
+    def render(
+        self,
+        name: str,
+        values: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        now: float = 0.0,
+    ) -> HttpResponse:
+        """Response ``name`` filled with ``values`` and any per-answer ids it names."""
+        compiled = self.responses[name]
+        if compiled.names & GENERATED:
+            values = {**generated_values(compiled.names, self.rng, now), **(values or {})}
+        return compiled.render(values, headers)
 
     def fault(self, endpoint: EndpointSpec, client_id: str, now: float) -> HttpResponse | None:
         """An injected 503 for this request, or ``None``."""
@@ -220,10 +239,10 @@ class MockProvider:
             return None
         self.counters.incr(client_id, "faults_503")
         extra = None if spec.retry_after_s is None else {"retry-after": str(spec.retry_after_s)}
-        return self.responses["unavailable"].render(None, extra)
+        return self.render("unavailable", None, extra, now)
 
     def admit_token_request(
-        self, endpoint: EndpointSpec, client_id: str, now: float
+        self, endpoint: EndpointSpec, client_id: str, now: float, request_key: str = ""
     ) -> tuple[HttpResponse | None, dict[str, str]]:
         """Count a token request, then answer an injected 503 or a request-stage throttle.
 
@@ -233,27 +252,36 @@ class MockProvider:
         self.counters.incr(client_id, "token_requests")
         if (fault := self.fault(endpoint, client_id, now)) is not None:
             return fault, {}
-        return self.limit(endpoint, "request", client_id, now, "throttled_429")
+        return self.limit(endpoint, "request", client_id, now, "throttled_429", request_key)
 
     def limit(
-        self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float, counter: str
+        self,
+        endpoint: EndpointSpec,
+        stage: Stage,
+        client_id: str,
+        now: float,
+        counter: str,
+        request_key: str = "",
     ) -> tuple[HttpResponse | None, dict[str, str]]:
         """Apply the endpoint's rules of ``stage``: a rejection or the headers to add.
 
-        A rejection counts under ``counter`` (429) or ``forbidden_403_99`` (403).
+        A rejection counts under ``counter`` (429), ``forbidden_403_99`` (403) or
+        ``throttled_4xx`` (any other status: Entra's loop detection answers 400).
         """
-        verdict = self.limiter.check(endpoint, stage, client_id, now)
+        verdict = self.limiter.check(endpoint, stage, client_id, now, request_key)
         if verdict.allowed or verdict.rule is None or verdict.values is None:
             return None, verdict.headers
         values = verdict.values
         reject = self.responses[verdict.rule.reject]
-        if "transaction" in reject.names:
-            values = {**values, "transaction": self.transaction_id()}
+        if reject.names & GENERATED:
+            values = {**generated_values(reject.names, self.rng, now), **values}
         response = reject.render(values, verdict.headers)
         if response.status == 403:
             self.counters.incr(client_id, "forbidden_403_99")
-        else:
+        elif response.status == 429:
             self.counters.incr(client_id, counter)
+        else:
+            self.counters.incr(client_id, "throttled_4xx")
         return response, verdict.headers
 
     def body_fields(self, incoming: Incoming) -> Mapping[str, str] | str:

@@ -74,8 +74,10 @@ class Limiter:
         self._fixed_keys: dict[tuple[str, str], str] = {}
         self._memo: dict[tuple[str, tuple[int, int, int, int, int, bool]], Memo] = {}
 
-    def _key(self, rule: LimitRule, endpoint: EndpointSpec, client_id: str) -> str:
-        """``<key parts>``; keys without the client part are built once and reused."""
+    def _key(
+        self, rule: LimitRule, endpoint: EndpointSpec, client_id: str, request_key: str
+    ) -> str:
+        """``<key parts>``; keys without client or request parts are built once and reused."""
         fixed = self._fixed_keys.get((rule.name, endpoint.name))
         if fixed is not None:
             return fixed
@@ -85,17 +87,27 @@ class Limiter:
                 parts.append(self.tenant)
             elif part == "client":
                 parts.append(client_id)
+            elif part == "request":
+                parts.append(request_key)
             else:
                 parts.append(endpoint.name)
         key = ":".join(parts)
-        if "client" not in rule.key:
+        if "client" not in rule.key and "request" not in rule.key:
             self._fixed_keys[(rule.name, endpoint.name)] = key
         return key
 
     def check(
-        self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float
+        self,
+        endpoint: EndpointSpec,
+        stage: Stage,
+        client_id: str,
+        now: float,
+        request_key: str = "",
     ) -> ThrottleVerdict:
-        """Consume one request from each rule of ``stage``; the headers to send back."""
+        """Consume one request from each rule of ``stage``; the headers to send back.
+
+        ``request_key`` stands for what a token request asks for (see ``LimitRule``).
+        """
         if not self.enabled or not endpoint.limits:
             return ALLOWED
         headers: dict[str, str] = {}
@@ -103,7 +115,7 @@ class Limiter:
             rule = self.rules[name]
             if rule.stage != stage:
                 continue
-            key = self._key(rule, endpoint, client_id)
+            key = self._key(rule, endpoint, client_id, request_key)
             decision = self.store.apply(rule.algorithm, f"{name}:{key}", now)
             if len(self._tracked) < MAX_TRACKED_KEYS:
                 self._tracked[(name, key)] = None

@@ -1,0 +1,43 @@
+"""Values a provider makes up for each answer: trace ids, timestamps, error ids.
+
+A response template that names one of ``GENERATED`` gets a fresh value per
+answer, drawn from the provider's seeded generator (replayable) and its
+clock: Entra's ``trace_id`` / ``correlation_id`` / ``timestamp``, Okta's
+``error_id``, Twitter's ``transaction``, a token's ``jti``.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import time
+import uuid
+from collections.abc import Iterable
+
+GENERATED = frozenset({"transaction", "trace_id", "correlation_id", "timestamp", "error_id", "jti"})
+_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def _uuid4(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _token(rng: random.Random, length: int) -> str:
+    return "".join(rng.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def generated_values(names: Iterable[str], rng: random.Random, now: float) -> dict[str, str]:
+    """A value for each name of ``names`` found in ``GENERATED``."""
+    out: dict[str, str] = {}
+    for name in names:
+        if name == "transaction":
+            out[name] = f"{rng.getrandbits(64):016x}"
+        elif name in ("trace_id", "correlation_id"):
+            out[name] = _uuid4(rng)
+        elif name == "timestamp":  # Entra's "2016-01-09 02:02:12Z"
+            out[name] = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(now))
+        elif name == "error_id":  # Okta's errorId, e.g. "oaeXXXXXXXXXXXXXXXXXXXXXXX"
+            out[name] = "oae" + _token(rng, 22)
+        elif name == "jti":  # Okta's access token id, "AT.<43 chars>"
+            out[name] = "AT." + _token(rng, 43)
+    return out
