@@ -110,7 +110,7 @@ status = 503
         ),
         ("[faults.token]\nprobability = 2\n", "faults.token.probability", "a number from 0 to 1"),
         ("[faults.nowhere]\nprobability = 0.5\n", "faults.nowhere", "[endpoints.*]"),
-        ("profile = 'okta'\n", "profile", "auth0, twitter, none"),
+        ("profile = 'keycloak'\n", "profile", "auth0, twitter, entra, okta, none"),
         ("bogus = 1\n", "bogus", "not a known key; expected one of audiences, clients"),
         ("[limits.oauth_token]\nbrust = 10\n", "limits.oauth_token.brust", "burst"),
         ("[provider]\ntoken_lifetme_s = 5\n", "provider.token_lifetme_s", "token_lifetime_s"),
@@ -145,5 +145,5 @@ def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None
 
 
 def test_unknown_builtin_profile() -> None:
-    with pytest.raises(ConfigError, match="one of auth0, twitter"):
-        load_config("okta")
+    with pytest.raises(ConfigError, match="one of auth0, twitter, entra, okta"):
+        load_config("keycloak")

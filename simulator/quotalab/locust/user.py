@@ -23,7 +23,7 @@ from quotalab.locust.gather import Gatherer, gathering
 from quotalab.locust.recorder import Recorder
 from quotalab.run.locust_process import ENV_CLIENT_SECRET
 from quotalab.run.scenarios import SCENARIOS
-from quotalab.strategies.client_settings import ClientSettings
+from quotalab.strategies.client_settings import CLIENT_AUTH, STYLES, ClientSettings
 from quotalab.strategies.messages import Strategy
 from quotalab.strategies.own_client import OwnClient, build_strategy
 from quotalab.wire import HttpRequest
@@ -43,13 +43,15 @@ def _options(parser: Any) -> None:
     group.add_argument(
         "--rate", type=float, default=0.0, help="API calls/s per user (0: the scenario's)"
     )
-    group.add_argument("--provider-style", default="auth0", choices=["auth0", "twitter"])
+    group.add_argument("--provider-style", default="auth0", choices=list(STYLES))
     group.add_argument("--token-path", default="/oauth/token")
     group.add_argument("--api-path", default="/api/data")
     group.add_argument("--client-id", default="demo-client")
     # quotalab run passes the secret in this variable, never on the command line (ps).
     group.add_argument("--client-secret", default="demo-secret", env_var=ENV_CLIENT_SECRET)
     group.add_argument("--audience", default="https://api.quotalab.test/")
+    group.add_argument("--scope", default="", help="oauth2 style: the scope to ask for")
+    group.add_argument("--client-auth", default="client_secret_post", choices=list(CLIENT_AUTH))
     group.add_argument(
         "--tally-dir", default="", help="each process writes its quotalab tally here at quit"
     )
@@ -97,7 +99,9 @@ def provider_settings(options: Any, host: str) -> ClientSettings:
         client_id=options.client_id,
         client_secret=options.client_secret,
         audience=options.audience if options.provider_style == "auth0" else "",
+        scope=options.scope,
         api_base_url=base,
+        client_auth=options.client_auth,
     )
 
 

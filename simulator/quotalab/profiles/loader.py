@@ -1,6 +1,7 @@
 """Load a provider profile from the shipped TOML plus an optional user file.
 
-The shipped profile (``auth0.toml``, ``twitter.toml``, ``entra.toml``, ``okta.toml``) and the demo clients
+The shipped profile (``auth0.toml``, ``twitter.toml``, ``entra.toml``,
+``okta.toml``) and the demo clients
 (``demo.toml``) are merged with the user's ``--config`` file, key by key, so a
 user can override any single value or define a whole new provider. Every
 problem raises ``ConfigError(file, key, expected)`` naming the file that set

@@ -43,6 +43,8 @@ class ClientArgs:
     client_id: str
     client_secret: str
     audience: str = ""
+    scope: str = ""
+    client_auth: str = "client_secret_post"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,10 @@ def locust_command(job: LocustJob) -> list[str]:
         job.client.client_id,
         "--audience",
         job.client.audience,
+        "--scope",
+        job.client.scope,
+        "--client-auth",
+        job.client.client_auth,
         "--tally-dir",
         str(job.tally_dir),
     ]

@@ -28,8 +28,8 @@ from quotalab.run.server_series import SeriesCounters
 from quotalab.run.settings import RunSettings
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.runner import serve_in_thread
+from quotalab.strategies.profile_client import TOKEN_STYLES, client_settings_for
 
-TOKEN_KINDS = {"auth0_token": "auth0", "twitter_token": "twitter"}
 API_KINDS = ("jwt_api", "bearer_api")
 
 # (strategy, elapsed_s) -> None: called while a strategy runs, for progress bars.
@@ -48,7 +48,7 @@ class RunResult:
 
 def client_args_for(config: ProviderConfig) -> ClientArgs:
     """The token and API endpoints of ``config`` and its first registered client."""
-    token = next((e for e in config.endpoints if e.kind in TOKEN_KINDS), None)
+    token = next((e for e in config.endpoints if e.kind in TOKEN_STYLES), None)
     api = next((e for e in config.endpoints if e.kind in API_KINDS), None)
     if token is None or api is None:
         raise InputError("the profile needs a token endpoint and an API endpoint to run load")
@@ -56,13 +56,16 @@ def client_args_for(config: ProviderConfig) -> ClientArgs:
         raise InputError("the profile registers no client: add one under [clients.<id>]")
     client = next(iter(config.clients.values()))
     audience = api.audience or (client.audiences[0] if client.audiences else "")
+    settings = client_settings_for(config, client, "http://unused")
     return ClientArgs(
-        style=TOKEN_KINDS[token.kind],
+        style=settings.style,
         token_path=token.path,
         api_path=api.path,
         client_id=client.client_id,
         client_secret=client.secret,
         audience=audience,
+        scope=settings.scope,
+        client_auth=settings.client_auth,
     )
 
 

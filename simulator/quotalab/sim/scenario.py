@@ -31,6 +31,7 @@ from quotalab.strategies import NAMES, TokenCache, make_strategy
 from quotalab.strategies.client_settings import ClientSettings
 from quotalab.strategies.messages import Strategy
 from quotalab.strategies.own_client import OwnClient, build_strategy
+from quotalab.strategies.profile_client import client_settings_for
 from quotalab.wire import HttpRequest
 
 BASE_URL = "http://quotalab.sim"
@@ -97,19 +98,7 @@ def _template_client(config: ProviderConfig) -> ClientSpec:
 
 
 def _client_settings(config: ProviderConfig, client: ClientSpec) -> ClientSettings:
-    kinds = {e.kind: e for e in config.endpoints}
-    token = kinds.get("twitter_token") or kinds.get("auth0_token")
-    if token is None:
-        raise InputError(f"profile {config.settings.name!r} has no token endpoint")
-    audience = client.audiences[0] if client.audiences else ""
-    return ClientSettings(
-        style="twitter" if "twitter_token" in kinds else "auth0",
-        token_url=BASE_URL + token.path,
-        client_id=client.client_id,
-        client_secret=client.secret,
-        audience=audience,
-        api_base_url=BASE_URL,
-    )
+    return client_settings_for(config, client, BASE_URL)
 
 
 def api_request(config: ProviderConfig) -> HttpRequest:

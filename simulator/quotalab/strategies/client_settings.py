@@ -1,8 +1,10 @@
 """How a client talks to one provider: token request shape and token parsing.
 
 Providers are data: ``ClientSettings`` says whether the token endpoint wants
-an Auth0-style JSON body or Twitter-style Basic auth with a form body, and
-``token_request`` / ``parse_token`` turn that into wire values.
+an Auth0-style JSON body, Twitter-style Basic auth with a form body, or a
+plain RFC 6749 form request with a scope (``oauth2``: Entra ID, Okta; client
+secret in the body or in Basic auth), and ``token_request`` /
+``parse_token`` turn that into wire values.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from quotalab.errors import InputError, UnavailableError
 from quotalab.wire import HttpRequest, HttpResponse
 
-Style = Literal["auth0", "twitter"]
-STYLES: tuple[Style, ...] = ("auth0", "twitter")
+Style = Literal["auth0", "twitter", "oauth2"]
+STYLES: tuple[Style, ...] = ("auth0", "twitter", "oauth2")
+ClientAuth = Literal["client_secret_post", "client_secret_basic"]
+CLIENT_AUTH: tuple[ClientAuth, ...] = ("client_secret_post", "client_secret_basic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +37,15 @@ class ClientSettings:
     audience: str = ""
     scope: str = ""
     api_base_url: str = ""
+    client_auth: ClientAuth = "client_secret_post"
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
             raise InputError(f"provider style {self.style!r} is unknown; use one of {STYLES}")
+        if self.client_auth not in CLIENT_AUTH:
+            raise InputError(
+                f"client_auth {self.client_auth!r} is unknown; use one of {CLIENT_AUTH}"
+            )
         if not self.token_url.startswith(("http://", "https://")):
             raise InputError(f"token_url must be an absolute http(s) URL, got {self.token_url!r}")
 
@@ -44,7 +53,7 @@ class ClientSettings:
     def from_mapping(cls, data: Mapping[str, object]) -> ClientSettings:
         """Build settings from a plain mapping (a profile table or CLI options)."""
         known = {"style", "token_url", "client_id", "client_secret", "audience", "scope"}
-        known.add("api_base_url")
+        known.update(("api_base_url", "client_auth"))
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(f"unknown provider settings {unknown}; accepted: {sorted(known)}")
@@ -55,7 +64,10 @@ class ClientSettings:
         style = values.pop("style")
         if style not in STYLES:
             raise InputError(f"provider style {style!r} is unknown; use one of {STYLES}")
-        return cls(style=style, **values)
+        auth = values.pop("client_auth", "client_secret_post")
+        if auth not in CLIENT_AUTH:
+            raise InputError(f"client_auth {auth!r} is unknown; use one of {CLIENT_AUTH}")
+        return cls(style=style, client_auth=auth, **values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +81,14 @@ class Token:
 
 def token_request(settings: ClientSettings) -> HttpRequest:
     """The client-credentials token request for this provider, byte for byte."""
+    if settings.style == "oauth2":
+        return _oauth2_request(settings)
     if settings.style == "twitter":
-        pair = f"{quote(settings.client_id, safe='')}:{quote(settings.client_secret, safe='')}"
-        basic = base64.b64encode(pair.encode()).decode("ascii")
         return HttpRequest(
             method="POST",
             url=settings.token_url,
             headers=(
-                ("authorization", f"Basic {basic}"),
+                ("authorization", _basic(settings)),
                 ("content-type", "application/x-www-form-urlencoded;charset=UTF-8"),
             ),
             body=b"grant_type=client_credentials",
@@ -94,6 +106,33 @@ def token_request(settings: ClientSettings) -> HttpRequest:
         url=settings.token_url,
         headers=(("content-type", "application/json"),),
         body=json.dumps(payload, separators=(",", ":")).encode(),
+    )
+
+
+def _basic(settings: ClientSettings) -> str:
+    """RFC 6749 2.3.1: id and secret form-encoded, then base64 (Twitter wants the same)."""
+    pair = f"{quote(settings.client_id, safe='')}:{quote(settings.client_secret, safe='')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+
+
+def _oauth2_request(settings: ClientSettings) -> HttpRequest:
+    fields = [("grant_type", "client_credentials")]
+    if settings.scope:
+        fields.append(("scope", settings.scope))
+    headers: list[tuple[str, str]] = [("content-type", "application/x-www-form-urlencoded")]
+    if settings.client_auth == "client_secret_basic":
+        headers.append(("authorization", _basic(settings)))
+    else:
+        fields = [
+            ("client_id", settings.client_id),
+            ("client_secret", settings.client_secret),
+            *fields,
+        ]
+    return HttpRequest(
+        method="POST",
+        url=settings.token_url,
+        headers=tuple(headers),
+        body=urlencode(fields).encode("ascii"),
     )
 
 
