@@ -5,7 +5,8 @@ fixture available everywhere. The provider runs on a ``VirtualClock``:
 
 - httpx clients talk to it in-process through ``server.transport``;
 - anything else (requests, urllib, another process) uses ``server.live_url``,
-  a real server on a loopback port started on first use;
+  a real server on a loopback port started on first use (HTTPS with
+  ``@pytest.mark.quotalab(tls=True)``: trust ``server.ca_file``);
 - ``server.advance(s)`` moves time, ``server.storm(s)`` answers the token
   endpoint with the profile's own throttle response for ``s`` seconds,
   ``server.set_faults(...)`` injects 503s, latency or clock skew; all of it
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def quotalab_server(request: pytest.FixtureRequest) -> Iterator[QuotalabServer]:
-    """The mock provider (Auth0 profile unless ``@pytest.mark.quotalab(profile=...)``)."""
+    """The mock provider (Auth0 unless ``@pytest.mark.quotalab(profile=..., tls=...)``)."""
     marker = request.node.get_closest_marker("quotalab")
     options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
     from quotalab.testing import QuotalabServer
@@ -47,5 +48,6 @@ def quotalab_server(request: pytest.FixtureRequest) -> Iterator[QuotalabServer]:
 def pytest_configure(config: pytest.Config) -> None:
     """Declare the ``quotalab`` marker so ``--strict-markers`` suites accept it."""
     config.addinivalue_line(
-        "markers", "quotalab(profile='auth0', config_path=None): quotalab_server settings"
+        "markers",
+        "quotalab(profile='auth0', config_path=None, tls=False): quotalab_server settings",
     )

@@ -7,6 +7,7 @@ the server outside pytest (a notebook, another test runner).
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from string import Template
 from typing import Any
 
@@ -20,6 +21,7 @@ from quotalab.server.mock_provider import MockProvider, ProviderReply
 from quotalab.server.parsing import basic_credentials, parse_body_fields, read_request
 from quotalab.server.runner import serve_in_thread
 from quotalab.server.throttle import template_values
+from quotalab.server.tls import LocalCA, local_ca
 from quotalab.wire import HttpRequest, HttpResponse
 
 BASE_URL = "http://quotalab.test"
@@ -74,8 +76,12 @@ class SteeredProvider(MockProvider):
 class QuotalabServer:
     """A mock provider on a virtual clock, reachable in-process and on loopback."""
 
-    def __init__(self, profile: str = "auth0", config_path: str | None = None) -> None:
+    def __init__(
+        self, profile: str = "auth0", config_path: str | None = None, *, tls: bool = False
+    ) -> None:
         self.clock = VirtualClock()
+        self.tls = tls
+        self._ca: LocalCA | None = None
         self.config = load_config(profile, config_path)
         self.provider = SteeredProvider(
             self.config, self.clock, MemoryStore(), MemoryCounters(), base_url=BASE_URL
@@ -103,14 +109,33 @@ class QuotalabServer:
 
     @property
     def live_url(self) -> str:
-        """``http://127.0.0.1:<port>`` of a real server, started on first use.
+        """``http(s)://127.0.0.1:<port>`` of a real server, started on first use.
 
         It serves the same provider as ``transport``: storms, faults, the
-        clock and the counters are shared.
+        clock and the counters are shared. With ``tls=True`` it is HTTPS,
+        signed by a throwaway CA (trust ``ca_file``), and the issuer and
+        discovery documents name this URL from then on.
         """
         if self._live_url is None:
-            self._live_url = self._stack.enter_context(serve_in_thread(self.provider))
+            if self.tls:
+                directory = self._stack.enter_context(tempfile.TemporaryDirectory())
+                self._ca = local_ca(directory)
+            self._live_url = self._stack.enter_context(serve_in_thread(self.provider, tls=self._ca))
+            if self.tls:
+                # SDKs follow discovery documents to the token endpoint: point them here.
+                self.provider.base_url = self._live_url
+                self.base_url = self._live_url
         return self._live_url
+
+    @property
+    def ca_file(self) -> str:
+        """The CA certificate to trust for ``live_url`` (``tls=True`` only)."""
+        if not self.tls:
+            raise ValueError("ca_file needs QuotalabServer(tls=True)")
+        if self._ca is None:
+            self.live_url  # noqa: B018 (starts the server, which makes the CA)
+        assert self._ca is not None
+        return str(self._ca.ca_file)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """An ``httpx.Client`` wired to the in-process provider."""

@@ -1,4 +1,4 @@
-"""``quotalab serve``: run the mock Auth0 or Twitter token server."""
+"""``quotalab serve``: run the mock token server (Auth0, Twitter, Entra ID, Okta)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from quotalab.counters import DEFAULT_MAX_TRACKED_CLIENTS
 from quotalab.errors import InputError
 from quotalab.limits import open_store
 from quotalab.limits.redis_store import redacted
-from quotalab.profiles import BUILTIN_PROFILES, ProviderConfig, load_config
+from quotalab.profiles import (
+    BUILTIN_PROFILES,
+    ClientSpec,
+    EndpointSpec,
+    ProviderConfig,
+    load_config,
+)
 from quotalab.run.settings import is_loopback_host
 from quotalab.server import runner
 from quotalab.server.asgi import create_app
@@ -28,6 +34,8 @@ from quotalab.server.read_timeouts import (
     ReadTimeoutH11Protocol,
     read_timeout_protocol,
 )
+from quotalab.server.tls import LocalCA, local_ca
+from quotalab.strategies.profile_client import requested_scope
 
 ENV_ADMIN_TOKEN = runner.ENV_ADMIN_TOKEN
 
@@ -70,12 +78,17 @@ def banner(
     lines.append(f"  GET   {base_url}/_admin/stats   POST {base_url}/_admin/reset")
     lines.append(f"  GET   {base_url}/_admin/faults  PUT  (faults)   GET {base_url}/metrics")
     lines.append("limits: " + ("OFF (--no-limits)" if no_limits else "on"))
-    token = next((e for e in config.endpoints if e.kind in ("auth0_token", "twitter_token")), None)
+    token = next(
+        (e for e in config.endpoints if e.kind in ("auth0_token", "twitter_token", "oauth2_token")),
+        None,
+    )
     for client in config.clients.values():
         public = (client.client_id, client.secret) in public_secrets
         shown = client.secret if public else masked(client.secret)
         secret_arg = client.secret if public else "YOUR_SECRET"
-        if token is not None and token.kind == "auth0_token":
+        if token is not None and token.kind == "oauth2_token":
+            lines.extend(_oauth2_try(config, token, client, base_url, shown, secret_arg))
+        elif token is not None and token.kind == "auth0_token":
             audience = client.audiences[0] if client.audiences else next(iter(config.audiences), "")
             lines.append(
                 f"client: {client.client_id} / {shown}  audience {audience}  "
@@ -101,6 +114,27 @@ def builtin_secrets(profile: str) -> frozenset[tuple[str, str]]:
     if profile not in BUILTIN_PROFILES:
         return frozenset()
     return frozenset((c.client_id, c.secret) for c in load_config(profile).clients.values())
+
+
+def _oauth2_try(
+    config: ProviderConfig,
+    token: EndpointSpec,
+    client: ClientSpec,
+    base_url: str,
+    shown: str,
+    secret_arg: str,
+) -> list[str]:
+    scope = requested_scope(config, token, client)
+    auth = (
+        f"-u '{client.client_id}:{secret_arg}'"
+        if token.client_auth[0] == "client_secret_basic"
+        else f"-d client_id={client.client_id} -d client_secret={secret_arg}"
+    )
+    return [
+        f"client: {client.client_id} / {shown}  scope {scope}",
+        f"try:    curl -s -X POST {base_url}{token.path} {auth} "
+        f"-d grant_type=client_credentials --data-urlencode 'scope={scope}'",
+    ]
 
 
 @app.command()
@@ -132,10 +166,15 @@ def serve(
         "--read-timeout",
         help="Seconds to receive a whole request (headers and body) before closing.",
     ),
+    tls: bool = typer.Option(False, "--tls", help="Serve HTTPS with a throwaway local CA."),
+    tls_dir: Annotated[
+        Path | None,
+        typer.Option("--tls-dir", help="With --tls: write ca.pem here (default: a temp dir)."),
+    ] = None,
 ) -> None:
     """Run the mock token server.
 
-    Example: quotalab serve --profile auth0 --port 8000
+    Example: quotalab serve --profile entra --tls --tls-dir /tmp/quotalab-tls
     """
     if max_tracked_clients < 1:
         raise InputError(f"--max-tracked-clients must be >= 1, got {max_tracked_clients}")
@@ -150,10 +189,19 @@ def serve(
             "--workers > 1 needs a shared store: pass --store redis://HOST:PORT/DB "
             "(memory:// keeps separate limits in each worker)"
         )
+    if tls_dir is not None and not tls:
+        raise InputError("--tls-dir needs --tls")
     loaded = load_config(profile, config)
     check_can_listen(host, port)
     shown_host = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
-    base_url = f"http://{shown_host}:{port}"
+    authority: LocalCA | None = local_ca(tls_dir) if tls else None
+    ssl_files: dict[str, str] = {}
+    if authority is not None:
+        ssl_files = {
+            "ssl_certfile": str(authority.server_file),
+            "ssl_keyfile": str(authority.server_file),
+        }
+    base_url = f"{'https' if tls else 'http'}://{shown_host}:{port}"
     public = builtin_secrets(profile)
     if not is_loopback_host(host):
         typer.echo(
@@ -175,6 +223,8 @@ def serve(
         )
         provider.admin_token = admin_token
         typer.echo(banner(loaded, base_url, no_limits, public))
+        if authority is not None:
+            typer.echo(authority.instructions())
         uvicorn.run(
             create_app(provider),
             host=host,
@@ -183,10 +233,13 @@ def serve(
             log_level="warning",
             server_header=False,
             access_log=False,
+            **ssl_files,  # type: ignore[arg-type]
         )
         return
     open_store(store)  # fail here, in one line, if the shared store is unreachable
     typer.echo(banner(loaded, base_url, no_limits, public))
+    if authority is not None:
+        typer.echo(authority.instructions())
     typer.echo(
         f"workers: {workers}; limits and per-client counters are shared through "
         f"{redacted(store)}; Twitter bearer tokens are per worker (see docs/server.md)"
@@ -221,4 +274,5 @@ def serve(
             log_level="warning",
             server_header=False,
             access_log=False,
+            **ssl_files,  # type: ignore[arg-type]
         )

@@ -31,6 +31,7 @@ from quotalab.server.asgi import ProviderApp, create_app
 from quotalab.server.keys import SigningKeys
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.read_timeouts import DEFAULT_READ_TIMEOUT_S, read_timeout_protocol
+from quotalab.server.tls import LocalCA
 
 ENV_PROFILE = "QUOTALAB_PROFILE"
 ENV_CONFIG = "QUOTALAB_CONFIG"
@@ -96,11 +97,14 @@ def serve_in_thread(
     *,
     startup_timeout_s: float = 10.0,
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
+    tls: LocalCA | None = None,
 ) -> Iterator[str]:
     """Serve ``provider`` on ``host:port`` (0 = a free port) in a thread; yield its base URL.
 
     The provider's issuer follows the bound address unless configured; a
     request not fully read within ``read_timeout_s`` has its connection closed.
+    With ``tls`` the server speaks HTTPS with that CA's server certificate
+    (``https://`` base URL).
     """
     config = uvicorn.Config(
         create_app(provider),
@@ -111,6 +115,10 @@ def serve_in_thread(
         lifespan="off",
         server_header=False,
         access_log=False,
+        ssl_certfile=str(tls.server_file) if tls is not None else None,
+        ssl_keyfile=str(tls.server_file) if tls is not None else None,
+        # An idle TLS keep-alive connection would hold shutdown for the whole join timeout.
+        timeout_graceful_shutdown=1 if tls is not None else None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="quotalab-server", daemon=True)
@@ -123,7 +131,7 @@ def serve_in_thread(
             raise InputError(f"the server could not start on {host}:{port}")
         time.sleep(0.005)  # polling start-up, not waiting for a rate-limit window
     bound = server.servers[0].sockets[0].getsockname()[1]
-    base_url = f"http://{host}:{bound}"
+    base_url = f"{'https' if tls is not None else 'http'}://{host}:{bound}"
     if not provider.base_url:
         provider.base_url = base_url
     try:
