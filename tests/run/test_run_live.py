@@ -90,3 +90,32 @@ def test_processes_merge_to_the_server_counts(tmp_path: Path) -> None:
     assert cached.counts.tokens_issued == 2
     assert naive.counts.token_requests >= naive.counts.api_calls
     assert result.warnings == ()
+
+
+@pytest.mark.live
+@pytest.mark.parametrize(("profile", "tls"), [("entra", True), ("okta", False)])
+def test_new_providers_run_and_entra_runs_over_tls(tmp_path: Path, profile: str, tls: bool) -> None:
+    settings = build_settings(
+        scenario="steady",
+        strategies="naive,cached+backoff",
+        known_strategies=NAMES,
+        users=4,
+        rate=4.0,
+        duration="3s",
+        profile=profile,
+        processes=1,
+        config=None,
+        target=None,
+        out_dir=tmp_path,
+        gate=None,
+        tls=tls,
+    )
+    result = run_comparison(settings, tmp_path / "work")
+    naive, best = result.figures
+    assert result.base_url.startswith("https://" if tls else "http://")
+    assert naive.api_calls > 0 and best.api_calls > 0
+    assert best.tokens_issued == 1 and best.api_ok == best.api_calls
+    assert naive.token_requests >= naive.api_calls
+    if profile == "entra":  # 4 users x 4 calls/s trip the 20 tokens per minute at once
+        assert naive.throttled_429 > 0
+    assert result.warnings == ()

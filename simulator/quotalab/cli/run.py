@@ -53,7 +53,8 @@ def run(
         str | None, typer.Option("--duration", help="Per strategy, e.g. 12s, 2m.")
     ] = None,
     profile: Annotated[
-        str | None, typer.Option("--profile", help="auth0 or twitter (scenario default).")
+        str | None,
+        typer.Option("--profile", help="auth0, twitter, entra or okta (scenario default)."),
     ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="Server config TOML for the local server.")
@@ -98,6 +99,10 @@ def run(
         Path | None,
         typer.Option("--gate", help="Thresholds TOML: gate the result; exit code follows it."),
     ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option("--tls", help="Serve the local mock over HTTPS (a throwaway CA, trusted)."),
+    ] = False,
 ) -> None:
     """Run locust once per strategy against fresh server state and report quota use.
 
@@ -127,6 +132,7 @@ def run(
         master_bind_host=master_bind_host,
         master_bind_port=master_bind_port,
         allow_remote=allow_remote,
+        tls=tls,
     )
     _check_before_start(settings)
     console = Console(emoji=False)  # strategy names are user text: printed literally

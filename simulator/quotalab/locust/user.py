@@ -8,6 +8,7 @@ master forwards them to its workers, on this machine or others.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from typing import Any, cast
@@ -118,10 +119,19 @@ def shared_strategy(options: Any, host: str) -> Strategy | OwnClient:
     return _SHARED[key]
 
 
+def trusted_ssl_context(cafile: str | None = None) -> Any:
+    """Certificates are checked, against ``SSL_CERT_FILE`` when set (``quotalab run --tls``)."""
+    import gevent.ssl
+
+    return gevent.ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE") or cafile)
+
+
 class StrategyUser(FastHttpUser):
     """Calls the API at the scenario's pace, through the shared strategy core."""
 
     host = "http://127.0.0.1:8080"
+    insecure = False  # locust's default skips certificate checks; a client under test never does
+    ssl_context_factory = staticmethod(trusted_ssl_context)
 
     def on_start(self) -> None:
         options = self.environment.parsed_options

@@ -9,9 +9,10 @@ counters and refills every limit, so each strategy meets the same server.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from quotalab.run.server_series import SeriesCounters
 from quotalab.run.settings import RunSettings
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.runner import serve_in_thread
+from quotalab.server.tls import local_ca
 from quotalab.strategies.profile_client import TOKEN_STYLES, client_settings_for
 
 API_KINDS = ("jwt_api", "bearer_api")
@@ -81,11 +83,14 @@ def provider_config(settings: RunSettings) -> ProviderConfig:
 
 @contextmanager
 def server_for(
-    settings: RunSettings, config: ProviderConfig
+    settings: RunSettings, config: ProviderConfig, work_dir: Path | None = None
 ) -> Iterator[tuple[str, SeriesCounters | None]]:
     """The base URL to load: ``--target`` as given, else a local server on a free port.
 
     A local server also keeps its own per-second series (``None`` for a ``--target``).
+    With ``--tls`` it speaks HTTPS; its throwaway CA is written to
+    ``work_dir/tls`` and trusted through ``SSL_CERT_FILE`` and
+    ``REQUESTS_CA_BUNDLE`` by this process and the locust processes it starts.
     """
     if settings.target is not None:
         yield settings.target, None
@@ -93,8 +98,29 @@ def server_for(
     clock = SystemClock()
     counters = SeriesCounters(MemoryCounters(), clock.now)
     provider = MockProvider(config, clock, open_store("memory://"), counters)
-    with serve_in_thread(provider, "127.0.0.1", 0) as base_url:
+    authority = None
+    if settings.tls:
+        authority = local_ca(None if work_dir is None else work_dir / "tls")
+    with ExitStack() as stack:
+        if authority is not None:
+            stack.enter_context(_environment(authority.client_environment()))
+        base_url = stack.enter_context(serve_in_thread(provider, "127.0.0.1", 0, tls=authority))
         yield base_url, counters
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block, then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _ticker(tick: Tick | None, strategy: str) -> Callable[[float], None] | None:
@@ -114,7 +140,7 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
     client = client_args_for(config)
     results: list[Figures] = []
     warnings: list[str] = []
-    with server_for(settings, config) as (base_url, counters):
+    with server_for(settings, config, work_dir) as (base_url, counters):
         for strategy in settings.strategies:
             admin.reset(base_url)
             slug = strategy.replace(":", "_").replace("+", "_")

@@ -54,6 +54,7 @@ class RunSettings:
     out_dir: Path = Path("reports")
     gate: Path | None = None
     master: MasterSettings | None = None
+    tls: bool = False
 
 
 def parse_duration_s(text: str) -> float:
@@ -136,6 +137,7 @@ def build_settings(
     master_bind_host: str | None = None,
     master_bind_port: int | None = None,
     allow_remote: bool = False,
+    tls: bool = False,
 ) -> RunSettings:
     """Check every option against the others and the scenario's defaults."""
     chosen = scenario_named(scenario)
@@ -164,6 +166,11 @@ def build_settings(
     checked_target = None if target is None else check_target(target, allow_remote)
     if checked_target is not None and config is not None:
         raise InputError("--config configures the local mock server; it cannot apply to --target")
+    if checked_target is not None and tls:
+        raise InputError(
+            "--tls serves the local mock server over HTTPS; for an https --target "
+            "trust its CA with SSL_CERT_FILE instead"
+        )
     master_settings = check_master(
         master, expect_workers, master_bind_host, master_bind_port, processes, chosen, allow_remote
     )
@@ -180,6 +187,7 @@ def build_settings(
         out_dir=out_dir,
         gate=gate,
         master=master_settings,
+        tls=tls,
     )
 
 
