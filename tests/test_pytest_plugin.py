@@ -128,6 +128,26 @@ def test_faults_reach_both_routes_alike(quotalab_server):
 @pytest.mark.quotalab(profile="twitter")
 def test_profile_marker_selects_twitter(quotalab_server):
     assert quotalab_server.stats()["provider"] == "twitter"
+
+
+@pytest.mark.quotalab(profile="entra", tls=True)
+def test_https_live_url_signed_by_its_own_ca(quotalab_server):
+    import ssl
+    import urllib.parse
+
+    url = quotalab_server.live_url
+    assert url.startswith("https://127.0.0.1:")
+    body = urllib.parse.urlencode({
+        "grant_type": "client_credentials", "client_id": "demo-client",
+        "client_secret": "demo-secret", "scope": "https://api.quotalab.test/.default",
+    }).encode()
+    request = urllib.request.Request(
+        url + "/demo-tenant/oauth2/v2.0/token", body,
+        {"content-type": "application/x-www-form-urlencoded"},
+    )
+    trust = ssl.create_default_context(cafile=quotalab_server.ca_file)
+    with urllib.request.urlopen(request, timeout=10, context=trust) as answer:
+        assert answer.status == 200
 '''
 
 
@@ -146,7 +166,7 @@ def test_a_caching_client_passes_the_users_suite(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     result = user_suite(pytester, monkeypatch, cache=True)
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=8)
 
 
 def test_a_client_without_a_cache_is_caught(
@@ -154,5 +174,5 @@ def test_a_client_without_a_cache_is_caught(
 ) -> None:
     result = user_suite(pytester, monkeypatch, cache=False)
     # Without a cache every call fetches a token: the 1,000-call test must fail.
-    result.assert_outcomes(passed=6, failed=1)
+    result.assert_outcomes(passed=7, failed=1)
     result.stdout.fnmatch_lines(["*test_one_token_for_1000_calls*assert 1000 == 1*"])
