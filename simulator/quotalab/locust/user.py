@@ -54,6 +54,12 @@ def _options(parser: Any) -> None:
     group.add_argument("--scope", default="", help="oauth2 style: the scope to ask for")
     group.add_argument("--client-auth", default="client_secret_post", choices=list(CLIENT_AUTH))
     group.add_argument(
+        "--retry-budget-s", type=float, default=120.0, help="backoff budget the provider advises"
+    )
+    group.add_argument(
+        "--cooldown-s", type=float, default=60.0, help="wait after a throttle that names none"
+    )
+    group.add_argument(
         "--tally-dir", default="", help="each process writes its quotalab tally here at quit"
     )
     group.add_argument(
@@ -103,6 +109,8 @@ def provider_settings(options: Any, host: str) -> ClientSettings:
         scope=options.scope,
         api_base_url=base,
         client_auth=options.client_auth,
+        retry_budget_s=options.retry_budget_s,
+        cooldown_s=options.cooldown_s,
     )
 
 

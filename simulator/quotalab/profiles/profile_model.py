@@ -48,6 +48,7 @@ OAUTH2_TOKEN_ROLES: tuple[str, ...] = (
 """The outcomes an ``oauth2_token`` endpoint answers; each role names a response."""
 KeyPart = Literal["tenant", "client", "endpoint", "request"]
 AudienceFrom = Literal["scope", "endpoint"]
+IetfFields = Literal["none", "structured", "legacy"]
 ClaimValue = str | int | float | bool | tuple[str, ...]
 Stage = Literal["request", "issue"]
 TokenSigning = Literal["RS256", "HS256"]
@@ -73,6 +74,9 @@ class LimitRule:
     ``stage="request"`` rules see every request before anything else;
     ``stage="issue"`` rules only count requests about to receive a token (the
     M2M quota). ``enforce=False`` counts without ever rejecting.
+    ``ietf_fields`` adds the IETF RateLimit fields to ``headers``: ``structured``
+    (``RateLimit-Policy: "<name>";q=..;w=..`` and ``RateLimit: "<name>";r=..;t=..``)
+    or ``legacy`` (``RateLimit-Limit``, ``-Remaining``, ``-Reset``).
     """
 
     name: str
@@ -82,6 +86,7 @@ class LimitRule:
     enforce: bool
     headers: tuple[tuple[str, str], ...]
     reject: str
+    ietf_fields: IetfFields = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +157,12 @@ class ProfileSettings:
     limits_enabled: bool = True
     seed: int = 0
     signing_key_file: str = ""
+    # What a backing-off client of this provider should be ready to wait in all
+    # for one call, and how long to cool down after a throttle that names no wait
+    # (Twitter's 403 code 99): a budget shorter than the provider's windows
+    # makes backoff give up where waiting would have worked.
+    client_retry_budget_s: float = 120.0
+    client_cooldown_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)

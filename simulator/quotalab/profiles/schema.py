@@ -10,6 +10,7 @@ from typing import Any
 
 from quotalab.errors import ConfigError
 from quotalab.limits import Algorithm, CounterQuota, FixedWindow, TokenBucket
+from quotalab.profiles.ietf_fields import ietf_headers
 from quotalab.profiles.profile_model import (
     ENDPOINT_KINDS,
     OAUTH2_TOKEN_ROLES,
@@ -18,6 +19,7 @@ from quotalab.profiles.profile_model import (
     ClientSpec,
     EndpointSpec,
     FaultSpec,
+    IetfFields,
     KeyPart,
     LimitRule,
     ProfileSettings,
@@ -143,6 +145,12 @@ class ConfigReader:
             limits_enabled=self.boolean(t, "limits_enabled", f"{p}.limits_enabled", True),
             seed=self.integer(t, "seed", f"{p}.seed", 0, 0),
             signing_key_file=self.string(t, "signing_key_file", f"{p}.signing_key_file", ""),
+            client_retry_budget_s=self.number(
+                t, "client_retry_budget_s", f"{p}.client_retry_budget_s", 120.0, 0.0
+            ),
+            client_cooldown_s=self.number(
+                t, "client_cooldown_s", f"{p}.client_cooldown_s", 60.0, 0.0
+            ),
         )
 
     def issuer_path(self, t: dict[str, Any], p: str) -> str:
@@ -217,14 +225,23 @@ class ConfigReader:
         if reject not in responses:
             raise self.fail(f"{p}.reject", "the name of a [responses.*] table")
         keys: tuple[KeyPart, ...] = tuple(_key_part(part) for part in key_parts)
+        algorithm = self.algorithm(t, p)
+        fields = self.choice(
+            t, "ietf_fields", f"{p}.ietf_fields", "none", ("none", "structured", "legacy")
+        )
+        ietf: IetfFields = (
+            "structured" if fields == "structured" else "legacy" if fields == "legacy" else "none"
+        )
+        headers = self.headers(t, "headers", f"{p}.headers") + ietf_headers(name, algorithm, ietf)
         return LimitRule(
             name=name,
-            algorithm=self.algorithm(t, p),
+            algorithm=algorithm,
             key=keys,
             stage=stage,
             enforce=self.boolean(t, "enforce", f"{p}.enforce", True),
-            headers=self.headers(t, "headers", f"{p}.headers"),
+            headers=headers,
             reject=reject,
+            ietf_fields=ietf,
         )
 
     def endpoint(

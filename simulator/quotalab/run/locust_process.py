@@ -45,6 +45,8 @@ class ClientArgs:
     audience: str = ""
     scope: str = ""
     client_auth: str = "client_secret_post"
+    retry_budget_s: float = 120.0
+    cooldown_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,10 @@ def locust_command(job: LocustJob) -> list[str]:
         job.client.scope,
         "--client-auth",
         job.client.client_auth,
+        "--retry-budget-s",
+        repr(job.client.retry_budget_s),
+        "--cooldown-s",
+        repr(job.client.cooldown_s),
         "--tally-dir",
         str(job.tally_dir),
     ]

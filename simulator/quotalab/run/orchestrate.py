@@ -68,6 +68,8 @@ def client_args_for(config: ProviderConfig) -> ClientArgs:
         audience=audience,
         scope=settings.scope,
         client_auth=settings.client_auth,
+        retry_budget_s=config.settings.client_retry_budget_s,
+        cooldown_s=config.settings.client_cooldown_s,
     )
 
 

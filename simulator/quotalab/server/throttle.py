@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from quotalab.limits import CounterQuota, Decision, Store
+from quotalab.profiles.ietf_fields import LIST_FIELDS
 from quotalab.profiles.profile_model import EndpointSpec, LimitRule, Stage
 from quotalab.server.templates import TextTemplate
 
@@ -130,7 +131,11 @@ class Limiter:
                     if len(self._memo) >= 4096:
                         self._memo.clear()
                     memo = self._memo[memo_key] = (values, filled)
-                headers.update(memo[1])
+                for header, value in memo[1].items():
+                    if header in LIST_FIELDS and header in headers:  # one item per rule
+                        headers[header] = f"{headers[header]}, {value}"
+                    else:
+                        headers[header] = value
                 if not decision.allowed and rule.enforce:
                     return ThrottleVerdict(False, headers, rule, decision, memo[0])
         return ThrottleVerdict(True, headers)

@@ -130,6 +130,11 @@ def _seconds_or_date(value: str, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+def _delay_seconds(value: str, _now: float) -> float | None:
+    seconds = _number(value)
+    return seconds if seconds is not None and seconds >= 0 else None
+
+
 def _epoch(value: str, now: float) -> float | None:
     epoch = _number(value)
     return None if epoch is None else max(0.0, epoch - now)
@@ -138,14 +143,17 @@ def _epoch(value: str, now: float) -> float | None:
 def server_wait_s(response: HttpResponse, now: float) -> float | None:
     """Seconds the server asked us to wait, by precedence; None when it said nothing.
 
-    Order: ``Retry-After`` (seconds or HTTP-date), IETF ``RateLimit`` ``t=``,
-    ``Auth0-RateLimit`` ``t=``, then ``x-ratelimit-reset`` / ``x-rate-limit-reset``
-    (UNIX epoch). A reset already in the past means "no wait" (0).
+    Order: ``Retry-After`` (seconds or HTTP-date), IETF ``RateLimit`` ``t=``
+    (the structured field of the current drafts), the older drafts'
+    ``RateLimit-Reset`` (delta seconds), ``Auth0-RateLimit`` ``t=``, then
+    ``x-ratelimit-reset`` / ``x-rate-limit-reset`` (UNIX epoch). A reset
+    already in the past means "no wait" (0).
     """
     headers = response.headers
     readers = (
         ("retry-after", _seconds_or_date),
         ("ratelimit", lambda v, _now: _param_t(v)),
+        ("ratelimit-reset", _delay_seconds),
         ("auth0-ratelimit", lambda v, _now: _param_t(v)),
         ("x-ratelimit-reset", _epoch),
         ("x-rate-limit-reset", _epoch),

@@ -38,6 +38,10 @@ class ClientSettings:
     scope: str = ""
     api_base_url: str = ""
     client_auth: ClientAuth = "client_secret_post"
+    # The provider's own advice to backing-off clients (its profile's
+    # client_retry_budget_s / client_cooldown_s); None keeps the policy's.
+    retry_budget_s: float | None = None
+    cooldown_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
@@ -53,21 +57,24 @@ class ClientSettings:
     def from_mapping(cls, data: Mapping[str, object]) -> ClientSettings:
         """Build settings from a plain mapping (a profile table or CLI options)."""
         known = {"style", "token_url", "client_id", "client_secret", "audience", "scope"}
-        known.update(("api_base_url", "client_auth"))
+        known.update(("api_base_url", "client_auth", "retry_budget_s", "cooldown_s"))
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(f"unknown provider settings {unknown}; accepted: {sorted(known)}")
         missing = sorted({"style", "token_url", "client_id", "client_secret"} - set(data))
         if missing:
             raise InputError(f"provider settings lack {missing}")
-        values = {key: str(value) for key, value in data.items()}
+        seconds = {
+            key: _seconds(key, data[key]) for key in ("retry_budget_s", "cooldown_s") if key in data
+        }
+        values = {key: str(value) for key, value in data.items() if key not in seconds}
         style = values.pop("style")
         if style not in STYLES:
             raise InputError(f"provider style {style!r} is unknown; use one of {STYLES}")
         auth = values.pop("client_auth", "client_secret_post")
         if auth not in CLIENT_AUTH:
             raise InputError(f"client_auth {auth!r} is unknown; use one of {CLIENT_AUTH}")
-        return cls(style=style, client_auth=auth, **values)
+        return cls(style=style, client_auth=auth, **values, **seconds)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +114,18 @@ def token_request(settings: ClientSettings) -> HttpRequest:
         headers=(("content-type", "application/json"),),
         body=json.dumps(payload, separators=(",", ":")).encode(),
     )
+
+
+def _seconds(key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InputError(f"{key} must be a number of seconds, got {value!r}")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise InputError(f"{key} must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InputError(f"{key} must be a number of seconds >= 0, got {value!r}")
+    return seconds
 
 
 def _basic(settings: ClientSettings) -> str:

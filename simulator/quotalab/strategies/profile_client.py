@@ -57,4 +57,6 @@ def client_settings_for(
         scope=requested_scope(config, endpoint, client),
         api_base_url=base_url.rstrip("/"),
         client_auth=auth,
+        retry_budget_s=config.settings.client_retry_budget_s,
+        cooldown_s=config.settings.client_cooldown_s,
     )

@@ -16,6 +16,7 @@ name               token policy                retry policy
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from quotalab.clock import Clock
@@ -40,6 +41,20 @@ NAMES: tuple[str, ...] = (*POLICIES, "article")
 RECOMMENDED = "cached+backoff"
 
 
+def provider_fitted(retry: RetryPolicy, settings: ClientSettings) -> RetryPolicy:
+    """``retry`` with the budget and cooldown the provider advises, for policies that retry.
+
+    A 120 s budget gives up on Twitter's 15-minute windows although waiting
+    for the reset would succeed; the profile knows its windows, so its
+    ``client_retry_budget_s`` and ``client_cooldown_s`` win over the defaults.
+    """
+    if retry.max_attempts <= 1:
+        return retry
+    budget = retry.budget_s if settings.retry_budget_s is None else settings.retry_budget_s
+    cooldown = retry.cooldown_s if settings.cooldown_s is None else settings.cooldown_s
+    return dataclasses.replace(retry, budget_s=budget, cooldown_s=cooldown)
+
+
 def make_strategy(
     name: str,
     settings: ClientSettings,
@@ -53,7 +68,8 @@ def make_strategy(
     """Build the named strategy; ``token_policy`` / ``retry_policy`` override its defaults.
 
     Pass one ``cache`` to several strategies to model one client process whose
-    concurrent callers share a token.
+    concurrent callers share a token. Without ``retry_policy``, a retrying
+    strategy takes the budget and cooldown the provider advises (``settings``).
     """
     if name == "article":
         if token_policy is not None or retry_policy is not None or cache is not None:
@@ -62,6 +78,8 @@ def make_strategy(
     if name not in POLICIES:
         raise InputError(f"unknown strategy {name!r}; use one of {', '.join(NAMES)}")
     token, retry = POLICIES[name]
+    if retry_policy is None:
+        retry = provider_fitted(retry, settings)
     return ClientStrategy(
         name,
         settings,
