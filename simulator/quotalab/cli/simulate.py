@@ -45,9 +45,9 @@ def pace_note(name: str, done: float, elapsed_s: float) -> str | None:
 
 @app.command()
 def simulate(
-    profile: Annotated[str, typer.Option(help="Built-in provider profile: auth0 or twitter.")] = (
-        "auth0"
-    ),
+    profile: Annotated[
+        str, typer.Option(help="Built-in profile: auth0, twitter, entra or okta.")
+    ] = ("auth0"),
     config: Annotated[
         Path | None, typer.Option(help="A TOML file overriding the profile (as for serve).")
     ] = None,
