@@ -61,11 +61,13 @@ class SteeredProvider(MockProvider):
         if not rules:
             self.counters.incr(who, "throttled_429")
             return DEFAULT_STORM_RESPONSE
-        rule = rules[0]
+        # The endpoint's throttle: its first rule answering 429 (Entra's loop
+        # detector, a 400, comes first in its list), else its first rule.
+        rule = next((r for r in rules if self.responses[r.reject].status == 429), rules[0])
         decision = Decision(False, 0, 0, until, until - now)
         values = {**template_values(rule, decision, now), "transaction": "0" * 16}
         headers = {h: Template(t).safe_substitute(values) for h, t in rule.headers}
-        answer = self.responses[rule.reject].render(values, headers)
+        answer = self.render(rule.reject, values, headers, now)
         self.counters.incr(who, "forbidden_403_99" if answer.status == 403 else "throttled_429")
         if "retry-after" not in answer.headers and answer.status == 429:
             extra = {"retry-after": values["retry_after"]}

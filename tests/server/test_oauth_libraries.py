@@ -166,3 +166,20 @@ def test_httpx_trusts_the_ca_file_through_ssl_cert_file(
     monkeypatch.delenv("SSL_CERT_FILE")
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{okta.live_url}/oauth2/default/v1/keys")  # a CA nobody trusts
+
+
+def test_a_storm_on_the_entra_profile_is_its_429(entra: QuotalabServer) -> None:
+    entra.storm(30)
+    with entra.client() as client:
+        answer = client.post(
+            "/demo-tenant/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "demo-client",
+                "client_secret": "demo-secret",
+                "scope": ENTRA_SCOPE,
+            },
+        )
+    assert answer.status_code == 429 and answer.headers["retry-after"] == "60"
+    assert answer.json()["error_codes"] == [90055]
+    assert "${" not in answer.text  # per-answer ids are filled in storms too
