@@ -111,7 +111,7 @@ def test_new_providers_run_and_entra_runs_over_tls(tmp_path: Path, profile: str,
         tls=tls,
     )
     result = run_comparison(settings, tmp_path / "work")
-    naive, best = result.figures
+    naive, best = (figures.counts for figures in result.figures)
     assert result.base_url.startswith("https://" if tls else "http://")
     assert naive.api_calls > 0 and best.api_calls > 0
     assert best.tokens_issued == 1 and best.api_ok == best.api_calls
