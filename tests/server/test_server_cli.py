@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -93,6 +94,20 @@ def _free_port() -> int:
         return port
 
 
+def _first_answer(
+    process: subprocess.Popen[bytes], send: Callable[[], httpx.Response]
+) -> httpx.Response | None:
+    """``send()`` until the server answers (30 s at most, or until it exits)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            return send()
+        except (httpx.TransportError, FileNotFoundError):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.1)  # not bound yet; also notices an early exit
+    return None
+
+
 @pytest.mark.live
 def test_serve_starts_and_answers_on_loopback() -> None:
     port = _free_port()
@@ -104,20 +119,15 @@ def test_serve_starts_and_answers_on_loopback() -> None:
         env=env,
     )
     try:
-        deadline = time.monotonic() + 30
-        response = None
-        while time.monotonic() < deadline:
-            try:
-                response = httpx.post(
-                    f"http://127.0.0.1:{port}/oauth2/token",
-                    auth=("demo-key", "demo-secret"),
-                    data={"grant_type": "client_credentials"},
-                    timeout=2,
-                )
-                break
-            except httpx.TransportError:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=0.1)  # not bound yet; also notices an early exit
+        response = _first_answer(
+            process,
+            lambda: httpx.post(
+                f"http://127.0.0.1:{port}/oauth2/token",
+                auth=("demo-key", "demo-secret"),
+                data={"grant_type": "client_credentials"},
+                timeout=2,
+            ),
+        )
         assert response is not None and response.status_code == 200
         assert response.json()["token_type"] == "bearer"
     finally:
@@ -153,26 +163,18 @@ def test_serve_tls_writes_a_ca_that_clients_trust(tmp_path: Path) -> None:
         env=env,
     )
     try:
-        deadline = time.monotonic() + 30
-        response = None
-        while time.monotonic() < deadline:
-            if not (tls_dir / "ca.pem").exists():
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=0.1)
-                continue
-            trust = ssl.create_default_context(cafile=str(tls_dir / "ca.pem"))
-            try:
-                response = httpx.post(
-                    f"https://localhost:{port}/oauth2/default/v1/token",
-                    auth=("demo-client", "demo-secret"),
-                    data={"grant_type": "client_credentials", "scope": "quotalab.read"},
-                    verify=trust,
-                    timeout=2,
-                )
-                break
-            except httpx.TransportError:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=0.1)  # not bound yet; also notices an early exit
+
+        def token() -> httpx.Response:
+            trust = ssl.create_default_context(cafile=str(tls_dir / "ca.pem"))  # once written
+            return httpx.post(
+                f"https://localhost:{port}/oauth2/default/v1/token",
+                auth=("demo-client", "demo-secret"),
+                data={"grant_type": "client_credentials", "scope": "quotalab.read"},
+                verify=trust,
+                timeout=2,
+            )
+
+        response = _first_answer(process, token)
         assert response is not None and response.status_code == 200
         assert response.headers["x-rate-limit-limit"] == "1200"
         with pytest.raises(httpx.ConnectError):  # the system's CAs do not know it
