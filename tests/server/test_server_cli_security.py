@@ -40,6 +40,8 @@ def _serve(monkeypatch: pytest.MonkeyPatch, **options: Any) -> dict[str, Any]:
         "max_tracked_clients": 10_000,
         "admin_token": "",
         "read_timeout": 10.0,
+        "tls": False,
+        "tls_dir": None,
     }
     settings.update(options)
     serve_cli.serve(**settings)
