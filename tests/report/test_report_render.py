@@ -60,7 +60,7 @@ def test_piped_terminal_output_keeps_every_heading_whole() -> None:
     console = Console(record=True, width=80, force_terminal=False)
     render_terminal(report, console)
     text = console.export_text()
-    for heading in ("per 1k calls", "throttled", "tokens/day", "days to quota"):
+    for heading in ("per 1k calls", "throttled", "tokens/day", "quota lasts"):
         assert heading in text
     assert "…" not in text
 

@@ -59,6 +59,17 @@ def test_short_comparison_orders_the_strategies(tmp_path: Path) -> None:
     # naive has no retry: every throttled token request is a failed call
     assert naive["calls"] > naive["calls_ok"] and naive["success_ratio"] < 1
     assert best["success_ratio"] == 1
+    # a day of a cache is its warm-up token repeated once per 24 h lifetime, not x43,200
+    for caching in (cached, best):
+        projection = caching["projection"]
+        assert projection["method"] == "steady_state" and projection["warmup_tokens"] >= 1
+        assert projection["tokens_per_day"] <= 5
+        assert projection["quota_exhausted_within_month"] is False
+        assert projection["days_until_quota_exhausted"] is None
+        assert projection["simulated"]["agrees"]
+    # naive keeps the linear figure
+    assert naive["projection"]["method"] == "linear"
+    assert naive["projection"]["tokens_per_day"] == round(naive["tokens_issued"] * 86400 / 2, 4)
     assert str(latest.resolve() / "report.html") in done.stdout.replace("\n", "")
     assert "Verdict" in done.stdout
 
@@ -119,3 +130,38 @@ def test_new_providers_run_and_entra_runs_over_tls(tmp_path: Path, profile: str,
     if profile == "entra":  # 4 users x 4 calls/s trip the 20 tokens per minute at once
         assert naive.throttled_429 > 0
     assert result.warnings == ()
+
+
+@pytest.mark.live
+def test_short_lived_tokens_measure_an_own_clients_refreshes(tmp_path: Path) -> None:
+    # examples/own_client.py refreshes only once its token has expired (no margin)
+    done = quotalab(
+        "run",
+        "--strategies",
+        "examples.own_client:factory",
+        "--users",
+        "3",
+        "--rate",
+        "4",
+        "--token-lifetime",
+        "3s",
+        "--duration",
+        "8s",
+        "--no-simulate",
+        "--out",
+        str(tmp_path / "reports"),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = json.loads((tmp_path / "reports" / "latest" / "report.json").read_text())
+    validate_document(document)
+    assert document["meta"]["settings"]["token_lifetime_s"] == 3
+    own = document["strategies"]["examples.own_client:factory"]
+    projection = own["projection"]
+    assert projection["method"] == "refresh_cadence"
+    # it refreshes when the 3 s token expires: the cadence is the lifetime, margin ~0
+    assert 2.5 <= projection["observed_refresh_interval_s"] <= 4.0
+    assert projection["margin_s"] <= 0.5
+    # at 24 h tokens: a refresh a day, as many tokens as callers raced for it
+    assert 1 <= projection["tokens_per_day"] <= 3.01
+    assert projection["quota_exhausted_within_month"] is False

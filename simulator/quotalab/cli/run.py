@@ -14,17 +14,18 @@ from quotalab.cli.entry import app
 from quotalab.clock import SystemClock
 from quotalab.gate import echo_results, gate_files
 from quotalab.report import render_terminal
-from quotalab.run.orchestrate import provider_config, run_comparison
+from quotalab.run.orchestrate import provider_config, run_comparison, run_plan
 from quotalab.run.reporting import new_run_directory, write_run_report
 from quotalab.run.scenarios import SCENARIOS
 from quotalab.run.settings import RunSettings, build_settings, is_custom_strategy
+from quotalab.run.sim_alongside import SimulatedDays, simulate_alongside
 from quotalab.strategies.own_client import load_strategy
 from quotalab.strategies.registry import NAMES
 
 
 def _check_before_start(settings: RunSettings) -> None:
-    """Fail on a bad profile, config or custom strategy before any load starts."""
-    provider_config(settings)
+    """Fail on a bad profile, config, plan or custom strategy before any load starts."""
+    run_plan(settings, provider_config(settings))
     for name in settings.strategies:
         if is_custom_strategy(name):
             load_strategy(name)
@@ -103,6 +104,26 @@ def run(
         bool,
         typer.Option("--tls", help="Serve the local mock over HTTPS (a throwaway CA, trusted)."),
     ] = False,
+    token_lifetime: Annotated[
+        str | None,
+        typer.Option(
+            "--token-lifetime",
+            help="Local mock issues tokens living this long (e.g. 60s), so refreshes happen "
+            "in the run; the day is projected at the profile's lifetime. Default duration: "
+            "two lifetimes.",
+        ),
+    ] = None,
+    plan: Annotated[
+        str | None,
+        typer.Option("--plan", help="Quota plan of the profile to project against (free, paid)."),
+    ] = None,
+    simulate: Annotated[
+        bool,
+        typer.Option(
+            "--simulate/--no-simulate",
+            help="Play a simulated day of each built-in strategy next to the live projection.",
+        ),
+    ] = True,
 ) -> None:
     """Run locust once per strategy against fresh server state and report quota use.
 
@@ -110,6 +131,8 @@ def run(
     <out>/latest at it. Exit 0, or the gate's code with --gate (1 = violated).
 
     Example: quotalab run --scenario steady --strategies naive,cached+backoff --duration 20s
+
+    Refreshes of your own client: quotalab run --strategies pkg.mod:factory --token-lifetime 60s
 
     Several machines: quotalab run --master --master-bind-host 0.0.0.0 --expect-workers 2
     --target http://A:8080 --allow-remote
@@ -133,6 +156,9 @@ def run(
         master_bind_port=master_bind_port,
         allow_remote=allow_remote,
         tls=tls,
+        token_lifetime=token_lifetime,
+        plan=plan,
+        simulate=simulate,
     )
     _check_before_start(settings)
     console = Console(emoji=False)  # strategy names are user text: printed literally
@@ -143,6 +169,11 @@ def run(
         f"{settings.users} users x {settings.rate:g} calls/s, "
         f"{settings.duration_s:g}s per strategy, {len(settings.strategies)} strategies"
     )
+    if settings.token_lifetime_s is not None:
+        console.print(
+            f"tokens live {settings.token_lifetime_s:g}s in this run; refreshes are measured and "
+            "the day is projected at the profile's token lifetime"
+        )
     if settings.master is not None:
         console.print(
             f"locust master on port {settings.master.bind_port}: waiting for "
@@ -175,8 +206,21 @@ def run(
         result = run_comparison(settings, run_dir / "locust", tick)
         for name in settings.strategies:
             progress.update(tasks[name], completed=settings.duration_s, status="done")
-    written = write_run_report(result, run_dir, clock)
+    days = SimulatedDays({}, {})
+    if settings.simulate:
+        days = simulate_alongside(
+            result,
+            on_start=lambda name: console.print(
+                f"simulating a day of {name}", style="dim", markup=False, emoji=False
+            ),
+        )
+    written = write_run_report(result, run_dir, clock, days.agreements)
     render_terminal(written.report, console)
+    for name, reason in days.skipped.items():
+        if settings.simulate:
+            console.print(
+                f"no simulated day for {name}: {reason}", style="dim", markup=False, emoji=False
+            )
     for warning in result.warnings:
         console.print(Text.assemble(("warning: ", "yellow"), warning))
     console.print(Text(f"HTML report: {written.paths.html}"))

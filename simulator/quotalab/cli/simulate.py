@@ -16,7 +16,9 @@ from quotalab.cli.entry import app
 from quotalab.clock import SystemClock
 from quotalab.errors import InputError
 from quotalab.gate import echo_results, gate_files
+from quotalab.profiles import load_config
 from quotalab.report import generated_at, render_terminal, write_report
+from quotalab.report.quota_plans import quota_plan
 from quotalab.sim.duration import parse_duration
 from quotalab.sim.scenario import SimSettings, run_strategy
 from quotalab.sim.sim_measurements import simulated_report
@@ -82,6 +84,10 @@ def simulate(
     no_fast_forward: Annotated[
         bool, typer.Option("--no-fast-forward", help="Play every call event by event.")
     ] = False,
+    plan: Annotated[
+        str | None,
+        typer.Option(help="Quota plan of the profile to project against (free, paid)."),
+    ] = None,
 ) -> None:
     """Simulate clients and strategies against the mock provider on a virtual clock.
 
@@ -117,6 +123,7 @@ def simulate(
         if ":" in name:
             load_strategy(name)  # an unimportable spec fails before anything runs
     console = Console(stderr=True, emoji=False)  # strategy names are user text
+    quota = quota_plan(load_config(profile, config), profile, plan)
     runs = []
     for name in names:
         started = time.perf_counter()
@@ -156,7 +163,9 @@ def simulate(
             )
         )
         runs.append(run)
-    report = simulated_report(settings, runs, generated_at(SystemClock()), faults=faults_path)
+    report = simulated_report(
+        settings, runs, generated_at(SystemClock()), faults=faults_path, plan=quota
+    )
     render_terminal(report, Console(emoji=False))
     if out is not None:
         paths = write_report(report, out)

@@ -30,17 +30,28 @@ def _strategies(document: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
     return strategies
 
 
+def never_exhausted(strategy: Mapping[str, Any]) -> bool:
+    """True when the projection says the monthly quota outlasts the month."""
+    if strategy.get("tokens_issued") == 0:
+        return True
+    projection = strategy.get("projection", {})
+    return (
+        isinstance(projection, Mapping) and projection.get("quota_exhausted_within_month") is False
+    )
+
+
 def check_bound(bound: Bound, strategy: Mapping[str, Any]) -> CheckResult:
     """Hold one figure of one strategy against one bound."""
     figure = FIGURES[bound.figure]
     value = figure.read(strategy)
     label = f"{bound.strategy}: {bound.figure}"
     if value is None:
-        # "never exhausted" (no token taken) meets any minimum; any other missing
-        # figure is no evidence, tokens taken in a run of no measured time included.
-        never = figure.null_is_unbounded and strategy.get("tokens_issued") == 0
+        # "never exhausted" (no token taken, or a month's use below the quota, which
+        # renews first) meets any minimum; any other missing figure is no evidence,
+        # tokens taken in a run of no measured time included.
+        never = figure.null_is_unbounded and never_exhausted(strategy)
         passed = never and bound.kind == "min"
-        shown = "never" if never else "none (nothing was measured)"
+        shown = "not within the month" if never else "none (nothing was measured)"
         relation = "meets" if passed else "cannot be checked against"
         message = f"{label} = {shown}, {relation} the {bound.kind}imum {show(bound.limit)}"
         return CheckResult(

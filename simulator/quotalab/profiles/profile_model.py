@@ -177,3 +177,5 @@ class ProviderConfig:
     audiences: dict[str, tuple[str, ...]] = field(default_factory=dict)
     faults: dict[str, FaultSpec] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
+    plans: dict[str, int] = field(default_factory=dict)
+    """Monthly M2M token allowance per plan name, the first being the default."""

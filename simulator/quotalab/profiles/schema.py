@@ -381,6 +381,17 @@ class ConfigReader:
             if name not in names:
                 raise self.fail(f"faults.{name}", "the name of an [endpoints.*] table")
             faults[name] = self.fault(name, self.table(faults_table, name, f"faults.{name}"))
+        plans_table = self.table(self.data, "plans", "plans")
+        plans = {
+            name: self.integer(
+                self.table(plans_table, name, f"plans.{name}"),
+                "monthly_m2m_tokens",
+                f"plans.{name}.monthly_m2m_tokens",
+                None,
+                1,
+            )
+            for name in plans_table
+        }
         self.reject_unknown(self.data, "")
         return ProviderConfig(
             settings=settings,
@@ -391,6 +402,7 @@ class ConfigReader:
             audiences=audiences,
             faults=faults,
             sources=sources,
+            plans=plans,
         )
 
     def reject_unknown(self, table: dict[str, Any], path: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 
 from quotalab.errors import InputError
+from quotalab.report.day_projection import Agreement
 from quotalab.report.values import Report, StrategyFigures
 
 SCHEMA_VERSION = 1
@@ -27,6 +28,17 @@ def report_schema() -> dict[str, Any]:
     text = resources.files("quotalab.report").joinpath("schema", SCHEMA_RESOURCE).read_text()
     schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+def _simulated_document(agreement: Agreement | None) -> dict[str, Any] | None:
+    if agreement is None:
+        return None
+    return {
+        "tokens_per_day": agreement.simulated_tokens_per_day,
+        "agrees": agreement.agrees,
+        "trust": agreement.trust,
+        "reason": agreement.reason,
+    }
 
 
 def _strategy_document(figures: StrategyFigures) -> dict[str, Any]:
@@ -55,6 +67,15 @@ def _strategy_document(figures: StrategyFigures) -> dict[str, Any]:
             "monthly_quota": projection.monthly_quota,
             "quota_used_per_month": projection.quota_used_per_month,
             "days_until_quota_exhausted": projection.days_until_quota_exhausted,
+            "quota_exhausted_within_month": projection.quota_exhausted_within_month,
+            "method": projection.method,
+            "note": projection.note,
+            "warmup_tokens": projection.warmup_tokens,
+            "steady_tokens": projection.steady_tokens,
+            "refresh_interval_s": projection.refresh_interval_s,
+            "observed_refresh_interval_s": projection.observed_refresh_interval_s,
+            "margin_s": projection.margin_s,
+            "simulated": _simulated_document(projection.simulated),
         },
         "series": {
             "bucket_s": series.bucket_s,

@@ -7,10 +7,12 @@ gets byte-identical output.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 
 from quotalab.errors import InputError
+from quotalab.report.day_projection import SECONDS_PER_DAY, Agreement, DayProjection
 from quotalab.report.headline import verdict_for
 from quotalab.report.values import (
     ChartSeries,
@@ -25,7 +27,6 @@ from quotalab.report.values import (
 )
 
 DIGITS = 4
-SECONDS_PER_DAY = 86_400
 DAYS_PER_MONTH = 30
 PROJECTION_BASIS = "tokens_issued"
 
@@ -74,20 +75,53 @@ def latency_of(measured: StrategyMeasurements) -> LatencyPercentiles | None:
     return LatencyPercentiles(p50_ms=p50, p95_ms=p95, p99_ms=p99)
 
 
-def project(tokens_issued: int, duration_s: float, plan: QuotaPlan) -> Projection:
-    """Extrapolate tokens issued over the run to a day and a 30-day month."""
-    per_second = ratio(tokens_issued, duration_s) if duration_s > 0 else None
-    per_day = None if per_second is None else per_second * SECONDS_PER_DAY
+def project(
+    tokens_issued: int,
+    duration_s: float,
+    plan: QuotaPlan,
+    day: DayProjection | None = None,
+    simulated: Agreement | None = None,
+) -> Projection:
+    """A day of tokens (``day``'s rule, else linear over the run) and its 30-day month.
+
+    Days to quota say what they mean: a month whose use stays below the plan's
+    quota never exhausts it (the quota renews), so the days are ``None`` and
+    ``quota_exhausted_within_month`` False, never a small number.
+    """
+    if day is not None:
+        per_day: float | None = day.tokens_per_day
+    else:
+        per_second = ratio(tokens_issued, duration_s) if duration_s > 0 else None
+        per_day = None if per_second is None else per_second * SECONDS_PER_DAY
     per_month = None if per_day is None else per_day * DAYS_PER_MONTH
-    quota_share = None if per_month is None else ratio(per_month, plan.monthly_m2m_tokens)
-    days_left = None if not per_day else plan.monthly_m2m_tokens / per_day
+    quota = plan.monthly_m2m_tokens
+    quota_share = None if per_month is None else ratio(per_month, quota)
+    within = None if per_month is None else per_month >= quota
+    days_left = quota / per_day if within and per_day else None
     return Projection(
         basis=PROJECTION_BASIS,
         tokens_per_day=rounded(per_day),
         tokens_per_month=rounded(per_month),
-        monthly_quota=plan.monthly_m2m_tokens,
+        monthly_quota=quota,
         quota_used_per_month=rounded(quota_share),
         days_until_quota_exhausted=rounded(days_left),
+        quota_exhausted_within_month=within,
+        method=day.method if day else "linear",
+        note=day.note if day else "tokens issued over the run, extrapolated linearly",
+        warmup_tokens=day.warmup_tokens if day else None,
+        steady_tokens=day.steady_tokens if day else None,
+        refresh_interval_s=rounded(day.refresh_interval_s) if day else None,
+        observed_refresh_interval_s=rounded(day.observed_refresh_interval_s) if day else None,
+        margin_s=rounded(day.margin_s) if day else None,
+        simulated=_rounded_agreement(simulated),
+    )
+
+
+def _rounded_agreement(agreement: Agreement | None) -> Agreement | None:
+    if agreement is None:
+        return None
+    return dataclasses.replace(
+        agreement, simulated_tokens_per_day=round(agreement.simulated_tokens_per_day, DIGITS)
     )
 
 
@@ -172,7 +206,9 @@ def figures_of(name: str, measured: StrategyMeasurements, plan: QuotaPlan) -> St
         p95_ms=rounded(latency.p95_ms) if latency else None,
         p99_ms=rounded(latency.p99_ms) if latency else None,
         duration_s=round(float(measured.duration_s), DIGITS),
-        projection=project(measured.tokens_issued, measured.duration_s, plan),
+        projection=project(
+            measured.tokens_issued, measured.duration_s, plan, measured.day, measured.simulated
+        ),
         series=rates_of(measured.series, name),
         failures=measured.failures,
     )

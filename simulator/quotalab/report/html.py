@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
+from quotalab.report.projection_text import projection_lines
 from quotalab.report.svg import bar_chart, downsample, line_chart
 from quotalab.report.table import COLUMNS, failure_lines, headline, projection_note, rows
 from quotalab.report.values import Report, StrategyFigures
@@ -64,6 +65,14 @@ def _values(figures: StrategyFigures) -> dict[str, tuple[float, ...]]:
         "throttled_per_s": series.throttled_per_s,
         "api_ok_per_s": series.api_ok_per_s,
     }
+
+
+def _projection_list(report: Report) -> str:
+    lines = projection_lines(report)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return f'<ul class="note projections">{items}</ul>'
 
 
 def _strategy_charts(report: Report) -> str:
@@ -129,6 +138,7 @@ def render_html(report: Report) -> str:
         f"{_table(report)}"
         f"{_failures(report)}"
         f'<p class="note">{escape(projection_note(report))}</p>'
+        f"{_projection_list(report)}"
         f"<h2>Token requests per 1,000 API calls</h2>{bars}"
         "<h2>Over time</h2>"
         '<p class="note">Each metric has one y scale shared by every strategy, so '

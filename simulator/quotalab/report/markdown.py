@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from quotalab.report.projection_text import projection_lines
 from quotalab.report.table import COLUMNS, failure_lines, headline, projection_note, rows
 from quotalab.report.values import Report
 
@@ -32,6 +33,8 @@ def render_markdown(report: Report) -> str:
     lines += [
         "",
         _escape(projection_note(report)),
+        "",
+        *(f"- {_escape(line)}" for line in projection_lines(report)),
         "",
         "## Settings",
         "",

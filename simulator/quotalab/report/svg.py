@@ -107,20 +107,40 @@ def _note_chart(title: str, note: str) -> str:
     )
 
 
+def bar_length(value: float, low: float, high: float, width: float) -> float:
+    """A bar's length on a log scale from a decade below ``low`` to ``high``.
+
+    Values 500x apart both stay readable: the smallest bar still has a tenth
+    of a decade's worth of length, the largest fills ``width``. Zero gets the
+    minimal 1 px bar.
+    """
+    if value <= 0 or high <= 0:
+        return 1.0
+    floor = math.log10(low) - 1
+    span = math.log10(high) - floor
+    return max(width * (math.log10(value) - floor) / span, 1.0) if span > 0 else width
+
+
 def bar_chart(items: Sequence[tuple[str, float | None]], *, title: str, color: str) -> str:
-    """Horizontal bars, one per named value; ``None`` values get a label but no bar."""
+    """Horizontal bars on a log scale, each labelled with its value and its factor.
+
+    The factor is how many times the smallest non-zero value each bar is
+    (``x500``), so a 500-fold spread reads at a glance. ``None`` values get a
+    label but no bar.
+    """
     row_h = 26
     label_w = 170
-    bar_w = 420
+    bar_w = 380
     height = PAD_TOP + row_h * max(len(items), 1) + 8
-    width = label_w + bar_w + 90
-    top = max((value for _, value in items if value is not None), default=0.0)
-    scale_top = top if top > 0 else 1.0
+    width = label_w + bar_w + 170
+    positive = [value for _, value in items if value is not None and value > 0]
+    low = min(positive, default=1.0)
+    high = max(positive, default=1.0)
     parts = [
         f'<svg class="chart bars" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}">',
-        f'<text x="0" y="14" class="title">{escape(title)}</text>',
+        f'aria-label="{escape(title)}" data-scale="log">',
+        f'<text x="0" y="14" class="title">{escape(title)} (log scale)</text>',
     ]
     for i, (name, value) in enumerate(items):
         y = PAD_TOP + i * row_h
@@ -131,14 +151,16 @@ def bar_chart(items: Sequence[tuple[str, float | None]], *, title: str, color: s
         if value is None:
             parts.append(f'<text x="{label_w}" y="{y + 16}" class="empty">no API calls</text>')
             continue
-        length = max(bar_w * value / scale_top, 1.0)
+        length = bar_length(value, low, high, bar_w)
+        factor = f" (x{value / low:,.3g})" if value > 0 and len(positive) > 1 else ""
         parts.append(
             f'<rect class="bar" x="{label_w}" y="{y + 4}" width="{length:.1f}" '
             f'height="{row_h - 8}" fill="{color}">'
             f"<title>{escape(name)}: {value:,.2f}</title></rect>"
         )
         parts.append(
-            f'<text x="{label_w + length + 6:.1f}" y="{y + 16}" class="value">{value:,.2f}</text>'
+            f'<text x="{label_w + length + 6:.1f}" y="{y + 16}" class="value">'
+            f"{value:,.2f}{factor}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)

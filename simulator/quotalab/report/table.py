@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from quotalab.report.projection_text import (
+    count,
+    days_to_quota,
+    projection_note,
+    quota_lasts,
+    share,
+    simulated_day,
+)
 from quotalab.report.values import Report, StrategyFigures
+
+__all__ = ["COLUMNS", "COMPACT_COLUMNS", "Column", "headline", "projection_note", "rows"]
 
 
 def cell(value: float | int | None, digits: int = 1) -> str:
@@ -52,7 +62,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("p95 ms", lambda f: cell(f.p95_ms)),
     Column("p99 ms", lambda f: cell(f.p99_ms)),
     Column("tokens / day", lambda f: cell(f.projection.tokens_per_day)),
-    Column("days to quota", lambda f: small(f.projection.days_until_quota_exhausted)),
+    Column("simulated / day", lambda f: simulated_day(f.projection)),
+    Column("quota / month", lambda f: share(f.projection.quota_used_per_month)),
+    Column("days to quota", lambda f: days_to_quota(f.projection)),
 )
 
 COMPACT_COLUMNS: tuple[Column, ...] = (
@@ -62,8 +74,9 @@ COMPACT_COLUMNS: tuple[Column, ...] = (
     Column("per 1k calls", lambda f: small(f.token_requests_per_1k_calls)),
     Column("throttled", lambda f: cell(f.throttled_429 + f.forbidden_403_99)),
     Column("p95 ms", lambda f: cell(f.p95_ms)),
-    Column("tokens/day", lambda f: cell(f.projection.tokens_per_day, 0)),
-    Column("days to quota", lambda f: small(f.projection.days_until_quota_exhausted)),
+    Column("tokens/day", lambda f: count(f.projection.tokens_per_day)),
+    Column("sim/day", lambda f: simulated_day(f.projection)),
+    Column("quota lasts", lambda f: quota_lasts(f.projection)),
 )
 """The terminal's narrower table: what fits in 100 columns; report.md has every column."""
 
@@ -89,23 +102,6 @@ def failure_lines(report: Report) -> list[str]:
                 f"{name}: {failed.calls:,} calls failed with {failed.reason}{throttled}{first}"
             )
     return lines
-
-
-def projection_note(report: Report) -> str:
-    """How the projections were made, and when they overstate a caching client."""
-    durations = [f.duration_s for f in report.strategies.values()]
-    shortest = min(durations, default=0.0)
-    note = (
-        "Projections extrapolate tokens issued over the run linearly to a day and a "
-        f"30-day month against the plan's {report.plan.monthly_m2m_tokens:,} M2M tokens per month."
-    )
-    if 0 < shortest < 86400:
-        note += (
-            f" This run lasted {shortest:,.0f} s: clients that cache tokens for longer than that "
-            "are overstated (simulate a day with "
-            "`quotalab simulate --duration 24h --strategies cached,cached+backoff`)."
-        )
-    return note
 
 
 def headline(report: Report) -> str:

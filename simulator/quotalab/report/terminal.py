@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from quotalab.report.projection_text import projection_lines
 from quotalab.report.table import COMPACT_COLUMNS, failure_lines, headline, projection_note, rows
 from quotalab.report.values import Report
 
@@ -20,8 +21,10 @@ def comparison_table(report: Report) -> Table:
     """The compact table; a figure column is never narrower than its widest figure."""
     table = Table(title=Text(headline(report)), title_justify="left")
     table.add_column("strategy", overflow="fold")
-    body = rows(report, COMPACT_COLUMNS)
-    for i, column in enumerate(COMPACT_COLUMNS):
+    simulated = any(f.projection.simulated for f in report.strategies.values())
+    columns = tuple(c for c in COMPACT_COLUMNS if simulated or c.heading != "sim/day")
+    body = rows(report, columns)
+    for i, column in enumerate(columns):
         widest = max((len(cells[i]) for _, cells in body), default=1)
         table.add_column(
             column.heading, justify="right", min_width=widest, no_wrap=False, overflow="fold"
@@ -44,3 +47,5 @@ def render_terminal(report: Report, console: Console) -> None:
             console.print(Text("  " + line))
     console.print(Text.assemble(("Verdict: ", "bold"), report.verdict))
     console.print(Text(projection_note(report), style="dim"))
+    for line in projection_lines(report):
+        console.print(Text("  " + line, style="dim"))

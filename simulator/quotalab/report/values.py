@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from quotalab import __version__
+from quotalab.report.day_projection import Agreement, DayProjection
 
 Mode = Literal["live", "simulated"]
 SettingValue = str | int | float | bool | None
@@ -38,7 +39,10 @@ SettingValue = str | int | float | bool | None
 
 @dataclass(frozen=True, slots=True)
 class QuotaPlan:
-    """A provider plan's monthly M2M token quota (Auth0's free plan: 1,000)."""
+    """A provider plan's monthly M2M token quota (Auth0's free plan: 1,000).
+
+    Plans are data: the profile's ``[plans.*]`` tables (``quotalab run --plan``).
+    """
 
     name: str = "auth0-free"
     monthly_m2m_tokens: int = 1000
@@ -106,6 +110,8 @@ class StrategyMeasurements:
     latency_samples_ms: tuple[float, ...] = ()
     series: TimeSeries | None = None
     failures: tuple[FailedCalls, ...] = ()
+    day: DayProjection | None = None
+    simulated: Agreement | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +130,13 @@ class RunMeta:
 class Projection:
     """Token use extrapolated from the run to a day and a 30-day month.
 
-    ``None`` where the run cannot say (no duration; no tokens means the quota
-    is never exhausted, so ``days_until_quota_exhausted`` is ``None`` too).
+    ``method`` says which rule made the day (``day_projection``: ``linear``,
+    ``steady_state``, ``refresh_cadence``) and ``note`` says it in words.
+    ``days_until_quota_exhausted`` is ``None`` when a month's use stays below
+    the quota (``quota_exhausted_within_month`` is then False: the quota
+    renews before it runs out) and where the run cannot say (no duration).
+    ``simulated``: the virtual-time simulation's day for the same load, when
+    one was played next to a live run.
     """
 
     basis: str
@@ -134,6 +145,15 @@ class Projection:
     monthly_quota: int
     quota_used_per_month: float | None
     days_until_quota_exhausted: float | None
+    quota_exhausted_within_month: bool | None = None
+    method: str = "linear"
+    note: str = ""
+    warmup_tokens: int | None = None
+    steady_tokens: int | None = None
+    refresh_interval_s: float | None = None
+    observed_refresh_interval_s: float | None = None
+    margin_s: float | None = None
+    simulated: Agreement | None = None
 
 
 @dataclass(frozen=True, slots=True)

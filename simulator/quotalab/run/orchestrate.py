@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from quotalab.clock import SystemClock
@@ -22,7 +22,11 @@ from quotalab.errors import InputError
 from quotalab.limits import open_store
 from quotalab.profiles import load_config
 from quotalab.profiles.profile_model import ProviderConfig
+from quotalab.report.day_projection import IssuanceObservation
+from quotalab.report.quota_plans import quota_plan
+from quotalab.report.values import QuotaPlan
 from quotalab.run import admin_client as admin
+from quotalab.run.issuance_timeline import IssuanceSampler, ReadCount, tally_timeline
 from quotalab.run.live_measurements import Figures, disagreements, figures_of, server_totals
 from quotalab.run.locust_process import ClientArgs, LocustJob, run_locust
 from quotalab.run.server_series import SeriesCounters
@@ -46,6 +50,8 @@ class RunResult:
     base_url: str
     figures: tuple[Figures, ...]
     warnings: tuple[str, ...]
+    observations: Mapping[str, IssuanceObservation] = field(default_factory=dict)
+    plan: QuotaPlan = field(default_factory=QuotaPlan)
 
 
 def client_args_for(config: ProviderConfig) -> ClientArgs:
@@ -74,13 +80,43 @@ def client_args_for(config: ProviderConfig) -> ClientArgs:
 
 
 def provider_config(settings: RunSettings) -> ProviderConfig:
-    """The profile (and ``--config``) the run uses, with the scenario's token lifetime."""
+    """The profile (and ``--config``) the run uses, with the token lifetime it asks for."""
     config = load_config(settings.profile, settings.config)
-    lifetime = settings.scenario.token_lifetime_s
+    lifetime = settings.token_lifetime_s or settings.scenario.token_lifetime_s
     if lifetime is not None and settings.target is None:
         shorter = dataclasses.replace(config.settings, token_lifetime_s=int(lifetime))
         config = dataclasses.replace(config, settings=shorter)
     return config
+
+
+def token_lifetimes(
+    settings: RunSettings, config: ProviderConfig
+) -> tuple[float | None, float | None]:
+    """``(during the run, of the profile)``: the lifetime tokens had, and the one to project at.
+
+    Twitter's app-only bearer tokens never expire: ``(None, None)``.
+    """
+    if any(endpoint.kind == "twitter_token" for endpoint in config.endpoints):
+        return None, None
+    real = float(load_config(settings.profile, settings.config).settings.token_lifetime_s)
+    return float(config.settings.token_lifetime_s), real
+
+
+def run_plan(settings: RunSettings, config: ProviderConfig) -> QuotaPlan:
+    """The quota plan the projections read: ``--plan``, else the profile's first plan."""
+    return quota_plan(config, settings.profile, settings.plan)
+
+
+def token_count_reader(base_url: str, client_id: str) -> ReadCount:
+    """Read the server's count of tokens issued to ``client_id``; None when it cannot."""
+
+    def read() -> int | None:
+        try:
+            return server_totals(admin.stats(base_url), [client_id]).get("tokens_issued", 0)
+        except InputError:
+            return None
+
+    return read
 
 
 @contextmanager
@@ -125,13 +161,13 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _ticker(tick: Tick | None, strategy: str) -> Callable[[float], None] | None:
-    """``tick`` bound to one strategy's name."""
-    if tick is None:
-        return None
+def _ticker(tick: Tick | None, strategy: str, sampler: IssuanceSampler) -> Callable[[float], None]:
+    """``tick`` bound to one strategy's name, sampling the server's token count as it goes."""
 
     def on_tick(elapsed_s: float) -> None:
-        tick(strategy, elapsed_s)
+        sampler.sample(elapsed_s)
+        if tick is not None:
+            tick(strategy, elapsed_s)
 
     return on_tick
 
@@ -140,8 +176,11 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
     """Run every strategy of ``settings`` in turn; locust logs and tallies go to ``work_dir``."""
     config = provider_config(settings)
     client = client_args_for(config)
+    plan = run_plan(settings, config)
+    run_lifetime, real_lifetime = token_lifetimes(settings, config)
     results: list[Figures] = []
     warnings: list[str] = []
+    observations: dict[str, IssuanceObservation] = {}
     with server_for(settings, config, work_dir) as (base_url, counters):
         for strategy in settings.strategies:
             admin.reset(base_url)
@@ -160,15 +199,25 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
                 master=settings.master,
             )
             started = time.time()
-            tally = run_locust(job, _ticker(tick, strategy))
+            sampler = IssuanceSampler(token_count_reader(base_url, client.client_id))
+            tally = run_locust(job, _ticker(tick, strategy, sampler))
+            ended_s = time.time() - started
             server = server_totals(admin.stats(base_url), [client.client_id])
             series = None
             if counters is not None:
                 series = counters.series([client.client_id], started, settings.duration_s)
             figures = figures_of(strategy, tally, server, started, settings.duration_s, series)
+            timeline = sampler.timeline(figures.counts.tokens_issued, ended_s) if server else None
+            observations[strategy] = IssuanceObservation(
+                duration_s=settings.duration_s,
+                issued_at_s=tally_timeline(tally) if timeline is None else timeline,
+                api_calls=figures.counts.api_calls,
+                run_lifetime_s=run_lifetime,
+                real_lifetime_s=real_lifetime,
+            )
             for problem in disagreements(figures):
                 warnings.append(f"{strategy}: client and server counts differ ({problem})")
             if figures.counts.api_calls == 0:
                 warnings.append(f"{strategy}: no API call reached the server; see {job.log_file}")
             results.append(figures)
-    return RunResult(settings, base_url, tuple(results), tuple(warnings))
+    return RunResult(settings, base_url, tuple(results), tuple(warnings), observations, plan)

@@ -24,6 +24,10 @@ MAX_DURATION_S = 7 * 24 * 3600.0
 MAX_PROCESSES = 64
 MAX_WORKERS = 1_000
 
+MIN_TOKEN_LIFETIME_S = 2
+LIFETIMES_PER_RUN = 2.0
+"""With --token-lifetime and no --duration, a run lasts two lifetimes: refreshes show."""
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _CUSTOM = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -55,6 +59,9 @@ class RunSettings:
     gate: Path | None = None
     master: MasterSettings | None = None
     tls: bool = False
+    token_lifetime_s: float | None = None
+    plan: str | None = None
+    simulate: bool = True
 
 
 def parse_duration_s(text: str) -> float:
@@ -138,6 +145,9 @@ def build_settings(
     master_bind_port: int | None = None,
     allow_remote: bool = False,
     tls: bool = False,
+    token_lifetime: str | None = None,
+    plan: str | None = None,
+    simulate: bool = True,
 ) -> RunSettings:
     """Check every option against the others and the scenario's defaults."""
     chosen = scenario_named(scenario)
@@ -152,7 +162,15 @@ def build_settings(
         raise InputError(
             f"--rate {rate_v} is impossible; calls per second per user, > 0 and <= {MAX_RATE:g}"
         )
+    lifetime_s = check_token_lifetime(token_lifetime, target)
     duration_s = chosen.duration_s if duration is None else parse_duration_s(duration)
+    if lifetime_s is not None and duration is None:
+        duration_s = max(duration_s, LIFETIMES_PER_RUN * lifetime_s)
+    if lifetime_s is not None and duration_s < lifetime_s:
+        raise InputError(
+            f"--duration {duration_s:g}s is shorter than --token-lifetime {lifetime_s:g}s: no "
+            f"token would expire; use --duration {LIFETIMES_PER_RUN * lifetime_s:g}s or more"
+        )
     if not 1 <= duration_s <= MAX_DURATION_S:
         raise InputError(f"--duration {duration_s:g}s is impossible; use 1s to 7 days per strategy")
     if not 1 <= processes <= MAX_PROCESSES:
@@ -188,7 +206,29 @@ def build_settings(
         gate=gate,
         master=master_settings,
         tls=tls,
+        token_lifetime_s=lifetime_s,
+        plan=None if plan is None else plan.strip(),
+        simulate=simulate,
     )
+
+
+def check_token_lifetime(text: str | None, target: str | None) -> float | None:
+    """``--token-lifetime``: whole seconds the local mock's tokens live, 2 s to a day."""
+    if text is None:
+        return None
+    if target is not None:
+        raise InputError(
+            "--token-lifetime configures the local mock server and cannot apply to --target "
+            "(the run must know the lifetime its refreshes were measured at)"
+        )
+    match = _DURATION.match(text)
+    seconds = -1.0 if match is None else float(match.group(1)) * _UNIT_S[match.group(2)]
+    if not (seconds.is_integer() and MIN_TOKEN_LIFETIME_S <= seconds <= 86400):
+        raise InputError(
+            f"--token-lifetime {text!r} is impossible; use whole seconds from "
+            f"{MIN_TOKEN_LIFETIME_S}s to 24h, e.g. 60s"
+        )
+    return seconds
 
 
 def check_master(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from quotalab.outcomes import ClientTally
 from quotalab.report import RunMeta, StrategyMeasurements, TimeSeries, build_report
 from quotalab.report.counted import measurements_from_counts
-from quotalab.report.values import Report
+from quotalab.report.values import QuotaPlan, Report
 from quotalab.sim.scenario import SimSettings, StrategyRun
 
 
@@ -57,6 +57,7 @@ def simulated_report(
     generated_at: str,
     *,
     faults: str | None = None,
+    plan: QuotaPlan | None = None,
 ) -> Report:
     """The report of a simulation, ready for ``write_report`` or ``render_terminal``."""
     scenario = f"simulate-{settings.traffic}-{settings.clients}x{settings.workers_per_client}"
@@ -67,4 +68,4 @@ def simulated_report(
         generated_at=generated_at,
         settings=settings_of(settings, faults),
     )
-    return build_report(meta, {run.strategy: measurements_of(run) for run in runs})
+    return build_report(meta, {run.strategy: measurements_of(run) for run in runs}, plan)

@@ -1,0 +1,100 @@
+"""The projection in words: days to quota, the simulated day, and how each day was made."""
+
+from __future__ import annotations
+
+from quotalab.report.values import Projection, Report
+
+
+def share(value: float | None) -> str:
+    """A share of the quota, readable from 0.01 % to 1,000,000 %."""
+    if value is None:
+        return "-"
+    percent = value * 100
+    return f"{percent:.2g}%" if percent < 10 else f"{percent:,.0f}%"
+
+
+def days_to_quota(projection: Projection) -> str:
+    """Days until the month's quota is gone, or that it is not gone within the month.
+
+    The share of the quota a month uses stands in its own column next to it.
+    """
+    if projection.days_until_quota_exhausted is not None:
+        days = projection.days_until_quota_exhausted
+        return f"{days:.3g}" if days < 1 else f"{days:,.1f}"
+    if projection.quota_exhausted_within_month is False:
+        return "not within the month"
+    return "-"
+
+
+def quota_lasts(projection: Projection) -> str:
+    """The terminal's short form: ``the month``, or the days the quota lasts."""
+    if projection.days_until_quota_exhausted is not None:
+        days = projection.days_until_quota_exhausted
+        return f"{days:.3g} d" if days < 1 else f"{days:,.1f} d"
+    return "the month" if projection.quota_exhausted_within_month is False else "-"
+
+
+def count(value: float | None) -> str:
+    """A count that may run to millions, short enough for a narrow column: ``2.58M``."""
+    if value is None:
+        return "-"
+    if value >= 1e6:
+        return f"{value / 1e6:,.3g}M"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def simulated_day(projection: Projection) -> str:
+    """The simulated day's tokens, marked when it disagrees with the live projection."""
+    simulated = projection.simulated
+    if simulated is None:
+        return "-"
+    text = count(simulated.simulated_tokens_per_day)
+    return text if simulated.agrees else f"{text} (!)"
+
+
+def projection_note(report: Report) -> str:
+    """How the days were projected, against which plan."""
+    methods = {f.projection.method for f in report.strategies.values()}
+    note = (
+        f"Tokens per day and month (30 days) against the plan's "
+        f"{report.plan.monthly_m2m_tokens:,} M2M tokens per month"
+    )
+    if methods <= {"linear"}:
+        note += ": tokens issued over the run, extrapolated linearly."
+        shortest = min((f.duration_s for f in report.strategies.values()), default=0.0)
+        if 0 < shortest < 86400:
+            note += (
+                f" This run lasted {shortest:,.0f} s: clients that cache tokens for longer than "
+                "that are overstated (simulate a day with `quotalab simulate --duration 24h "
+                "--strategies cached,cached+backoff`, or measure with `quotalab run`)."
+            )
+        return note
+    return (
+        note + ": a caching client's warm-up (each cache's first token) is told apart from "
+        "its steady state and its refreshes are counted at the token lifetime; "
+        "a client fetching as it calls is extrapolated linearly. Per strategy:"
+    )
+
+
+def projection_lines(report: Report) -> list[str]:
+    """One line per strategy: its day, the rule and, next to it, the simulated day."""
+    lines = []
+    for name, figures in report.strategies.items():
+        projection = figures.projection
+        if projection.method == "linear" and projection.simulated is None:
+            continue
+        day = projection.tokens_per_day
+        text = (
+            f"{name}: {count(day)} tokens/day, "
+            f"{share(projection.quota_used_per_month)} of the month's quota ({projection.note})"
+        )
+        simulated = projection.simulated
+        if simulated is not None:
+            trusted = "simulation" if simulated.trust == "simulation" else "live run"
+            verdict = "agrees" if simulated.agrees else f"disagrees; trust the {trusted}"
+            text += (
+                f"; simulated day {count(simulated.simulated_tokens_per_day)} tokens "
+                f"({verdict}: {simulated.reason})"
+            )
+        lines.append(text)
+    return lines
