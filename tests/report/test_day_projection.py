@@ -23,9 +23,12 @@ def observe(
     api_calls: int = 480,
     run_lifetime_s: float | None = 86_400,
     real_lifetime_s: float | None = 86_400,
+    callers: int | None = None,
 ) -> DayProjection:
     return project_day(
-        IssuanceObservation(duration_s, tuple(times), api_calls, run_lifetime_s, real_lifetime_s)
+        IssuanceObservation(
+            duration_s, tuple(times), api_calls, run_lifetime_s, real_lifetime_s, callers
+        )
     )
 
 
@@ -33,6 +36,8 @@ def test_warmup_is_the_burst_around_the_first_token() -> None:
     # rule 1: a cache's first token and the herd fetched with it
     assert warmup_count([3.0, 3.01, 3.4, 3.9, 6.0]) == 4
     assert warmup_count([]) == 0
+    # no cache fill needs more than one token per caller
+    assert warmup_count([3.0, 3.01, 3.4, 3.9, 6.0], callers=2) == 2
     assert bursts([0.0, 0.2, 30.0, 30.5, 61.0]) == [(0.0, 2), (30.0, 2), (61.0, 1)]
 
 
@@ -43,6 +48,15 @@ def test_a_client_paying_per_call_keeps_the_linear_figure() -> None:
     assert day.method == "linear"
     assert day.tokens_per_day == pytest.approx(456 * DAY / 12)
     assert day.warmup_tokens == 39 and day.steady_tokens == 417
+
+
+def test_a_client_paying_per_call_in_a_run_barely_longer_than_its_warmup_stays_linear() -> None:
+    # 2 s of naive against a 5/s bucket, every token inside the first second: with
+    # 6 callers, only 6 of them can be a warm-up
+    times = [i / 12 for i in range(12)]
+    day = observe(times, duration_s=2.0, api_calls=12, callers=6)
+    assert day.method == "linear" and day.warmup_tokens == 6
+    assert day.tokens_per_day == pytest.approx(12 * DAY / 2)
 
 
 def test_a_cache_in_a_run_shorter_than_a_lifetime_refreshes_once_per_profile_lifetime() -> None:

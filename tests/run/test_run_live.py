@@ -66,7 +66,8 @@ def test_short_comparison_orders_the_strategies(tmp_path: Path) -> None:
         assert projection["tokens_per_day"] <= 5
         assert projection["quota_exhausted_within_month"] is False
         assert projection["days_until_quota_exhausted"] is None
-        assert projection["simulated"]["agrees"]
+        # the simulated day agrees (unless a busy machine left it out over its wall budget)
+        assert projection["simulated"] is None or projection["simulated"]["agrees"]
     # naive keeps the linear figure
     assert naive["projection"]["method"] == "linear"
     assert naive["projection"]["tokens_per_day"] == round(naive["tokens_issued"] * 86400 / 2, 4)

@@ -6,7 +6,8 @@ multiply that warm-up by 7,200. The rules, each pinned by a test:
 
 1. **Warm-up.** The tokens issued within ``WARMUP_WINDOW_S`` of the run's
    first token are the warm-up: every cache's first token, and the herd of
-   concurrent callers that fetched with it.
+   concurrent callers that fetched with it; at most one per caller, since no
+   cache fill needs more (the rest of that second is steady state).
 2. **Already at steady state.** A client that, after the warm-up, still
    fetched a token for at least ``STEADY_TOKENS_PER_CALL`` of its API calls
    does not live off a cache (naive, backoff): its day is the linear
@@ -63,7 +64,8 @@ class IssuanceObservation:
     ``issued_at_s``: one entry per token issued, seconds from any fixed origin,
     sorted. ``run_lifetime_s``: the lifetime the server gave tokens during the
     run; ``real_lifetime_s``: the lifetime of the profile's tokens, which the
-    day is projected at. ``None`` for tokens that never expire.
+    day is projected at. ``None`` for tokens that never expire. ``callers``:
+    the most concurrent callers the run had (locust users); ``None``: unknown.
     """
 
     duration_s: float
@@ -71,6 +73,7 @@ class IssuanceObservation:
     api_calls: int
     run_lifetime_s: float | None
     real_lifetime_s: float | None
+    callers: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +105,13 @@ def linear_per_day(tokens: int, duration_s: float) -> float:
     return 0.0 if duration_s <= 0 else tokens * SECONDS_PER_DAY / duration_s
 
 
-def warmup_count(issued_at_s: Sequence[float]) -> int:
-    """Rule 1: tokens within ``WARMUP_WINDOW_S`` of the first one."""
+def warmup_count(issued_at_s: Sequence[float], callers: int | None = None) -> int:
+    """Rule 1: tokens within ``WARMUP_WINDOW_S`` of the first one, at most one per caller."""
     if not issued_at_s:
         return 0
     end = issued_at_s[0] + WARMUP_WINDOW_S
-    return sum(1 for t in issued_at_s if t <= end)
+    within = sum(1 for t in issued_at_s if t <= end)
+    return within if callers is None else min(within, max(callers, 1))
 
 
 def bursts(issued_at_s: Sequence[float]) -> list[tuple[float, int]]:
@@ -159,7 +163,7 @@ def project_day(obs: IssuanceObservation) -> DayProjection:
     """Apply rules 1-4 to one strategy's live run."""
     times = tuple(sorted(obs.issued_at_s))
     total = len(times)
-    warmup = warmup_count(times)
+    warmup = warmup_count(times, obs.callers)
     steady = total - warmup
     if total == 0 or (steady > 0 and steady >= STEADY_TOKENS_PER_CALL * obs.api_calls):
         return DayProjection(

@@ -214,6 +214,7 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
                 api_calls=figures.counts.api_calls,
                 run_lifetime_s=run_lifetime,
                 real_lifetime_s=real_lifetime,
+                callers=settings.users * settings.scenario.spike_factor,
             )
             for problem in disagreements(figures):
                 warnings.append(f"{strategy}: client and server counts differ ({problem})")
