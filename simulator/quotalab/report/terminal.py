@@ -19,8 +19,10 @@ MIN_PIPED_WIDTH = 120
 
 def comparison_table(report: Report) -> Table:
     """The compact table; a figure column is never narrower than its widest figure."""
-    table = Table(title=Text(headline(report)), title_justify="left")
-    table.add_column("strategy", overflow="fold")
+    table = Table(title=Text(headline(report)), title_justify="left", collapse_padding=True)
+    # A built-in name stays whole (headings wrap first); a long own name folds.
+    names = min(max((len(name) for name in report.strategies), default=8), 16)
+    table.add_column("strategy", overflow="fold", min_width=names)
     simulated = any(f.projection.simulated for f in report.strategies.values())
     columns = tuple(c for c in COMPACT_COLUMNS if simulated or c.heading != "sim/day")
     body = rows(report, columns)
