@@ -95,9 +95,10 @@ def project(
         per_day = None if per_second is None else per_second * SECONDS_PER_DAY
     per_month = None if per_day is None else per_day * DAYS_PER_MONTH
     quota = plan.monthly_m2m_tokens
-    quota_share = None if per_month is None else ratio(per_month, quota)
-    within = None if per_month is None else per_month >= quota
-    days_left = quota / per_day if within and per_day else None
+    quota_share = None if per_month is None or quota is None else ratio(per_month, quota)
+    # Without a quota nothing can be exhausted: a gate's quota bound then holds.
+    within = None if per_month is None else quota is not None and per_month >= quota
+    days_left = quota / per_day if within and per_day and quota else None
     return Projection(
         basis=PROJECTION_BASIS,
         tokens_per_day=rounded(per_day),
@@ -221,7 +222,7 @@ def build_report(
 ) -> Report:
     """Compute every strategy's figures and the verdict; keeps the producer's order."""
     plan = plan or QuotaPlan()
-    if plan.monthly_m2m_tokens <= 0:
+    if plan.monthly_m2m_tokens is not None and plan.monthly_m2m_tokens <= 0:
         raise InputError(f"plan {plan.name!r}: monthly_m2m_tokens must be > 0")
     figures = {name: figures_of(name, measured, plan) for name, measured in strategies.items()}
     return Report(meta=meta, plan=plan, strategies=figures, verdict=verdict_for(figures))

@@ -18,6 +18,8 @@ def days_to_quota(projection: Projection) -> str:
 
     The share of the quota a month uses stands in its own column next to it.
     """
+    if projection.monthly_quota is None:
+        return "no quota"
     if projection.days_until_quota_exhausted is not None:
         days = projection.days_until_quota_exhausted
         return f"{days:.3g}" if days < 1 else f"{days:,.1f}"
@@ -28,6 +30,8 @@ def days_to_quota(projection: Projection) -> str:
 
 def quota_lasts(projection: Projection) -> str:
     """The terminal's short form: ``the month``, or the days the quota lasts."""
+    if projection.monthly_quota is None:
+        return "no quota"
     if projection.days_until_quota_exhausted is not None:
         days = projection.days_until_quota_exhausted
         return f"{days:.3g} d" if days < 1 else f"{days:,.1f} d"
@@ -55,9 +59,12 @@ def simulated_day(projection: Projection) -> str:
 def projection_note(report: Report) -> str:
     """How the days were projected, against which plan."""
     methods = {f.projection.method for f in report.strategies.values()}
+    quota = report.plan.monthly_m2m_tokens
     note = (
-        f"Tokens per day and month (30 days) against the plan's "
-        f"{report.plan.monthly_m2m_tokens:,} M2M tokens per month"
+        f"Tokens per day and month (30 days) against the plan's {quota:,} M2M tokens per month"
+        if quota is not None
+        else f"Tokens per day and month (30 days); profile {report.meta.profile} "
+        "publishes no monthly token quota"
     )
     if methods <= {"linear"}:
         note += ": tokens issued over the run, extrapolated linearly."
@@ -84,10 +91,12 @@ def projection_lines(report: Report) -> list[str]:
         if projection.method == "linear" and projection.simulated is None:
             continue
         day = projection.tokens_per_day
-        text = (
-            f"{name}: {count(day)} tokens/day, "
-            f"{share(projection.quota_used_per_month)} of the month's quota ({projection.note})"
+        used = (
+            f"{share(projection.quota_used_per_month)} of the month's quota"
+            if projection.monthly_quota is not None
+            else "no monthly quota"
         )
+        text = f"{name}: {count(day)} tokens/day, {used} ({projection.note})"
         simulated = projection.simulated
         if simulated is not None:
             trusted = "simulation" if simulated.trust == "simulation" else "live run"

@@ -13,7 +13,7 @@ from quotalab.report.projection_text import (
     share,
     simulated_day,
 )
-from quotalab.report.values import Report, StrategyFigures
+from quotalab.report.values import QuotaPlan, Report, StrategyFigures
 
 __all__ = ["COLUMNS", "COMPACT_COLUMNS", "Column", "headline", "projection_note", "rows"]
 
@@ -109,6 +109,12 @@ def headline(report: Report) -> str:
     meta = report.meta
     return (
         f"quotalab {meta.version} · {meta.mode} · profile {meta.profile} · "
-        f"scenario {meta.scenario} · plan {report.plan.name} "
-        f"({report.plan.monthly_m2m_tokens:,} M2M tokens/month)"
+        f"scenario {meta.scenario} · {plan_text(report.plan)}"
     )
+
+
+def plan_text(plan: QuotaPlan) -> str:
+    """``plan auth0-free (1,000 M2M tokens/month)``, or that there is no quota."""
+    if plan.monthly_m2m_tokens is None:
+        return "no monthly token quota"
+    return f"plan {plan.name} ({plan.monthly_m2m_tokens:,} M2M tokens/month)"

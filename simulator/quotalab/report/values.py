@@ -42,10 +42,17 @@ class QuotaPlan:
     """A provider plan's monthly M2M token quota (Auth0's free plan: 1,000).
 
     Plans are data: the profile's ``[plans.*]`` tables (``quotalab run --plan``).
+    A profile that lists none (Entra, Okta, Twitter publish no monthly token
+    quota) reads ``NO_QUOTA``: ``monthly_m2m_tokens`` is ``None`` and reports
+    project tokens per day and month without days to a quota.
     """
 
     name: str = "auth0-free"
-    monthly_m2m_tokens: int = 1000
+    monthly_m2m_tokens: int | None = 1000
+
+
+NO_QUOTA = QuotaPlan("none", None)
+"""The plan of a profile without a monthly token quota."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +149,7 @@ class Projection:
     basis: str
     tokens_per_day: float | None
     tokens_per_month: float | None
-    monthly_quota: int
+    monthly_quota: int | None
     quota_used_per_month: float | None
     days_until_quota_exhausted: float | None
     quota_exhausted_within_month: bool | None = None
