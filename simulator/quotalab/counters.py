@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from quotalab.errors import InputError
@@ -32,6 +32,8 @@ _T = TypeVar("_T")
 
 OTHER_CLIENTS = "other"
 """Where ids beyond ``max_tracked_clients`` are counted together."""
+UNKNOWN_CLIENTS = "unknown"
+"""Where the server counts every client id its profile does not configure."""
 DEFAULT_MAX_TRACKED_CLIENTS = 10_000
 DEFAULT_IDLE_TTL_S = 86_400.0
 
@@ -213,13 +215,40 @@ class RedisCounters:
             self.breaker.call(lambda: None)  # raises StoreUnavailable
         with self._pending_lock:
             pending, self._pending = self._pending, {}
+        sending = [*pending.items(), ((client_id, name), amount)]
         pipe = self._client.pipeline(transaction=False)
-        for (waiting_id, waiting_name), waiting in pending.items():
-            self._add(pipe, waiting_id, waiting_name, waiting)
-        self._add(pipe, client_id, name, amount)
-        # If this fails, whether Redis got it is unknown (a timeout): at most once,
-        # so none of it is kept for later.
-        self._call(pipe.execute)
+        for (sent_id, sent_name), sent in sending:
+            self._add(pipe, sent_id, sent_name, sent)
+        self._call(lambda: self._send(pipe, sending))
+
+    def _send(
+        self, pipe: redis.client.Pipeline, sending: list[tuple[tuple[str, str], int]]
+    ) -> None:
+        """Run ``pipe``; counts Redis surely did not apply wait here for the next try.
+
+        Refused, cut off or unauthenticated (``ConnectionError``), or refused by
+        Redis itself (OOM, READONLY): kept, so an outage loses nothing. A
+        timeout is not kept: a frozen Redis may still apply them (at most once).
+        """
+        import redis
+
+        try:
+            results = pipe.execute(raise_on_error=False)
+        except redis.ConnectionError:
+            self._keep_all(sending)
+            raise
+        failed = [
+            (entry, result)
+            for entry, result in zip(sending, results, strict=True)
+            if isinstance(result, Exception)
+        ]
+        if failed:
+            self._keep_all(entry for entry, _ in failed)
+            raise failed[0][1]
+
+    def _keep_all(self, entries: Iterable[tuple[tuple[str, str], int]]) -> None:
+        for (client_id, name), amount in entries:
+            self._keep(client_id, name, amount)
 
     def _add(self, pipe: redis.client.Pipeline, client_id: str, name: str, amount: int) -> None:
         keys = [self._clients_key, self._client_key(client_id), self._other_key]
@@ -251,9 +280,9 @@ class RedisCounters:
         return out
 
     def reset(self) -> None:
-        with self._pending_lock:
-            self._pending = {}
         self._call(self._reset)
+        with self._pending_lock:  # only once Redis is cleared: a failed reset keeps them
+            self._pending = {}
 
     def _reset(self) -> None:
         from quotalab.limits.redis_store import glob_escape

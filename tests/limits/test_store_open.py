@@ -37,8 +37,45 @@ def test_passwords_stay_out_of_error_messages() -> None:
     url = f"redis://:hunter2@127.0.0.1:{_closed_port()}/0"
     with pytest.raises(StoreUnavailable) as caught:
         open_store(url)
-    assert "hunter2" not in str(caught.value) and ":***@" in str(caught.value)
-    assert redacted("redis://user:pw@host:1/0") == "redis://user:***@host:1/0"
+    assert "hunter2" not in str(caught.value) and "//***@127.0.0.1:" in str(caught.value)
+    assert redacted("redis://user:pw@host:1/0") == "redis://***@host:1/0"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ("redis://h:1/0?password=S3CR3T", "redis://h:1/0?password=***"),
+        ("redis://h:1/0?db=0&username=S3CR3T&password=S3CR3T", None),
+        ("redis://u:S3/CR#3T@h:1/0", "redis://***@h:1/0"),
+        ("redis://u:S3CR3T@[::1/0", "redis://***@[::1/0"),
+        ("redis://h:1/0?Password=S3#CR3T", "redis://h:1/0?Password=***"),
+        ("unix:///tmp/redis.sock?password=S3CR3T", "unix:///tmp/redis.sock?password=***"),
+    ],
+)
+def test_every_credential_form_is_masked(url: str, shown: str | None) -> None:
+    assert "S3" not in redacted(url)
+    if shown is not None:
+        assert redacted(url) == shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:S3CR3T@127.0.0.1:notaport/0",
+        "redis://:S3CR3T@127.0.0.1:99999/0",
+        "redis://u:S3CR3T@[::1/0",
+        "redis://:S3/CR3T@127.0.0.1:6379/0",
+        "redis://:S3#CR3T@127.0.0.1:6379/0",
+    ],
+)
+@pytest.mark.parametrize("opener", [open_store, open_counters])
+def test_a_malformed_url_is_one_line_without_its_secret(url: str, opener: object) -> None:
+    with pytest.raises((InputError, StoreUnavailable)) as caught:
+        opener(url)  # type: ignore[operator]
+    message = str(caught.value)
+    assert "S3" not in message and "CR3T" not in message
+    assert "\n" not in message
 
 
 @pytest.mark.parametrize("url", ["mysql://db", "http://127.0.0.1:6379"])

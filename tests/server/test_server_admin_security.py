@@ -72,3 +72,25 @@ def test_with_an_admin_token_only_its_bearer_is_served(make_provider: MakeProvid
     assert served.status == 200
     stats = HttpRequest("GET", "/_admin/stats", (("authorization", "Bearer s3cret-token"),))
     assert provider.handle(stats).status == 200
+
+
+def test_a_malformed_origin_is_refused_not_a_crash(make_provider: MakeProvider) -> None:
+    provider = make_provider()
+    provider.handle(auth0_token_request())
+    for origin in ("http://[::1", "http://127.0.0.1:notaport", "http://[::1]:8000]", "\x00"):
+        response = _reset(provider, ("origin", origin))
+        assert response.status == 403, origin
+        assert response.json()["error"] == "access_denied"
+    assert _counted(provider) == 1
+
+
+def test_every_origin_header_is_checked(make_provider: MakeProvider) -> None:
+    provider = make_provider()
+    provider.handle(auth0_token_request())
+    for origins in (
+        (("origin", "http://attacker.example"), ("origin", BASE_URL)),
+        (("origin", BASE_URL), ("Origin", "http://attacker.example")),
+    ):
+        assert _reset(provider, *origins).status == 403, origins
+    assert _counted(provider) == 1
+    assert _reset(provider, ("origin", BASE_URL), ("origin", BASE_URL)).status == 200

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import gc
 import json
+import threading
 import tracemalloc
 
+import httpx
 import pytest
 
-from quotalab.counters import OTHER_CLIENTS, MemoryCounters, RedisCounters
+from quotalab.counters import OTHER_CLIENTS, UNKNOWN_CLIENTS, MemoryCounters, RedisCounters
+from quotalab.server import MockProvider
 from quotalab.server.asgi import create_app
 from quotalab.wire import HttpRequest
 from server.conftest import FakeMonotonic, MakeProvider
@@ -21,19 +25,75 @@ def _token_request(client_id: str) -> HttpRequest:
     return HttpRequest("POST", "/oauth/token", (JSON,), body.encode())
 
 
-def test_ids_beyond_the_default_cap_are_counted_together_as_other(
+def _basic(user: str, password: str = "x") -> tuple[str, str]:
+    raw = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return ("authorization", f"Basic {raw}")
+
+
+def _metrics_series(provider: MockProvider) -> list[str]:
+    text = create_app(provider).metrics.render().decode()
+    return [line for line in text.splitlines() if line.startswith("quotalab_client_events")]
+
+
+def test_huge_invented_ids_cost_no_memory_and_keep_metrics_small(
     make_provider: MakeProvider,
 ) -> None:
     provider = make_provider("auth0", "[provider]\nlimits_enabled = false\n")
+    provider.handle(_token_request("demo-client"))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        for n in range(200):
+            huge = f"{n}-" + "x" * 60_000
+            provider.handle(_token_request(huge))
+            form = (("content-type", "application/x-www-form-urlencoded"), _basic(huge))
+            provider.handle(HttpRequest("POST", "/oauth/token", form, b"grant_type=x"))
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    assert grown < 1_000_000, grown  # 400 ids of 60,000 characters held would be 24 MB
+    clients = provider.stats()["clients"]
+    assert clients[UNKNOWN_CLIENTS]["token_requests"] == 400
+    assert set(clients) == {"demo-client", UNKNOWN_CLIENTS}
+    assert len(create_app(provider).metrics.render()) < 10_000
+
+
+def test_junk_credentials_never_push_the_real_app_out_of_stats_limits_or_metrics(
+    make_provider: MakeProvider,
+) -> None:
+    provider = make_provider("twitter")
+    form = ("content-type", "application/x-www-form-urlencoded")
+    body = b"grant_type=client_credentials"
+    for n in range(10_400):
+        provider.handle(HttpRequest("POST", "/oauth2/token", (form, _basic(f"junk{n}")), body))
+    app_id, app = next(iter(provider.config.clients.items()))
+    real = provider.handle(
+        HttpRequest("POST", "/oauth2/token", (form, _basic(app_id, app.secret)), body)
+    )
+    assert real.status == 200
+    stats = provider.stats()
+    assert stats["clients"][app_id] == {"token_requests": 1, "tokens_issued": 1}
+    assert stats["clients"][UNKNOWN_CLIENTS]["token_requests"] == 10_400
+    assert set(stats["clients"]) == {app_id, UNKNOWN_CLIENTS}
+    assert any(app_id in key for key in stats["limits"])
+    assert len(stats["limits"]) <= 4
+    series = _metrics_series(provider)
+    assert any(f'client="{app_id}"' in line for line in series)
+    assert len(series) <= 6
+
+
+def test_counters_hold_at_most_the_cap_one_by_one_then_other(
+    make_provider: MakeProvider,
+) -> None:
+    provider = make_provider()
     for n in range(12_000):
-        provider.handle(_token_request(f"invented-{n}"))
+        provider.counters.incr(f"configured-{n}", "token_requests")
     clients = provider.stats()["clients"]
     assert len(clients) == 10_001  # 10,000 tracked one by one, then "other"
     assert clients[OTHER_CLIENTS]["token_requests"] == 2_000
-    assert sum(c["token_requests"] for c in clients.values()) == 12_000
-    metrics = create_app(provider).metrics.render().decode()
-    series = [line for line in metrics.splitlines() if line.startswith("quotalab_client_events")]
-    assert len(series) <= 2 * 10_001
+    assert len(_metrics_series(provider)) <= 10_001
 
 
 def test_an_idle_id_gives_its_place_up_and_its_counts_join_other() -> None:
@@ -65,7 +125,7 @@ def test_reset_gives_the_memory_of_many_ids_back(make_provider: MakeProvider) ->
     try:
         baseline = tracemalloc.get_traced_memory()[0]
         for n in range(20_000):
-            provider.handle(_token_request(f"invented-{n}"))
+            provider.counters.incr(f"configured-{n}", "token_requests")
         grown = tracemalloc.get_traced_memory()[0] - baseline
         provider.reset()
         gc.collect()
@@ -97,3 +157,23 @@ def test_redis_counters_are_bounded_and_every_key_expires() -> None:
     finally:
         counters.reset()
         counters.close()
+
+
+@pytest.mark.anyio
+async def test_metrics_are_built_off_the_event_loop(
+    make_provider: MakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(make_provider())
+    built_on: list[int] = []
+    render = app.metrics.render
+
+    def recording_render() -> bytes:
+        built_on.append(threading.get_ident())
+        return render()
+
+    monkeypatch.setattr(app.metrics, "render", recording_render)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert built_on and built_on[0] != threading.get_ident()  # a scrape never holds up tokens

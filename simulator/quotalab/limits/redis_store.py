@@ -10,12 +10,13 @@ skewed ``now``).
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -42,18 +43,25 @@ OUTAGE_COOLDOWN_S = 1.0
 """After Redis fails, calls fail at once for this long instead of each waiting on it."""
 
 _T = TypeVar("_T")
+_log = logging.getLogger("quotalab.store")
+
+
+_CREDENTIAL_PARAM = re.compile(r"(?i)([?&;](?:password|username)=)[^&;]*")
 
 
 def redacted(url: str) -> str:
-    """``url`` without its password, fit for an error message."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+    """``url`` with every credential masked, fit for a message; never raises.
+
+    Plain text, not a URL parser: a password with an unencoded ``/``, ``#``
+    or ``@`` (which makes the URL unparseable or splits it wrongly) is still
+    hidden, as are ``password=`` and ``username=`` query parameters.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if "@" in rest:  # everything up to the last "@" is user information
+        rest = "***@" + rest.rpartition("@")[2]
+    return scheme + sep + _CREDENTIAL_PARAM.sub(r"\1***", rest)
 
 
 def _reason(error: BaseException) -> str:
@@ -81,11 +89,15 @@ def connect(url: str, what: str = "Redis") -> redis.Redis:
             socket_timeout=SOCKET_TIMEOUT_S,
             retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         )
-    except ValueError as error:
-        raise InputError(f"bad {what} URL {redacted(url)!r}: {error}") from None
+    except ValueError:
+        # The parser's words may quote part of a password: name the shape instead.
+        raise InputError(
+            f"bad {what} URL {redacted(url)!r}: expected redis://[[USER]:PASSWORD@]HOST:PORT/DB "
+            "with a port from 1 to 65535 and '/', '#', '@' percent-encoded in a password"
+        ) from None
     try:
         client.ping()
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
+    except (redis.RedisError, OSError) as error:
         client.close()
         raise StoreUnavailable(
             f"cannot reach {what} at {redacted(url)}: {_reason(error)}"
@@ -113,7 +125,7 @@ class OutageBreaker:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._down_until = float("-inf")
-        self._reason = ""
+        self._message = ""
 
     def is_open(self) -> bool:
         """Whether Redis failed less than ``cooldown_s`` ago (calls fail at once)."""
@@ -122,14 +134,18 @@ class OutageBreaker:
     def call(self, action: Callable[[], _T]) -> _T:
         """``action()``, or ``StoreUnavailable`` naming the outage."""
         if self._monotonic() < self._down_until:
-            raise StoreUnavailable(f"lost Redis at {self.where}: {self._reason}")
+            raise StoreUnavailable(self._message)
         try:
             return action()
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+        except redis.RedisError as error:
+            # Lost, frozen, or answering errors (OOM, READONLY, NOAUTH): all unavailable.
+            lost = isinstance(error, redis.ConnectionError | redis.TimeoutError)
+            what = "lost Redis at" if lost else "error from Redis at"
             with self._lock:
-                self._reason = _reason(error)
+                self._message = f"{what} {self.where}: {_reason(error)}"
                 self._down_until = self._monotonic() + self.cooldown_s
-            raise StoreUnavailable(f"lost Redis at {self.where}: {self._reason}") from None
+            _log.warning("%s; store unavailable for %gs", self._message, self.cooldown_s)
+            raise StoreUnavailable(self._message) from None
 
 
 def glob_escape(text: str) -> str:

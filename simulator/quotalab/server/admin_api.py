@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -59,12 +60,24 @@ def _is_own(netloc: str, base_url: str, scheme: str = "http") -> bool:
     )
 
 
-def refusal(provider: MockProvider, incoming: Incoming) -> str | None:
-    """Why this admin request is refused, or ``None`` to serve it."""
-    origin = incoming.headers.get("origin")
-    if origin is not None:
-        parts = urlsplit(origin) if origin != "null" else None
-        if parts is None or not _is_own(parts.netloc, provider.base_url, parts.scheme):
+def _own_origin(origin: str, base_url: str) -> bool:
+    """Whether an ``Origin`` value names this server (``null`` and malformed ones do not)."""
+    try:
+        parts = urlsplit(origin.strip())
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and _is_own(parts.netloc, base_url, parts.scheme)
+
+
+def refusal(provider: MockProvider, incoming: Incoming, origins: Sequence[str] = ()) -> str | None:
+    """Why this admin request is refused, or ``None`` to serve it.
+
+    ``origins`` are all the ``Origin`` values sent: one foreign value refuses.
+    """
+    if not origins and "origin" in incoming.headers:
+        origins = (incoming.headers["origin"],)
+    for origin in origins:
+        if not _own_origin(origin, provider.base_url):
             return f"Cross-site admin request refused (Origin {origin!r} is not this server)"
     token = provider.admin_token
     if token:
@@ -80,9 +93,9 @@ def refusal(provider: MockProvider, incoming: Incoming) -> str | None:
     return None
 
 
-def handle(provider: MockProvider, incoming: Incoming) -> HttpResponse:
+def handle(provider: MockProvider, incoming: Incoming, origins: Sequence[str] = ()) -> HttpResponse:
     """Route an admin request; 503 with ``Retry-After`` while the store is unreachable."""
-    refused = refusal(provider, incoming)
+    refused = refusal(provider, incoming, origins)
     if refused is not None:
         return _json(403, {"error": "access_denied", "error_description": refused})
     try:

@@ -58,6 +58,10 @@ class ProviderApp:
         if kind == "lifespan":
             await self._lifespan(receive, send)
             return
+        if kind == "websocket":
+            # No WebSocket endpoint here: refuse the handshake (the server answers 403).
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if kind != "http":
             return
         method: str = scope["method"]
@@ -87,7 +91,8 @@ class ProviderApp:
         text: bytes | None
         try:
             if self._handoff is None:
-                text = self.metrics.render()
+                # On a thread: a long scrape must not hold up token requests.
+                text = await asyncio.to_thread(self.metrics.render)
             else:
                 text = await self._handoff.call(self.metrics.render, READ_WITHIN_S)
         except StoreUnavailable:

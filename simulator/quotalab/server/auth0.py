@@ -50,7 +50,7 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
     )
     body_fields: Mapping[str, str] = {} if isinstance(fields, str) else fields
     client_id = basic[0] if basic else body_fields.get("client_id", "")
-    who = client_id or ANONYMOUS
+    who = p.counted_id(client_id)
     rejected, headers = p.admit_token_request(endpoint, who, now)
     if rejected is not None:
         return rejected

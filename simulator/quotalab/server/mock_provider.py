@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quotalab.clock import Clock, OffsetClock
-from quotalab.counters import Counters
+from quotalab.counters import UNKNOWN_CLIENTS, Counters
 from quotalab.errors import StoreUnavailable
 from quotalab.limits import Store
 from quotalab.profiles.profile_model import EndpointSpec, ProviderConfig, Stage
@@ -96,6 +96,7 @@ class MockProvider:
         self.base_url = base_url.rstrip("/")
         self.admin_token = ""  # when set, /_admin/* needs "Authorization: Bearer <token>"
         self.rng = random.Random(settings.seed + 1)
+        self._client_ids = frozenset(config.clients)
         self.routes = {(e.method, e.path): e for e in config.endpoints}
         self.paths = {e.path for e in config.endpoints}
         self.endpoints = {e.name: e for e in config.endpoints}
@@ -116,7 +117,8 @@ class MockProvider:
         """Answer ``request`` and say how much latency to inject first."""
         incoming = read_request(request)
         if incoming.path.startswith("/_admin/"):
-            return ProviderReply(admin.handle(self, incoming))
+            origins = [value for name, value in request.headers if name.lower() == "origin"]
+            return ProviderReply(admin.handle(self, incoming, origins))
         endpoint = self.routes.get((incoming.method, incoming.path))
         if endpoint is None:
             return ProviderReply(self.render("not_found", now=self.clock.now()))
@@ -161,10 +163,18 @@ class MockProvider:
         }
 
     def reset(self) -> None:
-        """Zero the counters, refill every limit and restart fault schedules."""
-        self._fields_memo = {}  # the memory of many distinct bodies goes back too
-        self.counters.reset()
+        """Refill every limit, zero the counters and restart fault schedules.
+
+        All or nothing where it can be: the limits are reset first and, if their
+        store fails, nothing else is (``StoreUnavailable``). Counters kept in a
+        second store that fails afterwards are named in the error.
+        """
         self.limiter.reset()
+        try:
+            self.counters.reset()
+        except StoreUnavailable as error:
+            raise StoreUnavailable(f"limits were reset, counters were not: {error}") from None
+        self._fields_memo = {}  # the memory of many distinct bodies goes back too
         self.faults.restart(self.clock.now())
 
     def faults_json(self) -> dict[str, Any]:
@@ -231,6 +241,17 @@ class MockProvider:
         if compiled.names & GENERATED:
             values = {**generated_values(compiled.names, self.rng, now), **(values or {})}
         return compiled.render(values, headers)
+
+    def counted_id(self, client_id: str) -> str:
+        """The name counts and limits are kept under for a presented client id.
+
+        A configured id is itself; any other id, of any length, is
+        ``UNKNOWN_CLIENTS`` and an empty one ``anonymous``: invented or junk ids
+        then cost no memory and never take a tracked place from a real client.
+        """
+        if client_id in self._client_ids:
+            return client_id
+        return UNKNOWN_CLIENTS if client_id else auth0.ANONYMOUS
 
     def fault(self, endpoint: EndpointSpec, client_id: str, now: float) -> HttpResponse | None:
         """An injected 503 for this request, or ``None``."""

@@ -111,6 +111,7 @@ def serve_in_thread(
         host=host,
         port=port,
         http=read_timeout_protocol(read_timeout_s),
+        ws="none",  # an Upgrade: websocket request is answered as plain HTTP
         log_level="warning",
         lifespan="off",
         server_header=False,

@@ -154,7 +154,7 @@ class Limiter:
         return out
 
     def reset(self) -> None:
-        """Forget every key (the store is cleared too)."""
+        """Clear the store, then forget every key; a store that fails changes nothing."""
+        self.store.reset()
         self._tracked = {}
         self._memo = {}
-        self.store.reset()

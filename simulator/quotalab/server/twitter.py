@@ -46,7 +46,7 @@ def _authenticate(p: MockProvider, incoming: Incoming) -> tuple[str, bool]:
     key, secret = creds
     client = p.config.clients.get(key)
     ok = client is not None and hmac.compare_digest(client.secret.encode(), secret.encode())
-    return key or ANONYMOUS, ok
+    return p.counted_id(key), ok
 
 
 def _form(incoming: Incoming) -> dict[str, str]:
