@@ -52,6 +52,16 @@ def test_a_loopback_target_needs_nothing_more(target: str) -> None:
     assert _settings(target=target).target == target
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["http://10.1.2.3\\@127.0.0.1:9", "http://user:pw@127.0.0.1:9", "http://127.0.0.1:9\\x"],
+)
+def test_a_target_clients_could_read_as_another_host_is_refused(target: str) -> None:
+    for allow_remote in (False, True):
+        with pytest.raises(InputError, match="has a backslash or user information"):
+            _settings(target=target, allow_remote=allow_remote)
+
+
 def test_a_master_listens_on_loopback_unless_allowed_beyond() -> None:
     assert _settings(master=True).master.bind_host == "127.0.0.1"
     for host in ("*", "0.0.0.0", "192.168.1.5"):

@@ -49,6 +49,27 @@ def test_several_workers_need_a_shared_store() -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "store",
+    [
+        "redis://:S3CR3T@127.0.0.1:notaport/0",
+        "redis://:S3CR3T@127.0.0.1:99999/0",
+        "redis://u:S3CR3T@[::1/0",
+        "redis://:S3#CR3T@127.0.0.1:6379/0",
+        "redis://:S3/CR3T@127.0.0.1:6379/0",
+    ],
+)
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_bad_store_url_is_one_line_without_its_secret(store: str, workers: str) -> None:
+    port = str(_free_port())
+    result = quotalab("serve", "--store", store, "--workers", workers, "--port", port)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("quotalab: error: bad Redis URL"), lines
+    assert "S3" not in result.stderr + result.stdout
+    assert "CR3T" not in result.stderr + result.stdout
+
+
 def test_banner_prints_urls_credentials_and_a_curl() -> None:
     text = banner(load_config("auth0"), BASE, False, builtin_secrets("auth0"))
     assert "POST  http://127.0.0.1:8000/oauth/token" in text

@@ -55,7 +55,7 @@ def test_secrets_from_a_config_never_reach_the_banner(
     config.write_text(SECRET_CONFIG)
     _serve(monkeypatch, config=config)
     out = capsys.readouterr().out
-    assert "billing-service / pr" in out
+    assert f"billing-service / {serve_cli.SECRET_MASK}  " in out  # neither its start nor length
     assert "prod-like-secret-value-123" not in out
     assert '"client_secret":"YOUR_SECRET"' in out
     assert "demo-client / demo-secret" in out  # the documented demo client stays usable
@@ -115,3 +115,16 @@ def test_an_ipv6_loopback_server_serves_its_own_admin_requests(
     assert provider.base_url == f"http://[::1]:{port}"
     reset = HttpRequest("POST", "/_admin/reset", (("host", f"[::1]:{port}"),))
     assert provider.handle(reset).status == 200
+
+
+def test_the_workers_banner_masks_every_credential_of_the_store_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(serve_cli, "open_store", lambda url: None)
+    monkeypatch.setattr(serve_cli.os, "environ", dict(serve_cli.os.environ))
+    store = "redis://u:S3CR3T@127.0.0.1:6390/0?username=R00TUSER&password=S3CR3T"
+    started = _serve(monkeypatch, workers=2, store=store)
+    assert started["workers"] == 2
+    out = capsys.readouterr().out
+    assert "S3CR3T" not in out and "R00TUSER" not in out
+    assert "redis://***@127.0.0.1:6390/0?username=***&password=***" in out

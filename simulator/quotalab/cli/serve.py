@@ -40,9 +40,8 @@ from quotalab.strategies.profile_client import requested_scope
 ENV_ADMIN_TOKEN = runner.ENV_ADMIN_TOKEN
 
 
-def masked(secret: str) -> str:
-    """A secret as the banner shows it: two characters, then stars."""
-    return secret[:2] + "*" * max(4, len(secret) - 2) if len(secret) > 4 else "****"
+SECRET_MASK = "********"
+"""How the banner shows a secret: fixed, so it says nothing of its text or length."""
 
 
 def check_can_listen(host: str, port: int) -> None:
@@ -84,7 +83,7 @@ def banner(
     )
     for client in config.clients.values():
         public = (client.client_id, client.secret) in public_secrets
-        shown = client.secret if public else masked(client.secret)
+        shown = client.secret if public else SECRET_MASK
         secret_arg = client.secret if public else "YOUR_SECRET"
         if token is not None and token.kind == "oauth2_token":
             lines.extend(_oauth2_try(config, token, client, base_url, shown, secret_arg))
@@ -151,7 +150,8 @@ def serve(
     max_tracked_clients: int = typer.Option(
         DEFAULT_MAX_TRACKED_CLIENTS,
         "--max-tracked-clients",
-        help="Client ids counted one by one; further ids are counted together as 'other'.",
+        help="Configured client ids counted one by one; further ones count as 'other', "
+        "ids the profile does not configure as 'unknown'.",
     ),
     admin_token: str = typer.Option(
         "",
@@ -230,6 +230,7 @@ def serve(
             host=host,
             port=port,
             http=read_timeout_protocol(read_timeout),
+            ws="none",  # no WebSocket endpoints: an upgrade is answered as plain HTTP
             log_level="warning",
             server_header=False,
             access_log=False,
@@ -271,6 +272,7 @@ def serve(
             port=port,
             http=ReadTimeoutH11Protocol,
             workers=workers,
+            ws="none",  # no WebSocket endpoints: an upgrade is answered as plain HTTP
             log_level="warning",
             server_header=False,
             access_log=False,

@@ -113,6 +113,13 @@ def check_target(url: str, allow_remote: bool = False) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(f"--target {url!r} is not a server URL; use e.g. http://127.0.0.1:8080")
+    if "\\" in url or "@" in parts.netloc:
+        # urllib, requests and httpx disagree on the host of such a URL (one read
+        # 127.0.0.1, another would connect to the host before the "@").
+        raise InputError(
+            f"--target {url!r} has a backslash or user information, which clients read "
+            "as different hosts; use e.g. http://127.0.0.1:8080"
+        )
     try:
         parts.port  # noqa: B018 (raises on a port out of range)
     except ValueError:
