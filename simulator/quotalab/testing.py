@@ -55,7 +55,7 @@ class SteeredProvider(MockProvider):
         fields = parse_body_fields(incoming)
         basic = basic_credentials(incoming, url_decode=True)
         body_id = fields.get("client_id", "") if isinstance(fields, dict) else ""
-        who = (basic[0] if basic else body_id) or "anonymous"
+        who = self.counted_id(basic[0] if basic else body_id)
         self.counters.incr(who, "token_requests")
         rules = [self.limiter.rules[name] for name in (spec.limits if spec else ())]
         if not rules:
