@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from quotalab.counters import OTHER_CLIENTS, UNKNOWN_CLIENTS, MemoryCounters, RedisCounters
+from quotalab.profiles import BUILTIN_PROFILES
 from quotalab.server import MockProvider
 from quotalab.server.asgi import create_app
 from quotalab.wire import HttpRequest
@@ -177,3 +178,20 @@ async def test_metrics_are_built_off_the_event_loop(
         response = await client.get("/metrics")
     assert response.status_code == 200
     assert built_on and built_on[0] != threading.get_ident()  # a scrape never holds up tokens
+
+
+@pytest.mark.parametrize("profile", BUILTIN_PROFILES)
+def test_every_profile_counts_ids_it_does_not_configure_as_unknown(
+    make_provider: MakeProvider, profile: str
+) -> None:
+    provider = make_provider(profile)
+    token = next(e for e in provider.config.endpoints if e.kind.endswith("_token"))
+    form = ("content-type", "application/x-www-form-urlencoded")
+    for n in range(50):
+        body = f"grant_type=client_credentials&client_id=invented-{n}&client_secret=x"
+        provider.handle(HttpRequest("POST", token.path, (form,), body.encode()))
+        provider.handle(HttpRequest("POST", token.path, (form, _basic(f"basic-{n}")), b""))
+    clients = provider.stats()["clients"]
+    assert UNKNOWN_CLIENTS in clients
+    assert set(clients) <= {UNKNOWN_CLIENTS, "anonymous"}  # Twitter reads Basic only
+    assert sum(c["token_requests"] for c in clients.values()) == 100

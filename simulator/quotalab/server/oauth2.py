@@ -123,7 +123,7 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
     fields = p.body_fields(incoming)
     body: Mapping[str, str] = {} if isinstance(fields, str) else fields
     client_id, secret, method = _client_credentials(incoming, body)
-    who = client_id or ANONYMOUS
+    who = p.counted_id(client_id)
     rejected, headers = p.admit_token_request(endpoint, who, now, requested_token_key(body))
     if rejected is not None:
         return rejected
