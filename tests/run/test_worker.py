@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,15 @@ def test_a_local_run_keeps_locusts_run_time(tmp_path: Path) -> None:
     command = locust_command(job(tmp_path, None))
     assert option(command, "-t") == "7s"
     assert "--master" not in command and "--stop-after" not in command
+
+
+def test_local_processes_find_their_master_on_loopback_at_a_free_port(tmp_path: Path) -> None:
+    command = locust_command(dataclasses.replace(job(tmp_path, None), processes=2))
+    assert option(command, "--processes") == "2"
+    # locust's implicit master would otherwise listen on every interface at 5557
+    assert option(command, "--master-bind-host") == "127.0.0.1"
+    port = option(command, "--master-bind-port")
+    assert port == option(command, "--master-port") and port != "5557"
 
 
 def test_worker_command_points_at_the_master() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -143,8 +144,20 @@ def locust_command(job: LocustJob) -> list[str]:
     else:
         command += ["-t", f"{run_s}s"]
     if job.processes > 1:
-        command += ["--processes", str(job.processes)]
+        # locust's implicit master would listen on every interface at 5557;
+        # its forked workers find it on loopback at a port no one else holds.
+        port = str(loopback_port())
+        command += ["--processes", str(job.processes), "--master-bind-host", "127.0.0.1"]
+        command += ["--master-bind-port", port, "--master-port", port]
     return command
+
+
+def loopback_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def locust_environment(client_secret: str | None = None) -> dict[str, str]:
