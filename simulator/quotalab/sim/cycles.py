@@ -49,7 +49,7 @@ from quotalab.limits import CounterQuota, FixedWindow, MemoryStore, TokenBucket
 from quotalab.limits.decision import State
 from quotalab.profiles.profile_model import LimitRule
 from quotalab.server.mock_provider import MockProvider
-from quotalab.sim.engine import CacheGroup, Exchange
+from quotalab.sim.engine_types import CacheGroup, Exchange
 from quotalab.sim.fastforward import ProviderOracle, accepted_until
 from quotalab.strategies.answers import classify
 from quotalab.strategies.client import ClientStrategy

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from quotalab.limits import TokenBucket
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.parsing import read_request
-from quotalab.sim.engine import Worker
+from quotalab.sim.engine_types import Worker
 from quotalab.strategies.client import ClientStrategy
 from quotalab.strategies.client_settings import with_bearer
 from quotalab.wire import HttpRequest

@@ -24,6 +24,7 @@ from quotalab.server.mock_provider import MockProvider
 from quotalab.sim.aggregates import ClientTally
 from quotalab.sim.cycles import ProviderCycles
 from quotalab.sim.engine import CacheGroup, Engine, EngineResult, Worker
+from quotalab.sim.event_queue import EventQueue
 from quotalab.sim.fastforward import ProviderOracle
 from quotalab.sim.signing import FastHS256Keys
 from quotalab.sim.traffic import arrivals
@@ -190,18 +191,23 @@ def run_strategy(
     config = simulation_config(settings)
     provider, workers = build_run(settings, strategy, clock, config)
     load_faults(provider, faults_path)
+    queue = EventQueue()
+    oracle: ProviderOracle | None = None
+    cycles: ProviderCycles | None = None
+    if settings.fast_forward:
+        oracle = ProviderOracle(provider, settings.workers_per_client, queue.at)
+        cycles = ProviderCycles(provider, [w.group for w in workers], oracle)
     engine = Engine(
         provider,
         clock,
         workers,
         duration_s=settings.duration_s,
         latency_s=settings.latency_s,
+        queue=queue,
+        oracle=oracle,
+        cycles=cycles,
         progress=progress,
     )
-    if settings.fast_forward:
-        oracle = ProviderOracle(provider, settings.workers_per_client, engine.at)
-        engine.oracle = oracle
-        engine.cycles = ProviderCycles(provider, [w.group for w in workers], oracle)
     result = engine.run()
     return StrategyRun(strategy, result, provider.stats())
 
