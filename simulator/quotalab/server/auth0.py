@@ -34,7 +34,7 @@ _MANAGEMENT_MESSAGES = {
 }
 
 
-def _with(response: HttpResponse, headers: dict[str, str]) -> HttpResponse:
+def with_headers(response: HttpResponse, headers: dict[str, str]) -> HttpResponse:
     if not headers:
         return response
     return HttpResponse(response.status, {**response.headers, **headers}, response.body)
@@ -90,7 +90,7 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
     quota_rejected, quota_headers = p.limit(endpoint, "issue", who, now, "throttled_429")
     headers = {**headers, **quota_headers}
     if quota_rejected is not None:
-        return _with(quota_rejected, headers)
+        return with_headers(quota_rejected, headers)
     issued_at = int(now)
     claims: dict[str, Any] = {
         "iss": p.issuer(incoming),
@@ -115,7 +115,7 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
     return r[endpoint.response("ok" if granted else "ok_no_scope", name)].render(values, headers)
 
 
-def _token_problem(
+def token_problem(
     p: MockProvider, claims: dict[str, Any], audience: str, issuer: str, now: float
 ) -> str:
     """Why a correctly signed token is not acceptable now, or ``""``."""
@@ -149,7 +149,7 @@ def jwt_api(
     r = p.responses
     problem = claims if isinstance(claims, str) else ""
     if not problem and isinstance(claims, dict):
-        problem = _token_problem(p, claims, endpoint.audience, p.issuer(incoming), now)
+        problem = token_problem(p, claims, endpoint.audience, p.issuer(incoming), now)
     if problem:
         p.counters.incr(who, "api_401")
         role, default = (

@@ -106,6 +106,9 @@ class MockProvider:
         self.revoked_tokens: dict[str, str] = {}  # so their 401s count for the right app
         self.token_lock = threading.Lock()
         self._fields_memo: dict[tuple[str, bytes], Mapping[str, str] | str] = {}
+        self._rejections: dict[
+            tuple[str, int, int], tuple[Mapping[str, str], Mapping[str, str], HttpResponse]
+        ] = {}
 
     # -- public API -------------------------------------------------------
 
@@ -296,7 +299,9 @@ class MockProvider:
         reject = self.responses[verdict.rule.reject]
         if reject.names & GENERATED:
             values = {**generated_values(reject.names, self.rng, now), **values}
-        response = reject.render(values, verdict.headers)
+            response = reject.render(values, verdict.headers)
+        else:
+            response = self.render_shared(verdict.rule.reject, values, verdict.headers)
         if response.status == 403:
             self.counters.incr(client_id, "forbidden_403_99")
         elif response.status == 429:
@@ -304,6 +309,26 @@ class MockProvider:
         else:
             self.counters.incr(client_id, "throttled_4xx")
         return response, verdict.headers
+
+    def render_shared(
+        self, name: str, values: Mapping[str, str], headers: Mapping[str, str]
+    ) -> HttpResponse:
+        """Response ``name``, rendered once per distinct values and headers objects, then shared.
+
+        The limiter hands out the same ``values`` and ``headers`` objects while a
+        limit's numbers stay the same, so identity is the key (both are kept
+        alive by the entry, so an id cannot be reused while it is remembered).
+        Callers must not change either after passing them.
+        """
+        key = (name, id(values), id(headers))
+        entry = self._rejections.get(key)
+        if entry is not None and entry[0] is values and entry[1] is headers:
+            return entry[2]
+        response = self.responses[name].render(values, headers)
+        if len(self._rejections) >= 4096:
+            self._rejections.clear()
+        self._rejections[key] = (values, headers, response)
+        return response
 
     def body_fields(self, incoming: Incoming) -> Mapping[str, str] | str:
         """Parsed JSON/form fields; clients resend identical bodies, so answers are memoised."""

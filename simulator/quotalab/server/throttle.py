@@ -31,7 +31,8 @@ class ThrottleVerdict:
 
 
 ALLOWED = ThrottleVerdict(True, {})
-Memo = tuple[dict[str, str], dict[str, str]]
+Memo = tuple[dict[str, str], dict[str, str], "ThrottleVerdict"]
+"""Template values, filled headers, and the verdict letting a request through with them."""
 
 
 def _numbers(decision: Decision, now: float) -> tuple[int, int, int, int, int, bool]:
@@ -59,6 +60,17 @@ def template_values(rule: LimitRule, decision: Decision, now: float) -> dict[str
     }
 
 
+def _merged(headers: Mapping[str, str], more: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` then ``more``; a list field both carry gets one item per rule."""
+    out = dict(headers)
+    for header, value in more.items():
+        if header in LIST_FIELDS and header in out:
+            out[header] = f"{out[header]}, {value}"
+        else:
+            out[header] = value
+    return out
+
+
 class Limiter:
     """Runs the rules named by an endpoint, in order, stopping at the first refusal."""
 
@@ -73,6 +85,7 @@ class Limiter:
         }
         self._tracked: dict[tuple[str, str], None] = {}
         self._fixed_keys: dict[tuple[str, str], str] = {}
+        self._store_keys: dict[tuple[str, str, str, str], str] = {}
         self._memo: dict[tuple[str, tuple[int, int, int, int, int, bool]], Memo] = {}
 
     def _key(
@@ -108,18 +121,18 @@ class Limiter:
         """Consume one request from each rule of ``stage``; the headers to send back.
 
         ``request_key`` stands for what a token request asks for (see ``LimitRule``).
+        The verdict's ``headers`` may be shared between verdicts: read, never change it.
         """
         if not self.enabled or not endpoint.limits:
             return ALLOWED
-        headers: dict[str, str] = {}
+        headers: dict[str, str] | None = None  # a memo's own dict until two rules merge
+        allowed: ThrottleVerdict | None = None  # that memo's verdict, while it is
         for name in endpoint.limits:
             rule = self.rules[name]
             if rule.stage != stage:
                 continue
-            key = self._key(rule, endpoint, client_id, request_key)
-            decision = self.store.apply(rule.algorithm, f"{name}:{key}", now)
-            if len(self._tracked) < MAX_TRACKED_KEYS:
-                self._tracked[(name, key)] = None
+            store_key = self._store_key(name, rule, endpoint, client_id, request_key)
+            decision = self.store.apply(rule.algorithm, store_key, now)
             templates = self._headers[name]
             if templates or not decision.allowed:
                 # While throttled, consecutive answers share their numbers: reuse the text.
@@ -130,15 +143,32 @@ class Limiter:
                     filled = {header: template.fill(values) for header, template in templates}
                     if len(self._memo) >= 4096:
                         self._memo.clear()
-                    memo = self._memo[memo_key] = (values, filled)
-                for header, value in memo[1].items():
-                    if header in LIST_FIELDS and header in headers:  # one item per rule
-                        headers[header] = f"{headers[header]}, {value}"
-                    else:
-                        headers[header] = value
+                    memo = self._memo[memo_key] = (values, filled, ThrottleVerdict(True, filled))
+                if headers is None:
+                    headers, allowed = memo[1], memo[2]
+                elif memo[1]:
+                    headers, allowed = _merged(headers, memo[1]), None
                 if not decision.allowed and rule.enforce:
                     return ThrottleVerdict(False, headers, rule, decision, memo[0])
-        return ThrottleVerdict(True, headers)
+        if headers is None:
+            return ALLOWED
+        return allowed if allowed is not None else ThrottleVerdict(True, headers)
+
+    def _store_key(
+        self, name: str, rule: LimitRule, endpoint: EndpointSpec, client_id: str, request_key: str
+    ) -> str:
+        """``<rule>:<key parts>``, remembered (bounded) and tracked for ``snapshot``."""
+        memo_key = (name, endpoint.name, client_id, request_key)
+        store_key = self._store_keys.get(memo_key)
+        if store_key is None:
+            key = self._key(rule, endpoint, client_id, request_key)
+            store_key = f"{name}:{key}"
+            if len(self._store_keys) >= MAX_TRACKED_KEYS:
+                self._store_keys.clear()
+            self._store_keys[memo_key] = store_key
+            if len(self._tracked) < MAX_TRACKED_KEYS:
+                self._tracked[(name, key)] = None
+        return store_key
 
     def snapshot(self, now: float) -> dict[str, dict[str, float]]:
         """Every tracked key: limit, remaining and reset_at (epoch seconds)."""
@@ -157,4 +187,5 @@ class Limiter:
         """Clear the store, then forget every key; a store that fails changes nothing."""
         self.store.reset()
         self._tracked = {}
+        self._store_keys = {}
         self._memo = {}

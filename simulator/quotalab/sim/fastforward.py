@@ -33,6 +33,7 @@ from quotalab.limits import TokenBucket
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.parsing import read_request
 from quotalab.sim.engine_types import Worker
+from quotalab.sim.token_handles import HANDLE_PREFIX, HandleKeys
 from quotalab.strategies.client import ClientStrategy
 from quotalab.strategies.client_settings import with_bearer
 from quotalab.wire import HttpRequest
@@ -51,6 +52,11 @@ def accepted_until(provider: MockProvider, token: str) -> float:
     """Before this engine instant ``provider`` still accepts ``token`` (conservatively)."""
     if token in provider.token_apps:
         return math.inf  # an app-only bearer token lives until invalidated
+    if token.startswith(HANDLE_PREFIX) and isinstance(provider.keys, HandleKeys):
+        exp = provider.keys.expires_at(token)
+        if exp is None:
+            return -math.inf
+        return exp + provider.settings.validation_leeway_s - provider.clock.offset_s
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -26,7 +26,9 @@ from quotalab.sim.cycles import ProviderCycles
 from quotalab.sim.engine import CacheGroup, Engine, EngineResult, Worker
 from quotalab.sim.event_queue import EventQueue
 from quotalab.sim.fastforward import ProviderOracle
+from quotalab.sim.fast_provider import FastProvider
 from quotalab.sim.signing import FastHS256Keys
+from quotalab.sim.token_handles import HandleKeys
 from quotalab.sim.traffic import arrivals
 from quotalab.strategies import NAMES, TokenCache, make_strategy
 from quotalab.strategies.client_settings import ClientSettings
@@ -55,6 +57,7 @@ class SimSettings:
     seed: int = 0
     latency_s: float = 0.02
     fast_forward: bool = True
+    fast_path: bool = True
 
     def __post_init__(self) -> None:
         if self.clients < 1:
@@ -119,7 +122,7 @@ def build_run(
         clock,
         MemoryStore(),
         MemoryCounters(),
-        keys=FastHS256Keys(settings.seed),
+        keys=HandleKeys(settings.seed) if settings.fast_path else FastHS256Keys(settings.seed),
         base_url=BASE_URL,
     )
     request = api_request(config)
@@ -198,7 +201,7 @@ def run_strategy(
         oracle = ProviderOracle(provider, settings.workers_per_client, queue.at)
         cycles = ProviderCycles(provider, [w.group for w in workers], oracle)
     engine = Engine(
-        provider,
+        FastProvider(provider) if settings.fast_path else provider,
         clock,
         workers,
         duration_s=settings.duration_s,

@@ -140,6 +140,21 @@ def _epoch(value: str, now: float) -> float | None:
     return None if epoch is None else max(0.0, epoch - now)
 
 
+def _policy_t(value: str, now: float) -> float | None:
+    return _param_t(value)
+
+
+_WAIT_READERS = (
+    ("retry-after", _seconds_or_date),
+    ("ratelimit", _policy_t),
+    ("ratelimit-reset", _delay_seconds),
+    ("auth0-ratelimit", _policy_t),
+    ("x-ratelimit-reset", _epoch),
+    ("x-rate-limit-reset", _epoch),
+)
+"""Headers that carry a wait, by precedence, and how to read each."""
+
+
 def server_wait_s(response: HttpResponse, now: float) -> float | None:
     """Seconds the server asked us to wait, by precedence; None when it said nothing.
 
@@ -150,15 +165,7 @@ def server_wait_s(response: HttpResponse, now: float) -> float | None:
     already in the past means "no wait" (0).
     """
     headers = response.headers
-    readers = (
-        ("retry-after", _seconds_or_date),
-        ("ratelimit", lambda v, _now: _param_t(v)),
-        ("ratelimit-reset", _delay_seconds),
-        ("auth0-ratelimit", lambda v, _now: _param_t(v)),
-        ("x-ratelimit-reset", _epoch),
-        ("x-rate-limit-reset", _epoch),
-    )
-    for name, read in readers:
+    for name, read in _WAIT_READERS:
         value = headers.get(name)
         if value is not None:
             wait = read(value, now)
