@@ -24,13 +24,14 @@ from collections.abc import Callable, Sequence
 from quotalab.clock import VirtualClock
 from quotalab.errors import StrategyError
 from quotalab.sim.aggregates import (
+    FORBIDDEN_403_99,
     OK,
+    THROTTLED_429,
     BucketSeries,
     ClientTally,
     Latencies,
     answer_kind,
     bucket_width_s,
-    is_throttled,
 )
 from quotalab.sim.engine_types import (
     CacheGroup,
@@ -48,6 +49,8 @@ from quotalab.sim.period_search import PeriodSearch
 from quotalab.sim.quiet_skip import count_quiet_calls
 from quotalab.strategies.messages import AwaitRefresh, Send, Sleep
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
+
+_THROTTLES = (THROTTLED_429, FORBIDDEN_403_99)  # what ``is_throttled`` counts
 
 __all__ = [
     "CacheGroup",
@@ -259,17 +262,19 @@ class Engine:
                     response, delay = outcome.response, delay + outcome.latency_s
                 else:
                     response = self.provider.handle(action.request)
-                call.history.append((action.purpose, t, response))
-                if action.purpose == "api" and len(call.history) == 1:
+                purpose = action.purpose
+                history = call.history
+                history.append((purpose, t, response))
+                if purpose == "api" and len(history) == 1:
                     call.only_api = action.request
                 kind = answer_kind(response)
-                tally.count(action.purpose, kind)
-                if action.purpose == "token":
+                tally.count(purpose, kind)
+                if purpose == "token":
                     self.series.add("token_requests", t)
                     call.token_pending = True
                 elif kind == OK:
                     self.series.add("api_ok", t)
-                if is_throttled(response):
+                if kind in _THROTTLES:
                     self.series.add("throttled", t)
                 if delay > 0:
                     self.queue.push(t + delay, RESUME, call, response)

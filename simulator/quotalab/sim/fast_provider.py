@@ -61,6 +61,8 @@ class FastProvider:
         self._token_plans: dict[int, tuple[HttpRequest, _TokenPlan | None]] = {}
         self._api_plans: dict[tuple[str, str], _ApiPlan | None] = {}
         self._client_values: dict[str, Mapping[str, str]] = {}
+        self._replies: dict[int, ProviderReply] = {}  # id(response) -> its reply
+        self._issued: dict[_TokenPlan, tuple[int, Mapping[str, str]]] = {}
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         return self.respond(request).response
@@ -90,7 +92,14 @@ class FastProvider:
         return self.respond(request)
 
     def _reply(self, response: HttpResponse) -> ProviderReply:
-        return ProviderReply(response)
+        """``response`` with no added latency; shared answers share their reply."""
+        reply = self._replies.get(id(response))
+        if reply is None or reply.response is not response:
+            reply = ProviderReply(response)  # keeps ``response`` alive: its id stays its own
+            if len(self._replies) >= _PLANS_MAX:
+                self._replies.clear()
+            self._replies[id(response)] = reply
+        return reply
 
     # -- token endpoint ---------------------------------------------------
 
@@ -152,10 +161,20 @@ class FastProvider:
         if quota_rejected is not None:
             return auth0.with_headers(quota_rejected, headers)
         issued_at = int(now)
+        issued = self._issued.get(plan)
+        if issued is None or issued[0] != issued_at:
+            # Every token of one second carries the same claims: issue once, reuse.
+            issued = self._issued[plan] = (issued_at, self._token_values(plan, issued_at))
+        p.counters.incr(who, "tokens_issued")
+        return p.render_shared(plan.response_name, issued[1], headers)
+
+    def _token_values(self, plan: _TokenPlan, issued_at: int) -> Mapping[str, str]:
+        """The token response's values for a token issued at ``issued_at``."""
+        p = self.provider
         lifetime_s = p.settings.token_lifetime_s
         claims: dict[str, Any] = {
             "iss": plan.issuer,
-            "sub": f"{who}@clients",
+            "sub": f"{plan.client_id}@clients",
             "aud": plan.audience,
             "iat": issued_at,
             "exp": issued_at + lifetime_s,
@@ -165,14 +184,12 @@ class FastProvider:
         if plan.scope:
             claims["scope"] = plan.scope
         claims["gty"] = "client-credentials"
-        claims["azp"] = who
-        values = {
+        claims["azp"] = plan.client_id
+        return {
             "access_token": p.keys.sign(claims),
             "scope": plan.scope,
             "expires_in": str(lifetime_s),
         }
-        p.counters.incr(who, "tokens_issued")
-        return p.responses[plan.response_name].render(values, headers)
 
     # -- JWT-protected API ------------------------------------------------
 
@@ -202,7 +219,9 @@ class FastProvider:
         if auth0.token_problem(p, claims, endpoint.audience, plan.issuer, now):
             return None
         scope = claims.get("scope")
-        if endpoint.scope and endpoint.scope not in (scope.split() if isinstance(scope, str) else ()):
+        if endpoint.scope and endpoint.scope not in (
+            scope.split() if isinstance(scope, str) else ()
+        ):
             return None
         p.counters.incr(who, "api_calls")
         rejected, headers = p.limit(endpoint, "request", who, now, "api_429")
@@ -215,4 +234,3 @@ class FastProvider:
                 self._client_values.clear()
             values = self._client_values[who] = {"client_id": who}
         return p.render_shared(plan.ok_name, values, headers)
-

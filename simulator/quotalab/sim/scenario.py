@@ -25,8 +25,8 @@ from quotalab.sim.aggregates import ClientTally
 from quotalab.sim.cycles import ProviderCycles
 from quotalab.sim.engine import CacheGroup, Engine, EngineResult, Worker
 from quotalab.sim.event_queue import EventQueue
-from quotalab.sim.fastforward import ProviderOracle
 from quotalab.sim.fast_provider import FastProvider
+from quotalab.sim.fastforward import ProviderOracle
 from quotalab.sim.signing import FastHS256Keys
 from quotalab.sim.token_handles import HandleKeys
 from quotalab.sim.traffic import arrivals

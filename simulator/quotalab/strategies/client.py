@@ -21,7 +21,7 @@ from quotalab.strategies.client_settings import (
     token_request,
     with_bearer,
 )
-from quotalab.strategies.messages import Action, AwaitRefresh, Flow, Purpose, Reply, Send, Sleep
+from quotalab.strategies.messages import Action, AwaitRefresh, Flow, Reply, Send, Sleep
 from quotalab.strategies.token_cache import TokenCache, TokenPolicy
 from quotalab.wire import HttpRequest, HttpResponse
 
@@ -38,7 +38,17 @@ class _CallState:
 class ClientStrategy:
     """A client-credentials client: token policy + retry policy, sans-I/O."""
 
-    __slots__ = ("_token_request", "cache", "clock", "name", "retry", "rng", "settings", "token")
+    __slots__ = (
+        "_token_request",
+        "_token_send",
+        "cache",
+        "clock",
+        "name",
+        "retry",
+        "rng",
+        "settings",
+        "token",
+    )
 
     def __init__(
         self,
@@ -59,6 +69,7 @@ class ClientStrategy:
         self.rng = rng
         self.cache = cache if cache is not None else TokenCache()
         self._token_request = token_request(settings)
+        self._token_send = Send(self._token_request, "token")  # the same every time
 
     def call(self, request: HttpRequest) -> Flow:
         """Call the API with a bearer token, fetching and retrying per the policies."""
@@ -66,7 +77,7 @@ class ClientStrategy:
         refetched = False
         while True:
             access_token = yield from self._access_token(state)
-            response = yield from self._send(with_bearer(request, access_token), "api", state)
+            response = yield from self._send(Send(with_bearer(request, access_token), "api"), state)
             if (
                 response.status == 401
                 and not refetched
@@ -80,13 +91,13 @@ class ClientStrategy:
                 continue
             return response
 
-    def _send(self, request: HttpRequest, purpose: Purpose, state: _CallState) -> Step:
-        """Send ``request``, retrying throttles and outages; return the first definite answer."""
-        api = purpose == "api"
+    def _send(self, send: Send, state: _CallState) -> Step:
+        """Send ``send``, retrying throttles and outages; return the first definite answer."""
+        api = send.purpose == "api"
         attempt = 0
         while True:
             attempt += 1
-            reply = yield Send(request, purpose)
+            reply = yield send
             if reply is None:
                 raise TypeError("a driver must answer Send with an HttpResponse or TransportError")
             if isinstance(reply, HttpResponse) and 200 <= reply.status < 300:
@@ -108,7 +119,7 @@ class ClientStrategy:
             yield Sleep(delay)
 
     def _fetch(self, state: _CallState) -> Generator[Action, Reply, str]:
-        response = yield from self._send(self._token_request, "token", state)
+        response = yield from self._send(self._token_send, state)
         token = parse_token(response, self.clock.now())
         if self.token.cache:
             self.cache.store(token)
