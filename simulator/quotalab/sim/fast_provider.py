@@ -63,6 +63,8 @@ class FastProvider:
         self._client_values: dict[str, Mapping[str, str]] = {}
         self._replies: dict[int, ProviderReply] = {}  # id(response) -> its reply
         self._issued: dict[_TokenPlan, tuple[int, Mapping[str, str]]] = {}
+        self.answered = 0  # requests answered on the fast path
+        self.delegated = 0  # requests handed to the full provider path
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         return self.respond(request).response
@@ -73,7 +75,9 @@ class FastProvider:
         if entry is not None and entry[0] is request:
             plan = entry[1]
             if plan is None or plan.endpoint.name in self.provider.faults.faults:
+                self.delegated += 1
                 return self.provider.respond(request)
+            self.answered += 1
             return self._reply(self._token(plan))
         headers = request.headers
         if len(headers) == 1 and headers[0][0] == "authorization" and not request.body:
@@ -84,7 +88,9 @@ class FastProvider:
             if api is not None:
                 response = self._api(api, headers[0][1])
                 if response is not None:
+                    self.answered += 1
                     return self._reply(response)
+            self.delegated += 1
             return self.provider.respond(request)
         if len(self._token_plans) >= _PLANS_MAX:
             self._token_plans.clear()
