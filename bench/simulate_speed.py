@@ -1,15 +1,17 @@
-"""How fast the simulation plays: simulated API calls per wall-clock second.
+"""How fast the simulation plays, side by side with the same model hand-written in SimPy.
 
-Targets (issue 6): 24 h of 100 clients calling once a second (8.64 M calls)
-in under 10 s on one core for cached+backoff, under 60 s for naive.
+1. Cost per simulated call against ``bench/simpy_model.py`` (the same poisson
+   clients, token and API buckets, 20 ms per request, naive and backoff
+   clients): each side plays a short and a long span in this process, in
+   alternating rounds; the marginal CPU cost per call is the difference over
+   the extra calls, so start-up cost cancels out. The ratio is the median of
+   the rounds' ratios. Target: <= 5x.
+2. A day: ``--clients`` clients for ``--day`` of poisson, diurnal and burst
+   traffic, every built-in strategy, each in a fresh process (so its peak
+   RSS is its own), and a quarter of the span beside it: memory must not
+   grow with the duration. Target: under a minute of wall time each.
 
-Each measurement runs in a fresh subprocess, so its peak RSS is its own;
-comparing two durations shows whether memory stays flat as time grows. Both
-strategies are measured over the full duration with fast-forward (quiet
-calls, repeating periods) and over a short span without it, side by side.
-
-    PYTHONPATH=. python bench/simulate_speed.py
-    PYTHONPATH=. python bench/simulate_speed.py --clients 100 --duration 24h --slow-duration 5m
+example: python bench/simulate_speed.py --rounds 3 --day 24h
 """
 
 from __future__ import annotations
@@ -17,87 +19,152 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python bench/<name>.py
+
+from bench.machine import this_machine
+from bench.simpy_model import simulate, simulate_bucket_only
 from quotalab.sim.duration import parse_duration
 from quotalab.sim.scenario import SimSettings, run_strategy
+from quotalab.strategies import NAMES
 
-TARGET_CALLS = 100 * 86400
+RATIO_TARGET = 5.0
+DAY_TARGET_S = 60.0
+MEMORY_GROWTH_LIMIT = 1.25
+"""Peak RSS of the full span over that of a quarter of it: more means memory grows."""
 
 
-def measure(strategy: str, clients: int, duration_s: float, fast_forward: bool) -> dict[str, float]:
-    """One run in this process: wall time, calls, skipped calls and peak RSS."""
+def ours(
+    strategy: str, clients: int, duration_s: float, traffic: str = "poisson"
+) -> dict[str, float]:
+    """One simulation in this process: CPU and wall seconds, calls, skipped calls."""
     settings = SimSettings(
-        clients=clients, duration_s=duration_s, rate=1.0, fast_forward=fast_forward
+        clients=clients, duration_s=duration_s, traffic=traffic, strategies=(strategy,)
     )
-    started, cpu_started = time.perf_counter(), time.process_time()
+    wall, cpu = time.perf_counter(), time.process_time()
     run = run_strategy(settings, strategy)
-    wall = time.perf_counter() - started
-    cpu = time.process_time() - cpu_started
-    calls = sum(t.calls for t in run.result.tallies.values())
+    tallies = run.result.tallies.values()
     return {
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "calls": calls,
+        "cpu_s": time.process_time() - cpu,
+        "wall_s": time.perf_counter() - wall,
+        "calls": sum(t.calls for t in tallies),
+        "ok": sum(t.ok for t in tallies),
         "skipped": run.result.skipped_calls,
-        "token_requests": sum(t.token_requests for t in run.result.tallies.values()),
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }
 
 
-def in_subprocess(strategy: str, clients: int, duration_s: float, fast: bool) -> dict[str, float]:
-    args = [sys.executable, __file__, "--one", strategy, str(clients), str(duration_s), str(fast)]
+def simpy_side(model: str, clients: int, duration_s: float) -> dict[str, float]:
+    cpu = time.process_time()
+    if model == "bucket only":
+        calls, ok, _ = simulate_bucket_only(clients, duration_s)
+    else:
+        calls, ok, _ = simulate(model, clients, duration_s)
+    return {"cpu_s": time.process_time() - cpu, "calls": calls, "ok": ok}
+
+
+def marginal_us(short: dict[str, float], long: dict[str, float]) -> float:
+    """CPU microseconds per call between a short and a long run of one model."""
+    extra = max(long["calls"] - short["calls"], 1)
+    return (long["cpu_s"] - short["cpu_s"]) / extra * 1e6
+
+
+def ratios(options: argparse.Namespace) -> list[str]:
+    short_s, long_s = (parse_duration(s) for s in options.spans.split(","))
+    clients, lines, verdicts = options.clients, [], []
+    lines.append(
+        f"Cost per simulated call, {clients} poisson clients, spans {options.spans}, "
+        f"{options.rounds} rounds (median):"
+    )
+    for strategy in ("naive", "backoff"):
+        rows: list[tuple[float, float, float]] = []
+        for _ in range(options.rounds):
+            q = marginal_us(ours(strategy, clients, short_s), ours(strategy, clients, long_s))
+            s = marginal_us(
+                simpy_side(strategy, clients, short_s), simpy_side(strategy, clients, long_s)
+            )
+            b = marginal_us(
+                simpy_side("bucket only", clients, short_s),
+                simpy_side("bucket only", clients, long_s),
+            )
+            rows.append((q, s, b))
+        ratio = statistics.median(q / s for q, s, _ in rows)
+        bucket_ratio = statistics.median(q / b for q, _, b in rows)
+        q_us = statistics.median(q for q, _, _ in rows)
+        s_us = statistics.median(s for _, s, _ in rows)
+        b_us = statistics.median(b for _, _, b in rows)
+        verdict = "PASS" if ratio <= RATIO_TARGET else "MISS"
+        lines.append(
+            f"  {strategy:<8} quotalab {q_us:6.1f} us/call  SimPy {s_us:6.1f} us/call  "
+            f"ratio {ratio:5.2f}x (target <= {RATIO_TARGET:g}x) {verdict}   "
+            f"[SimPy bucket only {b_us:.1f} us/call: {bucket_ratio:.1f}x]"
+        )
+        verdicts.append(verdict)
+    return lines
+
+
+def in_subprocess(strategy: str, clients: int, duration_s: float, traffic: str) -> dict[str, float]:
+    args = [sys.executable, __file__, "--one", strategy, str(clients), str(duration_s), traffic]
     done = subprocess.run(args, capture_output=True, text=True, check=True)
     result: dict[str, float] = json.loads(done.stdout)
     return result
 
 
-def show(label: str, duration_s: float, m: dict[str, float]) -> None:
-    rate = m["calls"] / m["wall_s"]
-    print(
-        f"{label:<40} {int(m['calls']):>10,} calls {m['wall_s']:>7.2f} s wall "
-        f"({m['cpu_s']:.2f} s CPU) {rate:>10,.0f} calls/s "
-        f"{duration_s / m['wall_s']:>8,.0f}x real time "
-        f"skipped {m['skipped'] / max(m['calls'], 1):>6.1%}  peak RSS {m['max_rss_mb']:.0f} MB"
-    )
+def days(options: argparse.Namespace) -> list[str]:
+    day_s = parse_duration(options.day)
+    clients = options.clients
+    lines = [
+        f"{clients} clients x {options.day}, one process per run "
+        f"(target: under {DAY_TARGET_S:g} s wall; memory: peak RSS of the span <= "
+        f"{MEMORY_GROWTH_LIMIT:g}x that of a quarter of it):"
+    ]
+    for traffic in options.traffics.split(","):
+        for strategy in options.strategies.split(","):
+            quarter = in_subprocess(strategy, clients, day_s / 4, traffic)
+            full = in_subprocess(strategy, clients, day_s, traffic)
+            growth = full["max_rss_mb"] / max(quarter["max_rss_mb"], 1.0)
+            time_verdict = "PASS" if full["wall_s"] < DAY_TARGET_S else "MISS"
+            memory_verdict = "flat" if growth <= MEMORY_GROWTH_LIMIT else "GROWS"
+            lines.append(
+                f"  {traffic:<8} {strategy:<15} {int(full['calls']):>10,} calls "
+                f"{full['wall_s']:7.1f} s wall ({full['cpu_s']:.1f} s CPU) {time_verdict}  "
+                f"skipped {full['skipped'] / max(full['calls'], 1):6.1%}  "
+                f"peak RSS {full['max_rss_mb']:.0f} MB vs {quarter['max_rss_mb']:.0f} MB "
+                f"for a quarter: {memory_verdict}"
+            )
+    return lines
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    doc = __doc__ or ""
+    parser = argparse.ArgumentParser(
+        description=doc.splitlines()[0],
+        epilog=doc[doc.index("example:") :],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--clients", type=int, default=100)
-    parser.add_argument("--duration", default="24h")
-    parser.add_argument("--slow-duration", default="2m", help="span played without fast-forward")
+    parser.add_argument("--spans", default="1m,6m", help="short,long spans of the cost ratio")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the ratio")
+    parser.add_argument("--day", default="24h", help="the span of the day figures")
+    parser.add_argument("--traffics", default="poisson,diurnal,burst")
+    parser.add_argument("--strategies", default=",".join(NAMES))
+    parser.add_argument("--skip-day", action="store_true", help="only the cost ratio")
     parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.one:
-        strategy, clients, duration_s, fast = options.one
-        print(json.dumps(measure(strategy, int(clients), float(duration_s), fast == "True")))
+        strategy, clients, duration_s, traffic = options.one
+        print(json.dumps(ours(strategy, int(clients), float(duration_s), traffic)))
         return
-    duration_s = parse_duration(options.duration)
-    slow_s = min(duration_s, parse_duration(options.slow_duration))
-    clients = options.clients
-    print(f"{clients} clients at 1 call/s; one process per measurement\n")
-    targets = {"cached+backoff": 10.0, "naive": 60.0}
-    verdicts = []
-    for strategy, target_s in targets.items():
-        for span in (duration_s / 24, duration_s):
-            m = in_subprocess(strategy, clients, span, True)
-            show(f"{strategy} {span / 3600:g} h", span, m)
-        # The full run's time scaled to the target's call count (equal when at defaults).
-        scaled = m["wall_s"] * TARGET_CALLS / max(m["calls"], 1)
-        slow = in_subprocess(strategy, clients, slow_s, False)
-        show(f"{strategy} {slow_s / 60:g} min, no fast-forward", slow_s, slow)
-        event_by_event = slow["wall_s"] / slow["calls"] * TARGET_CALLS
-        verdict = "PASS" if scaled < target_s else "FAIL"
-        verdicts.append(
-            f"{strategy:<15} {TARGET_CALLS:,} calls: {scaled:6.2f} s (target < {target_s:g} s) "
-            f"{verdict}; event by event would take ~{event_by_event:,.0f} s "
-            f"({event_by_event / scaled:,.0f}x slower)"
-        )
+    print(this_machine().describe())
+    print("\n".join(ratios(options)))
+    if not options.skip_day:
         print()
-    print("\n".join(verdicts))
+        print("\n".join(days(options)))
 
 
 if __name__ == "__main__":

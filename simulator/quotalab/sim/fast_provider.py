@@ -62,7 +62,9 @@ class FastProvider:
         self._api_plans: dict[tuple[str, str], _ApiPlan | None] = {}
         self._client_values: dict[str, Mapping[str, str]] = {}
         self._replies: dict[int, ProviderReply] = {}  # id(response) -> its reply
-        self._issued: dict[_TokenPlan, tuple[int, Mapping[str, str]]] = {}
+        # Per plan: the second of its last token and that token's answer without
+        # rate-limit headers (those change with every request; the body does not).
+        self._issued: dict[_TokenPlan, tuple[int, HttpResponse]] = {}
         self.answered = 0  # requests answered on the fast path
         self.delegated = 0  # requests handed to the full provider path
 
@@ -170,9 +172,14 @@ class FastProvider:
         issued = self._issued.get(plan)
         if issued is None or issued[0] != issued_at:
             # Every token of one second carries the same claims: issue once, reuse.
-            issued = self._issued[plan] = (issued_at, self._token_values(plan, issued_at))
+            values = self._token_values(plan, issued_at)
+            issued = self._issued[plan] = (
+                issued_at,
+                p.responses[plan.response_name].render(values),
+            )
         p.counters.incr(who, "tokens_issued")
-        return p.render_shared(plan.response_name, issued[1], headers)
+        # What ``render(values, headers)`` gives: the rendered headers, then these.
+        return auth0.with_headers(issued[1], headers)
 
     def _token_values(self, plan: _TokenPlan, issued_at: int) -> Mapping[str, str]:
         """The token response's values for a token issued at ``issued_at``."""
