@@ -145,3 +145,27 @@ async def test_replay_app_answers_each_route_and_404_elsewhere(
     assert (token.headers["x-kind"], token.text) == ("token", "{}")
     assert (api.headers["x-kind"], api.text) == ("api", "[]")
     assert other.status_code == 404
+
+
+def test_simulate_speed_runs_smoke_sized() -> None:
+    """Both parts run end to end on a tiny scenario: the ratio lines and a day line each."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "simulate_speed.py"),
+            *("--clients", "2", "--spans", "5s,15s", "--rounds", "1", "--day", "1m"),
+            *("--traffics", "burst", "--strategies", "naive,cached+backoff"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    for strategy in ("naive", "backoff"):
+        assert any(line.split()[:2] == [strategy, "quotalab"] for line in lines), done.stdout
+    assert sum("ratio" in line and "target <= 5x" in line for line in lines) == 2
+    day = [line for line in lines if line.split()[:1] == ["burst"]]
+    assert [line.split()[1] for line in day] == ["naive", "cached+backoff"]
+    assert all("peak RSS" in line for line in day)
