@@ -113,8 +113,10 @@ def stop(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
         proc.wait()
 
 
-def uvicorn_stack() -> str:
-    """The HTTP parser and event loop uvicorn's ``auto`` picks here (uvicorn[standard] or not)."""
-    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+def uvicorn_stack(http: str = "auto", loop: str = "auto") -> str:
+    """The HTTP parser and event loop uvicorn runs with (``auto``: what it picks here)."""
+    if http == "auto":
+        http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    if loop == "auto":
+        loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     return f"uvicorn ({http} + {loop})"

@@ -62,7 +62,9 @@ def app_costs(config: Path, reject: Captured, duration_s: float) -> tuple[float,
     )
 
 
-def uvicorn_argv(app: str, port: int, workers: int) -> list[str]:
+def uvicorn_argv(
+    app: str, port: int, workers: int, http: str = "auto", loop: str = "auto"
+) -> list[str]:
     """uvicorn serving ``app`` (a factory) with the settings ``quotalab serve`` uses.
 
     Those are simulator/quotalab/cli/serve.py's: no ``server`` header, log level warning.
@@ -82,13 +84,22 @@ def uvicorn_argv(app: str, port: int, workers: int) -> list[str]:
         "--no-server-header",
         "--log-level",
         "warning",
+        "--http",
+        http,
+        "--loop",
+        loop,
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser(__doc__ or "", "python bench/reject_path.py --rounds 3 --duration 8").parse_args(
-        argv
+    options = parser(__doc__ or "", "python bench/reject_path.py --rounds 3 --duration 8")
+    options.add_argument(
+        "--http", choices=("auto", "h11", "httptools"), default="auto", help="both servers' parser"
     )
+    options.add_argument(
+        "--loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="both servers' loop"
+    )
+    args = options.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="quotalab-bench-") as tmp:
         config = Path(tmp) / "tiny-bucket.toml"
         config.write_text(TINY_BUCKET_TOML)
@@ -107,12 +118,18 @@ def main(argv: list[str] | None = None) -> int:
             str(args.workers),
             "--store",
             args.store,
+            "--http",
+            args.http,
+            "--loop",
+            args.loop,
         )
         with running(mock_argv, mock_port, log=Path(tmp) / "mock.log"):
             reject = drain(mock_port)
             spec = {"status": reject.status, "headers": reject.headers, "body": reject.body}
             bare_env = python_env({RESPONSE_ENV: json.dumps(spec)})
-            bare_argv = uvicorn_argv("bench.bare_app:create_app", bare_port, args.workers)
+            bare_argv = uvicorn_argv(
+                "bench.bare_app:create_app", bare_port, args.workers, args.http, args.loop
+            )
             with running(bare_argv, bare_port, env=bare_env, log=Path(tmp) / "bare.log"):
                 print(f"mock 429: {reject.body}", file=sys.stderr)
                 runs = side_by_side(
@@ -143,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         verdict=Verdict("ratio quotalab / bare", runs.ratio, TARGET),
         settings={
-            "server": uvicorn_stack(),
+            "server": uvicorn_stack(args.http, args.loop),
             "workers": str(args.workers),
             "wrk": f"-t1 -c{args.connections}",
             "rounds": f"{args.rounds} x {args.duration:g}s per side",

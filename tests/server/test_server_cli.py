@@ -17,7 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from quotalab.cli import serve as serve_module
 from quotalab.cli.serve import banner, builtin_secrets
+from quotalab.errors import InputError
 from quotalab.profiles import load_config
 from quotalab.server import runner
 from quotalab.server.keys import generate_private_pem
@@ -31,6 +33,25 @@ def test_help_has_an_example() -> None:
     result = quotalab("serve", "--help")
     assert result.returncode == 0
     assert "Example: quotalab serve" in result.stdout
+
+
+def test_an_unknown_http_stack_is_one_line_naming_the_choices() -> None:
+    result = quotalab("serve", "--http", "hyper")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "quotalab: error: --http 'hyper': expected one of auto, h11, httptools"
+    ]
+
+
+def test_a_missing_fast_stack_names_the_extra_that_brings_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(serve_module.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(
+        InputError, match=r"--loop uvloop: not installed; pip install 'quotalab\[fast\]'"
+    ):
+        serve_module.check_stack("auto", "uvloop")
+    serve_module.check_stack("h11", "asyncio")  # the pure-Python stack needs nothing more
 
 
 def test_broken_config_is_one_line_naming_file_and_key(tmp_path: Path) -> None:
@@ -130,11 +151,15 @@ def _first_answer(
 
 
 @pytest.mark.live
-def test_serve_starts_and_answers_on_loopback() -> None:
+@pytest.mark.parametrize("stack", [(), ("--http", "h11", "--loop", "asyncio")])
+def test_serve_starts_and_answers_on_loopback(stack: tuple[str, ...]) -> None:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "quotalab", "serve", "--profile", "twitter", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "quotalab", "serve", "--profile", "twitter"),
+            *("--port", str(port), *stack),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,

@@ -42,6 +42,8 @@ def _serve(monkeypatch: pytest.MonkeyPatch, **options: Any) -> dict[str, Any]:
         "read_timeout": 10.0,
         "tls": False,
         "tls_dir": None,
+        "http": "auto",
+        "loop": "auto",
     }
     settings.update(options)
     serve_cli.serve(**settings)

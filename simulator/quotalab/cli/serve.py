@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import importlib.util
 import os
 import secrets
 import socket
@@ -136,6 +138,21 @@ def _oauth2_try(
     ]
 
 
+STACK_CHOICES = {"http": ("auto", "h11", "httptools"), "loop": ("auto", "asyncio", "uvloop")}
+
+
+def check_stack(http: str, loop: str) -> None:
+    """Refuse an unknown or missing HTTP parser or event loop in one line."""
+    for option, value in (("http", http), ("loop", loop)):
+        choices = STACK_CHOICES[option]
+        if value not in choices:
+            raise InputError(f"--{option} {value!r}: expected one of {', '.join(choices)}")
+        if value in ("httptools", "uvloop") and importlib.util.find_spec(value) is None:
+            raise InputError(
+                f"--{option} {value}: not installed; pip install 'quotalab[fast]' brings it"
+            )
+
+
 @app.command()
 def serve(
     profile: str = typer.Option("auth0", help=f"Built-in profile: {', '.join(BUILTIN_PROFILES)}."),
@@ -171,11 +188,20 @@ def serve(
         Path | None,
         typer.Option("--tls-dir", help="With --tls: write ca.pem here (default: a temp dir)."),
     ] = None,
+    http: str = typer.Option(
+        "auto", help="HTTP parser: auto (httptools when installed), h11 or httptools."
+    ),
+    loop: str = typer.Option(
+        "auto", help="Event loop: auto (uvloop when installed), asyncio or uvloop."
+    ),
 ) -> None:
     """Run the mock token server.
 
+    The fast HTTP stack (httptools, uvloop) comes with pip install 'quotalab[fast]'.
+
     Example: quotalab serve --profile entra --tls --tls-dir /tmp/quotalab-tls
     """
+    check_stack(http, loop)
     if max_tracked_clients < 1:
         raise InputError(f"--max-tracked-clients must be >= 1, got {max_tracked_clients}")
     if not 0 < read_timeout <= 3600:
@@ -225,6 +251,9 @@ def serve(
         typer.echo(banner(loaded, base_url, no_limits, public))
         if authority is not None:
             typer.echo(authority.instructions())
+        # Everything built so far (modules, profile, compiled responses) lives as
+        # long as the server: keep full collections from walking it again and again.
+        gc.freeze()
         uvicorn.run(
             create_app(provider),
             host=host,
@@ -235,6 +264,8 @@ def serve(
             server_header=False,
             access_log=False,
             **ssl_files,  # type: ignore[arg-type]
+            http=http,
+            loop=loop,
         )
         return
     open_store(store)  # fail here, in one line, if the shared store is unreachable
@@ -277,4 +308,6 @@ def serve(
             server_header=False,
             access_log=False,
             **ssl_files,  # type: ignore[arg-type]
+            http=http,
+            loop=loop,
         )

@@ -16,7 +16,7 @@ from quotalab.server.metrics import CONTENT_TYPE, ProviderMetrics
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.parsing import declared_length
 from quotalab.server.store_handoff import READ_WITHIN_S, StoreHandOff, store_blocks
-from quotalab.wire import HttpRequest
+from quotalab.wire import HttpRequest, HttpResponse
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -52,6 +52,7 @@ class ProviderApp:
         self._cap = provider.settings.max_body_bytes
         # Redis calls run on threads under a deadline; memory is called inline.
         self._handoff = StoreHandOff(provider) if store_blocks(provider) else None
+        self._raw: dict[int, tuple[HttpResponse, list[tuple[bytes, bytes]]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -71,8 +72,12 @@ class ProviderApp:
             return
         query: bytes = scope.get("query_string", b"")
         url = f"{path}?{query.decode('latin-1')}" if query else path
-        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
-        declared = declared_length({name.lower(): value for name, value in headers})
+        headers = tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
+        length = ""  # the last content-length, as a dict of the headers would keep it
+        for name, value in headers:
+            if len(name) == 14 and name.lower() == "content-length":
+                length = value
+        declared = declared_length({"content-length": length}) if length else None
         # An announced body over the cap is answered 413 at once, without waiting for it.
         body = b"" if (declared or 0) > self._cap else await _read_body(receive, self._cap)
         request = HttpRequest(method, url, headers, body)
@@ -84,8 +89,17 @@ class ProviderApp:
             await asyncio.sleep(outcome.latency_s)
         response = outcome.response
         self.metrics.observe(response.status)
-        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
-        await self._send(send, response.status, raw, response.body)
+        await self._send(send, response.status, self._raw_headers(response), response.body)
+
+    def _raw_headers(self, response: HttpResponse) -> list[tuple[bytes, bytes]]:
+        """The response's headers as ASGI wants them; shared responses encode once."""
+        entry = self._raw.get(id(response))
+        if entry is None or entry[0] is not response:
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+            if len(self._raw) >= 1024:
+                self._raw.clear()
+            entry = self._raw[id(response)] = (response, raw)  # keeps the id its own
+        return list(entry[1])
 
     async def _send_metrics(self, send: Send) -> None:
         text: bytes | None
