@@ -160,7 +160,9 @@ class FastProvider:
         p = self.provider
         now = p.clock.now()
         who, endpoint = plan.client_id, plan.endpoint
-        rejected, headers = p.admit_token_request(endpoint, who, now)
+        # ``admit_token_request`` without its fault check: no fault is in force here.
+        p.counters.incr(who, "token_requests")
+        rejected, headers = p.limit(endpoint, "request", who, now, "throttled_429")
         if rejected is not None:
             return rejected
         quota_rejected, quota_headers = p.limit(endpoint, "issue", who, now, "throttled_429")

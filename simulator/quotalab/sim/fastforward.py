@@ -36,6 +36,7 @@ from quotalab.sim.engine_types import Worker
 from quotalab.sim.token_handles import HANDLE_PREFIX, HandleKeys
 from quotalab.strategies.client import ClientStrategy
 from quotalab.strategies.client_settings import with_bearer
+from quotalab.strategies.messages import Strategy
 from quotalab.wire import HttpRequest
 
 Schedule = Callable[[float, Callable[[], None]], None]
@@ -87,6 +88,10 @@ class ProviderOracle:
             self.last_quiet.pop(id(worker), None)
 
     # -- QuietOracle -----------------------------------------------------
+
+    def can_prove(self, strategy: Strategy) -> bool:
+        """Whether any call of ``strategy`` could ever be quiet (else: no need to ask)."""
+        return self.single_worker and type(strategy) is ClientStrategy and strategy.token.cache
 
     def quiet_until(self, worker: Worker, now: float) -> float:
         strategy = worker.group.strategy
