@@ -115,14 +115,16 @@ def in_subprocess(strategy: str, clients: int, duration_s: float, traffic: str) 
     return result
 
 
-def days(options: argparse.Namespace) -> list[str]:
+def days(options: argparse.Namespace) -> None:
+    """Print one line per traffic and strategy as each is measured."""
     day_s = parse_duration(options.day)
     clients = options.clients
-    lines = [
+    print(
         f"{clients} clients x {options.day}, one process per run "
         f"(target: under {DAY_TARGET_S:g} s wall; memory: peak RSS of the span <= "
-        f"{MEMORY_GROWTH_LIMIT:g}x that of a quarter of it):"
-    ]
+        f"{MEMORY_GROWTH_LIMIT:g}x that of a quarter of it):",
+        flush=True,
+    )
     for traffic in options.traffics.split(","):
         for strategy in options.strategies.split(","):
             quarter = in_subprocess(strategy, clients, day_s / 4, traffic)
@@ -130,14 +132,14 @@ def days(options: argparse.Namespace) -> list[str]:
             growth = full["max_rss_mb"] / max(quarter["max_rss_mb"], 1.0)
             time_verdict = "PASS" if full["wall_s"] < DAY_TARGET_S else "MISS"
             memory_verdict = "flat" if growth <= MEMORY_GROWTH_LIMIT else "GROWS"
-            lines.append(
+            print(
                 f"  {traffic:<8} {strategy:<15} {int(full['calls']):>10,} calls "
                 f"{full['wall_s']:7.1f} s wall ({full['cpu_s']:.1f} s CPU) {time_verdict}  "
                 f"skipped {full['skipped'] / max(full['calls'], 1):6.1%}  "
                 f"peak RSS {full['max_rss_mb']:.0f} MB vs {quarter['max_rss_mb']:.0f} MB "
-                f"for a quarter: {memory_verdict}"
+                f"for a quarter: {memory_verdict}",
+                flush=True,
             )
-    return lines
 
 
 def main() -> None:
@@ -161,10 +163,10 @@ def main() -> None:
         print(json.dumps(ours(strategy, int(clients), float(duration_s), traffic)))
         return
     print(this_machine().describe())
-    print("\n".join(ratios(options)))
+    print("\n".join(ratios(options)), flush=True)
     if not options.skip_day:
         print()
-        print("\n".join(days(options)))
+        days(options)
 
 
 if __name__ == "__main__":
