@@ -10,8 +10,10 @@ rendering with the profile's own responses. Tokens are opaque handles
 (``quotalab.sim.token_handles``), so issuing and checking one is a lookup.
 
 Everything else (an invalid or unknown request, an endpoint with a fault in
-force, a token that is not ours, a refused token or scope) goes to the full
-``MockProvider.respond``, which decides as always. One source of truth:
+force, a token that is not ours, a refused token or scope, answers carrying
+per-answer ids, other providers' flows) goes to the full
+``MockProvider.respond``, which decides as always. The simulation's store is
+in memory, so the limiter never raises ``StoreUnavailable`` here. One source of truth:
 ``tests/sim/test_fast_path.py`` plays random scenarios both ways and
 requires identical reports.
 """
@@ -27,6 +29,7 @@ from quotalab.profiles.profile_model import EndpointSpec
 from quotalab.server import auth0
 from quotalab.server.mock_provider import MockProvider, ProviderReply
 from quotalab.server.parsing import basic_credentials, declared_length, read_request
+from quotalab.server.request_ids import GENERATED
 from quotalab.wire import HttpRequest, HttpResponse
 
 _PLANS_MAX = 4096  # distinct request objects remembered (strategies reuse a handful)
@@ -151,6 +154,8 @@ class FastProvider:
         granted = allowed if requested is None else [s for s in requested.split() if s in allowed]
         name = "token_ok" if granted else "token_ok_no_scope"
         response_name = endpoint.response("ok" if granted else "ok_no_scope", name)
+        if p.responses[response_name].names & GENERATED:
+            return None  # a fresh id in every answer: nothing to render once
         return _TokenPlan(
             endpoint, client_id, audience, " ".join(granted), p.issuer(incoming), response_name
         )
@@ -216,7 +221,10 @@ class FastProvider:
         endpoint = p.routes.get((incoming.method, incoming.path))
         if endpoint is None or endpoint.kind != "jwt_api":
             return None
-        return _ApiPlan(endpoint, p.issuer(incoming), endpoint.response("ok", "api_data_ok"))
+        ok_name = endpoint.response("ok", "api_data_ok")
+        if p.responses[ok_name].names & GENERATED:
+            return None  # a fresh id in every answer: nothing to share
+        return _ApiPlan(endpoint, p.issuer(incoming), ok_name)
 
     def _api(self, plan: _ApiPlan, authorization: str) -> HttpResponse | None:
         """``auth0.jwt_api`` for a good token of ours; None: let the full path answer."""
