@@ -38,11 +38,12 @@ def _closed_by_server(base_url: str, first_bytes: bytes) -> bool:
     ],
     ids=["body", "headers", "silence"],
 )
+@pytest.mark.parametrize("http", ["h11", "httptools"])  # httptools: quotalab[fast]
 def test_a_request_not_read_in_time_has_its_connection_closed(
-    make_provider: MakeProvider, first_bytes: bytes
+    make_provider: MakeProvider, first_bytes: bytes, http: str
 ) -> None:
     provider = make_provider()
-    with serve_in_thread(provider, read_timeout_s=READ_TIMEOUT_S) as base_url:
+    with serve_in_thread(provider, read_timeout_s=READ_TIMEOUT_S, http=http) as base_url:
         assert _closed_by_server(base_url, first_bytes)
         # Complete requests, one after another on one connection, are unaffected.
         with httpx.Client(base_url=base_url) as client:

@@ -33,7 +33,7 @@ from quotalab.server.keys import generate_private_pem
 from quotalab.server.read_timeouts import (
     DEFAULT_READ_TIMEOUT_S,
     ENV_READ_TIMEOUT_S,
-    ReadTimeoutH11Protocol,
+    protocol_for,
     read_timeout_protocol,
 )
 from quotalab.server.tls import LocalCA, local_ca
@@ -258,14 +258,13 @@ def serve(
             create_app(provider),
             host=host,
             port=port,
-            http=read_timeout_protocol(read_timeout),
+            http=read_timeout_protocol(read_timeout, http),
+            loop=loop,
             ws="none",  # no WebSocket endpoints: an upgrade is answered as plain HTTP
             log_level="warning",
             server_header=False,
             access_log=False,
             **ssl_files,  # type: ignore[arg-type]
-            http=http,
-            loop=loop,
         )
         return
     open_store(store)  # fail here, in one line, if the shared store is unreachable
@@ -301,13 +300,12 @@ def serve(
             factory=True,
             host=host,
             port=port,
-            http=ReadTimeoutH11Protocol,
+            http=protocol_for(http),
+            loop=loop,
             workers=workers,
             ws="none",  # no WebSocket endpoints: an upgrade is answered as plain HTTP
             log_level="warning",
             server_header=False,
             access_log=False,
             **ssl_files,  # type: ignore[arg-type]
-            http=http,
-            loop=loop,
         )

@@ -10,6 +10,7 @@ began; the app then sees ``http.disconnect`` and nothing is counted twice.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 
 import h11
@@ -63,8 +64,70 @@ class ReadTimeoutH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def read_timeout_protocol(read_timeout_s: float) -> type[ReadTimeoutH11Protocol]:
+ReadTimeoutHttpToolsProtocol: type[asyncio.Protocol] | None = None
+"""The same deadline on uvicorn's httptools protocol (``quotalab[fast]``); None without it."""
+
+if importlib.util.find_spec("httptools") is not None:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class _ReadTimeoutHttpToolsProtocol(HttpToolsProtocol):
+        """uvicorn's httptools protocol plus a per-request read deadline."""
+
+        read_timeout_s = float(os.environ.get(ENV_READ_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S))
+        _read_deadline: asyncio.TimerHandle | None = None
+        _reading = False  # a request has begun and not been read whole
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_read_deadline()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._reading = True
+            self._arm_read_deadline()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._reading = False
+            self._cancel_read_deadline()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and not self._reading:
+                self._arm_read_deadline()  # the next request on this connection
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._cancel_read_deadline()
+            super().connection_lost(exc)
+
+        def _arm_read_deadline(self) -> None:
+            self._cancel_read_deadline()
+            loop = asyncio.get_running_loop()
+            self._read_deadline = loop.call_later(self.read_timeout_s, self._read_timed_out)
+
+        def _cancel_read_deadline(self) -> None:
+            if self._read_deadline is not None:
+                self._read_deadline.cancel()
+                self._read_deadline = None
+
+        def _read_timed_out(self) -> None:
+            self._read_deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    _ReadTimeoutHttpToolsProtocol.__name__ = "ReadTimeoutHttpToolsProtocol"
+    _ReadTimeoutHttpToolsProtocol.__qualname__ = "ReadTimeoutHttpToolsProtocol"
+    ReadTimeoutHttpToolsProtocol = _ReadTimeoutHttpToolsProtocol
+
+
+def protocol_for(http: str) -> type[asyncio.Protocol]:
+    """The read-deadline protocol for ``http`` (auto: httptools when installed, else h11)."""
+    if http in ("auto", "httptools") and ReadTimeoutHttpToolsProtocol is not None:
+        return ReadTimeoutHttpToolsProtocol
+    return ReadTimeoutH11Protocol
+
+
+def read_timeout_protocol(read_timeout_s: float, http: str = "h11") -> type[asyncio.Protocol]:
     """The protocol class with its own deadline (in-process servers; workers use the env)."""
-    return type(
-        "ReadTimeoutH11Protocol", (ReadTimeoutH11Protocol,), {"read_timeout_s": read_timeout_s}
-    )
+    base = protocol_for(http)
+    return type(base.__name__, (base,), {"read_timeout_s": read_timeout_s})

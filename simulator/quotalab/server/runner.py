@@ -98,19 +98,20 @@ def serve_in_thread(
     startup_timeout_s: float = 10.0,
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
     tls: LocalCA | None = None,
+    http: str = "h11",
 ) -> Iterator[str]:
     """Serve ``provider`` on ``host:port`` (0 = a free port) in a thread; yield its base URL.
 
     The provider's issuer follows the bound address unless configured; a
     request not fully read within ``read_timeout_s`` has its connection closed.
     With ``tls`` the server speaks HTTPS with that CA's server certificate
-    (``https://`` base URL).
+    (``https://`` base URL). ``http`` is uvicorn's parser: h11, httptools or auto.
     """
     config = uvicorn.Config(
         create_app(provider),
         host=host,
         port=port,
-        http=read_timeout_protocol(read_timeout_s),
+        http=read_timeout_protocol(read_timeout_s, http),
         ws="none",  # an Upgrade: websocket request is answered as plain HTTP
         log_level="warning",
         lifespan="off",
