@@ -21,6 +21,7 @@ requires identical reports.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ from quotalab.server.parsing import basic_credentials, declared_length, read_req
 from quotalab.server.request_ids import GENERATED
 from quotalab.wire import HttpRequest, HttpResponse
 
+_MARK = "qlmark7f3a"  # stands for the access token while a token answer's frame is made
+_PLAIN_TOKEN = re.compile(r"[A-Za-z0-9._-]+")
 _PLANS_MAX = 4096  # distinct request objects remembered (strategies reuse a handful)
 
 
@@ -68,6 +71,7 @@ class FastProvider:
         # Per plan: the second of its last token and that token's answer without
         # rate-limit headers (those change with every request; the body does not).
         self._issued: dict[_TokenPlan, tuple[int, HttpResponse]] = {}
+        self._frames: dict[_TokenPlan, tuple[HttpResponse, bytes, bytes] | None] = {}
         self.answered = 0  # requests answered on the fast path
         self.delegated = 0  # requests handed to the full provider path
 
@@ -180,13 +184,32 @@ class FastProvider:
         if issued is None or issued[0] != issued_at:
             # Every token of one second carries the same claims: issue once, reuse.
             values = self._token_values(plan, issued_at)
-            issued = self._issued[plan] = (
-                issued_at,
-                p.responses[plan.response_name].render(values),
-            )
+            issued = self._issued[plan] = (issued_at, self._token_answer(plan, values))
         p.counters.incr(who, "tokens_issued")
         # What ``render(values, headers)`` gives: the rendered headers, then these.
         return auth0.with_headers(issued[1], headers)
+
+    def _token_answer(self, plan: _TokenPlan, values: Mapping[str, str]) -> HttpResponse:
+        """``render(values)`` of the token answer; the body around the token is filled once.
+
+        The answer is rendered once per plan with a marker for the token, and the
+        bytes around the marker are kept; a token that JSON would not escape
+        (handles and JWTs are letters, digits, ``.``, ``-`` and ``_``) is then
+        spliced in. Anything else renders as usual.
+        """
+        token = values["access_token"]
+        frame = self._frames.get(plan)
+        if frame is None:
+            probe = self.provider.responses[plan.response_name].render(
+                {**values, "access_token": _MARK}
+            )
+            parts = probe.body.split(_MARK.encode())
+            marked = len(parts) == 2 and not any(_MARK in v for v in probe.headers.values())
+            frame = self._frames[plan] = (probe, parts[0], parts[-1]) if marked else None
+        if frame is None or not _PLAIN_TOKEN.fullmatch(token):
+            return self.provider.responses[plan.response_name].render(values)
+        probe, before, after = frame
+        return HttpResponse(probe.status, probe.headers, before + token.encode() + after)
 
     def _token_values(self, plan: _TokenPlan, issued_at: int) -> Mapping[str, str]:
         """The token response's values for a token issued at ``issued_at``."""
