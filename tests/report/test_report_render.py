@@ -37,12 +37,13 @@ def test_markdown_has_a_row_per_strategy_the_verdict_and_settings() -> None:
         assert f"- {key}: {value}" in text
 
 
-def test_markdown_escapes_pipes_in_names() -> None:
+def test_markdown_escapes_pipes_and_html_in_names() -> None:
     report = build_report(META, {HOSTILE: cached()})
-    row = render_markdown(report).splitlines()
-    data = [line for line in row if line.startswith("| <script>")]
+    text = render_markdown(report)
+    data = [line for line in text.splitlines() if line.startswith("| &lt;script&gt;")]
     assert len(data) == 1
     assert "\\|pipe" in data[0]
+    assert "<script>" not in text  # Markdown renders raw HTML: it must stay text
 
 
 def test_terminal_prints_every_strategy_and_the_verdict() -> None:

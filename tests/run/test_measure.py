@@ -53,13 +53,30 @@ def test_without_server_counts_the_client_tally_stands_alone() -> None:
     assert disagreements(figures) == []
 
 
-def test_calls_count_finished_flows_and_ignore_abandoned_ones() -> None:
+def test_calls_cut_off_at_stop_are_attempted_calls_that_did_not_succeed() -> None:
     counts = ClientTally()
     assert count_flows(counts, {"ok": 361, "ThrottledError": 89, "abandoned": 4})
-    assert (counts.calls, counts.ok, counts.failed) == (450, 361, 89)
-    assert counts.errors == {"ThrottledError": 89}
-    assert not count_flows(ClientTally(), {"abandoned": 3})
+    assert (counts.calls, counts.ok, counts.failed) == (454, 361, 93)
+    assert counts.errors == {"ThrottledError": 89, "abandoned": 4}
+    assert count_flows(ClientTally(), {"abandoned": 3})
     assert not count_flows(ClientTally(), {})
+
+
+def test_per_1k_calls_divides_by_every_call_that_made_the_requests() -> None:
+    # 10 naive calls each took a token; 2 were cut off at stop before their API call.
+    tally = Tally()
+    for i in range(10):
+        tally.record_exchange(START + i, "token", "ok", 3)
+    for i in range(8):
+        tally.record_exchange(START + i, "api", "ok", 3)
+        tally.record_flow("ok")
+    tally.record_flow("abandoned")
+    tally.record_flow("abandoned")
+    server = {"token_requests": 10, "tokens_issued": 10, "api_calls": 8, "api_ok": 8}
+    figures = figures_of("naive", tally, server, START, 10.0)
+    measured = measurements_of(figures)
+    assert measured.token_requests / measured.calls * 1000 == 1000  # by design, not 1,250
+    assert figures.first_messages["abandoned"].startswith("cut off when the run stopped")
 
 
 def own_client_tally() -> Tally:

@@ -47,7 +47,50 @@ def test_a_strategy_giving_up_is_listed_with_its_message() -> None:
 
 
 def test_call_api_answers_read_as_statuses() -> None:
-    assert [status_of(a) for a in (200, Answer(), None, "200", True)] == [200, 204, 0, 0, 0]
+    assert [status_of(a) for a in (200, Answer(), 599, 100)] == [200, 204, 599, 100]
+    for not_a_status in (None, "200", 200.0, True, 10**30, -200, 0, 99, 600):
+        assert status_of(not_a_status) is None, not_a_status
+
+
+def test_an_answer_that_is_no_status_is_a_failed_call_saying_so() -> None:
+    recorder = Recorder()
+    for answer in (None, "200", 200.0, True, 10**30, -200):
+        recorder.record_own_call(START, answer, 1.0)
+    recorder.record_own_call(START, 200, 1.0)
+    tally = recorder.tally
+    assert tally.flows == {"not_an_http_status": 6, "ok": 1}
+    message = tally.first_messages["not_an_http_status"]
+    assert message.startswith("call_api returned None, which is not an HTTP status")
+    assert "100 to 599" in message
+
+
+def test_an_exception_that_cannot_be_printed_is_still_counted() -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    recorder = Recorder()
+    recorder.record_own_failure(START, Unprintable(), 1.0)
+    recorder.record_own_failure(START, ValueError("\x1b[31mred\x07 <b>"), 1.0)
+    assert recorder.tally.flows == {"Unprintable": 1, "ValueError": 1}
+    assert "could not be read" in recorder.tally.first_messages["Unprintable"]
+    assert recorder.tally.first_messages["ValueError"] == "\\x1b[31mred\\x07 <b>"
+
+
+def test_a_custom_strategy_raising_its_own_exception_is_a_classified_failed_call() -> None:
+    from quotalab.errors import ThrottledError
+
+    recorder = Recorder()
+    try:
+        try:
+            raise ThrottledError("still throttled", 429)
+        except ThrottledError as inner:
+            raise RuntimeError("rate limited") from inner
+    except RuntimeError as error:
+        recorder.record_strategy_error(error)
+    recorder.record_strategy_error(KeyError("policy bug"))
+    assert recorder.tally.flows == {"RuntimeError": 1, "KeyError": 1}
+    assert recorder.tally.throttled_flows == {"RuntimeError": 1}
 
 
 def test_the_server_keeps_per_second_series_per_client() -> None:

@@ -47,7 +47,7 @@ def test_a_factory_returning_neither_protocol_is_refused(
     auth0: ClientSettings, clock: VirtualClock
 ) -> None:
     spec = f"{__name__}:not_a_strategy"
-    with pytest.raises(InputError, match="neither call"):
+    with pytest.raises(InputError, match="neither name and call"):
         build_strategy(spec, auth0, clock=clock, rng=random.Random(0))
 
 

@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 from quotalab.cli.entry import app
+from quotalab.errors import InputError
 from quotalab.gate import echo_results, gate_files, parse_figure_tolerance
+
+DEFAULT_TOLERANCE = 0.1
 
 
 @app.command()
@@ -21,8 +24,9 @@ def gate(
         Path | None, typer.Option("--baseline", help="An earlier report.json to compare with.")
     ] = None,
     tolerance: Annotated[
-        float, typer.Option("--tolerance", help="Relative worsening allowed against the baseline.")
-    ] = 0.1,
+        float | None,
+        typer.Option("--tolerance", help="Relative worsening allowed against the baseline (0.1)."),
+    ] = None,
     figure_tolerance: Annotated[
         list[str] | None,
         typer.Option(
@@ -50,12 +54,24 @@ def gate(
     --baseline main-report.json --tolerance 0.1 --figure-tolerance success_ratio=0.01
     --junit gate.xml
     """
+    if baseline is None:
+        given = [
+            name
+            for name, value in (
+                ("--tolerance", tolerance is not None),
+                ("--figure-tolerance", bool(figure_tolerance)),
+                ("--compare-latency", compare_latency),
+            )
+            if value
+        ]
+        if given:
+            raise InputError(f"{given[0]} needs --baseline (it tunes the baseline comparison)")
     tolerances = dict(parse_figure_tolerance(text) for text in figure_tolerance or ())
     results = gate_files(
         report,
         thresholds,
         baseline=baseline,
-        tolerance=tolerance,
+        tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance,
         tolerances=tolerances,
         compare_latency=compare_latency,
         junit=junit,

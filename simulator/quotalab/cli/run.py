@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, Task, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from quotalab.cli.entry import app
 from quotalab.clock import SystemClock
-from quotalab.gate import echo_results, gate_files
+from quotalab.gate import check_gate_file, echo_results, gate_files
 from quotalab.report import render_terminal
 from quotalab.run.orchestrate import provider_config, run_comparison, run_plan
 from quotalab.run.reporting import new_run_directory, write_run_report
@@ -24,11 +25,22 @@ from quotalab.strategies.registry import NAMES
 
 
 def _check_before_start(settings: RunSettings) -> None:
-    """Fail on a bad profile, config, plan or custom strategy before any load starts."""
+    """Fail on a bad profile, config, plan, custom strategy or thresholds file before any load."""
     run_plan(settings, provider_config(settings))
     for name in settings.strategies:
         if is_custom_strategy(name):
             load_strategy(name)
+    if settings.gate is not None:
+        check_gate_file(settings.gate, settings.strategies)
+
+
+def _terminate_on_sigterm() -> None:
+    """SIGTERM stops the run as Ctrl-C does: locust is stopped, nothing left behind."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @app.command()
@@ -161,6 +173,7 @@ def run(
         simulate=simulate,
     )
     _check_before_start(settings)
+    _terminate_on_sigterm()
     console = Console(emoji=False)  # strategy names are user text: printed literally
     clock = SystemClock()
     run_dir = new_run_directory(settings, clock)
@@ -194,18 +207,30 @@ def run(
         transient=False,
     ) as progress:
         tasks: dict[str, TaskID] = {
-            name: progress.add_task(name, total=settings.duration_s, status="waiting")
+            name: progress.add_task(name, total=settings.duration_s, status="waiting", start=False)
             for name in settings.strategies
         }
 
+        def task_of(name: str) -> Task:
+            return next(task for task in progress.tasks if task.id == tasks[name])
+
+        def finish(name: str) -> None:
+            if task_of(name).started and task_of(name).stop_time is None:
+                progress.stop_task(tasks[name])
+            progress.update(tasks[name], completed=settings.duration_s, status="done")
+
         def tick(strategy: str, elapsed_s: float) -> None:
+            if not task_of(strategy).started:
+                for name in settings.strategies[: settings.strategies.index(strategy)]:
+                    finish(name)
+                progress.start_task(tasks[strategy])  # each strategy's own elapsed time
             done = min(elapsed_s, settings.duration_s)
             status = "running" if elapsed_s < settings.duration_s else "stopping"
             progress.update(tasks[strategy], completed=done, status=status)
 
         result = run_comparison(settings, run_dir / "locust", tick)
         for name in settings.strategies:
-            progress.update(tasks[name], completed=settings.duration_s, status="done")
+            finish(name)
     days = SimulatedDays({}, {})
     if settings.simulate:
         days = simulate_alongside(
@@ -224,7 +249,11 @@ def run(
     for warning in result.warnings:
         console.print(Text.assemble(("warning: ", "yellow"), warning))
     console.print(Text(f"HTML report: {written.paths.html}"))
+    failed = 0
     if settings.gate is not None:
-        results = gate_files(written.paths.json, settings.gate)
-        if echo_results(results, typer.echo):
-            raise typer.Exit(1)
+        failed = echo_results(gate_files(written.paths.json, settings.gate), typer.echo)
+    else:
+        for problem in result.problems:
+            console.print(Text.assemble(("error: ", "bold red"), problem))
+    if failed or result.problems:
+        raise typer.Exit(1)

@@ -15,15 +15,16 @@ from rich.text import Text
 from quotalab.cli.entry import app
 from quotalab.clock import SystemClock
 from quotalab.errors import InputError
-from quotalab.gate import echo_results, gate_files
 from quotalab.profiles import load_config
 from quotalab.report import generated_at, render_terminal, write_report
 from quotalab.report.quota_plans import quota_plan
+from quotalab.gate import check_gate_file, echo_results, gate_files
+from quotalab.run.settings import parse_strategies
 from quotalab.sim.duration import parse_duration
-from quotalab.sim.scenario import SimSettings, run_strategy
+from quotalab.sim.scenario import SimSettings, check_strategies, run_strategy
 from quotalab.sim.sim_measurements import simulated_report
 from quotalab.sim.traffic import TRAFFIC_MODELS
-from quotalab.strategies.own_client import load_strategy
+from quotalab.strategies.registry import NAMES
 
 DEFAULT_STRATEGIES = "naive,cached,backoff,cached+backoff"
 
@@ -103,7 +104,7 @@ def simulate(
     """
     if traffic not in TRAFFIC_MODELS:
         raise InputError(f"--traffic {traffic!r}: expected one of {', '.join(TRAFFIC_MODELS)}")
-    names = tuple(name.strip() for name in strategies.split(",") if name.strip())
+    names = parse_strategies(strategies, NAMES)
     settings = SimSettings(
         profile=profile,
         config_path=str(config) if config is not None else None,
@@ -119,9 +120,9 @@ def simulate(
         fast_forward=not no_fast_forward,
     )
     faults_path = str(faults) if faults is not None else None
-    for name in names:
-        if ":" in name:
-            load_strategy(name)  # an unimportable spec fails before anything runs
+    if gate is not None:
+        check_gate_file(gate, names)  # a bad thresholds file fails before anything runs
+    check_strategies(settings)  # so does a custom strategy whose factory fails
     console = Console(stderr=True, emoji=False)  # strategy names are user text
     quota = quota_plan(load_config(profile, config), profile, plan)
     runs = []

@@ -9,11 +9,12 @@ from quotalab.gate.checks import (
     CheckResult,
     baseline_figures,
     check_bound,
+    check_evidence,
     check_thresholds,
     compare_baseline,
     parse_figure_tolerance,
 )
-from quotalab.gate.files import echo_results, gate_files
+from quotalab.gate.files import check_gate_file, echo_results, gate_files
 from quotalab.gate.gated_figures import BASELINE_FIGURES, FIGURES, LATENCY_FIGURES, Figure
 from quotalab.gate.junit import junit_xml
 from quotalab.gate.thresholds import (
@@ -35,6 +36,8 @@ __all__ = [
     "Thresholds",
     "baseline_figures",
     "check_bound",
+    "check_evidence",
+    "check_gate_file",
     "check_thresholds",
     "compare_baseline",
     "echo_results",

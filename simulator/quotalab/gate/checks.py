@@ -67,6 +67,31 @@ def check_bound(bound: Bound, strategy: Mapping[str, Any]) -> CheckResult:
     return CheckResult(bound.key, bound.strategy, bound.figure, passed, message, value, bound.limit)
 
 
+def check_evidence(document: Mapping[str, Any]) -> list[CheckResult]:
+    """A failed check for each strategy whose figures are no evidence at all.
+
+    A strategy that made no call (a ``call_api`` that never returns, a
+    factory that failed in the load generator) and one whose calls succeeded
+    while the server counted no API request (a client that never reaches the
+    server) pass no bound honestly, whatever the thresholds say.
+    """
+    results: list[CheckResult] = []
+    for name, strategy in _strategies(document).items():
+        calls, calls_ok = strategy.get("calls", 0), strategy.get("calls_ok", 0)
+        if calls == 0:
+            message = f"{name}: made no call, so nothing was measured"
+            results.append(CheckResult("made_calls", name, "calls", False, message, 0, None))
+        elif calls_ok and strategy.get("api_calls", 0) == 0:
+            message = (
+                f"{name}: {calls_ok} calls succeeded but the server counted no API "
+                "request: the client never reached the server"
+            )
+            results.append(
+                CheckResult("reached_server", name, "api_calls", False, message, 0, None)
+            )
+    return results
+
+
 def check_thresholds(document: Mapping[str, Any], thresholds: Thresholds) -> list[CheckResult]:
     """Every bound of ``thresholds`` against a validated report document.
 

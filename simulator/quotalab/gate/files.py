@@ -8,6 +8,7 @@ from pathlib import Path
 from quotalab.errors import InputError
 from quotalab.gate.checks import (
     CheckResult,
+    check_evidence,
     check_thresholds,
     check_tolerance,
     compare_baseline,
@@ -34,11 +35,14 @@ def gate_files(
     """
     check_tolerance(tolerance)  # even without --baseline: a bad option is never silently ignored
     document = load_report(report)
-    results = check_thresholds(document, load_thresholds(thresholds))
+    results = check_evidence(document) + check_thresholds(document, load_thresholds(thresholds))
     if baseline is not None:
+        earlier = load_report(baseline)
+        if not earlier["strategies"]:
+            raise InputError(f"{baseline}: the baseline has no strategies, so nothing to compare")
         results += compare_baseline(
             document,
-            load_report(baseline),
+            earlier,
             tolerance,
             tolerances=tolerances,
             compare_latency=compare_latency,
@@ -49,6 +53,21 @@ def gate_files(
         except OSError as error:
             raise InputError(f"{junit}: cannot write JUnit XML ({error.strerror})") from None
     return results
+
+
+def check_gate_file(thresholds: Path | str, strategies: Sequence[str]) -> None:
+    """Check a ``--gate`` file before a run or simulation starts, not after its load.
+
+    ConfigError for an unusable file; InputError when it bounds a strategy
+    the run will not measure.
+    """
+    loaded = load_thresholds(thresholds)
+    missing = [name for name in loaded.strategies if name not in strategies]
+    if missing:
+        raise InputError(
+            f"--gate {thresholds}: strategy {missing[0]!r} is bounded but not run "
+            f"(--strategies {','.join(strategies)})"
+        )
 
 
 def echo_results(results: Sequence[CheckResult], echo: Callable[[str], object]) -> int:

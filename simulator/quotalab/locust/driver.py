@@ -5,8 +5,11 @@ this module supplies locust's parts. ``Send`` goes out on the user's
 ``FastHttpSession`` (geventhttpclient) under a name that keeps token requests
 and API calls apart in locust's statistics; ``Sleep`` waits on the test's
 stopping event (cut short when the test stops); ``AwaitRefresh`` waits on a
-gevent event that is set after every token exchange, or on stopping. A flow
-cut short by stopping raises ``Abandoned`` and is closed.
+gevent event that is set after every token exchange. When the test stops, a
+flow finishes the requests it is making (as the simulation lets calls drain),
+but one that would sleep (a backoff wait) is cut short: it raises
+``Abandoned`` and is closed, and counts as an attempted call that did not
+finish (reason ``ABANDONED``, docs/reports.md).
 Imported only inside the locust process (gevent monkey-patching).
 """
 
@@ -30,7 +33,7 @@ MEASURED: frozenset[str] = frozenset({"ok", "throttled_429", "forbidden_403_99"}
 
 
 class Abandoned(Exception):
-    """The test stopped while the flow slept or waited: it ends without a result."""
+    """The test stopped while the flow slept: it ends without a result."""
 
 
 class RefreshSignals(RefreshGate):
@@ -49,11 +52,17 @@ class RefreshSignals(RefreshGate):
         return self._waiting.setdefault(id(cache), Event())
 
     def wait(self, cache: object) -> None:
-        """Block until ``cache`` is no longer refreshing; ``Abandoned`` when the test stops."""
+        """Block until ``cache`` is no longer refreshing.
+
+        Not cut short by the end of the run: the refreshing flow finishes its
+        request, or is cut short and closed, within moments; once the run
+        stops, the wait re-checks often (a closed flow may not signal).
+        """
         while getattr(cache, "refreshing", False):
             if self.stopping.is_set():
-                raise Abandoned
-            gevent.wait([self.event_for(cache), self.stopping], count=1)
+                self.event_for(cache).wait(timeout=0.05)
+            else:
+                gevent.wait([self.event_for(cache), self.stopping], count=1)
 
     def notify(self) -> None:
         """A token exchange completed: every waiter re-checks its cache."""
@@ -101,14 +110,13 @@ class FlowDriver:
     def run(self, flow: Flow) -> HttpResponse:
         """Perform each action of ``flow`` and return its final response.
 
-        Raises ``Abandoned`` (after closing the flow) when the test stops first.
+        Raises ``Abandoned`` (after closing the flow) when the test stops while
+        it sleeps.
         """
         steps = drive_sync(flow, self._sleep, self.signals)
         try:
             action = next(steps)
             while True:
-                if self.stopping.is_set():
-                    raise Abandoned
                 action = steps.send(self.send(action))
         except StopIteration as done:
             result: HttpResponse = done.value

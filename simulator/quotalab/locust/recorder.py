@@ -16,10 +16,13 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from quotalab.errors import StrategyError, ThrottledError
-from quotalab.outcomes import KIND_NAMES, OK, THROTTLED_KINDS, status_kind
+from quotalab.errors import ThrottledError
+from quotalab.outcomes import KIND_NAMES, OK, OTHER, THROTTLED_KINDS, status_kind
 from quotalab.run.live_tally import Tally
 from quotalab.strategies.raised_calls import raised_call
+
+NOT_A_STATUS = "not_an_http_status"
+"""The reason of a call whose ``call_api`` returned no HTTP status (``status_of``)."""
 
 
 class Recorder:
@@ -33,8 +36,13 @@ class Recorder:
 
         Its requests are the server's to count (the client hides them), so only
         the call is counted here: its ending and its latency, as purpose ``call``.
+        An answer that is no HTTP status is a failed call (``NOT_A_STATUS``).
         """
         status = status_of(answer)
+        if status is None:
+            self.tally.record_exchange(at_s, "call", KIND_NAMES[OTHER], latency_ms)
+            self.tally.record_flow(NOT_A_STATUS, message=not_a_status_message(answer))
+            return
         kind = status_kind(status)
         self.tally.record_exchange(at_s, "call", KIND_NAMES[kind], latency_ms)
         throttled = kind in THROTTLED_KINDS
@@ -46,12 +54,17 @@ class Recorder:
         self.tally.record_exchange(at_s, "call", raised.kind_name, latency_ms)
         self.tally.record_flow(raised.reason, throttled=raised.throttled, message=raised.message)
 
-    def record_strategy_error(self, error: StrategyError) -> None:
-        """Count one flow of a quotalab strategy that gave up, with its reason and message."""
+    def record_strategy_error(self, error: Exception) -> None:
+        """Count one flow of a sans-I/O strategy that raised: a failed call, by exception type.
+
+        A ``StrategyError`` gave up as designed; any other exception (a custom
+        strategy's own, an SDK's) is classified like an own client's.
+        """
+        raised = raised_call(error)
         self.tally.record_flow(
-            type(error).__name__,
-            throttled=isinstance(error, ThrottledError),
-            message=raised_call(error).message,
+            raised.reason,
+            throttled=isinstance(error, ThrottledError) or raised.throttled,
+            message=raised.message,
         )
 
     def write(self, directory: str) -> Path:
@@ -60,15 +73,38 @@ class Recorder:
         return write_tally_file(directory, stem, self.tally.to_json())
 
 
-def status_of(answer: object) -> int:
-    """``call_api``'s answer as a status: an int, or anything with ``status_code``/``status``.
+def status_of(answer: object) -> int | None:
+    """``call_api``'s answer as an HTTP status: an int from 100 to 599, or a response
+    whose ``status_code``/``status`` is one; ``None`` for anything else.
 
-    Anything else (``None``, a string) is 0: no status, a failed call.
+    ``None``, ``"200"``, ``200.0``, ``True``, ``0`` or ``10**30`` are no status:
+    the call counts as failed (``NOT_A_STATUS``), never as a success.
     """
-    for value in (answer, getattr(answer, "status_code", None), getattr(answer, "status", None)):
-        if isinstance(value, int) and not isinstance(value, bool):
+    for value in (answer, _attribute(answer, "status_code"), _attribute(answer, "status")):
+        if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
             return value
-    return 0
+    return None
+
+
+def _attribute(answer: object, name: str) -> object:
+    try:
+        return getattr(answer, name, None)
+    except Exception:  # a property that raises is no status
+        return None
+
+
+def not_a_status_message(answer: object) -> str:
+    """The first message of a ``NOT_A_STATUS`` call: what ``call_api`` returned instead."""
+    try:
+        shown = repr(answer)
+    except Exception:
+        shown = f"a {type(answer).__name__}"
+    if len(shown) > 60:
+        shown = shown[:59] + "…"
+    return (
+        f"call_api returned {shown}, which is not an HTTP status "
+        "(expected an int from 100 to 599, or a response with .status_code)"
+    )
 
 
 def write_tally_file(directory: str, stem: str, data: dict[str, Any]) -> Path:

@@ -11,18 +11,21 @@ from __future__ import annotations
 import os
 import random
 import time
+from pathlib import Path
 from typing import Any, cast
 
+import gevent
 from gevent.event import Event
 from locust import FastHttpUser, constant_throughput, events, task
+from locust.exception import StopUser
 from locust.runners import MasterRunner
 
 from quotalab.clock import SystemClock
-from quotalab.errors import StrategyError
 from quotalab.locust.driver import Abandoned, FlowDriver, RefreshSignals
 from quotalab.locust.gather import Gatherer, gathering
 from quotalab.locust.recorder import Recorder
-from quotalab.run.locust_process import ENV_CLIENT_SECRET
+from quotalab.run.live_tally import ABANDONED
+from quotalab.run.locust_process import ENV_CLIENT_SECRET, STARTED_MARKER
 from quotalab.run.scenarios import SCENARIOS
 from quotalab.strategies.client_settings import CLIENT_AUTH, STYLES, ClientSettings
 from quotalab.strategies.messages import Strategy
@@ -73,6 +76,10 @@ def _options(parser: Any) -> None:
 def _start(environment: Any, **_: Any) -> None:
     STOPPING.clear()
     _SHARED.clear()
+    directory = getattr(environment.parsed_options, "tally_dir", "")
+    if directory:  # tells quotalab run when the measured time began
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        (Path(directory) / STARTED_MARKER).touch()
 
 
 def _stopping(environment: Any, **_: Any) -> None:
@@ -157,19 +164,26 @@ class StrategyUser(FastHttpUser):
 
     @task
     def call_api(self) -> None:
-        """One logical API call: the flow fetches tokens and retries as its policy says."""
+        """One logical API call: the flow fetches tokens and retries as its policy says.
+
+        Its latency is the whole call's (token requests, retries and waits
+        included), for built-in, custom and own clients alike, as in simulate.
+        """
         if self.own_client is not None:
             self._call_own_client(self.own_client)
             return
-        flow = cast(Strategy, self.strategy).call(HttpRequest("GET", self.api_url))
+        started = time.perf_counter()
         try:
+            flow = cast(Strategy, self.strategy).call(HttpRequest("GET", self.api_url))
             response = self.driver.run(flow)
         except Abandoned:
-            RECORDER.tally.record_flow("abandoned")
+            RECORDER.tally.record_flow(ABANDONED)
             return
-        except StrategyError as error:
+        except Exception as error:  # a StrategyError, or a custom strategy's own exception
+            RECORDER.tally.record_call_latency((time.perf_counter() - started) * 1000)
             RECORDER.record_strategy_error(error)
             return
+        RECORDER.tally.record_call_latency((time.perf_counter() - started) * 1000)
         ok = 200 <= response.status < 300
         RECORDER.tally.record_flow("ok" if ok else f"http_{response.status}")
 
@@ -177,6 +191,8 @@ class StrategyUser(FastHttpUser):
         """A client doing its own I/O: only how each call ended and its latency are seen here.
 
         A call that raises is a failed call, never a lost one (docs/strategies.md).
+        ``KeyboardInterrupt``/``SystemExit`` out of ``call_api`` stop the run:
+        quotalab reports why in one line.
         """
         path = self.environment.parsed_options.api_path
         started = time.perf_counter()
@@ -186,5 +202,9 @@ class StrategyUser(FastHttpUser):
             latency_ms = (time.perf_counter() - started) * 1000
             RECORDER.record_own_failure(time.time(), error, latency_ms)
             return
+        except (KeyboardInterrupt, SystemExit) as error:
+            RECORDER.tally.fatal = f"call_api raised {type(error).__name__}"
+            gevent.spawn(self.environment.runner.quit)
+            raise StopUser from None
         latency_ms = (time.perf_counter() - started) * 1000
         RECORDER.record_own_call(time.time(), status, latency_ms)

@@ -8,7 +8,13 @@ from quotalab.report.values import Report
 
 
 def _escape(text: str) -> str:
-    """Text safe inside a Markdown table cell (names come from users)."""
+    """Text safe inside a Markdown table cell (names and messages come from users).
+
+    Markdown passes HTML through, so ``<``, ``>`` and ``&`` become entities:
+    an exception message holding ``<script>`` shows as text wherever report.md
+    is rendered.
+    """
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 

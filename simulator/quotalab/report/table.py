@@ -14,6 +14,7 @@ from quotalab.report.projection_text import (
     simulated_day,
 )
 from quotalab.report.values import QuotaPlan, Report, StrategyFigures
+from quotalab.strategies.raised_calls import printable
 
 __all__ = ["COLUMNS", "COMPACT_COLUMNS", "Column", "headline", "projection_note", "rows"]
 
@@ -97,10 +98,9 @@ def failure_lines(report: Report) -> list[str]:
                 throttled = ", all throttled"
             else:
                 throttled = f", {failed.throttled:,} throttled" if failed.throttled else ""
-            first = f": {failed.first_message}" if failed.first_message else ""
-            lines.append(
-                f"{name}: {failed.calls:,} calls failed with {failed.reason}{throttled}{first}"
-            )
+            first = f": {printable(failed.first_message)}" if failed.first_message else ""
+            reason = printable(failed.reason)
+            lines.append(f"{name}: {failed.calls:,} calls failed with {reason}{throttled}{first}")
     return lines
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from quotalab.outcomes import ClientTally
 from quotalab.report.values import TimeSeries
-from quotalab.run.live_tally import TRANSPORT, Tally, kind_of
+from quotalab.run.live_tally import ABANDONED, CALL, TRANSPORT, Tally, kind_of
 
 WIRE_PURPOSES = ("token", "api")
 """Purposes of requests the client itself sent (an own client's calls are ``call``)."""
@@ -80,19 +80,24 @@ def series_of(tally: Tally, started_s: float, duration_s: float) -> TimeSeries:
     return TimeSeries(1.0, tuple(token), tuple(throttled), tuple(api_ok))
 
 
-def count_flows(counts: ClientTally, flows: Mapping[str, int]) -> bool:
-    """Count finished calls into ``counts``; False when no flow finished (calls unknown).
+ABANDONED_MESSAGE = "cut off when the run stopped, while waiting to retry"
 
-    Flows cut short when the run stopped (``abandoned``) were never finished,
-    so they count neither way.
+
+def count_flows(counts: ClientTally, flows: Mapping[str, int]) -> bool:
+    """Count attempted calls into ``counts``; False when there was none (calls unknown).
+
+    A call cut off when the run stopped (``abandoned``: it was sleeping before
+    a retry) was attempted, and its requests are in the server's counts: it
+    counts as a call that did not succeed, so every per-call figure divides
+    the requests by the calls that made them (docs/reports.md).
     """
-    finished = False
+    attempted = False
     for ending, n in flows.items():
-        if ending == "abandoned" or n <= 0:
+        if n <= 0:
             continue
-        finished = True
+        attempted = True
         counts.count_call(None if ending == "ok" else ending, n)
-    return finished
+    return attempted
 
 
 def tally_counts(tally: Tally) -> ClientTally:
@@ -115,7 +120,9 @@ def server_counts(server: Mapping[str, int]) -> ClientTally:
         api_throttled=server.get("api_429", 0),
         throttled_429=server.get("throttled_429", 0) + server.get("api_429", 0),
         forbidden_403_99=server.get("forbidden_403_99", 0),
-        auth_failures_401_403=server.get("api_401", 0) + server.get("api_403", 0),
+        auth_failures_401_403=sum(
+            server.get(name, 0) for name in ("token_401", "token_403", "api_401", "api_403")
+        ),
         faults_503=server.get("faults_503", 0),
     )
 
@@ -141,7 +148,9 @@ def figures_of(
     else:
         counts = seen
     calls_known = count_flows(counts, tally.flows)
-    histogram = tally.histogram("api") if sent_itself else tally.histogram("call")
+    first_messages = dict(tally.first_messages)
+    if tally.flows.get(ABANDONED, 0) > 0:
+        first_messages.setdefault(ABANDONED, ABANDONED_MESSAGE)
     if server_series is not None:
         series = server_series
     elif sent_itself:
@@ -152,10 +161,10 @@ def figures_of(
         strategy=strategy,
         duration_s=duration_s,
         counts=counts,
-        latency_histogram=histogram,
+        latency_histogram=tally.histogram(CALL),
         series=series,
         throttled_flows=dict(tally.throttled_flows),
-        first_messages=dict(tally.first_messages),
+        first_messages=first_messages,
         calls_known=calls_known,
         source="server" if server else "client",
         series_source="server" if server_series is not None else "client",

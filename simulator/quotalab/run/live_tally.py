@@ -22,6 +22,12 @@ TALLY_VERSION = 2
 TRANSPORT = "transport"
 """No answer at all: a ``FAULT`` the server never saw, so kept apart from 503s."""
 
+CALL = "call"
+"""The purpose of whole logical calls: their latency, and an own client's endings."""
+
+ABANDONED = "abandoned"
+"""How a call cut off by the end of the run ends: attempted, never finished (docs/reports.md)."""
+
 OUTCOMES: tuple[str, ...] = (*KIND_NAMES, TRANSPORT)
 """Outcome names of exchanges: ``quotalab.outcomes``' kinds by name, and ``transport``."""
 
@@ -77,11 +83,17 @@ class Tally:
         self.throttled_flows: Counter[str] = Counter()
         # the first message seen for each ending that is an exception type
         self.first_messages: dict[str, str] = {}
+        # why the process stopped the run (call_api raised KeyboardInterrupt, ...); "" if not
+        self.fatal = ""
 
     def record_exchange(self, at_s: float, purpose: str, outcome: str, latency_ms: float) -> None:
         """Count one request/response exchange that finished at ``at_s``."""
         self.exchanges[(int(at_s), purpose, outcome)] += 1
         self.latency[(purpose, latency_bucket_ms(latency_ms))] += 1
+
+    def record_call_latency(self, latency_ms: float) -> None:
+        """The latency of one whole logical call (tokens, retries and waits included)."""
+        self.latency[(CALL, latency_bucket_ms(latency_ms))] += 1
 
     def record_flow(self, ending: str, *, throttled: bool = False, message: str = "") -> None:
         """Count one flow by how it ended (``ok``, ``ThrottledError``, ...).
@@ -116,6 +128,7 @@ class Tally:
         self.throttled_flows.update(other.throttled_flows)
         for ending, message in other.first_messages.items():
             self.first_messages.setdefault(ending, message)
+        self.fatal = self.fatal or other.fatal
 
     def is_empty(self) -> bool:
         """True when nothing has been counted."""
@@ -135,6 +148,7 @@ class Tally:
             "flows": dict(sorted(self.flows.items())),
             "throttled_flows": dict(sorted(self.throttled_flows.items())),
             "first_messages": dict(sorted(self.first_messages.items())),
+            "fatal": self.fatal,
         }
 
     @classmethod
@@ -154,6 +168,7 @@ class Tally:
                 tally.throttled_flows[str(ending)] += int(n)
             for ending, message in data.get("first_messages", {}).items():
                 tally.first_messages[str(ending)] = str(message)
+            tally.fatal = str(data.get("fatal", ""))
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ValueError(f"malformed tally: {error}") from error
         return tally

@@ -8,8 +8,10 @@ tally to its own JSON file at quit; the files are added up here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,8 +28,21 @@ from quotalab.run.scenarios import Scenario
 from quotalab.run.settings import MasterSettings
 
 STOP_TIMEOUT_S = 5
-# locust's own start-up and shut-down around the measured time (--processes forks more).
-GRACE_S = 60.0
+# locust's own start-up until its test starts (--processes forks more).
+STARTUP_S = 60.0
+STOP_GRACE_S = 10.0
+"""After a strategy's time and locust's --stop-timeout, how long locust may take to quit.
+
+Past it (a ``call_api`` that blocks without yielding, e.g. a busy loop, keeps
+locust from stopping) its whole process group is terminated and the run fails
+in one line: a strategy overruns its time by at most STOP_TIMEOUT_S + STOP_GRACE_S
++ KILL_WAIT_S."""
+MASTER_GATHER_S = 30.0
+"""A master's extra time to gather its workers' tallies (``quotalab.locust.gather``)."""
+KILL_WAIT_S = 3.0
+"""How long terminated processes get before they are killed."""
+STARTED_MARKER = "started"
+"""The file the locustfile leaves in the tally directory when its test starts."""
 # How long a master waits for its workers to connect before it gives up.
 WORKER_WAIT_S = 120
 ENV_CLIENT_SECRET = "QUOTALAB_CLIENT_SECRET"
@@ -180,16 +195,18 @@ def locust_environment(client_secret: str | None = None) -> dict[str, str]:
 def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -> Tally:
     """Run ``job`` to the end, calling ``on_tick(elapsed_s)`` as it goes; its tally.
 
-    Raises ``QuotalabError`` when locust fails to start or a process writes no tally.
+    locust runs in a process group of its own, stopped as a whole however this
+    function ends (an error, Ctrl-C, SIGTERM), so no worker is left behind.
+    Raises ``QuotalabError`` when locust fails to start, does not stop within
+    ``STOP_GRACE_S`` of its end, or a process writes no tally.
     """
     job.tally_dir.mkdir(parents=True, exist_ok=True)
-    for stale in job.tally_dir.glob("tally-*.json"):
-        stale.unlink()
+    for stale in (*job.tally_dir.glob("tally-*.json"), job.tally_dir / STARTED_MARKER):
+        stale.unlink(missing_ok=True)
     job.log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    deadline = started + job.duration_s + STOP_TIMEOUT_S + GRACE_S
-    if job.master is not None:
-        deadline += WORKER_WAIT_S
+    deadline = started + STARTUP_S + (WORKER_WAIT_S if job.master is not None else 0)
+    test_started = False
     with job.log_file.open("wb") as log:
         process = subprocess.Popen(
             locust_command(job),
@@ -197,21 +214,49 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=locust_environment(job.client.client_secret),
+            start_new_session=True,
         )
         try:
             while process.poll() is None:
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                if not test_started and (job.tally_dir / STARTED_MARKER).exists():
+                    test_started = True
+                    deadline = now + job.duration_s + STOP_TIMEOUT_S + STOP_GRACE_S
+                    if job.master is not None:
+                        deadline += MASTER_GATHER_S
+                if now > deadline:
+                    when = "after its run" if test_started else "to start its test"
                     raise QuotalabError(
-                        f"locust for {job.strategy!r} did not stop in time; see {job.log_file}"
+                        f"locust for {job.strategy!r} took too long {when} and was stopped "
+                        "(a call that blocks without returning?); see "
+                        f"{job.log_file}"
                     )
                 if on_tick is not None:
-                    on_tick(time.monotonic() - started)
+                    on_tick(now - started)
                 time.sleep(0.2)  # polling a child process, not waiting for a window
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            stop_group(process)
     return read_tallies(job, process.returncode)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Terminate, then kill, every process of ``process``'s group still running."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            break  # the whole group is gone
+        try:
+            process.wait(timeout=KILL_WAIT_S)
+        except subprocess.TimeoutExpired:
+            continue
+        if signum == signal.SIGTERM:
+            # The leader is gone; forked workers may not be: kill what is left.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            break
+    if process.poll() is None:
+        process.wait()
 
 
 def read_tallies(job: LocustJob, returncode: int | None) -> Tally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from quotalab.clock import SystemClock
 from quotalab.counters import MemoryCounters
-from quotalab.errors import InputError
+from quotalab.errors import InputError, QuotalabError
 from quotalab.limits import open_store
 from quotalab.profiles import load_config
 from quotalab.profiles.profile_model import ProviderConfig
@@ -34,6 +35,7 @@ from quotalab.run.settings import RunSettings
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.runner import serve_in_thread
 from quotalab.server.tls import local_ca
+from quotalab.strategies.own_client import OwnClient, build_strategy
 from quotalab.strategies.profile_client import TOKEN_STYLES, client_settings_for
 
 API_KINDS = ("jwt_api", "bearer_api")
@@ -44,7 +46,9 @@ Tick = Callable[[str, float], None]
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """Every strategy's figures, in the order they ran, and what to warn about."""
+    """Every strategy's figures, in the order they ran, what to warn about, the
+    issuance observations and plan, and ``problems``: why the run cannot be
+    trusted (``quotalab run`` exits 1)."""
 
     settings: RunSettings
     base_url: str
@@ -52,6 +56,7 @@ class RunResult:
     warnings: tuple[str, ...]
     observations: Mapping[str, IssuanceObservation] = field(default_factory=dict)
     plan: QuotaPlan = field(default_factory=QuotaPlan)
+    problems: tuple[str, ...] = ()
 
 
 def client_args_for(config: ProviderConfig) -> ClientArgs:
@@ -172,6 +177,46 @@ def _ticker(tick: Tick | None, strategy: str, sampler: IssuanceSampler) -> Calla
     return on_tick
 
 
+def own_clients_of(
+    settings: RunSettings, config: ProviderConfig, base_url: str
+) -> frozenset[str]:
+    """Build each strategy once, here, before any load; the specs that are own clients.
+
+    A factory that fails (raises, returns no client) is an ``InputError`` now,
+    in one line, rather than a run of locust users that all die.
+    """
+    if not config.clients:
+        raise InputError("the profile registers no client: add one under [clients.<id>]")
+    client = next(iter(config.clients.values()))
+    owned = set()
+    for strategy in settings.strategies:
+        made = build_strategy(
+            strategy,
+            client_settings_for(config, client, base_url),
+            clock=SystemClock(),
+            rng=random.Random(0),
+        )
+        if isinstance(made, OwnClient):
+            owned.add(strategy)
+    return frozenset(owned)
+
+
+def untrustworthy(figures: Figures, own_client: bool) -> list[str]:
+    """Why a strategy's figures cannot be trusted: no call, or successes the server never saw."""
+    counts = figures.counts
+    if counts.calls == 0:
+        return [
+            f"{figures.strategy}: made no call in {figures.duration_s:g} s "
+            "(a call_api that never returns? see the locust log)"
+        ]
+    if own_client and figures.source == "server" and counts.api_calls == 0 and counts.ok > 0:
+        return [
+            f"{figures.strategy}: {counts.ok} calls succeeded but the server saw no API "
+            "request: call_api must call settings.api_base_url + path"
+        ]
+    return []
+
+
 def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = None) -> RunResult:
     """Run every strategy of ``settings`` in turn; locust logs and tallies go to ``work_dir``."""
     config = provider_config(settings)
@@ -181,8 +226,14 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
     results: list[Figures] = []
     warnings: list[str] = []
     observations: dict[str, IssuanceObservation] = {}
+    problems: list[str] = []
     with server_for(settings, config, work_dir) as (base_url, counters):
+        own_clients = own_clients_of(settings, config, base_url)
         for strategy in settings.strategies:
+            own = strategy in own_clients
+            # Each strategy meets fresh server state, so every request of this run is
+            # its own: an own client may present another id, or none (anonymous).
+            counted_ids = [] if own else [client.client_id]
             admin.reset(base_url)
             slug = strategy.replace(":", "_").replace("+", "_")
             job = LocustJob(
@@ -202,10 +253,12 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
             sampler = IssuanceSampler(token_count_reader(base_url, client.client_id))
             tally = run_locust(job, _ticker(tick, strategy, sampler))
             ended_s = time.time() - started
-            server = server_totals(admin.stats(base_url), [client.client_id])
+            if tally.fatal:
+                raise QuotalabError(f"{strategy}: {tally.fatal}; the run stopped")
+            server = server_totals(admin.stats(base_url), counted_ids)
             series = None
             if counters is not None:
-                series = counters.series([client.client_id], started, settings.duration_s)
+                series = counters.series(counted_ids, started, settings.duration_s)
             figures = figures_of(strategy, tally, server, started, settings.duration_s, series)
             timeline = sampler.timeline(figures.counts.tokens_issued, ended_s) if server else None
             observations[strategy] = IssuanceObservation(
@@ -218,7 +271,11 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
             )
             for problem in disagreements(figures):
                 warnings.append(f"{strategy}: client and server counts differ ({problem})")
-            if figures.counts.api_calls == 0:
+            found = untrustworthy(figures, own)
+            problems.extend(found)
+            if not found and figures.source == "server" and figures.counts.api_calls == 0:
                 warnings.append(f"{strategy}: no API call reached the server; see {job.log_file}")
             results.append(figures)
-    return RunResult(settings, base_url, tuple(results), tuple(warnings), observations, plan)
+    return RunResult(
+        settings, base_url, tuple(results), tuple(warnings), observations, plan, tuple(problems)
+    )

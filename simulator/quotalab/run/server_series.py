@@ -51,10 +51,11 @@ class SeriesCounters:
             self._seconds.clear()
 
     def series(self, client_ids: Iterable[str], started_s: float, duration_s: float) -> TimeSeries:
-        """Per-second counts of ``client_ids`` from ``started_s``, over the run and any tail."""
+        """Per-second counts of ``client_ids`` (every id when empty) from ``started_s``,
+        over the run and any tail."""
         wanted = set(client_ids)
         with self._lock:
-            rows = [(key, n) for key, n in self._seconds.items() if key[0] in wanted]
+            rows = [(key, n) for key, n in self._seconds.items() if not wanted or key[0] in wanted]
         first = int(started_s)
         last = max([first + max(1, round(duration_s)) - 1, *(key[2] for key, _ in rows)])
         size = last - first + 1

@@ -80,7 +80,9 @@ def is_custom_strategy(name: str) -> bool:
 def parse_strategies(text: str, known: Sequence[str]) -> tuple[str, ...]:
     """A comma-separated list of known names or ``module:factory`` specs, no repeats."""
     names = tuple(part.strip() for part in text.split(","))
-    if not text.strip() or any(not name for name in names):
+    if not any(names):
+        raise InputError(f"--strategies {text!r}: no strategy given; use e.g. naive,cached")
+    if any(not name for name in names):
         raise InputError(f"--strategies {text!r} has an empty name; use e.g. naive,cached")
     for name in names:
         if name not in known and not is_custom_strategy(name):

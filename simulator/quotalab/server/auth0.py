@@ -40,6 +40,13 @@ def with_headers(response: HttpResponse, headers: dict[str, str]) -> HttpRespons
     return HttpResponse(response.status, {**response.headers, **headers}, response.body)
 
 
+def _refused(p: MockProvider, who: str, response: HttpResponse) -> HttpResponse:
+    """A refusal of the client's credentials, counted as ``token_401``/``token_403``."""
+    if response.status in (401, 403):
+        p.counters.incr(who, f"token_{response.status}")
+    return response
+
+
 def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float) -> HttpResponse:
     """``POST /oauth/token``: JSON, form or Basic client authentication."""
     fields = p.body_fields(incoming)
@@ -71,9 +78,11 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
     secret = basic[1] if basic else fields.get("client_secret", "")
     client = p.config.clients.get(client_id)
     if client is None or not hmac.compare_digest(client.secret.encode(), secret.encode()):
-        return r["unauthorized"].render(None, headers)
+        return _refused(p, who, r["unauthorized"].render(None, headers))
     if grant_type not in client.grant_types:
-        return r["unauthorized_client"].render({"grant_type": grant_type}, headers)
+        return _refused(
+            p, who, r["unauthorized_client"].render({"grant_type": grant_type}, headers)
+        )
     if grant_type != "client_credentials":
         return r["unsupported_grant_type"].render({"grant_type": grant_type}, headers)
     audience = fields.get("audience", "")

@@ -22,7 +22,6 @@ import heapq
 from collections.abc import Callable, Sequence
 
 from quotalab.clock import VirtualClock
-from quotalab.errors import StrategyError
 from quotalab.sim.aggregates import (
     FORBIDDEN_403_99,
     OK,
@@ -47,7 +46,7 @@ from quotalab.sim.engine_types import (
 from quotalab.sim.event_queue import ARRIVAL, CALLBACK, RESUME, EventQueue
 from quotalab.sim.period_search import PeriodSearch
 from quotalab.sim.quiet_skip import count_quiet_calls
-from quotalab.strategies.messages import AwaitRefresh, Send, Sleep
+from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
 _THROTTLES = (THROTTLED_429, FORBIDDEN_403_99)  # what ``is_throttled`` counts
@@ -62,6 +61,12 @@ __all__ = [
     "QuietOracle",
     "Worker",
 ]
+
+
+def _raising(error: Exception) -> Flow:
+    """A flow that fails with ``error`` as soon as it is stepped."""
+    raise error
+    yield  # a generator, so the error surfaces where every flow's errors do
 
 
 class Engine:
@@ -204,7 +209,11 @@ class Engine:
         self.series.add("calls", t)
         worker.group.inflight += 1
         self._inflight += 1
-        call = Call(worker.group.strategy.call(worker.request), worker, t)
+        try:
+            flow = worker.group.strategy.call(worker.request)
+        except Exception as error:  # a custom strategy's call() itself raised: a failed call
+            flow = _raising(error)
+        call = Call(flow, worker, t)
         self._step(call, None, t)
 
     def _skip(self, worker: Worker, t: float, quiet: float, oracle: QuietOracle) -> None:
@@ -246,7 +255,7 @@ class Engine:
             except StopIteration as stop:
                 self._finish(call, stop.value, t, None)
                 action = None
-            except StrategyError as error:
+            except Exception as error:  # a StrategyError, or a custom strategy's own
                 self._finish(call, None, t, error)
                 action = None
             if was_token:
@@ -292,9 +301,12 @@ class Engine:
                     continue
                 self._waiting.setdefault(id(cache), (cache, []))[1].append(call)
                 return
-            else:
+            else:  # a custom strategy's bug: a failed call, like any exception of its flow
+                call.flow.close()
                 expected = "expected Send, Sleep or AwaitRefresh"
-                raise TypeError(f"a strategy flow yielded {action!r}: {expected}")
+                self._finish(call, None, t, TypeError(f"the flow yielded {action!r}: {expected}"))
+                self._wake(t)  # closing it may have ended its claim on a token refresh
+                return
 
     def _wake(self, t: float) -> None:
         """Resume, now, every flow parked on a cache whose refresh has ended."""
@@ -308,7 +320,7 @@ class Engine:
                     self.queue.push(t, RESUME, call, None)
 
     def _finish(
-        self, call: Call, response: HttpResponse | None, t: float, error: StrategyError | None
+        self, call: Call, response: HttpResponse | None, t: float, error: Exception | None
     ) -> None:
         worker = call.worker
         worker.group.inflight -= 1

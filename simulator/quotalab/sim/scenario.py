@@ -66,11 +66,13 @@ class SimSettings:
             raise InputError(f"--workers-per-client must be >= 1, got {self.workers_per_client}")
         if self.latency_s < 0:
             raise InputError(f"latency must be >= 0 s, got {self.latency_s}")
+        if not self.strategies:
+            raise InputError(f"--strategies: no strategy given; use some of {', '.join(NAMES)}")
         unknown = [s for s in self.strategies if s not in NAMES and ":" not in s]
-        if unknown or not self.strategies:
+        if unknown:
             raise InputError(
-                f"unknown strategies {unknown}; use some of {', '.join(NAMES)} "
-                "or package.module:factory"
+                f"--strategies: unknown strategy {unknown[0]!r}; use some of "
+                f"{', '.join(NAMES)} or package.module:factory"
             )
 
 
@@ -177,6 +179,16 @@ def sans_io_strategy(
             "quotalab run, or return a sans-I/O strategy (docs/strategies.md)"
         )
     return made
+
+
+def check_strategies(settings: SimSettings) -> None:
+    """Build each custom strategy once, before anything runs: a factory that fails,
+    or returns an own client, is a one-line ``InputError`` now, not mid-run."""
+    config = simulation_config(dataclasses.replace(settings, clients=1))
+    client_settings = _client_settings(config, _template_client(config))
+    for name in settings.strategies:
+        if name not in NAMES:
+            sans_io_strategy(name, client_settings, VirtualClock(), random.Random(0))
 
 
 def run_strategy(

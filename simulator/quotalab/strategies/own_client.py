@@ -72,40 +72,68 @@ def import_from_cwd(module_name: str) -> object:
 
 
 def load_strategy(spec: str) -> StrategyFactory:
-    """The factory for a built-in name or a ``package.module:factory`` spec."""
+    """The factory for a built-in name or a ``package.module:factory`` spec.
+
+    A module that cannot be imported (missing, a syntax error, raising at
+    import) is an ``InputError`` naming the spec and the cause in one line.
+    """
     spec = spec.strip()
     if spec in NAMES:
         return _builtin(spec)
     if ":" not in spec:
         raise InputError(
-            f"--strategy {spec!r} is neither a built-in ({', '.join(NAMES)}) "
+            f"--strategies {spec!r} is neither a built-in ({', '.join(NAMES)}) "
             "nor 'package.module:factory'"
         )
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
-        raise InputError(f"--strategy {spec!r}: expected 'package.module:factory'")
+        raise InputError(f"--strategies {spec!r}: expected 'package.module:factory'")
     try:
         module = import_from_cwd(module_name)
-    except ImportError as error:
-        raise InputError(f"--strategy {spec!r}: cannot import {module_name!r} ({error})") from None
+    except Exception as error:  # ImportError, SyntaxError, or whatever the module raises
+        raise InputError(
+            f"--strategies {spec!r}: cannot import {module_name!r} ({_cause(error)})"
+        ) from None
     factory = getattr(module, attr, None)
     if factory is None:
-        raise InputError(f"--strategy {spec!r}: module {module_name!r} has no {attr!r}")
+        raise InputError(f"--strategies {spec!r}: module {module_name!r} has no {attr!r}")
     if not callable(factory):
-        raise InputError(f"--strategy {spec!r}: {attr!r} is not callable")
+        raise InputError(f"--strategies {spec!r}: {attr!r} is not callable")
     return factory  # type: ignore[no-any-return]
+
+
+def _cause(error: BaseException) -> str:
+    """``Type: first line of message``, safe for one line whatever the exception does."""
+    try:
+        lines = str(error).strip().splitlines()
+    except Exception:
+        lines = []
+    text = lines[0] if lines else ""
+    name = type(error).__name__
+    return f"{name}: {text}" if text else name
 
 
 def build_strategy(
     spec: str, settings: ClientSettings, *, clock: Clock, rng: random.Random
 ) -> Strategy | OwnClient:
-    """Load ``spec`` and call its factory, checking it returned one of the two protocols."""
-    client = load_strategy(spec)(settings, clock=clock, rng=rng)
+    """Load ``spec`` and call its factory, checking it returned one of the two protocols.
+
+    A factory that raises, or returns anything else, is an ``InputError``.
+    """
+    factory = load_strategy(spec)
+    try:
+        client = factory(settings, clock=clock, rng=rng)
+    except Exception as error:
+        raise InputError(
+            f"--strategies {spec!r}: the factory failed ({_cause(error)}); it is called as "
+            "factory(settings, *, clock, rng)"
+        ) from None
     if isinstance(client, OwnClient):
         return client
     if callable(getattr(client, "call", None)) and isinstance(getattr(client, "name", None), str):
         return client
     raise InputError(
-        f"--strategy {spec!r}: the factory returned {type(client).__name__}, which has "
-        "neither call(request) -> flow (Strategy) nor call_api(path) -> int (OwnClient)"
+        f"--strategies {spec!r}: the factory returned {type(client).__name__}, which has "
+        "neither name and call(request) -> flow (Strategy) nor name and call_api(path) -> int "
+        "(OwnClient)"
     )

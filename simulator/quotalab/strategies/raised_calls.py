@@ -102,12 +102,28 @@ def _seen(error: BaseException) -> int | None:
     return None
 
 
+def printable(text: str) -> str:
+    """``text`` with control and format characters (ESC, BEL, bidi overrides) escaped.
+
+    Exception messages reach terminals, Markdown and HTML: an ANSI escape in
+    one must show as ``\\x1b``, never recolour or rewrite the reader's screen.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
 def _message(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    first = text[0] if text else ""
+    try:
+        text = str(error).strip().splitlines()
+    except Exception:  # an exception whose __str__ raises still counts
+        return f"{printable(type(error).__name__)} (its message could not be read)"
+    first = printable(text[0]) if text else ""
     if len(first) > MESSAGE_LIMIT:
         first = first[: MESSAGE_LIMIT - 1] + "…"
-    return first or type(error).__name__
+    return first or printable(type(error).__name__)
 
 
 def raised_call(error: BaseException) -> RaisedCall:
@@ -117,10 +133,13 @@ def raised_call(error: BaseException) -> RaisedCall:
     for _ in range(3):
         if link is None:
             break
-        kind = _seen(link)
+        try:
+            kind = _seen(link)
+        except Exception:  # an attribute that raises when read carries no answer
+            kind = None
         if kind is not None:
             break
         link = link.__cause__ or link.__context__
     if kind is None or kind == OK:  # no answer, or one that was fine: the client's own error
         kind = OTHER
-    return RaisedCall(type(error).__name__, kind, _message(error))
+    return RaisedCall(printable(type(error).__name__), kind, _message(error))
