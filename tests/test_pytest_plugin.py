@@ -113,6 +113,22 @@ def test_a_storm_reaches_requests_on_the_loopback_port(quotalab_server):
     assert (stats["throttled_429"], stats["tokens_issued"]) == (1, 1)
 
 
+def test_an_api_storm_is_counted_for_the_bearers_client(quotalab_server):
+    import requests
+
+    url = quotalab_server.live_url
+    token = requests.post(url + "/oauth/token", json=TOKEN_BODY, timeout=10).json()
+    quotalab_server.storm(10.0, endpoint="api_data")
+    bearer = {"authorization": "Bearer " + token["access_token"]}
+    answer = requests.get(url + "/api/data", headers=bearer, timeout=10)
+    assert answer.status_code == 429
+    stats = quotalab_server.stats()["clients"]
+    assert "anonymous" not in stats, stats
+    mine = stats["demo-client"]
+    assert (mine["token_requests"], mine["api_calls"], mine["api_429"]) == (1, 1, 1), mine
+    assert "throttled_429" not in mine  # a token request that was throttled: none was
+
+
 def test_faults_reach_both_routes_alike(quotalab_server):
     import requests
 
@@ -166,7 +182,7 @@ def test_a_caching_client_passes_the_users_suite(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     result = user_suite(pytester, monkeypatch, cache=True)
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=9)
 
 
 def test_a_client_without_a_cache_is_caught(
@@ -174,5 +190,5 @@ def test_a_client_without_a_cache_is_caught(
 ) -> None:
     result = user_suite(pytester, monkeypatch, cache=False)
     # Without a cache every call fetches a token: the 1,000-call test must fail.
-    result.assert_outcomes(passed=7, failed=1)
+    result.assert_outcomes(passed=8, failed=1)
     result.stdout.fnmatch_lines(["*test_one_token_for_1000_calls*assert 1000 == 1*"])

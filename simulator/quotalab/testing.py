@@ -17,14 +17,22 @@ from quotalab.clock import VirtualClock
 from quotalab.counters import MemoryCounters
 from quotalab.limits import Decision, MemoryStore
 from quotalab.profiles import load_config
+from quotalab.server.auth0 import ANONYMOUS
 from quotalab.server.mock_provider import MockProvider, ProviderReply
-from quotalab.server.parsing import basic_credentials, parse_body_fields, read_request
+from quotalab.server.parsing import (
+    Incoming,
+    basic_credentials,
+    bearer_token,
+    parse_body_fields,
+    read_request,
+)
 from quotalab.server.runner import serve_in_thread
 from quotalab.server.throttle import template_values
 from quotalab.server.tls import LocalCA, local_ca
 from quotalab.wire import HttpRequest, HttpResponse
 
 BASE_URL = "http://quotalab.test"
+API_KINDS = frozenset({"jwt_api", "bearer_api"})
 DEFAULT_STORM_RESPONSE = HttpResponse(
     429, {"content-type": "application/json"}, b'{"error":"too_many_requests"}'
 )
@@ -48,18 +56,35 @@ class SteeredProvider(MockProvider):
                 return ProviderReply(self._storm_answer(request, until))
         return super().respond(request)
 
+    def _storm_caller(self, incoming: Incoming, api: bool) -> str:
+        """Who the server counts a stormed request for, as its own flows would."""
+        if api:
+            raw = bearer_token(incoming)
+            if raw is None:
+                return ANONYMOUS
+            app = self.token_apps.get(raw)  # Twitter's opaque app tokens
+            if app is not None:
+                return app
+            claims = self.keys.verify(raw)
+            azp = claims.get("azp") if isinstance(claims, dict) else None
+            return self.counted_id(azp if isinstance(azp, str) else "")
+        fields = parse_body_fields(incoming)
+        basic = basic_credentials(incoming, url_decode=True)
+        body_id = fields.get("client_id", "") if isinstance(fields, dict) else ""
+        return self.counted_id(basic[0] if basic else body_id)
+
     def _storm_answer(self, request: HttpRequest, until: float) -> HttpResponse:
         now = self.clock.now()
         incoming = read_request(request)
         spec = self.routes.get((incoming.method, incoming.path))
-        fields = parse_body_fields(incoming)
-        basic = basic_credentials(incoming, url_decode=True)
-        body_id = fields.get("client_id", "") if isinstance(fields, dict) else ""
-        who = self.counted_id(basic[0] if basic else body_id)
-        self.counters.incr(who, "token_requests")
+        api = spec is not None and spec.kind in API_KINDS
+        who = self._storm_caller(incoming, api)
+        # Counted under the names the endpoint's own flow uses (docs/server.md).
+        sent, throttled = ("api_calls", "api_429") if api else ("token_requests", "throttled_429")
+        self.counters.incr(who, sent)
         rules = [self.limiter.rules[name] for name in (spec.limits if spec else ())]
         if not rules:
-            self.counters.incr(who, "throttled_429")
+            self.counters.incr(who, throttled)
             return DEFAULT_STORM_RESPONSE
         # The endpoint's throttle: its first rule answering 429 (Entra's loop
         # detector, a 400, comes first in its list), else its first rule.
@@ -68,7 +93,7 @@ class SteeredProvider(MockProvider):
         values = {**template_values(rule, decision, now), "transaction": "0" * 16}
         headers = {h: Template(t).safe_substitute(values) for h, t in rule.headers}
         answer = self.render(rule.reject, values, headers, now)
-        self.counters.incr(who, "forbidden_403_99" if answer.status == 403 else "throttled_429")
+        self.counters.incr(who, "forbidden_403_99" if answer.status == 403 else throttled)
         if "retry-after" not in answer.headers and answer.status == 429:
             extra = {"retry-after": values["retry_after"]}
             answer = HttpResponse(answer.status, {**answer.headers, **extra}, answer.body)
