@@ -10,6 +10,7 @@ import pytest
 from gate_samples import GOOD_THRESHOLDS, document, measured, write_json
 
 from quotalab.cli import main
+from quotalab.report import StrategyMeasurements
 
 
 def gate(monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> int:
@@ -111,6 +112,16 @@ def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Pa
         ]
     elif case == "option value of the wrong type":
         return [report, "--thresholds", files["thresholds"], "--tolerance", "ten"]
+    elif case == "tolerance without baseline":
+        return [report, "--thresholds", files["thresholds"], "--tolerance", "0.2"]
+    elif case == "figure tolerance without baseline":
+        return [report, "--thresholds", files["thresholds"], "--figure-tolerance", "p95_ms=1"]
+    elif case == "compare latency without baseline":
+        return [report, "--thresholds", files["thresholds"], "--compare-latency"]
+    elif case == "baseline without strategies":
+        empty = dict(data, strategies={})
+        baseline = write_json(tmp_path / "empty.json", empty)
+        return [report, "--thresholds", files["thresholds"], "--baseline", baseline]
     elif case == "unknown option":
         return [report, "--thresholds", files["thresholds"], "--bogus"]
     elif case == "missing thresholds option":
@@ -132,6 +143,10 @@ def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Pa
         "not json",
         "negative tolerance",
         "nan tolerance without baseline",
+        "tolerance without baseline",
+        "figure tolerance without baseline",
+        "compare latency without baseline",
+        "baseline without strategies",
         "option value of the wrong type",
         "unknown option",
         "missing thresholds option",
@@ -171,3 +186,36 @@ def test_per_figure_tolerances_and_latency_on_request(
     capsys.readouterr()
     assert gate(monkeypatch, files["bad"], *args, "--figure-tolerance", "p95=1") == 2
     assert "unknown figure 'p95'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("made", "reason"),
+    [
+        (measured(api_calls=0, api_ok=0, token_requests=0), "made no call"),
+        (
+            StrategyMeasurements(
+                api_calls=0,
+                api_ok=0,
+                token_requests=0,
+                tokens_issued=0,
+                duration_s=5,
+                calls=40,
+                calls_ok=40,
+            ),
+            "40 calls succeeded but the server counted no API request",
+        ),
+    ],
+)
+def test_a_strategy_that_measured_nothing_fails_the_gate_whatever_the_bounds(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    made: StrategyMeasurements,
+    reason: str,
+) -> None:
+    report = write_json(tmp_path / "r.json", document(mine=made))
+    thresholds = tmp_path / "t.toml"
+    thresholds.write_text("[strategies.mine]\nmax_token_requests = 1000\n")
+    assert gate(monkeypatch, report, "--thresholds", thresholds) == 1
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAIL")]
+    assert line.startswith("FAIL mine: ") and reason in line

@@ -112,3 +112,16 @@ def test_an_own_client_raising_fails_its_calls_in_the_report() -> None:
     (failed,) = measured.failures
     assert (failed.reason, failed.calls, failed.throttled) == ("RateLimitError", 2, 2)
     assert failed.first_message == "429: Too Many Requests"
+
+
+def test_an_own_clients_refused_credentials_are_auth_failures_from_the_server() -> None:
+    tally = Tally()
+    for i in range(6):
+        tally.record_exchange(START + i, "call", "other", 3)
+        tally.record_flow("HTTPError", message="401 Client Error")
+    server = server_totals(
+        {"clients": {"anonymous": {"api_calls": 2, "api_401": 2}, "x": {"token_401": 4}}}, []
+    )
+    figures = figures_of("mine:factory", tally, server, START, 6.0)
+    assert figures.counts.auth_failures_401_403 == 6
+    assert figures.counts.api_calls == 2  # anonymous calls of the run are the run's

@@ -43,3 +43,61 @@ def test_help_shows_an_example() -> None:
     done = quotalab("run", "--help")
     assert done.returncode == 0
     assert "Example: quotalab run" in done.stdout
+
+
+BROKEN = """
+class Ret:
+    name = "ret"
+    def call_api(self, path):
+        return 200
+
+def boom(settings, *, clock, rng):
+    raise ValueError("cannot build client: missing env CLIENT_REGION")
+
+def forty_two(settings, *, clock, rng):
+    return 42
+
+def nothing(settings, *, clock, rng):
+    return None
+
+def no_keywords(settings):
+    return Ret()
+"""
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("broken:boom", "the factory failed (ValueError: cannot build client"),
+        ("broken:forty_two", "the factory returned int"),
+        ("broken:nothing", "the factory returned NoneType"),
+        ("broken:no_keywords", "the factory failed (TypeError"),
+        ("syntax_error:factory", "cannot import 'syntax_error' (SyntaxError"),
+        ("raises_at_import:factory", "cannot import 'raises_at_import' (RuntimeError: boom"),
+    ],
+)
+def test_a_factory_or_module_that_fails_stops_the_run_before_any_load(
+    spec: str, message: str, tmp_path: Path
+) -> None:
+    (tmp_path / "broken.py").write_text(BROKEN)
+    (tmp_path / "syntax_error.py").write_text("def factory(:\n")
+    (tmp_path / "raises_at_import.py").write_text("raise RuntimeError('boom')\n")
+    done = quotalab("run", "--strategies", f"naive,{spec}", "--duration", "1s", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"quotalab: error: --strategies '{spec}': ") and message in line
+    assert not (tmp_path / "reports").exists()  # nothing ran, nothing written
+
+
+def test_a_broken_gate_file_stops_the_run_before_any_load(tmp_path: Path) -> None:
+    thresholds = tmp_path / "gate.toml"
+    thresholds.write_text("[strategies.naive]\nmax_foo = 1\n")
+    done = quotalab("run", "--strategies", "naive", "--gate", str(thresholds), cwd=tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert "max_foo: unknown key" in line
+    thresholds.write_text("[strategies.cached]\nmax_token_requests = 5\n")
+    done = quotalab("run", "--strategies", "naive", "--gate", str(thresholds), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "strategy 'cached' is bounded but not run" in done.stderr
+    assert not (tmp_path / "reports").exists()

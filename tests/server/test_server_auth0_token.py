@@ -255,3 +255,15 @@ def test_hs256_signing_for_cheap_simulation(make_provider: MakeProvider) -> None
     token = provider.handle(auth0_token_request()).json()["access_token"]
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     assert provider.handle(HttpRequest("GET", "/.well-known/jwks.json")).json() == {"keys": []}
+
+
+def test_refused_credentials_are_counted_for_the_client_presenting_them(
+    make_provider: MakeProvider,
+) -> None:
+    toml = '[clients.web]\nsecret = "s"\ngrant_types = ["authorization_code"]\n'
+    provider = make_provider(toml=toml)
+    assert provider.handle(auth0_token_request(secret="wrong")).status == 401
+    assert provider.handle(auth0_token_request("web", "s")).status == 403
+    clients = provider.stats()["clients"]
+    assert clients["demo-client"]["token_401"] == 1
+    assert clients["web"]["token_403"] == 1

@@ -15,21 +15,21 @@ from quotalab.cli.entry import app
 from quotalab.clock import SystemClock
 from quotalab.gate import check_gate_file, echo_results, gate_files
 from quotalab.report import render_terminal
-from quotalab.run.orchestrate import provider_config, run_comparison, run_plan
+from quotalab.run.orchestrate import own_clients_of, provider_config, run_comparison, run_plan
 from quotalab.run.reporting import new_run_directory, write_run_report
 from quotalab.run.scenarios import SCENARIOS
-from quotalab.run.settings import RunSettings, build_settings, is_custom_strategy
+from quotalab.run.settings import RunSettings, build_settings
 from quotalab.run.sim_alongside import SimulatedDays, simulate_alongside
-from quotalab.strategies.own_client import load_strategy
 from quotalab.strategies.registry import NAMES
 
 
 def _check_before_start(settings: RunSettings) -> None:
-    """Fail on a bad profile, config, plan, custom strategy or thresholds file before any load."""
-    run_plan(settings, provider_config(settings))
-    for name in settings.strategies:
-        if is_custom_strategy(name):
-            load_strategy(name)
+    """Fail on a bad profile, config, plan, strategy factory or thresholds file before any load."""
+    config = provider_config(settings)
+    run_plan(settings, config)
+    # Each factory is called once here (a failing one stops everything before any
+    # output), and once more against the run's server: own_clients_of.
+    own_clients_of(settings, config, settings.target or "http://127.0.0.1")
     if settings.gate is not None:
         check_gate_file(settings.gate, settings.strategies)
 

@@ -1,0 +1,101 @@
+"""A custom sans-I/O strategy that raises is measured in simulate as in run: failed calls."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quotalab import make_strategy
+from quotalab.clock import Clock
+from quotalab.errors import InputError
+from quotalab.sim.scenario import SimSettings, check_strategies, run_strategy
+from quotalab.sim.sim_measurements import measurements_of
+from quotalab.strategies.client_settings import ClientSettings
+from quotalab.strategies.messages import Strategy
+from quotalab.wire import HttpRequest
+from tests.cli_process import quotalab
+
+
+class EveryOtherCallRaises:
+    """A policy bug: ``call`` itself raises on every second call."""
+
+    name = "every-other"
+
+    def __init__(self, inner: Strategy) -> None:
+        self.inner, self.calls = inner, 0
+
+    def call(self, request: HttpRequest) -> Any:
+        self.calls += 1
+        if self.calls % 2 == 0:
+            raise RuntimeError("policy bug")
+        return self.inner.call(request)
+
+
+class YieldsGarbage:
+    name = "garbage"
+
+    def call(self, request: HttpRequest) -> Generator[str, object, None]:
+        yield "not a message"
+
+
+def every_other(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> object:
+    return EveryOtherCallRaises(make_strategy("naive", settings, clock=clock, rng=rng))
+
+
+def garbage(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> object:
+    return YieldsGarbage()
+
+
+def boom(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> object:
+    raise ValueError("missing env CLIENT_REGION")
+
+
+def settings_for(*strategies: str, rate: float = 1.0) -> SimSettings:
+    return SimSettings(clients=2, duration_s=60.0, rate=rate, strategies=strategies)
+
+
+def test_exceptions_of_a_custom_strategy_are_failed_calls_by_type() -> None:
+    for factory, reason, failed in ((every_other, "RuntimeError", 60), (garbage, "TypeError", 120)):
+        spec = f"{__name__}:{factory.__name__}"
+        run = run_strategy(settings_for(spec), spec)
+        measured = measurements_of(run)
+        assert measured.calls == 120
+        assert measured.calls_ok == 120 - failed
+        assert [(f.reason, f.calls) for f in measured.failures] == [(reason, failed)]
+
+
+def test_a_failing_factory_is_refused_before_anything_runs() -> None:
+    with pytest.raises(InputError, match=r"the factory failed \(ValueError: missing env"):
+        check_strategies(settings_for("naive", f"{__name__}:boom"))
+
+
+@pytest.mark.parametrize(
+    ("strategies", "message"),
+    [
+        (",", "no strategy given"),
+        ("naive,naive", "names naive more than once"),
+    ],
+)
+def test_simulate_refuses_empty_and_repeated_strategies(
+    strategies: str, message: str, tmp_path: Path
+) -> None:
+    done = quotalab("simulate", "--strategies", strategies, "--duration", "10s", cwd=tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert message in line
+
+
+def test_simulate_checks_its_gate_file_before_simulating(tmp_path: Path) -> None:
+    thresholds = tmp_path / "gate.toml"
+    thresholds.write_text("[strategies.naive]\nmax_foo = 1\n")
+    done = quotalab(
+        "simulate", "--strategies", "naive", "--duration", "24h", "--gate", str(thresholds)
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert "max_foo: unknown key" in line
+    assert "naive" not in done.stdout  # nothing was simulated
