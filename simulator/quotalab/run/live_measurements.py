@@ -138,7 +138,7 @@ def figures_of(
     """Combine server truth (when there is any) with the client's tally."""
     seen = tally_counts(tally)
     sent_itself = seen.token_requests + seen.api_calls > 0
-    if server:
+    if server is not None:
         counts = server_counts(server)
         if sent_itself:
             # The client saw refusals of the token endpoint the server does not
@@ -166,7 +166,7 @@ def figures_of(
         throttled_flows=dict(tally.throttled_flows),
         first_messages=first_messages,
         calls_known=calls_known,
-        source="server" if server else "client",
+        source="server" if server is not None else "client",
         series_source="server" if server_series is not None else "client",
         client_counts={name: getattr(seen, name) for name in COMPARED} if sent_itself else {},
     )

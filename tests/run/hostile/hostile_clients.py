@@ -1,0 +1,111 @@
+"""Own clients and custom strategies that misbehave, as users' code does."""
+
+import time
+
+import requests
+
+from quotalab import make_strategy
+
+
+class Raiser:
+    name = "raiser"
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, 0
+
+    def call(self, request):
+        self.calls += 1
+        if self.calls % 2 == 0:
+            raise RuntimeError("policy bug")
+        return self.inner.call(request)
+
+
+def raiser(settings, *, clock, rng):
+    return Raiser(make_strategy("naive", settings, clock=clock, rng=rng))
+
+
+class Own:
+    def __init__(self, settings, name, answer=None):
+        self.s, self.name, self.answer = settings, name, answer
+        self.http = requests.Session()
+
+    def token(self, secret):
+        body = {
+            "client_id": self.s.client_id,
+            "client_secret": secret,
+            "audience": self.s.audience,
+            "grant_type": "client_credentials",
+        }
+        answer = self.http.post(self.s.token_url, json=body, timeout=5)
+        answer.raise_for_status()
+        return answer.json()["access_token"]
+
+
+class NoToken(Own):
+    def call_api(self, path):
+        return self.http.get(self.s.api_base_url + path, timeout=5).status_code
+
+
+class BadSecret(Own):
+    def call_api(self, path):
+        self.token("WRONG")
+        return 200
+
+
+class NoHttp(Own):
+    def call_api(self, path):
+        return 200
+
+
+class Returns(Own):
+    def call_api(self, path):
+        return self.answer
+
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("no")
+
+
+class RaisesUnprintable(Own):
+    def call_api(self, path):
+        raise Unprintable()
+
+
+class Sleeper(Own):
+    def call_api(self, path):
+        time.sleep(10**6)
+        return 200
+
+
+class Interrupted(Own):
+    def call_api(self, path):
+        raise KeyboardInterrupt
+
+
+def no_token(settings, *, clock, rng):
+    return NoToken(settings, "no-token")
+
+
+def bad_secret(settings, *, clock, rng):
+    return BadSecret(settings, "bad-secret")
+
+
+def no_http(settings, *, clock, rng):
+    return NoHttp(settings, "no-http")
+
+
+def returns_none(settings, *, clock, rng):
+    return Returns(settings, "none", None)
+
+
+def unprintable(settings, *, clock, rng):
+    return RaisesUnprintable(settings, "unprintable")
+
+
+def sleeper(settings, *, clock, rng):
+    return Sleeper(settings, "sleeper")
+
+
+def interrupted(settings, *, clock, rng):
+    return Interrupted(settings, "interrupted")

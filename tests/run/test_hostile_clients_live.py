@@ -1,0 +1,94 @@
+"""Own clients and custom strategies that misbehave, run through ``quotalab run`` from their folder.
+
+Every call is counted however the user's code ends it (an exception of any
+kind, an answer that is no status), the server counts an own client's
+requests whatever id it presents, and a run whose figures are no evidence
+(no call made, successes the server never saw) exits 1 saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli_process import quotalab
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def user_folder(tmp_path: Path) -> Path:
+    shutil.copy(HERE / "hostile" / "hostile_clients.py", tmp_path / "hostile.py")
+    return tmp_path
+
+
+@pytest.mark.live
+def test_every_call_of_misbehaving_clients_is_counted(user_folder: Path) -> None:
+    specs = [
+        "naive",
+        "hostile:raiser",
+        "hostile:no_token",
+        "hostile:bad_secret",
+        "hostile:no_http",
+        "hostile:returns_none",
+        "hostile:unprintable",
+        "hostile:sleeper",
+    ]
+    done = quotalab(
+        "run", "--strategies", ",".join(specs), "--duration", "2s", "--users", "4",
+        cwd=user_folder, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    report: dict[str, Any] = json.loads(
+        (user_folder / "reports" / "latest" / "report.json").read_text("utf-8")
+    )
+    figures = report["strategies"]
+    failed = {name: {f["reason"]: f for f in s["failures"]} for name, s in figures.items()}
+    for name in specs[:-1]:
+        own = figures[name]
+        assert own["calls"] > 0, name
+        assert own["calls"] == own["calls_ok"] + sum(f["calls"] for f in own["failures"]), name
+    # A custom sans-I/O strategy raising its own exception: failed calls, by type.
+    assert failed["hostile:raiser"]["RuntimeError"]["first_message"] == "policy bug"
+    assert figures["hostile:raiser"]["calls_ok"] > 0
+    # Naive takes one token per call: cut-off calls never inflate it.
+    assert figures["naive"]["token_requests_per_1k_calls"] == 1000
+    # No token: the API's 401s are the run's (the server files them as anonymous).
+    no_token = figures["hostile:no_token"]
+    assert no_token["api_calls"] == no_token["auth_failures_401_403"] == no_token["calls"]
+    # A wrong secret: the token endpoint's 401s are counted too.
+    bad_secret = figures["hostile:bad_secret"]
+    assert bad_secret["auth_failures_401_403"] == bad_secret["token_requests"] > 0
+    assert "HTTPError" in failed["hostile:bad_secret"]
+    # Answers that are no HTTP status, exceptions that cannot be printed: failed calls.
+    assert figures["hostile:returns_none"]["calls_ok"] == 0
+    assert (
+        "not an HTTP status"
+        in failed["hostile:returns_none"]["not_an_http_status"]["first_message"]
+    )
+    assert "could not be read" in failed["hostile:unprintable"]["Unprintable"]["first_message"]
+    # Successes the server never saw, and a client that never returned: the run fails.
+    out = " ".join(done.stdout.split())
+    assert "error: hostile:no_http: " in out and "the server saw no API request" in out
+    assert "error: hostile:sleeper: made no call" in out
+    assert "hostile:no_token: no API call reached the server" not in out
+
+
+@pytest.mark.live
+def test_call_api_raising_keyboard_interrupt_stops_the_run_in_one_line(
+    user_folder: Path,
+) -> None:
+    done = quotalab(
+        "run", "--strategies", "hostile:interrupted,naive", "--duration", "2s", "--users", "2",
+        cwd=user_folder, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line == (
+        "quotalab: error: hostile:interrupted: call_api raised KeyboardInterrupt; the run stopped"
+    )
