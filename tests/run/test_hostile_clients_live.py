@@ -9,13 +9,18 @@ requests whatever id it presents, and a run whose figures are no evidence
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.cli_process import quotalab
+from tests.cli_process import ROOT, quotalab
 
 HERE = Path(__file__).resolve().parent
 
@@ -92,3 +97,60 @@ def test_call_api_raising_keyboard_interrupt_stops_the_run_in_one_line(
     assert line == (
         "quotalab: error: hostile:interrupted: call_api raised KeyboardInterrupt; the run stopped"
     )
+
+
+def children_of(pid: int) -> set[int]:
+    """Every live descendant of ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_client_that_never_yields_is_stopped_and_nothing_is_left_behind(
+    user_folder: Path,
+) -> None:
+    done = quotalab(
+        "run", "--strategies", "hostile:busy", "--duration", "1s", "--users", "1",
+        cwd=user_folder, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "took too long after its run and was stopped" in line
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_sigterm_stops_the_run_and_its_locust_processes(user_folder: Path) -> None:
+    command = [sys.executable, "-m", "quotalab", "run", "--strategies", "hostile:busy"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.Popen(
+        [*command, "--duration", "30s", "--users", "1"],
+        cwd=user_folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        for _ in range(300):  # until locust's test has started (its marker file)
+            if list((user_folder / "reports").glob("*/locust/tally-*/started")):
+                break
+            threading.Event().wait(0.1)  # polling another process, not a window
+        locust = children_of(run.pid)
+        assert locust, "locust never started"
+        run.send_signal(signal.SIGTERM)
+        run.wait(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode != 0
+    left = {pid for pid in locust if Path(f"/proc/{pid}").exists()}
+    assert not left, f"locust processes left behind: {left}"

@@ -109,3 +109,15 @@ def sleeper(settings, *, clock, rng):
 
 def interrupted(settings, *, clock, rng):
     return Interrupted(settings, "interrupted")
+
+
+class Busy(Own):
+    def call_api(self, path):
+        started = time.perf_counter()
+        while time.perf_counter() - started < 40:  # never yields to gevent, ignores SIGTERM
+            pass
+        return 200
+
+
+def busy(settings, *, clock, rng):
+    return Busy(settings, "busy")
