@@ -28,7 +28,11 @@ def test_stats_list_clients_and_limit_keys_and_reset_clears_them(
         provider.handle(auth0_token_request())
     provider.handle(auth0_token_request(secret="wrong"))
     stats = admin(provider, "GET", "stats").json()
-    assert stats["clients"]["demo-client"] == {"token_requests": 4, "tokens_issued": 3}
+    assert stats["clients"]["demo-client"] == {
+        "token_requests": 4,
+        "tokens_issued": 3,
+        "token_401": 1,
+    }
     bucket = stats["limits"]["oauth_token:quotalab"]
     assert bucket["limit"] == 30
     assert bucket["remaining"] == 26

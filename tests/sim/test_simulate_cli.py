@@ -89,7 +89,7 @@ def test_simulate_writes_the_report_files_and_prints_the_table(tmp_path: Path) -
     [
         (("--duration", "24x"), "bad duration unit 'x'"),
         (("--traffic", "steady"), "expected one of constant, poisson, diurnal, burst"),
-        (("--strategies", "lazy"), "unknown strategies ['lazy']"),
+        (("--strategies", "lazy"), "unknown strategy 'lazy'"),
         (("--clients", "0"), "--clients must be >= 1"),
         (("--rate", "-1"), "--rate must be a positive number"),
     ],

@@ -1,4 +1,4 @@
-"""The two ways to bring your own client, and ``load_strategy`` for ``--strategy``.
+"""The two ways to bring your own client, and ``load_strategy`` for ``--strategies``.
 
 (a) **A sans-I/O strategy**: an object with ``name`` and ``call(request) -> Flow``
     (``quotalab.strategies.messages.Strategy``). quotalab drives it, so it runs
@@ -9,7 +9,7 @@
     calls (raised ones included: docs/strategies.md).
 
 Either way the user provides a factory ``factory(settings, *, clock, rng)``
-and names it on the command line as ``--strategy package.module:factory``.
+and names it on the command line as ``--strategies package.module:factory``.
 """
 
 from __future__ import annotations
