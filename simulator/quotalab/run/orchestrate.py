@@ -177,9 +177,7 @@ def _ticker(tick: Tick | None, strategy: str, sampler: IssuanceSampler) -> Calla
     return on_tick
 
 
-def own_clients_of(
-    settings: RunSettings, config: ProviderConfig, base_url: str
-) -> frozenset[str]:
+def own_clients_of(settings: RunSettings, config: ProviderConfig, base_url: str) -> frozenset[str]:
     """Build each strategy once, here, before any load; the specs that are own clients.
 
     A factory that fails (raises, returns no client) is an ``InputError`` now,
