@@ -15,10 +15,10 @@ from rich.text import Text
 from quotalab.cli.entry import app
 from quotalab.clock import SystemClock
 from quotalab.errors import InputError
+from quotalab.gate import check_gate_file, echo_results, gate_files
 from quotalab.profiles import load_config
 from quotalab.report import generated_at, render_terminal, write_report
 from quotalab.report.quota_plans import quota_plan
-from quotalab.gate import check_gate_file, echo_results, gate_files
 from quotalab.run.settings import parse_strategies
 from quotalab.sim.duration import parse_duration
 from quotalab.sim.scenario import SimSettings, check_strategies, run_strategy
