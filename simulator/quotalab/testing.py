@@ -15,8 +15,9 @@ import httpx
 
 from quotalab.clock import VirtualClock
 from quotalab.counters import MemoryCounters
-from quotalab.limits import Decision, MemoryStore
+from quotalab.limits import CounterQuota, Decision, FixedWindow, MemoryStore, TokenBucket
 from quotalab.profiles import load_config
+from quotalab.profiles.profile_model import LimitRule
 from quotalab.server.auth0 import ANONYMOUS
 from quotalab.server.mock_provider import MockProvider, ProviderReply
 from quotalab.server.parsing import (
@@ -89,15 +90,21 @@ class SteeredProvider(MockProvider):
         # The endpoint's throttle: its first rule answering 429 (Entra's loop
         # detector, a 400, comes first in its list), else its first rule.
         rule = next((r for r in rules if self.responses[r.reject].status == 429), rules[0])
-        decision = Decision(False, 0, 0, until, until - now)
+        decision = Decision(False, _rule_limit(rule), 0, until, until - now)
         values = {**template_values(rule, decision, now), "transaction": "0" * 16}
         headers = {h: Template(t).safe_substitute(values) for h, t in rule.headers}
         answer = self.render(rule.reject, values, headers, now)
         self.counters.incr(who, "forbidden_403_99" if answer.status == 403 else throttled)
-        if "retry-after" not in answer.headers and answer.status == 429:
-            extra = {"retry-after": values["retry_after"]}
-            answer = HttpResponse(answer.status, {**answer.headers, **extra}, answer.body)
         return answer
+
+
+def _rule_limit(rule: LimitRule) -> int:
+    """The limit a rule's headers announce: a storm does not change the provider's plan."""
+    algorithm = rule.algorithm
+    if isinstance(algorithm, TokenBucket):
+        return algorithm.burst
+    assert isinstance(algorithm, FixedWindow | CounterQuota)
+    return algorithm.limit
 
 
 class QuotalabServer:
@@ -177,9 +184,14 @@ class QuotalabServer:
     def storm(self, seconds: float, endpoint: str = "token") -> None:
         """Throttle every request to ``endpoint`` for ``seconds`` of virtual time.
 
-        The answer is the profile's own rejection for that endpoint's first
-        limit (Auth0's 429 body and headers, Twitter's 403 code 99), with
-        ``retry-after`` / reset pointing at the storm's end.
+        The answer is exactly the profile's own throttle for that endpoint:
+        its first limit answering 429, else its first limit (Auth0's 429,
+        Twitter's 403 code 99, Okta's E0000047, Entra's 429), with that
+        rule's status, body and headers. Where the rule's headers carry a
+        reset or wait (``${reset_at}``, ``${retry_after}``, ...) they point at
+        the storm's end; headers the profile writes as fixed text stay as
+        written (Entra's ``Retry-After: 60``), and no header is added that the
+        profile would not send (Okta sends no ``Retry-After``).
         """
         spec = self.provider.endpoints.get(endpoint)
         if spec is None:

@@ -4,6 +4,7 @@ profiles, over HTTPS signed by the server's throwaway CA, unmodified.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,9 +138,26 @@ def test_msal_gets_a_token_from_the_entra_profile_and_caches_it(
     assert entra.client_stats("demo-client")["token_requests"] == 1
 
 
-def test_msal_honours_the_throttled_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_msal_python_cannot_parse_the_documented_plain_429(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recorded Entra 429 is bare text: MSAL Python fails to parse it, as in the field."""
     config = tmp_path / "entra.toml"
     config.write_text("[limits.token_throttle]\nlimit = 1\n")
+    server = QuotalabServer("entra", str(config), tls=True)
+    try:
+        msal_app(server, monkeypatch).acquire_token_for_client(scopes=[ENTRA_SCOPE])
+        fresh = msal_app(server, monkeypatch)
+        with pytest.raises(ValueError):  # json.JSONDecodeError on "Too Many Requests"
+            fresh.acquire_token_for_client(scopes=[ENTRA_SCOPE])
+        assert server.client_stats("demo-client")["throttled_429"] == 1
+    finally:
+        server.close()
+
+
+def test_msal_honours_the_throttled_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "entra.toml"
+    config.write_text('[limits.token_throttle]\nlimit = 1\nreject = "throttled"\n')  # guessed JSON
     server = QuotalabServer("entra", str(config), tls=True)
     try:
         msal_app(server, monkeypatch).acquire_token_for_client(scopes=[ENTRA_SCOPE])
@@ -180,6 +198,22 @@ def test_a_storm_on_the_entra_profile_is_its_429(entra: QuotalabServer) -> None:
                 "scope": ENTRA_SCOPE,
             },
         )
-    assert answer.status_code == 429 and answer.headers["retry-after"] == "60"
-    assert answer.json()["error_codes"] == [90055]
+    assert answer.status_code == 429 and answer.headers["retry-after"] == "60"  # as written
+    assert answer.text == "Too Many Requests"  # the profile's own (documented) 429
+
+
+def test_a_storm_on_the_okta_profile_keeps_its_headers(okta: QuotalabServer) -> None:
+    """Okta's throttle sends no Retry-After and keeps announcing its limit."""
+    okta.storm(30)
+    with okta.client() as client:
+        answer = client.post(
+            "/oauth2/default/v1/token",
+            data={"grant_type": "client_credentials", "scope": "quotalab.read"},
+            auth=("demo-client", "demo-secret"),
+        )
+    assert answer.status_code == 429 and answer.json()["errorCode"] == "E0000047"
+    assert "retry-after" not in answer.headers
+    assert answer.headers["x-rate-limit-limit"] == "1200"
+    assert answer.headers["x-rate-limit-remaining"] == "0"
+    assert int(answer.headers["x-rate-limit-reset"]) == math.ceil(okta.clock.now() + 30)
     assert "${" not in answer.text  # per-answer ids are filled in storms too

@@ -9,6 +9,7 @@ import pytest
 from quotalab.errors import ConfigError
 from quotalab.limits import FixedWindow, TokenBucket
 from quotalab.profiles import load_config
+from quotalab.profiles.loader import BUILTIN_PROFILES
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -147,3 +148,27 @@ def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None
 def test_unknown_builtin_profile() -> None:
     with pytest.raises(ConfigError, match="one of auth0, twitter, entra, okta"):
         load_config("keycloak")
+
+
+def test_a_placeholder_nothing_fills_is_refused_at_load_time(tmp_path: Path) -> None:
+    """``${name}`` where the server fills no ``name`` would reach clients as written."""
+    config = tmp_path / "okta.toml"
+    config.write_text(
+        '[endpoints.token]\nresponses = { malformed = "invalid_request" }\n'  # needs ${name}
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config("okta", config)
+    assert caught.value.source == "<builtin okta.toml>"
+    assert caught.value.key == "responses.invalid_request.body"
+    assert "${name}" in str(caught.value) and "'malformed'" in str(caught.value)
+    headers = tmp_path / "limit.toml"
+    headers.write_text('[limits.authorization_servers.headers]\n"x-oops" = "${client_id}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config("okta", headers)
+    assert caught.value.source == str(headers)
+    assert caught.value.key == "limits.authorization_servers.headers.x-oops"
+
+
+def test_the_builtin_profiles_fill_every_placeholder_they_write() -> None:
+    for profile in BUILTIN_PROFILES:
+        load_config(profile)  # raises ConfigError naming the first unfillable one

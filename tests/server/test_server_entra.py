@@ -126,13 +126,8 @@ def test_throttled_requests_get_429_with_retry_after_60_then_recover(
     throttled = answers[20]
     assert throttled.status == 429
     assert throttled.headers["retry-after"] == "60"  # MSAL guidance: "Retry-After: 60"
-    entra_error(
-        throttled,
-        "temporarily_unavailable",
-        90055,
-        "TenantThrottlingError - There are too many incoming requests. "
-        "This exception is thrown for blocked tenants.",
-    )
+    assert throttled.body == b"Too Many Requests"  # the one recorded body (MSAL.NET #2855)
+    assert throttled.headers["content-type"].startswith("text/plain")
     clock.advance(60)
     assert provider.handle(token_request()).status == 200
 
@@ -149,8 +144,8 @@ def test_a_client_that_keeps_asking_for_the_same_token_is_told_it_loops(
         looped,
         "invalid_grant",
         50196,
-        "The server terminated an operation because it encountered a client request loop. "
-        "Please contact your app vendor.",
+        "The server terminated an operation because it encountered a loop "
+        "while processing a request.",
     )
     # Another token (another scope) is another request: not the loop, still throttled.
     other = provider.handle(token_request(scope="https://elsewhere.test/.default"))
@@ -159,14 +154,18 @@ def test_a_client_that_keeps_asking_for_the_same_token_is_told_it_loops(
     assert counts["throttled_4xx"] == 2 and counts["throttled_429"] == 11
 
 
-def test_the_plain_429_variant_is_the_captured_body(make_provider: MakeProvider) -> None:
-    provider = make_provider(
-        "entra", '[limits.token_throttle]\nlimit = 1\nreject = "throttled_plain"\n'
-    )
+def test_the_guessed_json_429_is_selectable(make_provider: MakeProvider) -> None:
+    provider = make_provider("entra", '[limits.token_throttle]\nlimit = 1\nreject = "throttled"\n')
     provider.handle(token_request())
     throttled = provider.handle(token_request())
-    assert (throttled.status, throttled.body) == (429, b"Too Many Requests")
-    assert throttled.headers["retry-after"] == "60"
+    assert throttled.status == 429 and throttled.headers["retry-after"] == "60"
+    entra_error(
+        throttled,
+        "temporarily_unavailable",
+        90055,
+        "TenantThrottlingError - There are too many incoming requests. "
+        "This exception is thrown for blocked tenants.",
+    )
 
 
 def test_discovery_and_keys_at_the_tenants_v2_paths(make_provider: MakeProvider) -> None:
@@ -211,3 +210,48 @@ def test_the_api_checks_audience_roles_and_expiry(
     expired = call(token)
     assert expired.status == 401
     assert 'error_description="jwt expired"' in expired.headers["www-authenticate"]
+
+
+def test_a_repeated_parameter_is_named_and_bad_bytes_are_malformed(
+    make_provider: MakeProvider,
+) -> None:
+    provider = make_provider("entra")
+    repeated = provider.handle(
+        HttpRequest(
+            "POST",
+            BASE_URL + TOKEN_PATH,
+            (FORM,),
+            b"grant_type=client_credentials&client_id=a&client_id=b",
+        )
+    )
+    entra_error(
+        repeated,
+        "invalid_request",
+        9002313,
+        "Invalid request. Request is malformed or invalid. "
+        "The parameter 'client_id' is included more than once.",
+    )
+    lone = provider.handle(
+        HttpRequest(
+            "POST",
+            BASE_URL + TOKEN_PATH,
+            (FORM,),
+            b"grant_type=client_credentials&client_secret=x&client_id=%ED%A0%80",
+        )
+    )
+    assert lone.status == 400 and json.loads(lone.body)["error"] == "invalid_request"
+    assert "\ufffd" not in lone.body.decode()
+
+
+def test_basic_and_a_body_secret_together_are_refused(make_provider: MakeProvider) -> None:
+    provider = make_provider("entra")
+    body = urlencode(
+        {"grant_type": "client_credentials", "scope": SCOPE, "client_secret": "demo-secret"}
+    ).encode()
+    answer = provider.handle(
+        HttpRequest(
+            "POST", BASE_URL + TOKEN_PATH, (FORM, basic("demo-client", "demo-secret")), body
+        )
+    )
+    assert answer.status == 400
+    assert json.loads(answer.body)["error_codes"] == [9002313]

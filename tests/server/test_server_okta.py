@@ -70,8 +70,8 @@ def test_every_answer_carries_the_rate_limit_headers_and_429_is_e0000047(
     refused = provider.handle(token_request(secret="wrong"))
     assert refused.status == 401
     assert refused.body == (
-        b'{"error":"invalid_client","error_description":"Client authentication failed. '
-        b'Either the client or the client credentials are invalid."}'
+        b'{"error":"invalid_client","error_description":'
+        b'"The client secret supplied for a confidential client is invalid."}'
     )
     assert rate_headers(refused) == ("3", "1", reset)
     bad_scope = provider.handle(token_request(scope="quotalab.admin"))
@@ -120,3 +120,70 @@ def test_the_api_reads_scp_and_cid(make_provider: MakeProvider) -> None:
         HttpRequest("GET", BASE_URL + "/api/data", (("authorization", f"Bearer {narrow}"),))
     )
     assert forbidden.status == 403
+
+
+def test_unreadable_token_bodies_get_a_filled_invalid_request(make_provider: MakeProvider) -> None:
+    provider = make_provider("okta")
+    auth = basic("demo-client", "demo-secret")
+    bodies = [
+        (("content-type", "application/json"), b'{"grant_type":"client_credentials"}'),
+        (("content-type", "text/plain"), b"grant_type=client_credentials"),
+        (FORM, b"grant_type=client_credentials&grant_type=client_credentials"),
+        (FORM, b"grant_type=client_credentials&scope=\xff"),
+        (FORM, b"grant_type=client_credentials&scope=%ED%A0%80"),
+    ]
+    for content_type, body in bodies:
+        answer = provider.handle(HttpRequest("POST", TOKEN_URL, (content_type, auth), body))
+        assert answer.status == 400, body
+        assert "${" not in answer.body.decode(), body
+        assert json.loads(answer.body)["error"] == "invalid_request"
+    repeated = provider.handle(
+        HttpRequest("POST", TOKEN_URL, (FORM, auth), b"scope=a&grant_type=x&scope=b")
+    )
+    assert "'scope'" in json.loads(repeated.body)["error_description"]
+
+
+def test_invalid_client_answers_as_okta_documents_them(make_provider: MakeProvider) -> None:
+    provider = make_provider("okta")
+    unknown = provider.handle(
+        HttpRequest(
+            "POST", TOKEN_URL, (FORM, basic("nobody", "x")), b"grant_type=client_credentials"
+        )
+    )
+    document = json.loads(unknown.body)
+    assert unknown.status == 401
+    assert (document["errorCode"], document["errorSummary"]) == (
+        "invalid_client",
+        "Invalid value for 'client_id' parameter.",
+    )
+    assert re.fullmatch(r"oae[A-Za-z0-9]{22}", document["errorId"])
+
+
+def test_two_client_authentication_methods_are_refused(make_provider: MakeProvider) -> None:
+    provider = make_provider("okta")
+    body = urlencode(
+        {
+            "grant_type": "client_credentials",
+            "scope": "quotalab.read",
+            "client_secret": "demo-secret",
+        }
+    ).encode()
+    answer = provider.handle(
+        HttpRequest("POST", TOKEN_URL, (FORM, basic("demo-client", "demo-secret")), body)
+    )
+    assert answer.status == 400
+    assert json.loads(answer.body)["error_description"].startswith(
+        "Cannot supply multiple client credentials."
+    )
+
+
+def test_unknown_paths_are_404_e0000007_and_wrong_methods_405_e0000022(
+    make_provider: MakeProvider,
+) -> None:
+    provider = make_provider("okta", "[provider]\nmax_body_bytes = 64\n")
+    missing = provider.handle(HttpRequest("GET", BASE_URL + "/oauth2/default/v1/nothing", (), b""))
+    assert missing.status == 404 and json.loads(missing.body)["errorCode"] == "E0000007"
+    wrong = provider.handle(HttpRequest("GET", TOKEN_URL, (), b""))
+    assert wrong.status == 405 and json.loads(wrong.body)["errorCode"] == "E0000022"
+    big = provider.handle(HttpRequest("POST", TOKEN_URL, (FORM,), b"x" * 65))
+    assert big.status == 400 and json.loads(big.body)["errorCode"] == "E0000003"

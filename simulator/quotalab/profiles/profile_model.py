@@ -44,8 +44,34 @@ OAUTH2_TOKEN_ROLES: tuple[str, ...] = (
     "invalid_scope",
     "unknown_resource",
     "scope_not_allowed",
+    "multiple_auth_methods",
 )
 """The outcomes an ``oauth2_token`` endpoint answers; each role names a response."""
+PER_ANSWER_VALUES = frozenset(
+    {"transaction", "trace_id", "correlation_id", "timestamp", "error_id", "jti"}
+)
+"""Placeholders any response may use: made up afresh for each answer (ids, timestamps)."""
+LIMIT_VALUES = frozenset({"limit", "remaining", "reset_at", "reset_in", "retry_after", "period"})
+"""Placeholders a limit rule's headers and its reject response may use."""
+OAUTH2_TOKEN_ROLE_VALUES: dict[str, frozenset[str]] = {
+    "ok": frozenset({"access_token", "expires_in", "scope"}),
+    "malformed": frozenset({"description"}),
+    "missing_parameter": frozenset({"name"}),
+    "missing_secret": frozenset({"client_id"}),
+    "auth_method": frozenset({"client_id"}),
+    "multiple_auth_methods": frozenset({"client_id", "description"}),
+    "unknown_client": frozenset({"client_id"}),
+    "invalid_client": frozenset({"client_id"}),
+    "unsupported_grant_type": frozenset({"grant_type"}),
+    "invalid_scope": frozenset({"scope"}),
+    "unknown_resource": frozenset({"audience"}),
+    "scope_not_allowed": frozenset({"scope"}),
+}
+"""What each ``oauth2_token`` role fills in, besides ``PER_ANSWER_VALUES``."""
+OAUTH2_CLAIM_VALUES = frozenset({"client_id", "audience", "issuer", "tenant", "jti", "scopes"})
+"""Placeholders an ``oauth2_token`` endpoint's ``claims`` may use."""
+DISCOVERY_VALUES = frozenset({"issuer", "base_url"})
+"""Placeholders a ``discovery`` endpoint's ``ok`` document may use."""
 KeyPart = Literal["tenant", "client", "endpoint", "request"]
 AudienceFrom = Literal["scope", "endpoint"]
 IetfFields = Literal["none", "structured", "legacy"]

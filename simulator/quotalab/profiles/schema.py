@@ -17,6 +17,7 @@ from quotalab.profiles.fault_schema import (
     fault_from_json,
 )
 from quotalab.profiles.ietf_fields import ietf_headers
+from quotalab.profiles.placeholders import check_placeholders
 from quotalab.profiles.profile_model import (
     ENDPOINT_KINDS,
     OAUTH2_TOKEN_ROLES,
@@ -374,6 +375,7 @@ class ConfigReader:
             )
             for aud in audiences_table
         }
+        check_placeholders(responses, limits, endpoints, self.fail)
         faults_table = self.table(self.data, "faults", "faults")
         names = {endpoint.name for endpoint in endpoints}
         faults: dict[str, FaultSpec] = {}

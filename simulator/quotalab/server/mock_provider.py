@@ -124,7 +124,10 @@ class MockProvider:
             return ProviderReply(admin.handle(self, incoming, origins))
         endpoint = self.routes.get((incoming.method, incoming.path))
         if endpoint is None:
-            return ProviderReply(self.render("not_found", now=self.clock.now()))
+            name = "not_found"
+            if incoming.path in self.paths and "method_not_allowed" in self.responses:
+                name = "method_not_allowed"  # Okta's 405 E0000022
+            return ProviderReply(self.render(name, now=self.clock.now()))
         fault = self.faults.get(endpoint.name)
         latency_s = fault.latency_ms / 1000.0
         cap = self.settings.max_body_bytes

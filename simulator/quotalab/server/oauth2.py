@@ -13,7 +13,11 @@ Response roles (each defaults to the response of the same name):
 ``missing_secret``, ``auth_method``, ``unknown_client`` (``${client_id}``),
 ``invalid_client``, ``unsupported_grant_type`` (``${grant_type}``),
 ``invalid_scope`` (``${scope}``), ``unknown_resource`` (``${audience}``),
-``scope_not_allowed`` (``${scope}``).
+``scope_not_allowed`` (``${scope}``), ``multiple_auth_methods``
+(``${client_id}``, ``${description}``: HTTP Basic and a body secret together,
+which RFC 6749 section 2.3 forbids); ``malformed`` fills ``${description}``.
+The loader refuses a response naming any other placeholder in its role
+(``quotalab.profiles.placeholders``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from quotalab.profiles.profile_model import ClaimValue, ClientSpec, EndpointSpec
 from quotalab.server.parsing import Incoming, basic_credentials, media_type
@@ -47,6 +52,25 @@ def requested_token_key(fields: Mapping[str, str]) -> str:
     """
     asked = "\n".join(f"{name}={fields.get(name, '')}" for name in _ASKED_FOR)
     return hashlib.sha256(asked.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def read_token_form(body: bytes) -> dict[str, str] | str:
+    """The form fields of a token request, or a provider-neutral sentence saying what was wrong.
+
+    Raw or percent-decoded bytes that are not UTF-8 are refused, never turned
+    into U+FFFD; a repeated parameter is named (RFC 6749 3.1: parameters
+    "MUST NOT be included more than once").
+    """
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except ValueError:  # UnicodeDecodeError included
+        return "The request body is not valid UTF-8 (raw or percent-encoded)."
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        if key in fields:
+            return f"The parameter '{key}' is included more than once."
+        fields[key] = value
+    return fields
 
 
 def _client_credentials(
@@ -120,7 +144,12 @@ def build_claims(
 
 def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float) -> HttpResponse:
     """``POST <token path>``: a client-credentials grant answered as the profile says."""
-    fields = p.body_fields(incoming)
+    is_form = media_type(incoming) == "application/x-www-form-urlencoded"
+    fields: Mapping[str, str] | str = (
+        read_token_form(incoming.body)
+        if is_form
+        else "The request body must be form-encoded (application/x-www-form-urlencoded)."
+    )
     body: Mapping[str, str] = {} if isinstance(fields, str) else fields
     client_id, secret, method = _client_credentials(incoming, body)
     who = p.counted_id(client_id)
@@ -131,9 +160,11 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
     def answer(role: str, values: Mapping[str, str] | None = None) -> HttpResponse:
         return p.render(endpoint.response(role, role), values, headers, now)
 
-    if isinstance(fields, str) or media_type(incoming) != "application/x-www-form-urlencoded":
-        reason = fields if isinstance(fields, str) else "Use application/x-www-form-urlencoded"
-        return answer("malformed", {"description": reason})
+    if isinstance(fields, str):
+        return answer("malformed", {"description": fields})
+    if method == "client_secret_basic" and ("client_secret" in body or "client_assertion" in body):
+        description = "Use only one client authentication method: HTTP Basic or the body."
+        return answer("multiple_auth_methods", {"client_id": client_id, "description": description})
     for required in ("grant_type", "client_id"):
         if required == "client_id" and method == "client_secret_basic":
             continue

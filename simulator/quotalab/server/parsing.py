@@ -58,8 +58,8 @@ def parse_form(body: bytes) -> dict[str, str] | str:
     except UnicodeDecodeError:
         return "Request body is not valid UTF-8"
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False)
-    except ValueError:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except ValueError:  # a percent-encoded byte sequence that is not UTF-8 included
         return "Invalid form body"
     fields: dict[str, str] = {}
     for key, value in pairs:

@@ -14,7 +14,9 @@ import time
 import uuid
 from collections.abc import Iterable
 
-GENERATED = frozenset({"transaction", "trace_id", "correlation_id", "timestamp", "error_id", "jti"})
+from quotalab.profiles.profile_model import PER_ANSWER_VALUES
+
+GENERATED = PER_ANSWER_VALUES
 _ID_ALPHABET = string.ascii_letters + string.digits
 
 
