@@ -12,6 +12,7 @@ from quotalab.run.reporting import measurements_of
 from quotalab.wire import HttpResponse, TransportError
 
 CODE_99 = b'{"errors":[{"code":99,"message":"Unable to verify your credentials"}]}'
+LOOP = b'{"error":"invalid_grant","error_description":"AADSTS50196: The server terminated...'
 START = 1_800_000_000.0
 
 ANSWERS: list[tuple[str, HttpResponse | TransportError]] = [
@@ -26,6 +27,7 @@ ANSWERS: list[tuple[str, HttpResponse | TransportError]] = [
     ("token", HttpResponse(503)),
     ("api", TransportError("refused")),
     ("api", HttpResponse(500)),
+    ("token", HttpResponse(400, body=LOOP)),
 ]
 
 
@@ -56,4 +58,35 @@ def test_a_live_tally_and_a_simulated_tally_make_the_same_measurements() -> None
     assert from_live == from_sim
     assert (from_sim.auth_failures_401_403, from_sim.faults_503) == (3, 2)
     assert (from_sim.throttled_429, from_sim.forbidden_403_99) == (2, 1)
+    assert from_sim.throttled_4xx == 1  # Entra's loop detection is a throttle too
     assert (from_sim.calls, from_sim.calls_ok) == (3, 2)
+
+
+def test_entras_loop_detection_counts_in_the_throttled_ratio_of_reports() -> None:
+    """A gate on ``throttled_ratio`` must not let a looping client through."""
+    from quotalab.report.figures import figures_of as report_figures
+    from quotalab.report.values import QuotaPlan
+    from quotalab.sim.scenario import SimSettings, run_strategy
+
+    settings = SimSettings(
+        profile="entra", clients=1, duration_s=120.0, rate=2.0, strategies=("naive",), seed=3
+    )
+    tally = ClientTally()
+    for client in run_strategy(settings, "naive").result.tallies.values():
+        tally.merge(client)
+    assert tally.throttled_4xx > tally.throttled_429 > 0  # the loop detector answers most
+    measured = measurements_from_counts(
+        tally, duration_s=120.0, latency_histogram_ms={1: 1}, series=None
+    )
+    figures = report_figures("naive", measured, QuotaPlan())
+    wire = tally.api_calls + tally.token_requests
+    assert figures.throttled_4xx == tally.throttled_4xx
+    expected = (tally.throttled_429 + tally.throttled_4xx) / wire
+    assert figures.throttled_ratio == pytest.approx(expected, abs=1e-4)
+
+
+def test_a_live_run_reads_the_servers_4xx_throttles() -> None:
+    from quotalab.run.live_measurements import server_counts
+
+    counts = server_counts({"token_requests": 220, "throttled_429": 10, "throttled_4xx": 190})
+    assert (counts.token_throttled, counts.throttled_4xx) == (200, 190)

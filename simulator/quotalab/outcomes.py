@@ -11,6 +11,8 @@ Kinds (the report's conventions, ``quotalab.report.values``):
 
 - ``OK``: a 2xx answer;
 - ``THROTTLED_429`` / ``FORBIDDEN_403_99``: a 429, or Twitter's 403 code 99;
+- ``THROTTLED_4XX``: a provider's throttle with another 4xx status (Entra's
+  400 ``invalid_grant`` AADSTS50196 loop detection);
 - ``AUTH_FAILURE``: any other 401 or 403;
 - ``FAULT``: a 503, or no answer at all (a transport error);
 - ``OTHER``: anything else.
@@ -21,10 +23,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from quotalab.strategies.answers import is_twitter_throttle
+from quotalab.strategies.answers import is_loop_detected, is_twitter_throttle
 from quotalab.wire import HttpResponse, TransportError
 
-OK, THROTTLED_429, FORBIDDEN_403_99, AUTH_FAILURE, FAULT, OTHER = range(6)
+OK, THROTTLED_429, FORBIDDEN_403_99, AUTH_FAILURE, FAULT, OTHER, THROTTLED_4XX = range(7)
 
 KIND_NAMES: tuple[str, ...] = (
     "ok",
@@ -33,12 +35,14 @@ KIND_NAMES: tuple[str, ...] = (
     "auth_401_403",
     "fault_503",
     "other",
+    "throttled_4xx",
 )
 """A kind's name in tally files and messages, indexed by kind."""
 
 KINDS: dict[str, int] = {name: kind for kind, name in enumerate(KIND_NAMES)}
 
-THROTTLED_KINDS = frozenset({THROTTLED_429, FORBIDDEN_403_99})
+THROTTLED_KINDS = frozenset({THROTTLED_429, FORBIDDEN_403_99, THROTTLED_4XX})
+"""Every throttle, whatever its status: reports' ``throttled_ratio`` and the gate count these."""
 
 
 def status_kind(status: int) -> int:
@@ -61,11 +65,13 @@ def answer_kind(response: HttpResponse | TransportError) -> int:
     status = response.status
     if status == 403 and is_twitter_throttle(response):
         return FORBIDDEN_403_99
+    if is_loop_detected(response):
+        return THROTTLED_4XX
     return status_kind(status)
 
 
 def is_throttled(response: HttpResponse | TransportError) -> bool:
-    """A 429, or Twitter's 403 code 99 (its throttle on token negotiation)."""
+    """A 429, Twitter's 403 code 99 or Entra's 400 AADSTS50196: any provider throttle."""
     return answer_kind(response) in THROTTLED_KINDS
 
 
@@ -90,6 +96,7 @@ class ClientTally:
     api_throttled: int = 0
     throttled_429: int = 0
     forbidden_403_99: int = 0
+    throttled_4xx: int = 0
     auth_failures_401_403: int = 0
     faults_503: int = 0
     errors: dict[str, int] = field(default_factory=dict)
@@ -114,6 +121,8 @@ class ClientTally:
             self.throttled_429 += amount
         elif kind == FORBIDDEN_403_99:
             self.forbidden_403_99 += amount
+        elif kind == THROTTLED_4XX:
+            self.throttled_4xx += amount
         elif kind == AUTH_FAILURE:
             self.auth_failures_401_403 += amount
         elif kind == FAULT:

@@ -29,7 +29,7 @@ from quotalab.strategies.messages import Flow, Send
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
 # Outcomes the client measures and locust should not count as its own failures.
-MEASURED: frozenset[str] = frozenset({"ok", "throttled_429", "forbidden_403_99"})
+MEASURED: frozenset[str] = frozenset({"ok", "throttled_429", "forbidden_403_99", "throttled_4xx"})
 
 
 class Abandoned(Exception):

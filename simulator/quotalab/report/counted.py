@@ -65,6 +65,7 @@ def measurements_from_counts(
         duration_s=duration_s,
         throttled_429=counts.throttled_429,
         forbidden_403_99=counts.forbidden_403_99,
+        throttled_4xx=counts.throttled_4xx,
         auth_failures_401_403=counts.auth_failures_401_403,
         faults_503=counts.faults_503,
         calls=counts.calls if calls_known else None,

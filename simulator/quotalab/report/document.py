@@ -54,6 +54,7 @@ def _strategy_document(figures: StrategyFigures) -> dict[str, Any]:
         "token_requests_per_1k_calls": figures.token_requests_per_1k_calls,
         "throttled_429": figures.throttled_429,
         "forbidden_403_99": figures.forbidden_403_99,
+        "throttled_4xx": figures.throttled_4xx,
         "auth_failures_401_403": figures.auth_failures_401_403,
         "faults_503": figures.faults_503,
         "throttled_ratio": figures.throttled_ratio,

@@ -160,6 +160,7 @@ def _check_counts(name: str, measured: StrategyMeasurements) -> None:
         "tokens_issued": measured.tokens_issued,
         "throttled_429": measured.throttled_429,
         "forbidden_403_99": measured.forbidden_403_99,
+        "throttled_4xx": measured.throttled_4xx,
         "auth_failures_401_403": measured.auth_failures_401_403,
         "faults_503": measured.faults_503,
     }
@@ -185,7 +186,7 @@ def figures_of(name: str, measured: StrategyMeasurements, plan: QuotaPlan) -> St
     """Every derived figure of one strategy."""
     _check_counts(name, measured)
     latency = latency_of(measured)
-    throttled = measured.throttled_429 + measured.forbidden_403_99
+    throttled = measured.throttled_429 + measured.forbidden_403_99 + measured.throttled_4xx
     calls = measured.api_calls if measured.calls is None else measured.calls
     calls_ok = measured.api_ok if measured.calls_ok is None else measured.calls_ok
     per_call = ratio(measured.token_requests, calls)
@@ -199,6 +200,7 @@ def figures_of(name: str, measured: StrategyMeasurements, plan: QuotaPlan) -> St
         token_requests_per_1k_calls=rounded(None if per_call is None else per_call * 1000),
         throttled_429=measured.throttled_429,
         forbidden_403_99=measured.forbidden_403_99,
+        throttled_4xx=measured.throttled_4xx,
         auth_failures_401_403=measured.auth_failures_401_403,
         faults_503=measured.faults_503,
         throttled_ratio=rounded(ratio(throttled, measured.api_calls + measured.token_requests)),

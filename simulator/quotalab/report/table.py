@@ -73,7 +73,7 @@ COMPACT_COLUMNS: tuple[Column, ...] = (
     Column("success", lambda f: percent(f.success_ratio)),
     Column("token req", lambda f: cell(f.token_requests)),
     Column("per 1k calls", lambda f: small(f.token_requests_per_1k_calls)),
-    Column("throttled", lambda f: cell(f.throttled_429 + f.forbidden_403_99)),
+    Column("throttled", lambda f: cell(f.throttled_429 + f.forbidden_403_99 + f.throttled_4xx)),
     Column("p95 ms", lambda f: cell(f.p95_ms)),
     Column("tokens/day", lambda f: count(f.projection.tokens_per_day)),
     Column("sim/day", lambda f: simulated_day(f.projection)),

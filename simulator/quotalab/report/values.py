@@ -14,8 +14,10 @@ Counting conventions (shared by every producer):
 - ``api_calls``: requests sent to the protected API; ``api_ok``: those answered 2xx.
 - ``token_requests``: requests sent to the token endpoint; ``tokens_issued``:
   those answered with a token (the plan's M2M quota counts these).
-- ``throttled_429`` / ``forbidden_403_99``: throttling answers (429, Twitter's
-  403 code 99) on either endpoint; ``auth_failures_401_403``: other 401/403
+- ``throttled_429`` / ``forbidden_403_99`` / ``throttled_4xx``: throttling
+  answers (429, Twitter's 403 code 99, any other 4xx a provider throttles
+  with: Entra's 400 AADSTS50196) on either endpoint; ``throttled_ratio``
+  counts all three; ``auth_failures_401_403``: other 401/403
   answers; ``faults_503``: 503 answers and transport errors.
 - ``failures``: failed calls by reason (an exception type out of an own
   client's ``call_api``, a strategy's error, ``http_<status>``).
@@ -108,6 +110,7 @@ class StrategyMeasurements:
     duration_s: float
     throttled_429: int = 0
     forbidden_403_99: int = 0
+    throttled_4xx: int = 0
     auth_failures_401_403: int = 0
     faults_503: int = 0
     calls: int | None = None
@@ -197,6 +200,7 @@ class StrategyFigures:
     projection: Projection
     series: ChartSeries
     failures: tuple[FailedCalls, ...] = ()
+    throttled_4xx: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,7 +73,7 @@ def series_of(tally: Tally, started_s: float, duration_s: float) -> TimeSeries:
             continue
         if purpose == "token":
             token[index] += n
-        if outcome in ("throttled_429", "forbidden_403_99"):
+        if outcome in ("throttled_429", "forbidden_403_99", "throttled_4xx"):
             throttled[index] += n
         if purpose == "api" and outcome == "ok":
             api_ok[index] += n
@@ -116,10 +116,13 @@ def server_counts(server: Mapping[str, int]) -> ClientTally:
         api_ok=server.get("api_ok", 0),
         token_requests=server.get("token_requests", 0),
         tokens_issued=server.get("tokens_issued", 0),
-        token_throttled=server.get("throttled_429", 0) + server.get("forbidden_403_99", 0),
+        token_throttled=server.get("throttled_429", 0)
+        + server.get("forbidden_403_99", 0)
+        + server.get("throttled_4xx", 0),
         api_throttled=server.get("api_429", 0),
         throttled_429=server.get("throttled_429", 0) + server.get("api_429", 0),
         forbidden_403_99=server.get("forbidden_403_99", 0),
+        throttled_4xx=server.get("throttled_4xx", 0),
         auth_failures_401_403=sum(
             server.get(name, 0) for name in ("token_401", "token_403", "api_401", "api_403")
         ),

@@ -18,7 +18,7 @@ from quotalab.report.values import TimeSeries
 
 SERIES_COUNTERS: dict[str, tuple[str, ...]] = {
     "token_requests": ("token_requests",),
-    "throttled": ("throttled_429", "api_429", "forbidden_403_99"),
+    "throttled": ("throttled_429", "api_429", "forbidden_403_99", "throttled_4xx"),
     "api_ok": ("api_ok",),
 }
 """Each chart series and the server counters that feed it."""

@@ -18,13 +18,14 @@ from quotalab.wire import HttpResponse, TransportError
 
 TWITTER_THROTTLE_CODE = 99  # 403 "Unable to verify your credentials" on oauth2/token
 TWITTER_INVALID_TOKEN_CODE = 89  # 401 "Invalid or expired token."
+ENTRA_LOOP_CODE = b"AADSTS50196"  # 400 invalid_grant: "encountered a loop": stop asking
 RETRYABLE_5XX = frozenset({502, 503, 504})
 
 
 class AnswerKind(Enum):
     OK = "ok"
     THROTTLED = "throttled"  # 429: wait and retry
-    COOLDOWN = "cooldown"  # Twitter 403 code 99: a throttle without headers
+    COOLDOWN = "cooldown"  # Twitter 403 code 99, Entra 400 AADSTS50196: throttles, no wait
     UNAVAILABLE = "unavailable"  # 502/503/504 or no HTTP answer at all
     INVALID_TOKEN = "invalid_token"  # API 401: the token, not the client, is bad
     DEFINITE = "definite"  # any other answer: retrying cannot change it
@@ -54,6 +55,20 @@ def is_twitter_throttle(response: HttpResponse) -> bool:
     return response.status == 403 and TWITTER_THROTTLE_CODE in _twitter_codes(response)
 
 
+def is_loop_detected(response: HttpResponse) -> bool:
+    """Entra's loop detection: 400 ``invalid_grant`` AADSTS50196, a throttle in 4xx clothing.
+
+    Microsoft's guidance is to stop asking and back off (cache the token), not
+    to treat it as a definite refusal: the same request succeeds later.
+    """
+    return response.status == 400 and ENTRA_LOOP_CODE in response.body
+
+
+def is_provider_throttle(response: HttpResponse) -> bool:
+    """A throttle answered with a status other than 429 (Twitter's 403 code 99, Entra's 400)."""
+    return is_twitter_throttle(response) or is_loop_detected(response)
+
+
 def _is_invalid_token(response: HttpResponse) -> bool:
     challenge = response.headers.get("www-authenticate", "")
     if re.search(r'error\s*=\s*"?invalid_token"?', challenge):
@@ -81,8 +96,8 @@ def classify(reply: HttpResponse | TransportError, now: float, *, api: bool) -> 
         return AnswerVerdict(AnswerKind.THROTTLED, server_wait_s(reply, now))
     if status in RETRYABLE_5XX:
         return AnswerVerdict(AnswerKind.UNAVAILABLE, server_wait_s(reply, now))
-    if is_twitter_throttle(reply):
-        return AnswerVerdict(AnswerKind.COOLDOWN)
+    if is_provider_throttle(reply):  # no usable wait in the answer: cool down
+        return AnswerVerdict(AnswerKind.COOLDOWN, server_wait_s(reply, now))
     if status == 401 and api and _is_invalid_token(reply):
         return AnswerVerdict(AnswerKind.INVALID_TOKEN)
     return AnswerVerdict(AnswerKind.DEFINITE)
@@ -179,7 +194,7 @@ def error_for(reply: HttpResponse | TransportError, what: str) -> StrategyError:
     if isinstance(reply, TransportError):
         return UnavailableError(f"{what}: no answer ({reply.reason})")
     status = reply.status
-    if status == 429 or is_twitter_throttle(reply):
+    if status == 429 or is_provider_throttle(reply):
         return ThrottledError(f"{what}: still throttled (HTTP {status})", status)
     if status in (401, 403):
         return CredentialsError(f"{what}: refused (HTTP {status})", status)
