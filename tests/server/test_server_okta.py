@@ -187,3 +187,24 @@ def test_unknown_paths_are_404_e0000007_and_wrong_methods_405_e0000022(
     assert wrong.status == 405 and json.loads(wrong.body)["errorCode"] == "E0000022"
     big = provider.handle(HttpRequest("POST", TOKEN_URL, (FORM,), b"x" * 65))
     assert big.status == 400 and json.loads(big.body)["errorCode"] == "E0000003"
+
+
+def test_openid_configuration_is_valid_oidc_metadata_and_carries_rate_headers(
+    make_provider: MakeProvider,
+) -> None:
+    from authlib.oidc.discovery import OpenIDProviderMetadata
+
+    provider = make_provider("okta", "[limits.authorization_servers]\nlimit = 5\n")
+    answer = provider.handle(
+        HttpRequest("GET", BASE_URL + "/oauth2/default/.well-known/openid-configuration")
+    )
+    document = json.loads(answer.body)
+    OpenIDProviderMetadata(document).validate()  # raises on a missing required field
+    assert document["userinfo_endpoint"] == BASE_URL + "/oauth2/default/v1/userinfo"
+    assert rate_headers(answer)[:2] == ("5", "4")
+    keys = provider.handle(HttpRequest("GET", BASE_URL + "/oauth2/default/v1/keys"))
+    metadata = provider.handle(
+        HttpRequest("GET", BASE_URL + "/oauth2/default/.well-known/oauth-authorization-server")
+    )
+    assert rate_headers(keys)[:2] == ("5", "3")
+    assert rate_headers(metadata)[:2] == ("5", "2")

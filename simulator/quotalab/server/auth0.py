@@ -187,9 +187,21 @@ def jwt_api(
     return r[endpoint.response("ok", "api_data_ok")].render({"client_id": who}, headers)
 
 
+def _limited(
+    p: MockProvider, endpoint: EndpointSpec, now: float
+) -> tuple[HttpResponse | None, dict[str, str]]:
+    """The endpoint's limits, if it names any (Okta counts keys and metadata in its bucket)."""
+    if not endpoint.limits:
+        return None, {}
+    return p.limit(endpoint, "request", ANONYMOUS, now, "throttled_429")
+
+
 def jwks(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float) -> HttpResponse:
-    """The public signing keys."""
-    return HttpResponse(200, {"content-type": "application/json"}, p.keys.jwks_bytes())
+    """The public signing keys, with the rate-limit headers of any limit the endpoint names."""
+    rejected, headers = _limited(p, endpoint, now)
+    if rejected is not None:
+        return rejected
+    return HttpResponse(200, {"content-type": "application/json", **headers}, p.keys.jwks_bytes())
 
 
 def discovery(
@@ -200,10 +212,13 @@ def discovery(
     A profile may give the whole document as its ``ok`` response instead,
     with ``${issuer}`` and ``${base_url}`` placeholders (Entra, Okta).
     """
+    rejected, headers = _limited(p, endpoint, now)
+    if rejected is not None:
+        return rejected
     issuer = p.issuer(incoming)
     if any(role == "ok" for role, _ in endpoint.responses):
         values = {"issuer": issuer, "base_url": p.public_base(incoming)}
-        return p.render(endpoint.response("ok", "ok"), values, None, now)
+        return p.render(endpoint.response("ok", "ok"), values, headers, now)
     base = issuer.rstrip("/")
     paths = {e.kind: e.path for e in p.config.endpoints}
     document = {
@@ -217,4 +232,4 @@ def discovery(
         "id_token_signing_alg_values_supported": [p.keys.algorithm],
     }
     body = json.dumps(document, separators=(",", ":")).encode("utf-8")
-    return HttpResponse(200, {"content-type": "application/json"}, body)
+    return HttpResponse(200, {"content-type": "application/json", **headers}, body)
