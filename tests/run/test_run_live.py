@@ -131,6 +131,41 @@ def test_new_providers_run_and_entra_runs_over_tls(tmp_path: Path, profile: str,
     if profile == "entra":  # 4 users x 4 calls/s trip the 20 tokens per minute at once
         assert naive.throttled_429 > 0
     assert result.warnings == ()
+    from quotalab.clock import SystemClock
+    from quotalab.run.reporting import meta_of
+
+    assert meta_of(settings, SystemClock()).settings["tls"] is tls  # the report says so
+
+
+@pytest.mark.live
+def test_a_tls_server_without_a_work_dir_removes_its_ca_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from quotalab.profiles import load_config
+    from quotalab.run.orchestrate import server_for
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    settings = build_settings(
+        scenario="steady",
+        strategies="naive",
+        known_strategies=NAMES,
+        users=1,
+        rate=1.0,
+        duration="1s",
+        profile="okta",
+        processes=1,
+        config=None,
+        target=None,
+        out_dir=tmp_path / "out",
+        gate=None,
+        tls=True,
+    )
+    with server_for(settings, load_config("okta")) as (base_url, _):
+        assert base_url.startswith("https://")
+        assert list(tmp_path.glob("quotalab-tls-*/server.pem"))
+    assert not list(tmp_path.glob("quotalab-tls-*"))
 
 
 @pytest.mark.live

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import shlex
+import signal
 import socket
 import ssl
 import subprocess
@@ -232,6 +233,45 @@ def test_serve_tls_writes_a_ca_that_clients_trust(tmp_path: Path) -> None:
     assert f"https://127.0.0.1:{port}/oauth2/default/v1/token" in printed
     assert f"SSL_CERT_FILE={tls_dir / 'ca.pem'}" in printed
     assert f"REQUESTS_CA_BUNDLE={tls_dir / 'ca.pem'}" in printed
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_serve_tls_removes_its_temporary_ca_and_key_on_exit(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+    command = [sys.executable, "-m", "quotalab", "serve", "--profile", "okta", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--tls"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    try:
+
+        def keys() -> httpx.Response:
+            (ca,) = tmp_path.glob("quotalab-tls-*/ca.pem")  # ValueError until written
+            trust = ssl.create_default_context(cafile=str(ca))
+            return httpx.get(f"https://127.0.0.1:{port}/oauth2/default/v1/keys", verify=trust)
+
+        def first() -> httpx.Response:
+            try:
+                return keys()
+            except ValueError:
+                raise httpx.ConnectError("not written yet") from None
+
+        response = _first_answer(process, first)
+        assert response is not None and response.status_code == 200
+        assert list(tmp_path.glob("quotalab-tls-*/server.pem"))  # the key existed
+    finally:
+        process.send_signal(stop)
+        out, _ = process.communicate(timeout=15)
+    assert not list(tmp_path.glob("quotalab-tls-*")), "CA and server key left behind"
+    (ca_dir,) = {
+        line.split("--cacert ")[1].split()[0]
+        for line in out.decode().splitlines()
+        if line.startswith("try:")
+    }
+    assert ca_dir.startswith(str(tmp_path))  # the banner's curl trusts the CA
 
 
 def test_tls_dir_without_tls_is_one_line() -> None:

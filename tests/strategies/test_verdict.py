@@ -130,3 +130,10 @@ def test_token_lifetime_from_numbers_and_numeric_strings(
     token = parse_token(HttpResponse(200, {}, body), NOW)
     assert token.lifetime_s == lifetime
     assert token.expires_at == (None if lifetime is None else NOW + lifetime)
+
+
+@pytest.mark.parametrize(
+    "value", ['"burst";r=0;t=1e99', '"burst";r=0;t=1.5', '"burst";r=0;t=1234567890123456789']
+)
+def test_ratelimit_t_that_is_not_a_structured_integer_is_no_hint(value: str) -> None:
+    assert server_wait_s(HttpResponse(429, {"ratelimit": value}), NOW) is None

@@ -6,9 +6,14 @@ import gc
 import importlib.util
 import os
 import secrets
+import shlex
+import shutil
+import signal
 import socket
 import tempfile
+import threading
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -66,13 +71,17 @@ def banner(
     base_url: str,
     no_limits: bool,
     public_secrets: frozenset[tuple[str, str]] = frozenset(),
+    ca_file: str | None = None,
 ) -> str:
     """What the server prints on start: URLs, client ids and a curl to try.
+
+    With ``ca_file`` (``--tls``) the curl trusts that CA (``--cacert``).
 
     Secrets are masked, except the built-in profiles' documented demo ones
     (``public_secrets``, pairs of id and secret), so a quick start still
     works by copy and paste while no secret from ``--config`` is ever shown.
     """
+    curl = f"curl -s --cacert {shlex.quote(ca_file)}" if ca_file else "curl -s"
     lines = [f"quotalab mock {config.settings.name} server on {base_url}"]
     for endpoint in config.endpoints:
         lines.append(f"  {endpoint.method:<5} {base_url}{endpoint.path}")
@@ -88,7 +97,7 @@ def banner(
         shown = client.secret if public else SECRET_MASK
         secret_arg = client.secret if public else "YOUR_SECRET"
         if token is not None and token.kind == "oauth2_token":
-            lines.extend(_oauth2_try(config, token, client, base_url, shown, secret_arg))
+            lines.extend(_oauth2_try(config, token, client, base_url, shown, secret_arg, curl))
         elif token is not None and token.kind == "auth0_token":
             audience = client.audiences[0] if client.audiences else next(iter(config.audiences), "")
             lines.append(
@@ -96,7 +105,7 @@ def banner(
                 f"scopes {' '.join(client.scopes)}"
             )
             lines.append(
-                f"try:    curl -s -X POST {base_url}{token.path} "
+                f"try:    {curl} -X POST {base_url}{token.path} "
                 "-H 'content-type: application/json' "
                 f"""-d '{{"grant_type":"client_credentials","client_id":"{client.client_id}","""
                 f""""client_secret":"{secret_arg}","audience":"{audience}"}}'"""
@@ -104,7 +113,7 @@ def banner(
         elif token is not None:
             lines.append(f"app:    {client.client_id} / {shown}")
             lines.append(
-                f"try:    curl -s -u '{client.client_id}:{secret_arg}' -X POST "
+                f"try:    {curl} -u '{client.client_id}:{secret_arg}' -X POST "
                 f"{base_url}{token.path} -d grant_type=client_credentials"
             )
     return "\n".join(lines)
@@ -124,6 +133,7 @@ def _oauth2_try(
     base_url: str,
     shown: str,
     secret_arg: str,
+    curl: str,
 ) -> list[str]:
     scope = requested_scope(config, token, client)
     auth = (
@@ -133,7 +143,7 @@ def _oauth2_try(
     )
     return [
         f"client: {client.client_id} / {shown}  scope {scope}",
-        f"try:    curl -s -X POST {base_url}{token.path} {auth} "
+        f"try:    {curl} -X POST {base_url}{token.path} {auth} "
         f"-d grant_type=client_credentials --data-urlencode 'scope={scope}'",
     ]
 
@@ -221,91 +231,112 @@ def serve(
     check_can_listen(host, port)
     shown_host = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
     authority: LocalCA | None = local_ca(tls_dir) if tls else None
-    ssl_files: dict[str, str] = {}
-    if authority is not None:
-        ssl_files = {
-            "ssl_certfile": str(authority.server_file),
-            "ssl_keyfile": str(authority.server_file),
-        }
-    base_url = f"{'https' if tls else 'http'}://{shown_host}:{port}"
-    public = builtin_secrets(profile)
-    if not is_loopback_host(host):
-        typer.echo(
-            f"warning: listening on {host}, beyond this machine: anyone who can reach it can "
-            "get tokens and load it; /_admin/* needs the admin token below",
-            err=True,
-        )
-        if not admin_token:
-            admin_token = secrets.token_urlsafe(24)
-        typer.echo(f"admin token: {admin_token}  (send Authorization: Bearer <token>)")
-    if workers == 1:
-        provider = runner.build_provider(
-            profile,
-            config,
-            store_url=store,
-            no_limits=no_limits,
-            base_url=base_url,
-            max_tracked_clients=max_tracked_clients,
-        )
-        provider.admin_token = admin_token
-        typer.echo(banner(loaded, base_url, no_limits, public))
+    ca_file = None if authority is None else str(authority.ca_file)
+    stop_on_sigterm()
+    try:
+        ssl_files: dict[str, str] = {}
+        if authority is not None:
+            ssl_files = {
+                "ssl_certfile": str(authority.server_file),
+                "ssl_keyfile": str(authority.server_file),
+            }
+        base_url = f"{'https' if tls else 'http'}://{shown_host}:{port}"
+        public = builtin_secrets(profile)
+        if not is_loopback_host(host):
+            typer.echo(
+                f"warning: listening on {host}, beyond this machine: anyone who can reach it can "
+                "get tokens and load it; /_admin/* needs the admin token below",
+                err=True,
+            )
+            if not admin_token:
+                admin_token = secrets.token_urlsafe(24)
+            typer.echo(f"admin token: {admin_token}  (send Authorization: Bearer <token>)")
+        if workers == 1:
+            provider = runner.build_provider(
+                profile,
+                config,
+                store_url=store,
+                no_limits=no_limits,
+                base_url=base_url,
+                max_tracked_clients=max_tracked_clients,
+            )
+            provider.admin_token = admin_token
+            typer.echo(banner(loaded, base_url, no_limits, public, ca_file))
+            if authority is not None:
+                typer.echo(authority.instructions())
+            # Everything built so far (modules, profile, compiled responses) lives as
+            # long as the server: keep full collections from walking it again and again.
+            gc.freeze()
+            uvicorn.run(
+                create_app(provider),
+                host=host,
+                port=port,
+                http=read_timeout_protocol(read_timeout, http),
+                loop=loop,
+                ws="none",  # no WebSocket endpoints: an upgrade is answered as plain HTTP
+                log_level="warning",
+                server_header=False,
+                access_log=False,
+                **ssl_files,  # type: ignore[arg-type]
+            )
+            return
+        open_store(store)  # fail here, in one line, if the shared store is unreachable
+        typer.echo(banner(loaded, base_url, no_limits, public, ca_file))
         if authority is not None:
             typer.echo(authority.instructions())
-        # Everything built so far (modules, profile, compiled responses) lives as
-        # long as the server: keep full collections from walking it again and again.
-        gc.freeze()
-        uvicorn.run(
-            create_app(provider),
-            host=host,
-            port=port,
-            http=read_timeout_protocol(read_timeout, http),
-            loop=loop,
-            ws="none",  # no WebSocket endpoints: an upgrade is answered as plain HTTP
-            log_level="warning",
-            server_header=False,
-            access_log=False,
-            **ssl_files,  # type: ignore[arg-type]
+        typer.echo(
+            f"workers: {workers}; limits and per-client counters are shared through "
+            f"{redacted(store)}; Twitter bearer tokens are per worker (see docs/server.md)"
         )
+        with tempfile.TemporaryDirectory(prefix="quotalab-") as tmp:
+            key_file = Path(tmp) / "signing-key.pem"
+            if loaded.settings.token_signing == "RS256":
+                key_file.write_bytes(generate_private_pem())
+            else:
+                key_file.write_bytes(os.urandom(32))
+            os.environ.update(
+                {
+                    runner.ENV_PROFILE: profile,
+                    runner.ENV_CONFIG: str(config or ""),
+                    runner.ENV_STORE: store,
+                    runner.ENV_COUNTERS: store,
+                    runner.ENV_NO_LIMITS: "1" if no_limits else "0",
+                    runner.ENV_BASE_URL: base_url,
+                    runner.ENV_KEY_FILE: str(key_file),
+                    runner.ENV_MAX_TRACKED_CLIENTS: str(max_tracked_clients),
+                    ENV_ADMIN_TOKEN: admin_token,
+                    ENV_READ_TIMEOUT_S: str(read_timeout),
+                }
+            )
+            uvicorn.run(
+                "quotalab.server.runner:create_app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                http=protocol_for(http),
+                loop=loop,
+                workers=workers,
+                ws="none",  # no WebSocket endpoints: an upgrade is answered as plain HTTP
+                log_level="warning",
+                server_header=False,
+                access_log=False,
+                **ssl_files,  # type: ignore[arg-type]
+            )
+    finally:
+        if authority is not None and tls_dir is None:  # our temp dir: CA and server key
+            shutil.rmtree(authority.directory, ignore_errors=True)
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so ``finally`` clean-ups run.
+
+    uvicorn shuts down gracefully on SIGTERM and then re-raises it with the
+    previous handler: the default one would end the process on the spot.
+    """
+    if threading.current_thread() is not threading.main_thread():
         return
-    open_store(store)  # fail here, in one line, if the shared store is unreachable
-    typer.echo(banner(loaded, base_url, no_limits, public))
-    if authority is not None:
-        typer.echo(authority.instructions())
-    typer.echo(
-        f"workers: {workers}; limits and per-client counters are shared through "
-        f"{redacted(store)}; Twitter bearer tokens are per worker (see docs/server.md)"
-    )
-    with tempfile.TemporaryDirectory(prefix="quotalab-") as tmp:
-        key_file = Path(tmp) / "signing-key.pem"
-        if loaded.settings.token_signing == "RS256":
-            key_file.write_bytes(generate_private_pem())
-        else:
-            key_file.write_bytes(os.urandom(32))
-        os.environ.update(
-            {
-                runner.ENV_PROFILE: profile,
-                runner.ENV_CONFIG: str(config or ""),
-                runner.ENV_STORE: store,
-                runner.ENV_COUNTERS: store,
-                runner.ENV_NO_LIMITS: "1" if no_limits else "0",
-                runner.ENV_BASE_URL: base_url,
-                runner.ENV_KEY_FILE: str(key_file),
-                runner.ENV_MAX_TRACKED_CLIENTS: str(max_tracked_clients),
-                ENV_ADMIN_TOKEN: admin_token,
-                ENV_READ_TIMEOUT_S: str(read_timeout),
-            }
-        )
-        uvicorn.run(
-            "quotalab.server.runner:create_app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            http=protocol_for(http),
-            loop=loop,
-            workers=workers,
-            ws="none",  # no WebSocket endpoints: an upgrade is answered as plain HTTP
-            log_level="warning",
-            server_header=False,
-            access_log=False,
-            **ssl_files,  # type: ignore[arg-type]
-        )
+
+    def _exit(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -145,6 +146,8 @@ def server_for(
     if settings.tls:
         authority = local_ca(None if work_dir is None else work_dir / "tls")
     with ExitStack() as stack:
+        if authority is not None and work_dir is None:  # a temp dir: CA and server key
+            stack.callback(shutil.rmtree, authority.directory, ignore_errors=True)
         if authority is not None:
             stack.enter_context(_environment(authority.client_environment()))
         base_url = stack.enter_context(serve_in_thread(provider, "127.0.0.1", 0, tls=authority))

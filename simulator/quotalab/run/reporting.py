@@ -67,6 +67,7 @@ def meta_of(settings: RunSettings, clock: Clock) -> RunMeta:
             "processes": settings.processes,
             "workers": None if settings.master is None else settings.master.expect_workers,
             "target": settings.target,
+            "tls": settings.tls,  # the local mock over HTTPS (a throwaway CA)
             "config": None if settings.config is None else str(settings.config),
             "load_generator": "locust",
             "token_lifetime_s": settings.token_lifetime_s or settings.scenario.token_lifetime_s,

@@ -103,7 +103,8 @@ def classify(reply: HttpResponse | TransportError, now: float, *, api: bool) -> 
     return AnswerVerdict(AnswerKind.DEFINITE)
 
 
-_PARAM_T = re.compile(r"(?:^|[;,\s])t\s*=\s*(\d+(?:\.\d+)?)")
+# Structured-field integers (RFC 8941: at most 15 digits); "t=1e99" or "t=1.5" is no hint.
+_PARAM_T = re.compile(r"(?:^|[;,\s])t\s*=\s*(\d{1,15})(?![\w.])")
 _PARAM_R = re.compile(r"(?:^|[;,\s])r\s*=\s*(\d+)(?![\d.])")
 
 
