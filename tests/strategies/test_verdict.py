@@ -137,3 +137,17 @@ def test_token_lifetime_from_numbers_and_numeric_strings(
 )
 def test_ratelimit_t_that_is_not_a_structured_integer_is_no_hint(value: str) -> None:
     assert server_wait_s(HttpResponse(429, {"ratelimit": value}), NOW) is None
+
+
+def test_entras_loop_detection_is_a_throttle_to_back_off_from() -> None:
+    """AADSTS50196: Microsoft advises to stop asking (cache), not to give up for good."""
+    from quotalab.errors import ThrottledError
+    from quotalab.strategies.answers import AnswerKind, classify, error_for
+
+    loop = HttpResponse(
+        400, body=b'{"error":"invalid_grant","error_description":"AADSTS50196: The server..."}'
+    )
+    assert classify(loop, NOW, api=False).outcome is AnswerKind.COOLDOWN
+    assert isinstance(error_for(loop, "token"), ThrottledError)
+    other = HttpResponse(400, body=b'{"error":"invalid_grant","error_description":"AADSTS70000"}')
+    assert classify(other, NOW, api=False).outcome is AnswerKind.DEFINITE
