@@ -20,11 +20,31 @@ ENV_READ_TIMEOUT_S = "QUOTALAB_READ_TIMEOUT_S"
 DEFAULT_READ_TIMEOUT_S = 10.0
 
 
-class ReadTimeoutH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol plus a per-request read deadline."""
+class _ReadDeadline:
+    """The deadline both parsers' protocols share: armed, cancelled, and on expiry a close."""
 
     read_timeout_s = float(os.environ.get(ENV_READ_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S))
     _read_deadline: asyncio.TimerHandle | None = None
+    transport: asyncio.Transport
+
+    def _arm_read_deadline(self) -> None:
+        self._cancel_read_deadline()
+        loop = asyncio.get_running_loop()
+        self._read_deadline = loop.call_later(self.read_timeout_s, self._read_timed_out)
+
+    def _cancel_read_deadline(self) -> None:
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
+
+    def _read_timed_out(self) -> None:
+        self._read_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+class ReadTimeoutH11Protocol(_ReadDeadline, H11Protocol):
+    """uvicorn's h11 protocol plus a per-request read deadline."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -44,24 +64,9 @@ class ReadTimeoutH11Protocol(H11Protocol):
         self._cancel_read_deadline()
         super().connection_lost(exc)
 
-    def _arm_read_deadline(self) -> None:
-        self._cancel_read_deadline()
-        loop = asyncio.get_running_loop()
-        self._read_deadline = loop.call_later(self.read_timeout_s, self._read_timed_out)
-
-    def _cancel_read_deadline(self) -> None:
-        if self._read_deadline is not None:
-            self._read_deadline.cancel()
-            self._read_deadline = None
-
     def _disarm_when_read(self) -> None:
         if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED):
             self._cancel_read_deadline()
-
-    def _read_timed_out(self) -> None:
-        self._read_deadline = None
-        if not self.transport.is_closing():
-            self.transport.close()
 
 
 ReadTimeoutHttpToolsProtocol: type[asyncio.Protocol] | None = None
@@ -70,11 +75,9 @@ ReadTimeoutHttpToolsProtocol: type[asyncio.Protocol] | None = None
 if importlib.util.find_spec("httptools") is not None:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class _ReadTimeoutHttpToolsProtocol(HttpToolsProtocol):
+    class _ReadTimeoutHttpToolsProtocol(_ReadDeadline, HttpToolsProtocol):
         """uvicorn's httptools protocol plus a per-request read deadline."""
 
-        read_timeout_s = float(os.environ.get(ENV_READ_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S))
-        _read_deadline: asyncio.TimerHandle | None = None
         _reading = False  # a request has begun and not been read whole
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -99,21 +102,6 @@ if importlib.util.find_spec("httptools") is not None:
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_read_deadline()
             super().connection_lost(exc)
-
-        def _arm_read_deadline(self) -> None:
-            self._cancel_read_deadline()
-            loop = asyncio.get_running_loop()
-            self._read_deadline = loop.call_later(self.read_timeout_s, self._read_timed_out)
-
-        def _cancel_read_deadline(self) -> None:
-            if self._read_deadline is not None:
-                self._read_deadline.cancel()
-                self._read_deadline = None
-
-        def _read_timed_out(self) -> None:
-            self._read_deadline = None
-            if not self.transport.is_closing():
-                self.transport.close()
 
     _ReadTimeoutHttpToolsProtocol.__name__ = "ReadTimeoutHttpToolsProtocol"
     _ReadTimeoutHttpToolsProtocol.__qualname__ = "ReadTimeoutHttpToolsProtocol"
