@@ -10,29 +10,8 @@ import pytest
 from quotalab.errors import ConfigError, InputError
 from quotalab.profiles import load_config
 from quotalab.run.orchestrate import provider_config, run_plan, token_lifetimes
-from quotalab.run.settings import build_settings
 from tests.cli_process import quotalab
-
-KNOWN = ("naive", "cached", "backoff", "cached+backoff", "article")
-
-
-def settings(**overrides: Any) -> Any:
-    options: dict[str, Any] = {
-        "scenario": "steady",
-        "strategies": None,
-        "known_strategies": KNOWN,
-        "users": None,
-        "rate": None,
-        "duration": None,
-        "profile": None,
-        "processes": 1,
-        "config": None,
-        "target": None,
-        "out_dir": Path("reports"),
-        "gate": None,
-    }
-    options.update(overrides)
-    return build_settings(**options)
+from tests.run.run_settings import run_settings as settings
 
 
 def test_short_lived_tokens_run_two_lifetimes_and_project_at_the_profiles() -> None:

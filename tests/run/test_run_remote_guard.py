@@ -12,28 +12,13 @@ from quotalab.errors import InputError
 from quotalab.run import locust_process
 from quotalab.run.locust_process import ClientArgs, LocustJob, run_locust
 from quotalab.run.scenarios import SCENARIOS
-from quotalab.run.settings import build_settings
 from quotalab.server.runner import build_provider, serve_in_thread
-from quotalab.strategies.registry import NAMES
+from tests.run.run_settings import run_settings
 
 
 def _settings(**options: Any) -> Any:
-    chosen: dict[str, Any] = {
-        "scenario": "steady",
-        "strategies": "naive",
-        "known_strategies": NAMES,
-        "users": 1,
-        "rate": 1.0,
-        "duration": "2s",
-        "profile": None,
-        "processes": 1,
-        "config": None,
-        "target": None,
-        "out_dir": Path("reports"),
-        "gate": None,
-    }
-    chosen.update(options)
-    return build_settings(**chosen)
+    chosen: dict[str, Any] = {"strategies": "naive", "users": 1, "rate": 1.0, "duration": "2s"}
+    return run_settings(**{**chosen, **options})
 
 
 @pytest.mark.parametrize(

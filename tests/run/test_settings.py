@@ -9,28 +9,8 @@ import pytest
 
 from quotalab.errors import InputError
 from quotalab.run.scenarios import SCENARIOS, spike_users
-from quotalab.run.settings import DEFAULT_STRATEGIES, build_settings, parse_duration_s
-
-KNOWN = ("naive", "cached", "backoff", "cached+backoff", "article")
-
-
-def settings(**overrides: Any) -> Any:
-    options: dict[str, Any] = {
-        "scenario": "steady",
-        "strategies": None,
-        "known_strategies": KNOWN,
-        "users": None,
-        "rate": None,
-        "duration": None,
-        "profile": None,
-        "processes": 1,
-        "config": None,
-        "target": None,
-        "out_dir": Path("reports"),
-        "gate": None,
-    }
-    options.update(overrides)
-    return build_settings(**options)
+from quotalab.run.settings import DEFAULT_STRATEGIES, parse_duration_s
+from tests.run.run_settings import run_settings as settings
 
 
 def test_defaults_come_from_the_scenario() -> None:

@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from quotalab.report.day_projection import IssuanceObservation
 from quotalab.run.live_measurements import figures_of
 from quotalab.run.live_tally import Tally
 from quotalab.run.orchestrate import RunResult
-from quotalab.run.settings import build_settings
 from quotalab.run.sim_alongside import sim_settings_for, simulate_alongside, why_not_simulated
-
-KNOWN = ("naive", "cached", "backoff", "cached+backoff", "article")
+from tests.run.run_settings import run_settings
 
 
 def settings(**overrides: Any) -> Any:
     options: dict[str, Any] = {
-        "scenario": "steady",
         "strategies": "naive,cached",
-        "known_strategies": KNOWN,
         "users": 2,
         "rate": 1.0,
         "duration": "12s",
-        "profile": None,
-        "processes": 1,
-        "config": None,
-        "target": None,
-        "out_dir": Path("reports"),
-        "gate": None,
     }
-    options.update(overrides)
-    return build_settings(**options)
+    return run_settings(**{**options, **overrides})
 
 
 def live_result(chosen: Any, tokens: dict[str, tuple[float, ...]]) -> RunResult:
