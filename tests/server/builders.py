@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from quotalab.wire import HttpRequest
 
@@ -50,3 +52,25 @@ def twitter_token_request(key: str = "demo-key", secret: str = "demo-secret") ->
 
 def bearer(token: str) -> tuple[str, str]:
     return ("authorization", f"Bearer {token}")
+
+
+Message = dict[str, object]
+
+
+async def asgi_exchange(
+    app: Callable[..., Awaitable[None]],
+    scope: Mapping[str, Any],
+    messages: Sequence[Message],
+) -> list[Message]:
+    """Play ``messages`` into ``app`` as one request (a disconnect after them); what it sent."""
+    pending = list(messages)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(dict(scope), receive, send)
+    return sent

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from quotalab.wire import HttpRequest
-from server.builders import AUDIENCE, basic
+from server.builders import AUDIENCE, asgi_exchange, basic
 from server.conftest import MakeProvider
 
 JSON = ("content-type", "application/json")
@@ -216,14 +216,6 @@ def test_the_asgi_adapter_answers_any_bytes_exactly_once_without_5xx(
         {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
         for i, chunk in enumerate(chunks)
     ] or [{"type": "http.request", "body": b"", "more_body": False}]
-    sent: list[dict[str, object]] = []
-
-    async def receive() -> dict[str, object]:
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-    async def send(message: dict[str, object]) -> None:
-        sent.append(message)
-
     scope = {
         "type": "http",
         "method": method,
@@ -231,7 +223,7 @@ def test_the_asgi_adapter_answers_any_bytes_exactly_once_without_5xx(
         "query_string": b"",
         "headers": headers,
     }
-    asyncio.run(app(scope, receive, send))
+    sent = asyncio.run(asgi_exchange(app, scope, messages))
     starts = [m for m in sent if m["type"] == "http.response.start"]
     assert len(starts) == 1
     assert 200 <= int(starts[0]["status"]) < 500  # type: ignore[call-overload]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from quotalab.server.asgi import ProviderApp, create_app
 from quotalab.wire import HttpRequest
-from server.builders import AUDIENCE
+from server.builders import AUDIENCE, asgi_exchange
 from server.conftest import MakeProvider
 
 JSON = ("content-type", "application/json")
@@ -71,14 +71,6 @@ async def _call(
         messages.append({"type": "http.disconnect"})
     else:
         messages.append({"type": "http.request", "body": chunks[-1], "more_body": False})
-    sent: list[dict[str, object]] = []
-
-    async def receive() -> dict[str, object]:
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-    async def send(message: dict[str, object]) -> None:
-        sent.append(message)
-
     scope = {
         "type": "http",
         "method": method,
@@ -88,7 +80,7 @@ async def _call(
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
-    await app(scope, receive, send)  # type: ignore[arg-type]
+    sent = await asgi_exchange(app, scope, messages)
     starts = [m for m in sent if m["type"] == "http.response.start"]
     return int(starts[0]["status"]) if starts else 0  # type: ignore[call-overload]
 
