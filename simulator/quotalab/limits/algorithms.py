@@ -1,7 +1,10 @@
 """Rate-limit algorithms as pure functions of ``(state, now, cost)``.
 
 No algorithm reads a clock or touches storage: a ``Store`` hands them the
-stored state and saves what they return, atomically. The Redis store runs
+stored state and saves what they return, atomically. A rejected request
+changes no state: every algorithm returns the state it was given (a store
+then writes nothing), so a stretch of rejections leaves the limiter exactly
+where it was and can be decided, or skipped, without touching storage. The Redis store runs
 the same arithmetic in Lua (``redis_scripts.py``); the two are kept
 operation-for-operation identical so decisions match bit for bit.
 
@@ -148,6 +151,8 @@ class TokenBucket:
         if not allowed:
             wait = self._wait(tokens, float(min(cost, self.burst)), t)
             retry_after = max(0.0, (t - now) + wait)
+            if state is not None:  # refilling is arithmetic on the stored state: keep it
+                return state, Decision(False, self.burst, remaining, reset_at, retry_after)
         return (tokens, t), Decision(allowed, self.burst, remaining, reset_at, retry_after)
 
 
@@ -196,7 +201,10 @@ class FixedWindow:
             count = count + cost
         remaining = max(0, self.limit - int(count))
         retry_after = 0.0 if allowed else max(0.0, (start - now) + self.window_s)
-        return (start, count), Decision(allowed, self.limit, remaining, reset_at, retry_after)
+        decision = Decision(allowed, self.limit, remaining, reset_at, retry_after)
+        if not allowed and state is not None and state == (start, count):
+            return state, decision
+        return (start, count), decision
 
 
 def period_bounds(period: Period, now: float) -> tuple[float, float]:
@@ -267,4 +275,7 @@ class CounterQuota:
             count = count + cost
         remaining = max(0, self.limit - int(count))
         retry_after = 0.0 if allowed else max(0.0, end - now)
-        return (start, count), Decision(allowed, self.limit, remaining, end, retry_after)
+        decision = Decision(allowed, self.limit, remaining, end, retry_after)
+        if not allowed and state is not None and state == (start, count):
+            return state, decision
+        return (start, count), decision

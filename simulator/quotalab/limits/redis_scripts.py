@@ -7,7 +7,9 @@ strings both ways, which round-trip IEEE doubles exactly. The time ``now``
 is an argument, never Redis ``TIME``, so a virtual clock works.
 
 State lives in one hash per key: ``a`` and ``b`` are the two numbers of
-``State``; the counter quota also keeps ``e``, the end of its period.
+``State``; the counter quota also keeps ``e``, the end of its period. As in
+memory, a rejection that leaves the state as it was writes nothing and keeps
+the key's expiry.
 """
 
 from __future__ import annotations
@@ -73,8 +75,10 @@ local retry_after = 0.0
 if not allowed then
   retry_after = math.max(0.0, (t - now) + wait(tokens, math.min(cost, burst), t))
 end
-redis.call('HSET', KEYS[1], 'a', fmt(tokens), 'b', fmt(t))
-redis.call('PEXPIRE', KEYS[1], ttl_ms)
+if allowed or not stored[1] then
+  redis.call('HSET', KEYS[1], 'a', fmt(tokens), 'b', fmt(t))
+  redis.call('PEXPIRE', KEYS[1], ttl_ms)
+end
 return {allowed and 1 or 0, remaining, fmt(reset_at), fmt(retry_after)}
 """
 )
@@ -110,8 +114,10 @@ if allowed then count = count + cost end
 local remaining = math.max(0, limit - count)
 local retry_after = 0.0
 if not allowed then retry_after = math.max(0.0, (start - now) + window_s) end
-redis.call('HSET', KEYS[1], 'a', fmt(start), 'b', fmt(count))
-redis.call('PEXPIRE', KEYS[1], ttl_ms)
+if allowed or not stored[1] or start ~= tonumber(stored[1]) or count ~= tonumber(stored[2]) then
+  redis.call('HSET', KEYS[1], 'a', fmt(start), 'b', fmt(count))
+  redis.call('PEXPIRE', KEYS[1], ttl_ms)
+end
 return {allowed and 1 or 0, remaining, fmt(reset_at), fmt(retry_after)}
 """
 )
@@ -145,8 +151,10 @@ if allowed then count = count + cost end
 local remaining = math.max(0, limit - count)
 local retry_after = 0.0
 if not allowed then retry_after = math.max(0.0, period_end - now) end
-redis.call('HSET', KEYS[1], 'a', fmt(start), 'b', fmt(count), 'e', fmt(period_end))
-redis.call('PEXPIRE', KEYS[1], ttl_ms)
+if allowed or not stored[1] or start ~= tonumber(stored[1]) or count ~= tonumber(stored[2]) then
+  redis.call('HSET', KEYS[1], 'a', fmt(start), 'b', fmt(count), 'e', fmt(period_end))
+  redis.call('PEXPIRE', KEYS[1], ttl_ms)
+end
 return {allowed and 1 or 0, remaining, fmt(period_end), fmt(retry_after)}
 """
 )

@@ -47,6 +47,11 @@ class _Entry:
         self.expires_at = expires_at
 
 
+REJECTION_MARGIN_S = 1e-4
+"""How much earlier than an algorithm's own wait ``rejected_until`` ends: ten times
+its admission slack (``TIME_SLACK_S``), far above float spacing at epoch times."""
+
+
 def _live_state(entry: _Entry | None, now: float) -> State | None:
     """The state ``entry`` decides from at ``now``: none once expired, swept or not."""
     return None if entry is None or entry.expires_at <= now else entry.state
@@ -117,7 +122,10 @@ class MemoryStore:
             entry = space.get(key)
             # An expired key not swept yet decides as a fresh one: sweep timing
             # changes no decision.
-            state, decision = algorithm.decide(_live_state(entry, now), now, cost)
+            live = _live_state(entry, now)
+            state, decision = algorithm.decide(live, now, cost)
+            if state is live and live is not None:
+                return decision  # a rejection: nothing to save, the expiry stands
             expires_at = now + algorithm.idle_ttl_s
             if entry is None:
                 space[key] = _Entry(state, expires_at)
@@ -130,6 +138,29 @@ class MemoryStore:
                 entry.expires_at = max(entry.expires_at, expires_at)
                 space.move_to_end(key)
             return decision
+
+    def rejected_until(
+        self, algorithm: Algorithm, key: str, now: float
+    ) -> tuple[float, Decision] | None:
+        """Before the instant returned every request of ``key`` is rejected (with the
+        decision one would get ``now``); None: a request ``now`` would be admitted.
+
+        Rejections write nothing, so the answer holds until something else
+        changes the key (only an admitted request could, and none can be
+        before the instant; ``reset`` and ``rewrite`` too). The instant is the
+        algorithm's own wait, less ``REJECTION_MARGIN_S`` for its admission
+        slack and float rounding, and never past the key's expiry (an expired
+        key decides as a fresh one).
+        """
+        with self._lock:
+            space = self._spaces.get(algorithm.key_prefix)
+            entry = None if space is None else space.get(key)
+            live = _live_state(entry, now)
+            decision = algorithm.decide(live, now, 1)[1]
+            if decision.allowed or entry is None:
+                return None
+            until = min(now + decision.retry_after_s - REJECTION_MARGIN_S, entry.expires_at)
+            return (until, decision) if until > now else None
 
     def peek(self, algorithm: Algorithm, key: str, now: float) -> Decision:
         with self._lock:
