@@ -80,6 +80,11 @@ class CompiledResponse:
             names.update(self._body_template.names)
         self.names = frozenset(names)
 
+    @property
+    def static_body(self) -> bool:
+        """True when every rendering has the same body (no ``${...}`` in it)."""
+        return self._body_template is None
+
     def render(
         self,
         values: Mapping[str, str] | None = None,

@@ -87,6 +87,7 @@ class Limiter:
         self._fixed_keys: dict[tuple[str, str], str] = {}
         self._store_keys: dict[tuple[str, str, str, str], str] = {}
         self._memo: dict[tuple[str, tuple[int, int, int, int, int, bool]], Memo] = {}
+        self._stages: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def _key(
         self, rule: LimitRule, endpoint: EndpointSpec, client_id: str, request_key: str
@@ -169,6 +170,60 @@ class Limiter:
             if len(self._tracked) < MAX_TRACKED_KEYS:
                 self._tracked[(name, key)] = None
         return store_key
+
+    def _stage_rules(self, endpoint: EndpointSpec, stage: Stage) -> tuple[str, ...]:
+        """The names of ``endpoint``'s rules of ``stage``, in order (found once)."""
+        key = (endpoint.name, stage)
+        found = self._stages.get(key)
+        if found is None:
+            found = tuple(n for n in endpoint.limits if self.rules[n].stage == stage)
+            if len(self._stages) >= MAX_TRACKED_KEYS:
+                self._stages.clear()
+            self._stages[key] = found
+        return found
+
+    def admit(self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float) -> bool:
+        """``check`` for a caller that needs no headers: True when it would let the request through.
+
+        Applied only where one rule decides the stage (False, nothing applied,
+        otherwise); a refusal writes no state, so after False ``check`` may
+        decide the same request again and give the same verdict with its texts.
+        """
+        if not self.enabled or not endpoint.limits:
+            return True
+        ours = self._stage_rules(endpoint, stage)
+        if not ours:
+            return True
+        if len(ours) != 1:
+            return False
+        name = ours[0]
+        rule = self.rules[name]
+        store_key = self._store_key(name, rule, endpoint, client_id, "")
+        return self.store.apply(rule.algorithm, store_key, now).allowed or not rule.enforce
+
+    def rejected_until(
+        self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float
+    ) -> tuple[float, LimitRule, str, Decision] | None:
+        """Before the instant returned, every request ``check`` sees like this one is refused.
+
+        Returns that instant, the refusing rule, its store key (requests of
+        other clients with the same store key are refused alike) and the
+        decision a request would get now.
+
+        Proven only where one enforced rule decides the stage and the store
+        can tell (``MemoryStore.rejected_until``: a refusal writes nothing, so
+        it holds until the rule could admit again). None: no such proof now.
+        """
+        ours = self._stage_rules(endpoint, stage)
+        rejected_until = getattr(self.store, "rejected_until", None)
+        if not self.enabled or len(ours) != 1 or rejected_until is None:
+            return None
+        rule = self.rules[ours[0]]
+        if not rule.enforce:
+            return None
+        store_key = self._store_key(ours[0], rule, endpoint, client_id, "")
+        found = rejected_until(rule.algorithm, store_key, now)
+        return None if found is None else (found[0], rule, store_key, found[1])
 
     def snapshot(self, now: float) -> dict[str, dict[str, float]]:
         """Every tracked key: limit, remaining and reset_at (epoch seconds)."""

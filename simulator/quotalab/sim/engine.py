@@ -46,6 +46,7 @@ from quotalab.sim.engine_types import (
 from quotalab.sim.event_queue import ARRIVAL, CALLBACK, RESUME, EventQueue
 from quotalab.sim.period_search import PeriodSearch
 from quotalab.sim.quiet_skip import count_quiet_calls
+from quotalab.sim.scripted_calls import ScriptedCalls
 from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
@@ -111,6 +112,7 @@ class Engine:
         self._latest = self.start  # the last instant anything happened, skipped calls included
         self._waiting: dict[int, tuple[object, list[Call]]] = {}
         self._inflight = 0  # calls started and not finished
+        self._script: ScriptedCalls | None = None
         # A provider that also says how much latency a fault adds (MockProvider.respond).
         self._respond: Callable[[HttpRequest], ReplyLike] | None = getattr(
             provider, "respond", None
@@ -140,6 +142,12 @@ class Engine:
         search = None
         if self.cycles is not None:
             search = PeriodSearch(self.cycles, self.workers, self.start, self.end, self.stop_at)
+        if (
+            self.oracle is None
+            and (search is None or search.check_at == float("inf"))
+            and hasattr(self.provider, "refused")
+        ):  # nothing reads calls in flight: naive calls may be played from their arrival
+            self._script = ScriptedCalls(self, self.provider)  # type: ignore[arg-type]
         heap, pop, push, clock = queue.heap, heapq.heappop, heapq.heappush, self.clock
         events = 0
         t = self.start
@@ -209,6 +217,9 @@ class Engine:
         self.series.add("calls", t)
         worker.group.inflight += 1
         self._inflight += 1
+        script = self._script
+        if script is not None and script.plays(worker.group) and script.start(worker, t):
+            return
         try:
             flow = worker.group.strategy.call(worker.request)
         except Exception as error:  # a custom strategy's call() itself raised: a failed call
@@ -246,7 +257,6 @@ class Engine:
 
     def _step(self, call: Call, reply: HttpResponse | TransportError | None, t: float) -> None:
         """Feed ``reply`` to the flow and perform what it asks next."""
-        tally = call.worker.tally
         while True:
             was_token = call.token_pending
             call.token_pending = False
@@ -276,15 +286,7 @@ class Engine:
                 history.append((purpose, t, response))
                 if purpose == "api" and len(history) == 1:
                     call.only_api = action.request
-                kind = answer_kind(response)
-                tally.count(purpose, kind)
-                if purpose == "token":
-                    self.series.add("token_requests", t)
-                    call.token_pending = True
-                elif kind == OK:
-                    self.series.add("api_ok", t)
-                if kind in _THROTTLES:
-                    self.series.add("throttled", t)
+                self.account_send(call, call.worker, purpose, response, t)
                 if delay > 0:
                     self.queue.push(t + delay, RESUME, call, response)
                     return
@@ -308,6 +310,36 @@ class Engine:
                 self._wake(t)  # closing it may have ended its claim on a token refresh
                 return
 
+    def account_send(
+        self,
+        call: Call | None,
+        worker: Worker,
+        purpose: str,
+        response: HttpResponse | TransportError,
+        t: float,
+    ) -> None:
+        """Count a request sent at ``t`` and its answer (``call``: None when scripted)."""
+        kind = answer_kind(response)
+        worker.tally.count(purpose, kind)
+        if purpose == "token":
+            self.series.add("token_requests", t)
+            if call is not None:
+                call.token_pending = True
+        elif kind == OK:
+            self.series.add("api_ok", t)
+        if kind in _THROTTLES:
+            self.series.add("throttled", t)
+
+    def account_ok(self, worker: Worker, purpose: str, t: float) -> None:
+        """``account_send`` of a request answered 2xx, without the answer."""
+        worker.tally.count(purpose, OK)
+        self.series.add("token_requests" if purpose == "token" else "api_ok", t)
+
+    def adopt(self, call: Call, response: HttpResponse | TransportError, resume_at: float) -> None:
+        """Play the rest of a scripted call event by event: ``response`` at ``resume_at``."""
+        call.token_pending = call.history[-1][0] == "token"
+        self.queue.push(resume_at, RESUME, call, response)
+
     def _wake(self, t: float) -> None:
         """Resume, now, every flow parked on a cache whose refresh has ended."""
         if not self._waiting:
@@ -323,20 +355,33 @@ class Engine:
         self, call: Call, response: HttpResponse | None, t: float, error: Exception | None
     ) -> None:
         worker = call.worker
-        worker.group.inflight -= 1
-        self._inflight -= 1
-        tally = worker.tally
-        self.latencies.add(t - call.started_at)
         if self.oracle is not None:
             single = call.only_api if len(call.history) == 1 else None
             status = response.status if response is not None and error is None else 0
             self.oracle.observe(worker, single, status, t)
-        if error is None and response is not None and 200 <= response.status < 300:
+        status = response.status if response is not None else 0
+        if error is None and response is not None and 200 <= status < 300:
+            self.end_call(worker, call.started_at, t, status, None)
+        else:
+            self.end_call(
+                worker, call.started_at, t, status, type(error).__name__ if error else None
+            )
+
+    def end_call(
+        self, worker: Worker, started_at: float, t: float, status: int, reason: str | None
+    ) -> None:
+        """Count a call that ends at ``t`` with ``status`` (``reason``: the error it raised)."""
+        worker.group.inflight -= 1
+        self._inflight -= 1
+        tally = worker.tally
+        self.latencies.add(t - started_at)
+        if t > self._latest:
+            self._latest = t
+        if reason is None and 200 <= status < 300:
             tally.ok += 1
             self.series.add("ok", t)
             return
         tally.failed += 1
         self.series.add("failed", t)
-        status = response.status if response is not None else 0
-        reason = type(error).__name__ if error is not None else f"http_{status}"
+        reason = reason or f"http_{status}"
         tally.errors[reason] = tally.errors.get(reason, 0) + 1

@@ -71,6 +71,11 @@ class ClientStrategy:
         self._token_request = token_request(settings)
         self._token_send = Send(self._token_request, "token")  # the same every time
 
+    @property
+    def token_request(self) -> HttpRequest:
+        """The token request every fetch sends: one object, the same every time."""
+        return self._token_request
+
     def call(self, request: HttpRequest) -> Flow:
         """Call the API with a bearer token, fetching and retrying per the policies."""
         state = _CallState()

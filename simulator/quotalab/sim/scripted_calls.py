@@ -1,0 +1,243 @@
+"""Calls of a naive client played from their arrival, without a strategy flow.
+
+A ``ClientStrategy`` that caches no token and never retries (``naive``) does
+the same thing on every call: one token request at the arrival; if that is
+refused, the call fails when the answer arrives; if a token comes back, one
+API request with it, and the call ends with that answer. Nothing it does
+depends on earlier calls, so the engine need not run its generator: this
+module performs the same requests at the same engine instants through the
+same provider and counts what the flow would count.
+
+- A token request inside a proven refusal (``FastProvider.refused``: the
+  token endpoint's rule refuses everybody until it could admit again, and a
+  refusal writes no limiter state) is not even asked: only its counts are
+  added. That is where a throttled day spends most of its calls.
+- How the flow ends on a refusal is learnt once per distinct answer (status
+  and body: all a no-retry flow reads of it) by feeding it to a real flow.
+- Anything else (an injected latency, a transport error, a token answer the
+  flow cannot read, an API answer other than 2xx) hands the call to a real
+  flow, caught up on the answers it has had, and the engine plays the rest
+  event by event.
+
+A call ending here ends at its own instant in every count, but without an
+event of its own, so the engine uses this path only where no quiet-call
+oracle and no period search reads calls in flight. One source of truth:
+``tests/sim/test_fast_path.py`` and ``tests/sim/test_scripted_calls.py``
+play scenarios both ways and require identical reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from quotalab.clock import VirtualClock
+from quotalab.sim.aggregates import (
+    FORBIDDEN_403_99,
+    THROTTLED_429,
+    BucketSeries,
+    Latencies,
+)
+from quotalab.sim.engine_types import CacheGroup, Call, ReplyLike, Worker
+from quotalab.sim.fast_provider import Issued
+from quotalab.strategies.client import ClientStrategy
+from quotalab.strategies.client_settings import with_bearer
+from quotalab.strategies.messages import Send
+from quotalab.wire import HttpRequest, HttpResponse
+
+_THROTTLES = (THROTTLED_429, FORBIDDEN_403_99)  # what the engine's "throttled" series counts
+_MEMO_MAX = 4096
+
+
+class RefusalProof(Protocol):
+    """The provider seam: answers, and refusals proven without asking the limiter."""
+
+    def respond(self, request: HttpRequest) -> ReplyLike: ...
+
+    def refused(self, request: HttpRequest) -> HttpResponse | None: ...
+
+    def grant(self, request: HttpRequest) -> Issued | HttpResponse | None: ...
+
+    def api_ok(self, request: HttpRequest) -> bool: ...
+
+
+class ScriptHost(Protocol):
+    """What scripted calls need of the engine that plays the rest."""
+
+    clock: VirtualClock
+    series: BucketSeries
+    latencies: Latencies
+    latency_s: float
+    stop_at: float
+
+    def at(self, t: float, action: Callable[[], None]) -> None: ...
+
+    def adopt(self, call: Call, response: HttpResponse, resume_at: float) -> None:
+        """Continue ``call`` event by event: its flow gets ``response`` at ``resume_at``."""
+        ...
+
+    def account_send(
+        self, call: Call | None, worker: Worker, purpose: str, response: HttpResponse, t: float
+    ) -> None:
+        """Count a request sent at ``t`` and its answer, as event-by-event play does."""
+        ...
+
+    def account_ok(self, worker: Worker, purpose: str, t: float) -> None:
+        """Count a request sent at ``t`` and answered 2xx."""
+        ...
+
+    def end_call(
+        self, worker: Worker, started_at: float, t: float, status: int, reason: str | None
+    ) -> None:
+        """Count a call that ends at ``t`` (``reason``: why it failed; None: it did not)."""
+        ...
+
+
+def scriptable(strategy: object) -> bool:
+    """Whether ``strategy``'s calls can be played here: a no-cache, no-retry client."""
+    return (
+        type(strategy) is ClientStrategy
+        and not strategy.token.cache
+        and strategy.retry.max_attempts == 1
+    )
+
+
+class ScriptedCalls:
+    """Plays no-retry, no-cache calls for ``host`` against ``provider``."""
+
+    def __init__(self, host: ScriptHost, provider: RefusalProof) -> None:
+        self.host = host
+        self.provider = provider
+        self._groups: dict[int, bool] = {}
+        self._endings: dict[tuple[int, bytes], str | None] = {}  # (status, body) -> reason
+        self._bearers: dict[tuple[int, str], HttpRequest] = {}  # the API request with a token
+
+    def plays(self, group: CacheGroup) -> bool:
+        """Whether calls of ``group`` are played here."""
+        known = self._groups.get(id(group))
+        if known is None:
+            known = self._groups[id(group)] = scriptable(group.strategy)
+        return known
+
+    def start(self, worker: Worker, t: float) -> bool:
+        """Play the call arriving at ``t``; False: not started, play it event by event."""
+        host = self.host
+        latency = host.latency_s
+        if t + 2 * latency >= host.stop_at:
+            return False  # might be cut off at the stop: let the engine decide that
+        strategy = worker.group.strategy
+        assert isinstance(strategy, ClientStrategy)
+        request = strategy.token_request
+        provider = self.provider
+        answer: Issued | HttpResponse | None = provider.refused(request)
+        if answer is None:
+            answer = provider.grant(request)
+        if isinstance(answer, Issued):  # a token: the flow sends the API request on its arrival
+            issued = answer
+            if issued.access_token is None:  # the flow cannot read it: let it fail so
+                host.account_ok(worker, "token", t)
+                self._adopt(worker, t, [], issued.answer, t + latency, counted=True)
+                return True
+            host.account_ok(worker, "token", t)
+            if latency > 0:
+                host.at(t + latency, lambda: self._api(worker, t, issued))
+            else:  # the flow sends it at once, before anything else due now
+                self._api(worker, t, issued)
+            return True
+        if answer is None:
+            reply = provider.respond(request)
+            if reply.latency_s or not isinstance(reply.response, HttpResponse):
+                self._adopt(worker, t, [], reply.response, t + latency + reply.latency_s)
+                return True
+            answer = reply.response
+            if 200 <= answer.status < 300:  # not known to ``grant``: let the flow read it
+                self._adopt(worker, t, [], answer, t + latency)
+                return True
+        host.account_send(None, worker, "token", answer, t)
+        reason = self._ending(worker, answer)
+        if reason is None:  # the flow does something else with it: let it
+            self._adopt(worker, t, [], answer, t + latency, counted=True)
+            return True
+        host.end_call(worker, t, t + latency, answer.status, reason)
+        return True
+
+    def _api(self, worker: Worker, started_at: float, issued: Issued) -> None:
+        """The token arrives: send the API request with it, now."""
+        host = self.host
+        t = host.clock.now()
+        access_token = issued.access_token
+        assert access_token is not None
+        key = (id(worker.request), access_token)
+        api_request = self._bearers.get(key)
+        if api_request is None or api_request.url != worker.request.url:
+            api_request = with_bearer(worker.request, access_token)
+            if len(self._bearers) >= _MEMO_MAX:
+                self._bearers.clear()
+            self._bearers[key] = api_request
+        provider = self.provider
+        if provider.api_ok(api_request):  # answered 2xx: its status is all we read
+            host.account_ok(worker, "api", t)
+            host.end_call(worker, started_at, t + host.latency_s, 200, None)
+            return
+        reply = provider.respond(api_request)
+        self._adopt(
+            worker,
+            started_at,
+            [issued.answer],
+            reply.response,
+            t + host.latency_s + reply.latency_s,
+        )
+
+    def _ending(self, worker: Worker, refusal: HttpResponse) -> str | None:
+        """Why a no-retry flow fails on ``refusal`` to its token request (None: it does not)."""
+        key = (refusal.status, refusal.body)
+        if key in self._endings:
+            return self._endings[key]
+        flow = worker.group.strategy.call(worker.request)
+        reason: str | None = None
+        try:
+            flow.send(None)
+            flow.send(refusal)
+        except StopIteration:
+            pass
+        except Exception as error:  # how the flow gives up: the reason the engine records
+            reason = type(error).__name__
+        else:
+            flow.close()
+        if len(self._endings) >= _MEMO_MAX:
+            self._endings.clear()
+        self._endings[key] = reason
+        return reason
+
+    def _adopt(
+        self,
+        worker: Worker,
+        started_at: float,
+        answers: list[HttpResponse],
+        response: object,
+        resume_at: float,
+        *,
+        counted: bool = False,
+    ) -> None:
+        """Hand the call to a real flow, caught up on ``answers``, waiting for ``response``.
+
+        ``answers`` are the replies its earlier requests got (the token answer
+        before an API request); ``counted``: the pending request was counted.
+        """
+        flow = worker.group.strategy.call(worker.request)
+        call = Call(flow, worker, started_at)
+        action = flow.send(None)
+        purpose = "token"
+        for answer in answers:
+            call.history.append(("token", started_at, answer))
+            action = flow.send(answer)
+            purpose = "api"
+        assert isinstance(action, Send) and action.purpose == purpose, action
+        host = self.host
+        t = host.clock.now() if answers else started_at
+        call.history.append((purpose, t, response))  # type: ignore[arg-type]
+        if purpose == "api" and len(call.history) == 1:
+            call.only_api = action.request
+        if not counted:
+            host.account_send(call, worker, purpose, response, t)  # type: ignore[arg-type]
+        host.adopt(call, response, resume_at)  # type: ignore[arg-type]

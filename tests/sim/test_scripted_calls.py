@@ -1,0 +1,128 @@
+"""Naive calls played from their arrival (``quotalab.sim.scripted_calls``) report as played.
+
+The engine plays a naive call without its flow, skips the limiter inside a
+proven refusal, and hands the call to a real flow whenever something
+unusual happens. Each scenario runs through the script and through the full
+provider path (``fast_path=False``: real flows, every request parsed), and
+every reported figure must be equal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from quotalab.sim.scenario import SimSettings, run_strategy
+from tests.sim.test_fast_forward import observable
+
+TWEAKS = {
+    "none": "",
+    "tight token bucket": "[limits.oauth_token]\nburst = 2\nrefill_rate = 3\n",
+    "interval refill": '[limits.oauth_token]\nrefill = "interval"\nburst = 4\nrefill_rate = 9\n',
+    "tight api bucket": "[limits.api]\nburst = 2\nrefill_rate = 4\n",
+    "quota runs out": '[limits.m2m_quota]\nlimit = 300\nenforce = true\nperiod = "day"\n',
+    "tokens of a second": "[provider]\ntoken_lifetime_s = 1\nvalidation_leeway_s = 0\n",
+    "opaque token": (
+        "[responses.token_ok]\nstatus = 200\n"
+        'body = \'{"access_token":"opaque","expires_in":${expires_in}}\'\n'
+    ),
+    "no access token": "[responses.token_ok]\nstatus = 200\nbody = '{\"expires_in\":60}'\n",
+    "per-client token limit": (
+        '[limits.oauth_token]\nkey = ["client"]\nburst = 1\nrefill_rate = 2\n'
+    ),
+    "two request rules": (
+        '[endpoints.token]\nlimits = ["oauth_token", "api", "m2m_quota"]\n'
+        "[limits.oauth_token]\nburst = 5\nrefill_rate = 10\n"
+    ),
+}
+FAULTS = {
+    "none": None,
+    "token 503s": {"endpoints": {"token": {"probability": 0.1}}},
+    "token latency": {"endpoints": {"token": {"latency_ms": 15}}},
+    "api 503s": {"endpoints": {"api_data": {"probability": 0.1}}},
+    "api latency": {"endpoints": {"api_data": {"latency_ms": 40}}},
+    "clock skew": {"clock_offset_s": -3.5},
+}
+
+
+def both_ways(
+    tmp_path: Path, settings: SimSettings, tweak: str, faults: str
+) -> tuple[dict[str, object], dict[str, object], int, int]:
+    config = tmp_path / "tweak.toml"
+    config.write_text(TWEAKS[tweak], encoding="utf-8")
+    faults_path = None
+    if FAULTS[faults] is not None:
+        faults_path = str(tmp_path / "faults.json")
+        Path(faults_path).write_text(json.dumps(FAULTS[faults]), encoding="utf-8")
+    settings = dataclasses.replace(settings, config_path=str(config), strategies=("naive",))
+    scripted = run_strategy(settings, "naive", faults_path=faults_path)
+    played = run_strategy(
+        dataclasses.replace(settings, fast_path=False), "naive", faults_path=faults_path
+    )
+    return (
+        observable(scripted),
+        observable(played),
+        scripted.result.events,
+        played.result.events,
+    )
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    tweak=st.sampled_from(sorted(TWEAKS)),
+    faults=st.sampled_from(sorted(FAULTS)),
+    traffic=st.sampled_from(["poisson", "diurnal", "burst"]),
+    clients=st.integers(1, 6),
+    workers=st.integers(1, 2),
+    rate=st.sampled_from([1.0, 8.0, 40.0]),
+    duration_s=st.integers(5, 90),
+    seed=st.integers(0, 2**16),
+    latency_s=st.sampled_from([0.0, 0.01, 0.02, 0.5]),
+)
+def test_scripted_naive_calls_report_as_played(
+    tmp_path: Path,
+    tweak: str,
+    faults: str,
+    traffic: str,
+    clients: int,
+    workers: int,
+    rate: float,
+    duration_s: int,
+    seed: int,
+    latency_s: float,
+) -> None:
+    settings = SimSettings(
+        clients=clients,
+        workers_per_client=workers,
+        duration_s=float(duration_s),
+        traffic=traffic,
+        rate=rate / clients,
+        seed=seed,
+        latency_s=latency_s,
+    )
+    scripted, played, _, _ = both_ways(tmp_path, settings, tweak, faults)
+    assert scripted == played
+
+
+@pytest.mark.parametrize("tweak", sorted(TWEAKS))
+def test_a_throttled_naive_run_is_scripted(tmp_path: Path, tweak: str) -> None:
+    """120 calls/s against 30 tokens/s: most calls are refused, and played without events."""
+    settings = SimSettings(clients=8, duration_s=30.0, traffic="poisson", rate=15.0, seed=7)
+    scripted, played, scripted_events, played_events = both_ways(tmp_path, settings, tweak, "none")
+    assert scripted == played
+    tallies = scripted["tallies"]
+    assert isinstance(tallies, dict)
+    calls = sum(t["calls"] for t in tallies.values())
+    assert calls > 2000
+    if tweak in ("none", "tight token bucket", "interval refill", "per-client token limit"):
+        # A refused call costs its arrival alone; a played one at least two events.
+        assert scripted_events < 1.5 * calls < played_events
