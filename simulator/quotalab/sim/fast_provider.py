@@ -105,6 +105,7 @@ class FastProvider:
         self._frames: dict[_TokenPlan, tuple[HttpResponse, bytes, bytes, bool] | None] = {}
         self._refusals: dict[str, _Refusal] = {}  # by the refusing rule's store key
         self._refusal_keys: dict[_TokenPlan, str] = {}  # a plan's key there, once known
+        self.proves_refusals = False  # whether to keep ``refused`` answering (it costs a little)
         self.answered = 0  # requests answered on the fast path
         self.delegated = 0  # requests handed to the full provider path
 
@@ -170,6 +171,8 @@ class FastProvider:
 
     def _note_refusal(self, plan: _TokenPlan, now: float) -> None:
         """If the token endpoint's rule refuses now, remember until when, and its refusal."""
+        if not self.proves_refusals:
+            return
         p = self.provider
         proof = p.limiter.rejected_until(plan.endpoint, "request", plan.client_id, now)
         if proof is None:

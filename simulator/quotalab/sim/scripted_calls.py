@@ -52,6 +52,8 @@ _MEMO_MAX = 4096
 class RefusalProof(Protocol):
     """The provider seam: answers, and refusals proven without asking the limiter."""
 
+    proves_refusals: bool
+
     def respond(self, request: HttpRequest) -> ReplyLike: ...
 
     def refused(self, request: HttpRequest) -> HttpResponse | None: ...
@@ -117,6 +119,8 @@ class ScriptedCalls:
         known = self._groups.get(id(group))
         if known is None:
             known = self._groups[id(group)] = scriptable(group.strategy)
+            if known:
+                self.provider.proves_refusals = True  # worth its cost from now on
         return known
 
     def start(self, worker: Worker, t: float) -> bool:
