@@ -125,8 +125,22 @@ def days(options: argparse.Namespace) -> None:
         f"{MEMORY_GROWTH_LIMIT:g}x that of a quarter of it):",
         flush=True,
     )
+    probe_s = parse_duration(options.probe) if options.probe else None
     for traffic in options.traffics.split(","):
         for strategy in options.strategies.split(","):
+            if probe_s is not None and probe_s < day_s:
+                probe = in_subprocess(strategy, clients, probe_s, traffic)
+                scale = day_s / probe_s
+                if probe["wall_s"] * scale > 2 * DAY_TARGET_S:
+                    wall, cpu = probe["wall_s"] * scale, probe["cpu_s"] * scale
+                    print(
+                        f"  {traffic:<8} {strategy:<15} {int(probe['calls'] * scale):>10,} calls "
+                        f"~{wall:6.0f} s wall (~{cpu:.0f} s CPU) "
+                        f"MISS  [{scale:g} x a {options.probe} run: "
+                        f"{probe['wall_s']:.1f} s wall, {probe['cpu_s']:.1f} s CPU]",
+                        flush=True,
+                    )
+                    continue
             quarter = in_subprocess(strategy, clients, day_s / 4, traffic)
             full = in_subprocess(strategy, clients, day_s, traffic)
             growth = full["max_rss_mb"] / max(quarter["max_rss_mb"], 1.0)
@@ -156,6 +170,12 @@ def main() -> None:
     parser.add_argument("--traffics", default="poisson,diurnal,burst")
     parser.add_argument("--strategies", default=",".join(NAMES))
     parser.add_argument("--skip-day", action="store_true", help="only the cost ratio")
+    parser.add_argument(
+        "--probe",
+        default="",
+        help="play this span first; a strategy that would take over twice the target "
+        "for the day is reported from it (x day/span) instead of played whole",
+    )
     parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.one:

@@ -22,10 +22,9 @@ import heapq
 from collections.abc import Callable, Sequence
 
 from quotalab.clock import VirtualClock
+from quotalab.outcomes import THROTTLED_KINDS
 from quotalab.sim.aggregates import (
-    FORBIDDEN_403_99,
     OK,
-    THROTTLED_429,
     BucketSeries,
     ClientTally,
     Latencies,
@@ -50,7 +49,7 @@ from quotalab.sim.scripted_calls import ScriptedCalls
 from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
-_THROTTLES = (THROTTLED_429, FORBIDDEN_403_99)  # what ``is_throttled`` counts
+_THROTTLES = THROTTLED_KINDS  # what ``is_throttled`` and the tallies count
 
 __all__ = [
     "CacheGroup",

@@ -33,8 +33,6 @@ from typing import Protocol
 
 from quotalab.clock import VirtualClock
 from quotalab.sim.aggregates import (
-    FORBIDDEN_403_99,
-    THROTTLED_429,
     BucketSeries,
     Latencies,
 )
@@ -45,7 +43,6 @@ from quotalab.strategies.client_settings import with_bearer
 from quotalab.strategies.messages import Send
 from quotalab.wire import HttpRequest, HttpResponse
 
-_THROTTLES = (THROTTLED_429, FORBIDDEN_403_99)  # what the engine's "throttled" series counts
 _MEMO_MAX = 4096
 
 
