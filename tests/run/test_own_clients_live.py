@@ -60,7 +60,11 @@ def test_the_docs_show_both_commands() -> None:
 @pytest.mark.live
 def test_sdk_clients_are_measured_like_the_builtin_naive(user_folder: Path) -> None:
     (command,) = [c for c in doc_commands() if c.startswith("quotalab run")]
-    done = as_user(shlex.split(command)[1:], user_folder)
+    # The documented command, with a tenant bucket small enough that a naive
+    # client is throttled even when a busy machine slows locust down.
+    tight = user_folder / "tight.toml"
+    tight.write_text("[limits.oauth_token]\nburst = 10\nrefill_rate = 5\n", encoding="utf-8")
+    done = as_user([*shlex.split(command)[1:], "--config", str(tight)], user_folder)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "counts differ" not in done.stdout
     report: dict[str, Any] = json.loads(
