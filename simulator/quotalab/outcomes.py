@@ -75,6 +75,10 @@ def is_throttled(response: HttpResponse | TransportError) -> bool:
     return answer_kind(response) in THROTTLED_KINDS
 
 
+_BY_REASON = ("errors", "throttled_errors")
+"""``ClientTally`` fields counting calls by reason."""
+
+
 @dataclass(slots=True)
 class ClientTally:
     """What one client id did and what happened to it.
@@ -100,6 +104,11 @@ class ClientTally:
     auth_failures_401_403: int = 0
     faults_503: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    throttled_errors: dict[str, int] = field(default_factory=dict)
+    """Of ``errors``, the calls that gave up on a throttle (the answer before the
+    error was one), where the producer saw it; the report tells the rest by name."""
+    first_messages: dict[str, str] = field(default_factory=dict)
+    """The first message of each reason's error, where the producer kept it."""
 
     @property
     def throttled(self) -> int:
@@ -140,25 +149,34 @@ class ClientTally:
     def merge(self, other: ClientTally, times: int = 1) -> None:
         """Add ``other``'s counts, ``times`` over, to these."""
         for name in ClientTally.__dataclass_fields__:
-            if name == "errors":
-                for reason, n in other.errors.items():
+            if name in _BY_REASON:
+                mine: dict[str, int] = getattr(self, name)
+                for reason, n in getattr(other, name).items():
                     if n:
-                        self.errors[reason] = self.errors.get(reason, 0) + n * times
+                        mine[reason] = mine.get(reason, 0) + n * times
+            elif name == "first_messages":
+                for reason, message in other.first_messages.items():
+                    self.first_messages.setdefault(reason, message)
             else:
                 setattr(self, name, getattr(self, name) + getattr(other, name) * times)
 
     def copy(self) -> ClientTally:
         """An independent copy."""
-        return dataclasses.replace(self, errors=dict(self.errors))
+        return dataclasses.replace(
+            self,
+            errors=dict(self.errors),
+            throttled_errors=dict(self.throttled_errors),
+            first_messages=dict(self.first_messages),
+        )
 
     def since(self, before: ClientTally) -> ClientTally:
         """What was counted after ``before`` (a ``copy`` of this tally) was taken."""
         delta = ClientTally()
         for name in ClientTally.__dataclass_fields__:
-            if name == "errors":
-                delta.errors = {
-                    reason: n - before.errors.get(reason, 0) for reason, n in self.errors.items()
-                }
-            else:
+            if name in _BY_REASON:
+                now: dict[str, int] = getattr(self, name)
+                then: dict[str, int] = getattr(before, name)
+                setattr(delta, name, {r: n - then.get(r, 0) for r, n in now.items()})
+            elif name != "first_messages":  # messages are firsts, not counts
                 setattr(delta, name, getattr(self, name) - getattr(before, name))
         return delta

@@ -99,3 +99,51 @@ def test_simulate_checks_its_gate_file_before_simulating(tmp_path: Path) -> None
     (line,) = done.stderr.strip().splitlines()
     assert "max_foo: unknown key" in line
     assert "naive" not in done.stdout  # nothing was simulated
+
+
+class RateLimited(Exception):
+    """A team's own exception: it says nothing of the status it gave up on."""
+
+
+class GivesUpInItsOwnWords:
+    """Fetches a token per call and raises its own exception on any refusal."""
+
+    name = "own-words"
+
+    def __init__(self, inner: Strategy) -> None:
+        self.inner = inner
+
+    def call(self, request: HttpRequest) -> Any:
+        flow = self.inner.call(request)
+        reply = None
+        while True:
+            try:
+                action = flow.send(reply)
+            except StopIteration as stop:
+                return stop.value
+            except Exception as error:
+                status = getattr(error, "status", None)
+                raise RateLimited(f"gave up (HTTP {status})") from None
+            reply = yield action
+
+
+def own_words(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> object:
+    return GivesUpInItsOwnWords(make_strategy("naive", settings, clock=clock, rng=rng))
+
+
+def test_an_own_exception_on_a_throttle_is_reported_throttled_with_its_message() -> None:
+    """40 calls/s against 30 tokens/s: the refused calls fail in the strategy's own words."""
+    spec = f"{__name__}:own_words"
+    run = run_strategy(SimSettings(clients=4, duration_s=30.0, rate=10.0, strategies=(spec,)), spec)
+    (failed,) = measurements_of(run).failures
+    assert failed.reason == "RateLimited"
+    assert failed.calls > 100 and failed.throttled == failed.calls
+    assert failed.first_message == "gave up (HTTP 429)"
+    # The built-in naive client, same traffic: throttled by its own type, with its message.
+    naive = measurements_of(
+        run_strategy(SimSettings(clients=4, duration_s=30.0, rate=10.0), "naive")
+    )
+    (builtin,) = naive.failures
+    assert (builtin.reason, builtin.throttled) == ("ThrottledError", builtin.calls)
+    assert builtin.calls == failed.calls
+    assert builtin.first_message == "token request: still throttled (HTTP 429)"

@@ -63,6 +63,14 @@ __all__ = [
 ]
 
 
+def _message(error: Exception) -> str:
+    """``str(error)``, or "" when a custom exception cannot say it."""
+    try:
+        return str(error)
+    except Exception:
+        return ""
+
+
 def _raising(error: Exception) -> Flow:
     """A flow that fails with ``error`` as soon as it is stepped."""
     raise error
@@ -316,8 +324,8 @@ class Engine:
         purpose: str,
         response: HttpResponse | TransportError,
         t: float,
-    ) -> None:
-        """Count a request sent at ``t`` and its answer (``call``: None when scripted)."""
+    ) -> int:
+        """Count a request sent at ``t`` and its answer (``call``: None when scripted); its kind."""
         kind = answer_kind(response)
         worker.tally.count(purpose, kind)
         if purpose == "token":
@@ -328,6 +336,7 @@ class Engine:
             self.series.add("api_ok", t)
         if kind in _THROTTLES:
             self.series.add("throttled", t)
+        return kind
 
     def account_ok(self, worker: Worker, purpose: str, t: float) -> None:
         """``account_send`` of a request answered 2xx, without the answer."""
@@ -359,17 +368,30 @@ class Engine:
             status = response.status if response is not None and error is None else 0
             self.oracle.observe(worker, single, status, t)
         status = response.status if response is not None else 0
-        if error is None and response is not None and 200 <= status < 300:
-            self.end_call(worker, call.started_at, t, status, None)
-        else:
-            self.end_call(
-                worker, call.started_at, t, status, type(error).__name__ if error else None
-            )
+        if error is None:  # a 2xx, or the final non-2xx answer the flow returned
+            throttled = response is not None and answer_kind(response) in _THROTTLES
+            self.end_call(worker, call.started_at, t, status, None, throttled)
+            return
+        # Gave up on a throttle when the last answer it had was one (a custom
+        # strategy's own exception says nothing of it).
+        last = call.history[-1][2] if call.history else None
+        throttled = last is not None and answer_kind(last) in _THROTTLES
+        self.end_call(
+            worker, call.started_at, t, status, type(error).__name__, throttled, _message(error)
+        )
 
     def end_call(
-        self, worker: Worker, started_at: float, t: float, status: int, reason: str | None
+        self,
+        worker: Worker,
+        started_at: float,
+        t: float,
+        status: int,
+        reason: str | None,
+        throttled: bool = False,
+        message: str = "",
     ) -> None:
-        """Count a call that ends at ``t`` with ``status`` (``reason``: the error it raised)."""
+        """Count a call that ends at ``t`` with ``status`` (``reason``: the error it raised,
+        ``throttled``: on a throttle, ``message``: the error's)."""
         worker.group.inflight -= 1
         self._inflight -= 1
         tally = worker.tally
@@ -384,3 +406,7 @@ class Engine:
         self.series.add("failed", t)
         reason = reason or f"http_{status}"
         tally.errors[reason] = tally.errors.get(reason, 0) + 1
+        if throttled:
+            tally.throttled_errors[reason] = tally.throttled_errors.get(reason, 0) + 1
+        if message and reason not in tally.first_messages:
+            tally.first_messages[reason] = message

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from quotalab.clock import VirtualClock
+from quotalab.outcomes import THROTTLED_KINDS
 from quotalab.sim.aggregates import (
     BucketSeries,
     Latencies,
@@ -77,8 +78,8 @@ class ScriptHost(Protocol):
 
     def account_send(
         self, call: Call | None, worker: Worker, purpose: str, response: HttpResponse, t: float
-    ) -> None:
-        """Count a request sent at ``t`` and its answer, as event-by-event play does."""
+    ) -> int:
+        """Count a request sent at ``t`` and its answer, as event-by-event play does; its kind."""
         ...
 
     def account_ok(self, worker: Worker, purpose: str, t: float) -> None:
@@ -86,7 +87,14 @@ class ScriptHost(Protocol):
         ...
 
     def end_call(
-        self, worker: Worker, started_at: float, t: float, status: int, reason: str | None
+        self,
+        worker: Worker,
+        started_at: float,
+        t: float,
+        status: int,
+        reason: str | None,
+        throttled: bool = False,
+        message: str = "",
     ) -> None:
         """Count a call that ends at ``t`` (``reason``: why it failed; None: it did not)."""
         ...
@@ -108,7 +116,8 @@ class ScriptedCalls:
         self.host = host
         self.provider = provider
         self._groups: dict[int, bool] = {}
-        self._endings: dict[tuple[int, bytes], str | None] = {}  # (status, body) -> reason
+        # (status, body) -> how a flow fails on that refusal: its error's type and text
+        self._endings: dict[tuple[int, bytes], tuple[str, str] | None] = {}
         self._bearers: dict[tuple[int, str], HttpRequest] = {}  # the API request with a token
 
     def plays(self, group: CacheGroup) -> bool:
@@ -154,12 +163,15 @@ class ScriptedCalls:
             if 200 <= answer.status < 300:  # not known to ``grant``: let the flow read it
                 self._adopt(worker, t, [], answer, t + latency)
                 return True
-        host.account_send(None, worker, "token", answer, t)
-        reason = self._ending(worker, answer)
-        if reason is None:  # the flow does something else with it: let it
+        kind = host.account_send(None, worker, "token", answer, t)
+        ending = self._ending(worker, answer)
+        if ending is None:  # the flow does something else with it: let it
             self._adopt(worker, t, [], answer, t + latency, counted=True)
             return True
-        host.end_call(worker, t, t + latency, answer.status, reason)
+        reason, message = ending
+        host.end_call(
+            worker, t, t + latency, answer.status, reason, kind in THROTTLED_KINDS, message
+        )
         return True
 
     def _api(self, worker: Worker, started_at: float, issued: Issued) -> None:
@@ -189,26 +201,27 @@ class ScriptedCalls:
             t + host.latency_s + reply.latency_s,
         )
 
-    def _ending(self, worker: Worker, refusal: HttpResponse) -> str | None:
-        """Why a no-retry flow fails on ``refusal`` to its token request (None: it does not)."""
+    def _ending(self, worker: Worker, refusal: HttpResponse) -> tuple[str, str] | None:
+        """How a no-retry flow fails on ``refusal`` to its token request: its error's
+        type and text (None: it does not fail on it)."""
         key = (refusal.status, refusal.body)
         if key in self._endings:
             return self._endings[key]
         flow = worker.group.strategy.call(worker.request)
-        reason: str | None = None
+        ending: tuple[str, str] | None = None
         try:
             flow.send(None)
             flow.send(refusal)
         except StopIteration:
             pass
-        except Exception as error:  # how the flow gives up: the reason the engine records
-            reason = type(error).__name__
+        except Exception as error:  # how the flow gives up: what the engine records
+            ending = (type(error).__name__, str(error))
         else:
             flow.close()
         if len(self._endings) >= _MEMO_MAX:
             self._endings.clear()
-        self._endings[key] = reason
-        return reason
+        self._endings[key] = ending
+        return ending
 
     def _adopt(
         self,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from quotalab.outcomes import ClientTally
 from quotalab.report import RunMeta, StrategyMeasurements, TimeSeries, build_report
-from quotalab.report.counted import measurements_from_counts
+from quotalab.report.counted import failures_of, measurements_from_counts
 from quotalab.report.values import QuotaPlan, Report
 from quotalab.sim.scenario import SimSettings, StrategyRun
 
@@ -23,6 +23,12 @@ def measurements_of(run: StrategyRun) -> StrategyMeasurements:
     series = run.result.series
     return measurements_from_counts(
         total,
+        # The engine saw the answer each failed call gave up on: no reason goes by its name.
+        failures=failures_of(
+            total,
+            {reason: total.throttled_errors.get(reason, 0) for reason in total.errors},
+            total.first_messages,
+        ),
         duration_s=run.result.duration_s,
         latency_histogram_ms=run.result.latencies.counts,
         series=TimeSeries(
