@@ -120,6 +120,7 @@ class Engine:
         self._waiting: dict[int, tuple[object, list[Call]]] = {}
         self._inflight = 0  # calls started and not finished
         self._script: ScriptedCalls | None = None
+        self._firsts: dict[tuple[int, str], tuple[float, str]] = {}  # (tally, reason): first end
         # A provider that also says how much latency a fault adds (MockProvider.respond).
         self._respond: Callable[[HttpRequest], ReplyLike] | None = getattr(
             provider, "respond", None
@@ -408,5 +409,9 @@ class Engine:
         tally.errors[reason] = tally.errors.get(reason, 0) + 1
         if throttled:
             tally.throttled_errors[reason] = tally.throttled_errors.get(reason, 0) + 1
-        if message and reason not in tally.first_messages:
-            tally.first_messages[reason] = message
+        if message:  # the first by when calls ended, whatever order they were counted in
+            key = (id(tally), reason)
+            known = self._firsts.get(key)
+            if known is None or (t, message) < known:
+                self._firsts[key] = (t, message)
+                tally.first_messages[reason] = message
