@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from quotalab.sim.scenario import SimSettings, StrategyRun, run_strategy
+
+CACHING = ["cached+backoff", "cached"]
+"""The strategies whose calls can be quiet."""
 
 
 def observable(run: StrategyRun) -> dict[str, object]:
@@ -43,7 +50,7 @@ def short_tokens(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("strategy", ["cached+backoff", "cached"])
+@pytest.mark.parametrize("strategy", CACHING)
 @pytest.mark.parametrize("settings", CASES, ids=lambda s: f"{s.profile}-{s.traffic}")
 def test_fast_forward_equals_event_by_event(
     settings: SimSettings, strategy: str, short_tokens: str
@@ -65,3 +72,123 @@ def test_fast_forward_skips_most_calls_of_a_cached_client() -> None:
     calls = sum(t.calls for t in run.result.tallies.values())
     assert calls == 2 * 6 * 3600
     assert run.result.skipped_calls > 0.99 * calls
+
+
+def both_ways(
+    tmp_path: Path, settings: SimSettings, strategy: str, profile: str, faults: dict[str, object]
+) -> tuple[StrategyRun, StrategyRun]:
+    """``strategy`` fast-forwarded and event by event, under profile overrides and faults."""
+    config = tmp_path / "profile.toml"
+    config.write_text(profile, encoding="utf-8")
+    faults_path = tmp_path / "faults.json"
+    faults_path.write_text(json.dumps(faults), encoding="utf-8")
+    settings = dataclasses.replace(settings, config_path=str(config))
+    fast = run_strategy(settings, strategy, faults_path=str(faults_path))
+    slow = run_strategy(
+        dataclasses.replace(settings, fast_forward=False), strategy, faults_path=str(faults_path)
+    )
+    assert slow.result.skipped_calls == 0
+    return fast, slow
+
+
+TIGHT_API = "[limits.api]\nburst = 4\nrefill_rate = 3\n"
+"""An API bucket that calls at a few per second drain and refill."""
+
+LIMIT_CASES: dict[str, tuple[SimSettings, str, dict[str, object]]] = {
+    # Bursts of 10 calls/s: a call closer than the API bucket's 1/50 s refill
+    # every few calls; the bucket never runs dry.
+    "close calls": (SimSettings(clients=2, duration_s=1800.0, traffic="burst", rate=1.0), "", {}),
+    # Bursts of 80 calls/s against 50/s: the bucket runs dry in every burst.
+    "runs dry": (SimSettings(clients=1, duration_s=1200.0, traffic="burst", rate=8.0), "", {}),
+    "tight poisson": (
+        SimSettings(clients=2, duration_s=900.0, traffic="poisson", rate=3.0),
+        TIGHT_API,
+        {},
+    ),
+    "tight burst": (
+        SimSettings(clients=1, duration_s=1200.0, traffic="burst", rate=0.4),
+        TIGHT_API,
+        {},
+    ),
+    # The provider's clock ahead of or behind the engine's: buckets see skewed times.
+    "skew ahead": (
+        SimSettings(clients=2, duration_s=900.0, traffic="burst", rate=2.0),
+        "",
+        {"clock_offset_s": 400},
+    ),
+    "skew behind": (
+        SimSettings(clients=2, duration_s=900.0, traffic="poisson", rate=5.0),
+        TIGHT_API,
+        {"clock_offset_s": -400.25},
+    ),
+}
+
+
+@pytest.mark.parametrize("strategy", CACHING)
+@pytest.mark.parametrize("case", sorted(LIMIT_CASES))
+def test_fast_forward_follows_the_api_bucket_exactly(
+    tmp_path: Path, case: str, strategy: str
+) -> None:
+    base, profile, faults = LIMIT_CASES[case]
+    settings = dataclasses.replace(base, seed=len(case))
+    fast, slow = both_ways(tmp_path, settings, strategy, SHORT_TOKENS + profile, faults)
+    assert observable(fast) == observable(slow)
+    throttled = sum(t.api_throttled for t in fast.result.tallies.values())
+    assert fast.result.skipped_calls > 0
+    if case in ("runs dry", "tight poisson", "tight burst", "skew behind"):
+        assert throttled > 0  # stretches really stopped where the bucket refused
+
+
+def test_bursts_closer_than_the_refill_are_counted_not_played() -> None:
+    settings = SimSettings(clients=2, duration_s=3 * 3600.0, traffic="burst", rate=1.0)
+    for strategy in CACHING:
+        run = run_strategy(settings, strategy)
+        calls = sum(t.calls for t in run.result.tallies.values())
+        assert calls > 20_000
+        assert run.result.skipped_calls > 0.99 * calls, strategy
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    strategy=st.sampled_from(CACHING),
+    traffic=st.sampled_from(["constant", "poisson", "diurnal", "burst"]),
+    clients=st.integers(1, 2),
+    rate=st.sampled_from([0.3, 1.0, 3.0, 8.0]),
+    burst=st.integers(1, 60),
+    refill_rate=st.sampled_from([0.5, 2.0, 7.3, 50.0]),
+    lifetime_s=st.sampled_from([120, 600, 86400]),
+    skew_s=st.sampled_from([0.0, 400.0, -400.25]),
+    latency_s=st.sampled_from([0.0, 0.02, 0.3]),
+    seed=st.integers(0, 2**16),
+)
+def test_fast_forward_equals_event_by_event_on_random_scenarios(
+    tmp_path: Path,
+    strategy: str,
+    traffic: str,
+    clients: int,
+    rate: float,
+    burst: int,
+    refill_rate: float,
+    lifetime_s: int,
+    skew_s: float,
+    latency_s: float,
+    seed: int,
+) -> None:
+    profile = (
+        f"[provider]\ntoken_lifetime_s = {lifetime_s}\n"
+        f"[limits.api]\nburst = {burst}\nrefill_rate = {refill_rate}\n"
+    )
+    settings = SimSettings(
+        clients=clients,
+        duration_s=300.0,
+        traffic=traffic,
+        rate=rate,
+        seed=seed,
+        latency_s=latency_s,
+    )
+    fast, slow = both_ways(tmp_path, settings, strategy, profile, {"clock_offset_s": skew_s})
+    assert observable(fast) == observable(slow)

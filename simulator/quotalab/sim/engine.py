@@ -243,8 +243,7 @@ class Engine:
             worker.arrivals,
             t,
             quiet,
-            oracle.last_call_at(worker),
-            oracle.min_gap_s(worker),
+            oracle.gate(worker),
             self.latency_s,
         )
         n = stretch.calls

@@ -81,19 +81,41 @@ class Call:
         self.history: list[Exchange] = []  # every request sent and its answer
 
 
+class QuietGate(Protocol):
+    """Decides, call by call, whether the limits a quiet stretch passes admit the next call."""
+
+    @property
+    def min_gap_s(self) -> float:
+        """After a call that found every limit full, a call this much later does too."""
+        ...
+
+    @property
+    def full(self) -> bool:
+        """Whether the last call ``admit`` admitted found every limit full."""
+        ...
+
+    def admit(self, t: float, last: float) -> bool:
+        """Admit the call at ``t`` (False: a limit would refuse it, and the stretch ends).
+
+        ``last`` is the stretch's previous call (minus infinity for none); calls
+        since the last one ``admit`` decided were admitted by the ``min_gap_s`` rule.
+        """
+        ...
+
+
 class QuietOracle(Protocol):
     """Proves stretches in which a worker's calls cannot change anything."""
 
     def quiet_until(self, worker: Worker, now: float) -> float:
-        """Calls of ``worker`` starting in ``[now, result)`` are quiet (``now``: none)."""
+        """Calls of ``worker`` starting in ``[now, result)`` are quiet (``now``: none).
+
+        Quiet as far as the strategy and the server's token checks go: the
+        limits decide call by call, through ``gate``.
+        """
         ...
 
-    def min_gap_s(self, worker: Worker) -> float:
-        """Quiet calls must be at least this far apart (else the stretch ends)."""
-        ...
-
-    def last_call_at(self, worker: Worker) -> float:
-        """When the worker's last quiet call started."""
+    def gate(self, worker: Worker) -> QuietGate:
+        """The limits of the worker's API calls, as they stand now."""
         ...
 
     def absorb(self, worker: Worker, calls: int, first_at: float, last_at: float) -> None:

@@ -1,24 +1,24 @@
 """Proving that calls are *quiet*, so the engine may count them instead of running them.
 
-A call is quiet when running it would change nothing but counts: the
-strategy serves it from a cached token with one API request, the provider
-answers 2xx, and every limit it passes ends up where one call at the end of
-the stretch would leave it. The oracle checks, for ``ClientStrategy`` and
-``MockProvider`` only (anything else runs event by event):
+A call is quiet when running it would change nothing but counts and the
+limits it passes: the strategy serves it from a cached token with one API
+request and the provider answers 2xx. The oracle checks, for ``MockProvider``
+only and one worker per client (anything else runs event by event):
 
-- strategy: token cached (``TokenCache.valid``) with no refresh under way;
-  the stretch ends where the cache stops answering (found by bisection on
-  ``valid`` itself, so the strategy's own margin rule decides);
+- strategy: a ``ClientStrategy`` reading the engine's clock, with a cached
+  token (``TokenCache.valid``) and no refresh under way, the stretch ending
+  where the cache stops answering (found by bisection on ``valid`` itself,
+  so the strategy's own margin rule decides);
 - provider: the worker's previous call was a real quiet call (same token,
-  answered 2xx by the real server), no fault can fire on the API endpoint,
-  and each limit rule of that endpoint is a continuous token bucket keyed
-  by client that refills at least one token between two calls of this
-  client, which has a single worker. Such a bucket is full before every
-  call, so applying the last call of the stretch for real leaves exactly the
-  state event-by-event play leaves.
+  answered 2xx by the real server), the server still accepts the token, no
+  fault can fire on the API endpoint, and each limit rule of that endpoint
+  is a continuous token bucket keyed by client;
+- limits: a ``TokenBucketGate`` (``quotalab.sim.bucket_gate``) decides each
+  call from the buckets' stored state with their own arithmetic; the stretch
+  ends before a call they would refuse.
 
-``absorb`` then adds the provider's counters and applies that last call to
-each limit through the real store, at its own time.
+``absorb`` then adds the provider's counters and replays, through the real
+store at the stretch's end, the calls the gate says leave its exact state.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from quotalab.limits import TokenBucket
+from quotalab.limits import MemoryStore, TokenBucket
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.parsing import read_request
+from quotalab.sim.bucket_gate import BucketStart, TokenBucketGate
 from quotalab.sim.engine_types import Worker
 from quotalab.sim.token_handles import HANDLE_PREFIX, HandleKeys
 from quotalab.strategies.client import ClientStrategy
@@ -46,7 +47,6 @@ Schedule = Callable[[float, Callable[[], None]], None]
 class _Route:
     endpoint_name: str
     buckets: tuple[tuple[str, TokenBucket, str], ...]  # (rule name, bucket, store key)
-    min_gap_s: float
 
 
 def accepted_until(provider: MockProvider, token: str) -> float:
@@ -75,15 +75,15 @@ class ProviderOracle:
         self.single_worker = workers_per_client == 1
         self.schedule = schedule
         self._routes: dict[tuple[str, str], _Route | None] = {}
-        self.last_quiet: dict[int, tuple[str, float]] = {}
+        self._gates: dict[int, TokenBucketGate] = {}
+        self.last_quiet: dict[int, str] = {}  # worker: authorization of its last quiet call
 
     # -- what the engine reports back ------------------------------------
 
     def observe(self, worker: Worker, request: HttpRequest | None, status: int, t: float) -> None:
         """Remember the token of a real call that was one API request answered 2xx."""
         if request is not None and 200 <= status < 300:
-            auth = dict(request.headers).get("authorization", "")
-            self.last_quiet[id(worker)] = (auth, t)
+            self.last_quiet[id(worker)] = dict(request.headers).get("authorization", "")
         else:
             self.last_quiet.pop(id(worker), None)
 
@@ -91,36 +91,42 @@ class ProviderOracle:
 
     def can_prove(self, strategy: Strategy) -> bool:
         """Whether any call of ``strategy`` could ever be quiet (else: no need to ask)."""
-        return self.single_worker and type(strategy) is ClientStrategy and strategy.token.cache
+        if not self.single_worker:
+            return False
+        return type(strategy) is ClientStrategy and strategy.token.cache
 
     def quiet_until(self, worker: Worker, now: float) -> float:
+        if not self.single_worker:
+            return now
         strategy = worker.group.strategy
-        if not self.single_worker or type(strategy) is not ClientStrategy:
-            return now
-        policy = strategy.token
-        cache = strategy.cache
-        if not policy.cache or cache.refreshing:
-            return now
-        token = cache.valid(now, policy.margin_s)
-        last = self.last_quiet.get(id(worker))
-        if token is None or last is None or last[0] != f"Bearer {token}":
+        token = self._cached_token(strategy, now)
+        if token is None or self.last_quiet.get(id(worker)) != f"Bearer {token}":
             return now
         route = self._route(worker)
-        if route is None or not self._fault_free(route) or not self._buckets_full(route, now):
+        if route is None or not self._fault_free(route) or not self._admits(route, now):
             return now
-        horizon = min(
-            self._cache_horizon(strategy, token, now), accepted_until(self.provider, token)
-        )
-        return horizon
+        return min(self._cache_horizon(strategy, token, now), accepted_until(self.provider, token))
 
-    def min_gap_s(self, worker: Worker) -> float:
-        """Shortest gap between two calls that keeps every bucket full."""
+    def gate(self, worker: Worker) -> TokenBucketGate:
+        """The worker's API buckets as the store holds them now."""
         route = self._route(worker)
-        return math.inf if route is None else route.min_gap_s
-
-    def last_call_at(self, worker: Worker) -> float:
-        last = self.last_quiet.get(id(worker))
-        return -math.inf if last is None else last[1]
+        assert route is not None
+        provider = self.provider
+        held: dict[tuple[str, str], BucketStart] = {}
+        if route.buckets:
+            assert isinstance(provider.limiter.store, MemoryStore)  # see _build_route
+            wanted = {(bucket.key_prefix, key): bucket for _, bucket, key in route.buckets}
+            for prefix, key, state, expires_at in provider.limiter.store.entries():
+                bucket = wanted.get((prefix, key))
+                if bucket is not None:
+                    held[(prefix, key)] = BucketStart(bucket, state, expires_at)
+        starts = [
+            held.get((bucket.key_prefix, key)) or BucketStart(bucket, None, -math.inf)
+            for _, bucket, key in route.buckets
+        ]
+        gate = TokenBucketGate(starts, provider.clock.offset_s, provider.clock.now())
+        self._gates[id(worker)] = gate
+        return gate
 
     def absorb(self, worker: Worker, calls: int, first_at: float, last_at: float) -> None:
         route = self._route(worker)
@@ -128,32 +134,45 @@ class ProviderOracle:
         provider, client_id = self.provider, worker.client_id
         provider.counters.incr(client_id, "api_calls", calls)
         provider.counters.incr(client_id, "api_ok", calls)
-        auth = self.last_quiet[id(worker)][0]
-        self.last_quiet[id(worker)] = (auth, last_at)
-        store = provider.limiter.store
+        replay = self._gates.pop(id(worker)).replay_at(last_at)
+        store, offset = provider.limiter.store, provider.clock.offset_s
 
-        def apply_last() -> None:
-            for _, bucket, key in route.buckets:
-                store.apply(bucket, key, last_at)
+        def apply_call(at: float) -> Callable[[], None]:
+            def apply() -> None:
+                for _, bucket, key in route.buckets:
+                    store.apply(bucket, key, at + offset)
 
-        if route.buckets and provider.limiter.enabled:
-            self.schedule(last_at, apply_last)
+            return apply
+
+        if route.buckets:
+            # Each at its own time: applied later, a key might have been swept by then.
+            for at in replay:
+                self.schedule(at, apply_call(at))
 
     # -- helpers ---------------------------------------------------------
+
+    def _cached_token(self, strategy: Strategy, now: float) -> str | None:
+        """The token ``strategy`` would serve a call at ``now`` from its cache, if any."""
+        if type(strategy) is ClientStrategy:
+            if strategy.clock is not self.provider.clock.base:
+                return None
+            if not strategy.token.cache or strategy.cache.refreshing:
+                return None
+            return strategy.cache.valid(now, strategy.token.margin_s)
+        return None
 
     def _fault_free(self, route: _Route) -> bool:
         fault = self.provider.faults.get(route.endpoint_name)
         return not (fault.probability or fault.schedule or fault.latency_ms)
 
-    def _buckets_full(self, route: _Route, now: float) -> bool:
-        store = self.provider.limiter.store
-        return all(
-            store.peek(bucket, key, now).remaining >= bucket.burst
-            for _, bucket, key in route.buckets
-        )
+    def _admits(self, route: _Route, now: float) -> bool:
+        """Whether every bucket admits a call at ``now`` (cheaper than building a gate)."""
+        store, at = self.provider.limiter.store, self.provider.clock.at(now)
+        return all(store.peek(bucket, key, at).remaining >= 1 for _, bucket, key in route.buckets)
 
-    def _cache_horizon(self, strategy: ClientStrategy, token: str, now: float) -> float:
-        """The first instant at which the cache no longer answers with ``token``."""
+    def _cache_horizon(self, strategy: Strategy, token: str, now: float) -> float:
+        """The first instant at which the strategy no longer serves ``token`` from its cache."""
+        assert isinstance(strategy, ClientStrategy)
         cache, margin = strategy.cache, strategy.token.margin_s
         hi = now + 1.0
         while cache.valid(hi, margin) == token:
@@ -183,10 +202,10 @@ class ProviderOracle:
         if endpoint is None or endpoint.kind not in ("jwt_api", "bearer_api"):
             return None
         buckets: list[tuple[str, TokenBucket, str]] = []
-        min_gap = 0.0
-        if provider.limiter.enabled:
+        limiter = provider.limiter
+        if limiter.enabled:
             for name in endpoint.limits:
-                rule = provider.limiter.rules[name]
+                rule = limiter.rules[name]
                 algorithm = rule.algorithm
                 if rule.stage != "request":
                     continue
@@ -194,10 +213,11 @@ class ProviderOracle:
                     not isinstance(algorithm, TokenBucket)
                     or algorithm.refill != "continuous"
                     or "client" not in rule.key
+                    or not isinstance(limiter.store, MemoryStore)  # the gate reads its entries
                 ):
                     return None
-                parts = {"tenant": provider.limiter.tenant, "client": worker.client_id}
+                # The key ``Limiter`` builds for an API request (its request key is "").
+                parts = {"tenant": limiter.tenant, "client": worker.client_id, "request": ""}
                 store_key = ":".join(parts.get(part, endpoint.name) for part in rule.key)
                 buckets.append((name, algorithm, f"{name}:{store_key}"))
-                min_gap = max(min_gap, 1.0 / algorithm.refill_rate)
-        return _Route(endpoint.name, tuple(buckets), min_gap)
+        return _Route(endpoint.name, tuple(buckets))
