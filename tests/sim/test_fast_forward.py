@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quotalab.sim.scenario import SimSettings, StrategyRun, run_strategy
+from quotalab.clock import VirtualClock
+from quotalab.sim.engine import Engine
+from quotalab.sim.event_queue import EventQueue
+from quotalab.sim.fast_provider import FastProvider
+from quotalab.sim.fastforward import ProviderOracle
+from quotalab.sim.scenario import (
+    SimSettings,
+    StrategyRun,
+    build_run,
+    run_strategy,
+    simulation_config,
+)
+from quotalab.strategies.article import ArticleStrategy
+from quotalab.strategies.messages import Send
 
-CACHING = ["cached+backoff", "cached"]
+CACHING = ["cached+backoff", "cached", "article"]
 """The strategies whose calls can be quiet."""
 
 
@@ -50,8 +64,15 @@ def short_tokens(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("strategy", CACHING)
-@pytest.mark.parametrize("settings", CASES, ids=lambda s: f"{s.profile}-{s.traffic}")
+@pytest.mark.parametrize(
+    ("settings", "strategy"),
+    [
+        pytest.param(settings, strategy, id=f"{settings.profile}-{settings.traffic}-{strategy}")
+        for settings in CASES
+        for strategy in CACHING
+        if strategy != "article" or settings.profile == "auth0"  # the article's is Auth0's client
+    ],
+)
 def test_fast_forward_equals_event_by_event(
     settings: SimSettings, strategy: str, short_tokens: str
 ) -> None:
@@ -146,6 +167,27 @@ def test_bursts_closer_than_the_refill_are_counted_not_played() -> None:
         calls = sum(t.calls for t in run.result.tallies.values())
         assert calls > 20_000
         assert run.result.skipped_calls > 0.99 * calls, strategy
+
+
+def test_the_article_is_quiet_until_exactly_its_own_refresh_instant() -> None:
+    settings = SimSettings(clients=1, duration_s=30.0, traffic="constant")
+    clock = VirtualClock()
+    provider, workers = build_run(settings, "article", clock, simulation_config(settings))
+    queue = EventQueue()
+    oracle = ProviderOracle(provider, 1, queue.at)
+    engine = Engine(
+        FastProvider(provider), clock, workers, duration_s=30.0, queue=queue, oracle=oracle
+    )
+    assert engine.run().skipped_calls > 20
+    worker, article = workers[0], workers[0].group.strategy
+    assert isinstance(article, ArticleStrategy) and article.fetches == 1
+    horizon = oracle.quiet_until(worker, clock.now())
+    assert horizon == article.expires_at - 60.0
+    # The article's own rule: the cached token up to the horizon, a fetch from it on.
+    for at, purpose in ((math.nextafter(horizon, 0.0), "api"), (horizon, "token")):
+        clock.set(at)
+        first = next(article.call(worker.request))
+        assert isinstance(first, Send) and first.purpose == purpose
 
 
 @settings(

@@ -5,10 +5,12 @@ limits it passes: the strategy serves it from a cached token with one API
 request and the provider answers 2xx. The oracle checks, for ``MockProvider``
 only and one worker per client (anything else runs event by event):
 
-- strategy: a ``ClientStrategy`` reading the engine's clock, with a cached
-  token (``TokenCache.valid``) and no refresh under way, the stretch ending
-  where the cache stops answering (found by bisection on ``valid`` itself,
-  so the strategy's own margin rule decides);
+- strategy: a ``ClientStrategy`` with a cached token (``TokenCache.valid``)
+  and no refresh under way, the stretch ending where the cache stops
+  answering (found by bisection on ``valid`` itself, so the strategy's own
+  margin rule decides); or the seed article's ``ArticleStrategy`` holding a
+  token, whose own rule ``now < expires_at - margin_s`` ends the stretch
+  exactly; either reading the engine's clock;
 - provider: the worker's previous call was a real quiet call (same token,
   answered 2xx by the real server), the server still accepts the token, no
   fault can fire on the API endpoint, and each limit rule of that endpoint
@@ -35,6 +37,7 @@ from quotalab.server.parsing import read_request
 from quotalab.sim.bucket_gate import BucketStart, TokenBucketGate
 from quotalab.sim.engine_types import Worker
 from quotalab.sim.token_handles import HANDLE_PREFIX, HandleKeys
+from quotalab.strategies.article import ArticleStrategy
 from quotalab.strategies.client import ClientStrategy
 from quotalab.strategies.client_settings import with_bearer
 from quotalab.strategies.messages import Strategy
@@ -93,7 +96,9 @@ class ProviderOracle:
         """Whether any call of ``strategy`` could ever be quiet (else: no need to ask)."""
         if not self.single_worker:
             return False
-        return type(strategy) is ClientStrategy and strategy.token.cache
+        if type(strategy) is ClientStrategy:
+            return strategy.token.cache
+        return type(strategy) is ArticleStrategy
 
     def quiet_until(self, worker: Worker, now: float) -> float:
         if not self.single_worker:
@@ -159,6 +164,12 @@ class ProviderOracle:
             if not strategy.token.cache or strategy.cache.refreshing:
                 return None
             return strategy.cache.valid(now, strategy.token.margin_s)
+        if type(strategy) is ArticleStrategy:
+            if strategy.clock is not self.provider.clock.base:
+                return None
+            # The article's own test: `self._token and time.time() < expires_at - 60`.
+            if strategy.token and now < strategy.expires_at - strategy.margin_s:
+                return strategy.token
         return None
 
     def _fault_free(self, route: _Route) -> bool:
@@ -172,6 +183,8 @@ class ProviderOracle:
 
     def _cache_horizon(self, strategy: Strategy, token: str, now: float) -> float:
         """The first instant at which the strategy no longer serves ``token`` from its cache."""
+        if isinstance(strategy, ArticleStrategy):
+            return strategy.expires_at - strategy.margin_s  # exact: its rule is `now < this`
         assert isinstance(strategy, ClientStrategy)
         cache, margin = strategy.cache, strategy.token.margin_s
         hi = now + 1.0
