@@ -41,6 +41,7 @@ from quotalab.strategies.article import ArticleStrategy
 from quotalab.strategies.client import ClientStrategy
 from quotalab.strategies.client_settings import with_bearer
 from quotalab.strategies.messages import Strategy
+from quotalab.strategies.token_cache import TokenCache
 from quotalab.wire import HttpRequest
 
 Schedule = Callable[[float, Callable[[], None]], None]
@@ -79,6 +80,8 @@ class ProviderOracle:
         self.schedule = schedule
         self._routes: dict[tuple[str, str], _Route | None] = {}
         self._gates: dict[int, TokenBucketGate] = {}
+        # A TokenCache's horizon for a token, by id(cache): ((token, cache.fetches), horizon).
+        self._horizons: dict[int, tuple[tuple[str, int], float]] = {}
         self.last_quiet: dict[int, str] = {}  # worker: authorization of its last quiet call
 
     # -- what the engine reports back ------------------------------------
@@ -187,6 +190,19 @@ class ProviderOracle:
             return strategy.expires_at - strategy.margin_s  # exact: its rule is `now < this`
         assert isinstance(strategy, ClientStrategy)
         cache, margin = strategy.cache, strategy.token.margin_s
+        # A finite boundary does not depend on ``now``: reuse it while the token stays.
+        stamp = (token, cache.fetches)
+        known = self._horizons.get(id(cache))
+        if known is not None and known[0] == stamp:
+            return known[1]
+        horizon = self._find_boundary(cache, margin, token, now)
+        if horizon < math.inf:
+            self._horizons[id(cache)] = (stamp, horizon)
+        return horizon
+
+    @staticmethod
+    def _find_boundary(cache: TokenCache, margin: float, token: str, now: float) -> float:
+        """The first instant after ``now`` at which ``cache`` stops answering with ``token``."""
         hi = now + 1.0
         while cache.valid(hi, margin) == token:
             if hi - now > 1e9:
