@@ -12,6 +12,7 @@
    grow with the duration. Target: under a minute of wall time each.
 
 example: python bench/simulate_speed.py --rounds 3 --day 24h
+         python bench/simulate_speed.py --skip-ratio --day 2h --strategies cached,article
 """
 
 from __future__ import annotations
@@ -176,16 +177,19 @@ def main() -> None:
         help="play this span first; a strategy that would take over twice the target "
         "for the day is reported from it (x day/span) instead of played whole",
     )
+    parser.add_argument("--skip-ratio", action="store_true", help="only the day figures")
     parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.one:
         strategy, clients, duration_s, traffic = options.one
         print(json.dumps(ours(strategy, int(clients), float(duration_s), traffic)))
         return
-    print(this_machine().describe())
-    print("\n".join(ratios(options)), flush=True)
+    print(this_machine().describe(), flush=True)
+    if not options.skip_ratio:
+        print("\n".join(ratios(options)), flush=True)
     if not options.skip_day:
-        print()
+        if not options.skip_ratio:
+            print()
         days(options)
 
 

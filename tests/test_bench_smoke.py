@@ -169,3 +169,24 @@ def test_simulate_speed_runs_smoke_sized() -> None:
     day = [line for line in lines if line.split()[:1] == ["burst"]]
     assert [line.split()[1] for line in day] == ["naive", "cached+backoff"]
     assert all("peak RSS" in line for line in day)
+
+
+def test_simulate_speed_measures_the_day_alone() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "simulate_speed.py"),
+            *("--skip-ratio", "--clients", "2", "--day", "1m"),
+            *("--traffics", "poisson", "--strategies", "article"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert not any("ratio" in line for line in lines), done.stdout
+    assert [line.split()[:2] for line in lines if line.split()[:1] == ["poisson"]] == [
+        ["poisson", "article"]
+    ]
