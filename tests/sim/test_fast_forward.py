@@ -115,6 +115,17 @@ def both_ways(
 TIGHT_API = "[limits.api]\nburst = 4\nrefill_rate = 3\n"
 """An API bucket that calls at a few per second drain and refill."""
 
+TWO_BUCKETS = """
+[endpoints.api_data]
+limits = ["api", "api_slow"]
+[limits.api_slow]
+algorithm = "token_bucket"
+burst = 6
+refill_rate = 2.5
+key = ["client"]
+reject = "per_client"
+"""
+
 LIMIT_CASES: dict[str, tuple[SimSettings, str, dict[str, object]]] = {
     # Bursts of 10 calls/s: a call closer than the API bucket's 1/50 s refill
     # every few calls; the bucket never runs dry.
@@ -129,6 +140,12 @@ LIMIT_CASES: dict[str, tuple[SimSettings, str, dict[str, object]]] = {
     "tight burst": (
         SimSettings(clients=1, duration_s=1200.0, traffic="burst", rate=0.4),
         TIGHT_API,
+        {},
+    ),
+    # A second, slower per-client bucket on the API: the gate follows both.
+    "two buckets": (
+        SimSettings(clients=2, duration_s=900.0, traffic="poisson", rate=2.0),
+        TWO_BUCKETS,
         {},
     ),
     # The provider's clock ahead of or behind the engine's: buckets see skewed times.
@@ -156,7 +173,7 @@ def test_fast_forward_follows_the_api_bucket_exactly(
     assert observable(fast) == observable(slow)
     throttled = sum(t.api_throttled for t in fast.result.tallies.values())
     assert fast.result.skipped_calls > 0
-    if case in ("runs dry", "tight poisson", "tight burst", "skew behind"):
+    if case in ("runs dry", "tight poisson", "tight burst", "two buckets", "skew behind"):
         assert throttled > 0  # stretches really stopped where the bucket refused
 
 
