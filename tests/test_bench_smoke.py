@@ -147,24 +147,27 @@ async def test_replay_app_answers_each_route_and_404_elsewhere(
     assert other.status_code == 404
 
 
-def test_simulate_speed_runs_smoke_sized() -> None:
-    """Both parts run end to end on a tiny scenario: the ratio lines and a day line each."""
+def simulate_speed(*args: str) -> list[str]:
+    """The lines ``bench/simulate_speed.py args`` prints; it must exit 0."""
     done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "simulate_speed.py"),
-            *("--clients", "2", "--spans", "5s,15s", "--rounds", "1", "--day", "1m"),
-            *("--traffics", "burst", "--strategies", "naive,cached+backoff"),
-        ],
+        [sys.executable, str(ROOT / "bench" / "simulate_speed.py"), *args],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    return done.stdout.splitlines()
+
+
+def test_simulate_speed_runs_smoke_sized() -> None:
+    """Both parts run end to end on a tiny scenario: the ratio lines and a day line each."""
+    lines = simulate_speed(
+        *("--clients", "2", "--spans", "5s,15s", "--rounds", "1", "--day", "1m"),
+        *("--traffics", "burst", "--strategies", "naive,cached+backoff"),
+    )
     for strategy in ("naive", "backoff"):
-        assert any(line.split()[:2] == [strategy, "quotalab"] for line in lines), done.stdout
+        assert any(line.split()[:2] == [strategy, "quotalab"] for line in lines), lines
     assert sum("ratio" in line and "target <= 5x" in line for line in lines) == 2
     day = [line for line in lines if line.split()[:1] == ["burst"]]
     assert [line.split()[1] for line in day] == ["naive", "cached+backoff"]
@@ -172,21 +175,10 @@ def test_simulate_speed_runs_smoke_sized() -> None:
 
 
 def test_simulate_speed_measures_the_day_alone() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "simulate_speed.py"),
-            *("--skip-ratio", "--clients", "2", "--day", "1m"),
-            *("--traffics", "poisson", "--strategies", "article"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    lines = simulate_speed(
+        *("--skip-ratio", "--clients", "2", "--day", "1m"),
+        *("--traffics", "poisson", "--strategies", "article"),
     )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert not any("ratio" in line for line in lines), done.stdout
-    assert [line.split()[:2] for line in lines if line.split()[:1] == ["poisson"]] == [
-        ["poisson", "article"]
-    ]
+    assert not any("ratio" in line for line in lines), lines
+    day = [line.split()[:2] for line in lines if line.split()[:1] == ["poisson"]]
+    assert day == [["poisson", "article"]]
