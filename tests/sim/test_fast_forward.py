@@ -208,7 +208,7 @@ def test_the_article_is_quiet_until_exactly_its_own_refresh_instant() -> None:
 
 
 @settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
