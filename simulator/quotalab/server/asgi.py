@@ -3,18 +3,26 @@
 Plain ASGI, no framework: the 429 reject path is benchmarked against a bare
 ASGI app, so each request is one body read (capped), one core call and two
 sends. Injected latency is awaited here, never in the core.
+
+Load tests send the same bytes again and again, so the adapter keeps what
+reading them gave: the decoded request line and headers by their raw bytes,
+and the provider's ``RequestPlan`` by those and the body (both bounded, see
+``PlanMemo``). A request is decoded and read once; every request is answered
+(``MockProvider.answer``: faults, limits, counts, secrets) on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from quotalab.errors import StoreUnavailable
 from quotalab.server.metrics import CONTENT_TYPE, ProviderMetrics
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.parsing import declared_length
+from quotalab.server.request_plans import PlanMemo, RequestPlan
 from quotalab.server.store_handoff import READ_WITHIN_S, StoreHandOff, store_blocks
 from quotalab.wire import HttpRequest, HttpResponse
 
@@ -26,10 +34,13 @@ Send = Callable[[Message], Awaitable[None]]
 
 async def _read_body(receive: Receive, cap: int) -> bytes:
     """The request body, stopping once it is longer than ``cap`` (the core answers 413)."""
+    message = await receive()
+    if not message.get("more_body", False):  # the whole body in one message: the usual case
+        body: bytes = message.get("body", b"") if message["type"] == "http.request" else b""
+        return body
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
         if message["type"] != "http.request":
             break
         chunk = message.get("body", b"")
@@ -40,7 +51,30 @@ async def _read_body(receive: Receive, cap: int) -> bytes:
                 break
         if not message.get("more_body", False):
             break
+        message = await receive()
     return b"".join(chunks)
+
+
+_HEADS_MAX = 512
+_PLANS_MAX = 2048
+_MEMO_HEAD_BYTES = 4096
+"""Requests whose headers together are longer are read every time, never kept."""
+_MEMO_BODY_BYTES = 2048
+"""Likewise for bodies: a token request's body is a few hundred bytes."""
+
+RawHeaders = tuple[tuple[bytes, bytes], ...]
+HeadKey = tuple[str, str, bytes, RawHeaders]
+
+
+@dataclass(frozen=True, slots=True)
+class _RequestHead:
+    """A request line and headers, decoded once: everything of ``HttpRequest`` but the body."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    announces_oversize: bool
+    """A ``content-length`` over the cap: answered 413 without waiting for the body."""
 
 
 class ProviderApp:
@@ -53,53 +87,81 @@ class ProviderApp:
         # Redis calls run on threads under a deadline; memory is called inline.
         self._handoff = StoreHandOff(provider) if store_blocks(provider) else None
         self._raw: dict[int, tuple[HttpResponse, list[tuple[bytes, bytes]]]] = {}
+        self.heads: PlanMemo[HeadKey, _RequestHead] = PlanMemo(_HEADS_MAX)
+        self.plans: PlanMemo[tuple[_RequestHead, bytes], RequestPlan] = PlanMemo(_PLANS_MAX)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if kind == "websocket":
-            # No WebSocket endpoint here: refuse the handshake (the server answers 403).
-            await send({"type": "websocket.close", "code": 1008})
-            return
         if kind != "http":
+            if kind == "lifespan":
+                await self._lifespan(receive, send)
+            elif kind == "websocket":
+                # No WebSocket endpoint here: refuse the handshake (the server answers 403).
+                await send({"type": "websocket.close", "code": 1008})
             return
         method: str = scope["method"]
         path: str = scope["path"]
         if path == "/metrics" and method == "GET":
             await self._send_metrics(send)
             return
+        head, kept = self._head(scope, method, path)
+        # An announced body over the cap is answered 413 at once, without waiting for it.
+        body = b"" if head.announces_oversize else await _read_body(receive, self._cap)
+        plan = self.plans.get((head, body)) if kept else None
+        if plan is None:
+            plan = self.provider.read(HttpRequest(head.method, head.url, head.headers, body))
+            if kept and len(body) <= _MEMO_BODY_BYTES:
+                self.plans.put((head, body), plan)
+        if self._handoff is None:
+            outcome = self.provider.answer(plan)
+        else:
+            outcome = await self._handoff.answer(plan)
+        if outcome.latency_s > 0:
+            await asyncio.sleep(outcome.latency_s)
+        response = outcome.response
+        self.metrics.observe(response.status)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": self._raw_headers(response),
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+    def _head(self, scope: Scope, method: str, path: str) -> tuple[_RequestHead, bool]:
+        """The request's decoded head, and whether it is kept (so its plan may be too)."""
         query: bytes = scope.get("query_string", b"")
+        raw = scope["headers"]
+        key: HeadKey | None = (method, path, query, tuple(raw))
+        try:
+            head = self.heads.get(key)  # type: ignore[arg-type]
+        except TypeError:  # headers given as lists: fine for ASGI, but not hashable
+            head, key = None, None
+        if head is not None:
+            return head, True
         url = f"{path}?{query.decode('latin-1')}" if query else path
-        headers = tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
+        headers = tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw])
         length = ""  # the last content-length, as a dict of the headers would keep it
         for name, value in headers:
             if len(name) == 14 and name.lower() == "content-length":
                 length = value
         declared = declared_length({"content-length": length}) if length else None
-        # An announced body over the cap is answered 413 at once, without waiting for it.
-        body = b"" if (declared or 0) > self._cap else await _read_body(receive, self._cap)
-        request = HttpRequest(method, url, headers, body)
-        if self._handoff is None:
-            outcome = self.provider.respond(request)
-        else:
-            outcome = await self._handoff.respond(request)
-        if outcome.latency_s > 0:
-            await asyncio.sleep(outcome.latency_s)
-        response = outcome.response
-        self.metrics.observe(response.status)
-        await self._send(send, response.status, self._raw_headers(response), response.body)
+        head = _RequestHead(method, url, headers, (declared or 0) > self._cap)
+        if key is None or sum(len(k) + len(v) for k, v in raw) > _MEMO_HEAD_BYTES:
+            return head, False
+        return self.heads.put(key, head), True
 
     def _raw_headers(self, response: HttpResponse) -> list[tuple[bytes, bytes]]:
-        """The response's headers as ASGI wants them; shared responses encode once."""
+        """The response's headers as ASGI wants them, with its length; shared ones encode once."""
         entry = self._raw.get(id(response))
         if entry is None or entry[0] is not response:
             raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+            raw.append((b"content-length", str(len(response.body)).encode("ascii")))
             if len(self._raw) >= 1024:
                 self._raw.clear()
             entry = self._raw[id(response)] = (response, raw)  # keeps the id its own
-        return list(entry[1])
+        return list(entry[1])  # a copy: whoever receives the message may change its list
 
     async def _send_metrics(self, send: Send) -> None:
         text: bytes | None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from quotalab.profiles.profile_model import EndpointSpec
 from quotalab.server.parsing import Incoming, basic_credentials, bearer_token
+from quotalab.server.request_plans import TokenAsk
 from quotalab.wire import HttpResponse
 
 if TYPE_CHECKING:
@@ -47,8 +48,8 @@ def _refused(p: MockProvider, who: str, response: HttpResponse) -> HttpResponse:
     return response
 
 
-def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float) -> HttpResponse:
-    """``POST /oauth/token``: JSON, form or Basic client authentication."""
+def read_token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming) -> TokenAsk:
+    """``POST /oauth/token`` as read: JSON, form or Basic client authentication."""
     fields = p.body_fields(incoming)
     basic = (
         basic_credentials(incoming, url_decode=True)
@@ -56,11 +57,18 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
         else None
     )
     body_fields: Mapping[str, str] = {} if isinstance(fields, str) else fields
-    client_id = basic[0] if basic else body_fields.get("client_id", "")
+    if basic is not None:
+        client_id, secret, method = basic[0], basic[1], "client_secret_basic"
+    else:
+        client_id = body_fields.get("client_id", "")
+        secret, method = body_fields.get("client_secret", ""), "client_secret_post"
     who = p.counted_id(client_id)
-    rejected, headers = p.admit_token_request(endpoint, who, now)
-    if rejected is not None:
-        return rejected
+    return TokenAsk(endpoint, incoming, fields, client_id, secret, method, who, "")
+
+
+def token(p: MockProvider, ask: TokenAsk, headers: dict[str, str], now: float) -> HttpResponse:
+    """``POST /oauth/token`` once admitted: ``headers`` are the rate-limit headers to send."""
+    endpoint, fields, client_id, who = ask.endpoint, ask.fields, ask.client_id, ask.who
     r = p.responses
 
     def invalid(description: str) -> HttpResponse:
@@ -75,7 +83,7 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
         return r["unsupported_grant_type"].render({"grant_type": grant_type}, headers)
     if not client_id:
         return invalid("Missing required parameter: client_id")
-    secret = basic[1] if basic else fields.get("client_secret", "")
+    secret = ask.secret or ""
     client = p.config.clients.get(client_id)
     if client is None or not hmac.compare_digest(client.secret.encode(), secret.encode()):
         return _refused(p, who, r["unauthorized"].render(None, headers))
@@ -102,7 +110,7 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
         return with_headers(quota_rejected, headers)
     issued_at = int(now)
     claims: dict[str, Any] = {
-        "iss": p.issuer(incoming),
+        "iss": p.issuer(ask.incoming),
         "sub": f"{client_id}@clients",
         "aud": audience,
         "iat": issued_at,

@@ -27,22 +27,28 @@ from quotalab.server.faults import FaultPlan, fault_from_json
 from quotalab.server.keys import SigningKeys
 from quotalab.server.parsing import Incoming, declared_length, parse_body_fields, read_request
 from quotalab.server.request_ids import GENERATED, generated_values
+from quotalab.server.request_plans import RequestPlan, TokenAsk
 from quotalab.server.templates import compile_responses
 from quotalab.server.throttle import Limiter
 from quotalab.wire import HttpRequest, HttpResponse
 
 Flow = Callable[["MockProvider", EndpointSpec, Incoming, float], HttpResponse]
+TokenReader = Callable[["MockProvider", EndpointSpec, Incoming], TokenAsk]
+TokenFlow = Callable[["MockProvider", TokenAsk, dict[str, str], float], HttpResponse]
 
 _FLOWS: dict[str, Flow] = {
-    "auth0_token": auth0.token,
     "jwt_api": auth0.jwt_api,
     "jwks": auth0.jwks,
     "discovery": auth0.discovery,
-    "twitter_token": twitter.token,
     "twitter_invalidate": twitter.invalidate,
     "bearer_api": twitter.bearer_api,
-    "oauth2_token": oauth2.token,
 }
+_TOKEN_FLOWS: dict[str, tuple[TokenReader, TokenFlow]] = {
+    "auth0_token": (auth0.read_token, auth0.token),
+    "twitter_token": (twitter.read_token, twitter.token),
+    "oauth2_token": (oauth2.read_token, oauth2.token),
+}
+"""Token endpoints: read once (``read``), then admitted and answered (``answer``)."""
 
 STORE_RETRY_AFTER_S = 1
 """``Retry-After`` on the 503 sent while the limiter store (Redis) is unreachable."""
@@ -109,6 +115,7 @@ class MockProvider:
         self._rejections: dict[
             tuple[str, int, int], tuple[Mapping[str, str], Mapping[str, str], HttpResponse]
         ] = {}
+        self._replies: dict[int, ProviderReply] = {}  # id(shared response) -> its reply
 
     # -- public API -------------------------------------------------------
 
@@ -118,20 +125,39 @@ class MockProvider:
 
     def respond(self, request: HttpRequest) -> ProviderReply:
         """Answer ``request`` and say how much latency to inject first."""
+        return self.answer(self.read(request))
+
+    def read(self, request: HttpRequest) -> RequestPlan:
+        """What ``request`` is, from its bytes and the profile alone: equal requests, equal plans.
+
+        Nothing is counted, limited or checked against a secret here, so a plan
+        may be kept and answered again for every identical request.
+        """
         incoming = read_request(request)
-        if incoming.path.startswith("/_admin/"):
-            origins = [value for name, value in request.headers if name.lower() == "origin"]
-            return ProviderReply(admin.handle(self, incoming, origins))
-        endpoint = self.routes.get((incoming.method, incoming.path))
+        endpoint = None
+        if not incoming.path.startswith("/_admin/"):
+            endpoint = self.routes.get((incoming.method, incoming.path))
+        cap = self.settings.max_body_bytes
+        oversized = len(incoming.body) > cap or (declared_length(incoming.headers) or 0) > cap
+        ask = None
+        if endpoint is not None and not oversized and endpoint.kind in _TOKEN_FLOWS:
+            ask = _TOKEN_FLOWS[endpoint.kind][0](self, endpoint, incoming)
+        return RequestPlan(request, incoming, endpoint, oversized, ask)
+
+    def answer(self, plan: RequestPlan) -> ProviderReply:
+        """Answer a request read by ``read``: faults, limits, counts and the flow, now."""
+        incoming, endpoint = plan.incoming, plan.endpoint
         if endpoint is None:
+            if incoming.path.startswith("/_admin/"):
+                sent = plan.request.headers
+                origins = [value for name, value in sent if name.lower() == "origin"]
+                return ProviderReply(admin.handle(self, incoming, origins))
             name = "not_found"
             if incoming.path in self.paths and "method_not_allowed" in self.responses:
                 name = "method_not_allowed"  # Okta's 405 E0000022
             return ProviderReply(self.render(name, now=self.clock.now()))
-        fault = self.faults.get(endpoint.name)
-        latency_s = fault.latency_ms / 1000.0
-        cap = self.settings.max_body_bytes
-        if len(incoming.body) > cap or (declared_length(incoming.headers) or 0) > cap:
+        latency_s = self.faults.get(endpoint.name).latency_ms / 1000.0
+        if plan.oversized:
             # Counted, not lost: the body (and so the client id) was never read.
             counter = _OVERSIZED_COUNTER.get(endpoint.kind)
             if counter is not None:
@@ -139,10 +165,26 @@ class MockProvider:
             reply = self.render("payload_too_large", now=self.clock.now())
             return ProviderReply(reply, latency_s)
         now = self.clock.now()
+        ask = plan.ask
         try:
-            response = _FLOWS[endpoint.kind](self, endpoint, incoming, now)
+            if ask is None:
+                response = _FLOWS[endpoint.kind](self, endpoint, incoming, now)
+            else:
+                rejected, headers = self.admit_token_request(
+                    endpoint, ask.who, now, ask.request_key
+                )
+                if rejected is not None:
+                    return self._shared_reply(rejected, latency_s)
+                response = _TOKEN_FLOWS[endpoint.kind][1](self, ask, headers, now)
         except StoreUnavailable:
             return ProviderReply(self.store_unavailable(), latency_s)
+        return ProviderReply(response, latency_s)
+
+    def _shared_reply(self, response: HttpResponse, latency_s: float) -> ProviderReply:
+        """The reply of a shared (``render_shared``) response is shared too, without latency."""
+        reply = self._replies.get(id(response)) if latency_s == 0.0 else None
+        if reply is not None and reply.response is response:
+            return reply
         return ProviderReply(response, latency_s)
 
     def store_unavailable(self) -> HttpResponse:
@@ -330,7 +372,9 @@ class MockProvider:
         response = self.responses[name].render(values, headers)
         if len(self._rejections) >= 4096:
             self._rejections.clear()
+            self._replies.clear()
         self._rejections[key] = (values, headers, response)
+        self._replies[id(response)] = ProviderReply(response)  # keeps the id its own
         return response
 
     def body_fields(self, incoming: Incoming) -> Mapping[str, str] | str:

@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl
 from quotalab.profiles.profile_model import ClaimValue, ClientSpec, EndpointSpec
 from quotalab.server.parsing import Incoming, basic_credentials, media_type
 from quotalab.server.request_ids import generated_values
+from quotalab.server.request_plans import TokenAsk
 from quotalab.server.templates import TextTemplate
 from quotalab.wire import HttpResponse
 
@@ -142,8 +143,8 @@ def build_claims(
     return claims
 
 
-def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float) -> HttpResponse:
-    """``POST <token path>``: a client-credentials grant answered as the profile says."""
+def read_token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming) -> TokenAsk:
+    """``POST <token path>`` as read: the form, the credentials and what the token is for."""
     is_form = media_type(incoming) == "application/x-www-form-urlencoded"
     fields: Mapping[str, str] | str = (
         read_token_form(incoming.body)
@@ -153,9 +154,16 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
     body: Mapping[str, str] = {} if isinstance(fields, str) else fields
     client_id, secret, method = _client_credentials(incoming, body)
     who = p.counted_id(client_id)
-    rejected, headers = p.admit_token_request(endpoint, who, now, requested_token_key(body))
-    if rejected is not None:
-        return rejected
+    return TokenAsk(
+        endpoint, incoming, fields, client_id, secret, method, who, requested_token_key(body)
+    )
+
+
+def token(p: MockProvider, ask: TokenAsk, headers: dict[str, str], now: float) -> HttpResponse:
+    """A client-credentials grant, once admitted, answered as the profile says."""
+    endpoint, fields, client_id, secret = ask.endpoint, ask.fields, ask.client_id, ask.secret
+    method, who = ask.auth_method, ask.who
+    body: Mapping[str, str] = {} if isinstance(fields, str) else fields
 
     def answer(role: str, values: Mapping[str, str] | None = None) -> HttpResponse:
         return p.render(endpoint.response(role, role), values, headers, now)
@@ -192,7 +200,7 @@ def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: floa
     headers = {**headers, **quota_headers}
     if quota_rejected is not None:
         return quota_rejected
-    issuer = p.issuer(incoming)
+    issuer = p.issuer(ask.incoming)
     values = {
         "client_id": client_id,
         "audience": audience,

@@ -16,7 +16,7 @@ from typing import TypeVar
 from quotalab.counters import MemoryCounters
 from quotalab.limits import MemoryStore
 from quotalab.server.mock_provider import MockProvider, ProviderReply
-from quotalab.wire import HttpRequest
+from quotalab.server.request_plans import RequestPlan
 
 _T = TypeVar("_T")
 
@@ -62,12 +62,12 @@ class StoreHandOff:
         except TimeoutError:
             return None
 
-    async def respond(self, request: HttpRequest) -> ProviderReply:
-        """The provider's reply, or its store-unavailable 503 after the deadline."""
+    async def answer(self, plan: RequestPlan) -> ProviderReply:
+        """The provider's answer to ``plan``, or its store-unavailable 503 after the deadline."""
         within_s = self.answer_within_s
-        if request.url.startswith("/_admin/"):
+        if plan.incoming.path.startswith("/_admin/"):
             within_s = READ_WITHIN_S
-        reply = await self.call(lambda: self.provider.respond(request), within_s)
+        reply = await self.call(lambda: self.provider.answer(plan), within_s)
         return reply if reply is not None else ProviderReply(self.provider.store_unavailable())
 
     def close(self) -> None:

@@ -26,13 +26,15 @@ class ThrottleVerdict:
     allowed: bool
     headers: dict[str, str]
     rule: LimitRule | None = None
-    decision: Decision | None = None
+    """The rule that refused the request (``None`` when allowed)."""
     values: Mapping[str, str] | None = None
+    """The refusing rule's template values, for its reject response."""
 
 
 ALLOWED = ThrottleVerdict(True, {})
-Memo = tuple[dict[str, str], dict[str, str], "ThrottleVerdict"]
-"""Template values, filled headers, and the verdict letting a request through with them."""
+Memo = tuple[dict[str, str], dict[str, str], "ThrottleVerdict", "ThrottleVerdict"]
+"""Template values, filled headers, and the verdicts letting a request through with them
+or refusing it by the memo's rule: one set of numbers, one set of shared objects."""
 
 
 def _numbers(decision: Decision, now: float) -> tuple[int, int, int, int, int, bool]:
@@ -144,13 +146,20 @@ class Limiter:
                     filled = {header: template.fill(values) for header, template in templates}
                     if len(self._memo) >= 4096:
                         self._memo.clear()
-                    memo = self._memo[memo_key] = (values, filled, ThrottleVerdict(True, filled))
+                    memo = self._memo[memo_key] = (
+                        values,
+                        filled,
+                        ThrottleVerdict(True, filled),
+                        ThrottleVerdict(False, filled, rule, values),
+                    )
                 if headers is None:
                     headers, allowed = memo[1], memo[2]
                 elif memo[1]:
                     headers, allowed = _merged(headers, memo[1]), None
                 if not decision.allowed and rule.enforce:
-                    return ThrottleVerdict(False, headers, rule, decision, memo[0])
+                    if headers is memo[1]:  # this memo's own headers: share its verdict
+                        return memo[3]
+                    return ThrottleVerdict(False, headers, rule, memo[0])
         if headers is None:
             return ALLOWED
         return allowed if allowed is not None else ThrottleVerdict(True, headers)

@@ -17,6 +17,7 @@ from quotalab.server.parsing import (
     media_type,
     parse_form,
 )
+from quotalab.server.request_plans import TokenAsk
 from quotalab.wire import HttpResponse
 
 if TYPE_CHECKING:
@@ -38,15 +39,26 @@ def _code_99(p: MockProvider, who: str, headers: dict[str, str] | None = None) -
     return p.responses["code_99"].render({"transaction": p.transaction_id()}, headers)
 
 
-def _authenticate(p: MockProvider, incoming: Incoming) -> tuple[str, bool]:
-    """The app key presented (or ``anonymous``) and whether its secret is right."""
+def _credentials(p: MockProvider, incoming: Incoming) -> tuple[str, str | None, str]:
+    """``(app key, secret, who)``: ``("", None, "anonymous")`` without Basic credentials."""
     creds = basic_credentials(incoming, url_decode=True)
     if creds is None:
-        return ANONYMOUS, False
-    key, secret = creds
+        return "", None, ANONYMOUS
+    return creds[0], creds[1], p.counted_id(creds[0])
+
+
+def _secret_ok(p: MockProvider, key: str, secret: str | None) -> bool:
+    """Whether ``secret`` is app ``key``'s (``None``: no credentials presented)."""
     client = p.config.clients.get(key)
-    ok = client is not None and hmac.compare_digest(client.secret.encode(), secret.encode())
-    return p.counted_id(key), ok
+    if client is None or secret is None:
+        return False
+    return hmac.compare_digest(client.secret.encode(), secret.encode())
+
+
+def _authenticate(p: MockProvider, incoming: Incoming) -> tuple[str, bool]:
+    """The app key presented (or ``anonymous``) and whether its secret is right."""
+    key, secret, who = _credentials(p, incoming)
+    return who, _secret_ok(p, key, secret)
 
 
 def _form(incoming: Incoming) -> dict[str, str]:
@@ -57,15 +69,19 @@ def _form(incoming: Incoming) -> dict[str, str]:
     return fields if isinstance(fields, dict) else {}
 
 
-def token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming, now: float) -> HttpResponse:
-    """``POST /oauth2/token``: the app's bearer token, or 403 code 99."""
-    who, ok = _authenticate(p, incoming)
-    rejected, headers = p.admit_token_request(endpoint, who, now)
-    if rejected is not None:
-        return rejected
-    if not ok:
+def read_token(p: MockProvider, endpoint: EndpointSpec, incoming: Incoming) -> TokenAsk:
+    """``POST /oauth2/token`` as read: the app's Basic credentials and the form."""
+    key, secret, who = _credentials(p, incoming)
+    method = "client_secret_basic"
+    return TokenAsk(endpoint, incoming, _form(incoming), key, secret, method, who, "")
+
+
+def token(p: MockProvider, ask: TokenAsk, headers: dict[str, str], now: float) -> HttpResponse:
+    """``POST /oauth2/token`` once admitted: the app's bearer token, or 403 code 99."""
+    who, endpoint = ask.who, ask.endpoint
+    if not _secret_ok(p, ask.client_id, ask.secret):
         return _code_99(p, who, headers)
-    grant = _form(incoming).get("grant_type")
+    grant = ask.fields.get("grant_type") if not isinstance(ask.fields, str) else None
     if not grant:
         return p.responses["missing_grant_type"].render(None, headers)
     if grant != "client_credentials":
