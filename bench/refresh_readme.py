@@ -16,13 +16,14 @@ BENCH = Path(__file__).resolve().parent
 README = BENCH / "README.md"
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 BENCHMARKS = {
-    "reject_path": ("quotalab 429 / bare ASGI 429", ">= 0.70"),
+    "reject_path": ("quotalab 429 / bare ASGI 429", ">= 0.80"),  # 0.70 on h11
     "issuance": ("quotalab 200 / RS256 signing ceiling", ">= 0.80"),
     "vs_oauth2_mock_server": ("quotalab / oauth2-mock-server", ">= 2.50"),
     "locust_overhead": ("strategy vs FastHttpUser, CPU per request", "<= 0.20"),
 }
 _RATIO = re.compile(r"\| \*\*[^|]*\*\* \| \*\*([-0-9.]+)\*\* \|")
 _RESULT = re.compile(r"\| result \| (\w+) \|")
+_TARGET = re.compile(r"\| target \| ([^|]+?) \|")
 
 
 def run(name: str, extra: list[str]) -> str:
@@ -44,6 +45,8 @@ def section(tables: dict[str, str]) -> str:
     lines = ["| benchmark | ratio | target | result |", "| --- | --- | --- | --- |"]
     for name, (what, target) in BENCHMARKS.items():
         ratio, result = _RATIO.search(tables[name]), _RESULT.search(tables[name])
+        measured_target = _TARGET.search(tables[name])  # a table's own target wins
+        target = measured_target.group(1) if measured_target else target
         lines.append(
             f"| {name}: {what} | {ratio.group(1) if ratio else '-'} | {target} "
             f"| {result.group(1) if result else 'not run'} |"

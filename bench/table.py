@@ -50,6 +50,17 @@ class BenchResult:
     verdict: Verdict
     settings: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    more_verdicts: tuple[Verdict, ...] = ()
+    """Further ratios with their own targets, shown after the main one (plain rows)."""
+
+
+def _more_rows(result: BenchResult) -> list[tuple[str, str]]:
+    rows = []
+    for more in result.more_verdicts:
+        rows.append((more.ratio_name, f"{more.ratio:.2f}"))
+        rows.append((f"{more.ratio_name}: target", more.target_text))
+        rows.append((f"{more.ratio_name}: result", "PASS" if more.passed else "MISS"))
+    return rows
 
 
 def _value(figure: Figure) -> str:
@@ -65,6 +76,7 @@ def render_text(result: BenchResult) -> str:
     rows.append((verdict.ratio_name, f"{verdict.ratio:.2f}"))
     rows.append(("target", verdict.target_text))
     rows.append(("result", "PASS" if verdict.passed else "MISS"))
+    rows += _more_rows(result)
     width = max(len(name) for name, _ in rows)
     lines = [f"== {result.benchmark}", f"machine: {result.machine.describe()}"]
     if result.settings:
@@ -87,6 +99,7 @@ def render_markdown(result: BenchResult) -> str:
     lines.append(f"| **{verdict.ratio_name}** | **{verdict.ratio:.2f}** |")
     lines.append(f"| target | {verdict.target_text} |")
     lines.append(f"| result | {'PASS' if verdict.passed else 'MISS'} |")
+    lines += [f"| {name} | {value} |" for name, value in _more_rows(result)]
     if result.settings:
         lines += ["", "Settings: " + ", ".join(f"`{k}={v}`" for k, v in result.settings.items())]
     lines += [f"\nNote: {note}" for note in result.notes]
@@ -97,6 +110,8 @@ def render_json(result: BenchResult) -> str:
     """Machine-readable form, for keeping a history of runs."""
     data = asdict(result)
     data["verdict"]["passed"] = result.verdict.passed
+    for entry, more in zip(data["more_verdicts"], result.more_verdicts, strict=True):
+        entry["passed"] = more.passed
     return json.dumps(data, indent=2)
 
 

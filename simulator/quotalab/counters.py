@@ -104,7 +104,12 @@ class MemoryCounters:
     def incr(self, client_id: str, name: str, amount: int = 1) -> None:
         now = self._monotonic()
         with self._lock:
-            row = None if client_id == OTHER_CLIENTS else self._row_locked(client_id, now)
+            rows = self._rows
+            row = rows.get(client_id)
+            if row is not None:  # a tracked id: the usual case, kept short
+                rows.move_to_end(client_id)
+            elif client_id != OTHER_CLIENTS:
+                row = self._row_locked(client_id, now)
             counts = self._other if row is None else row.counts
             counts[name] = counts.get(name, 0) + amount
             if row is not None:

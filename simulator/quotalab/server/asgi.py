@@ -66,9 +66,13 @@ RawHeaders = tuple[tuple[bytes, bytes], ...]
 HeadKey = tuple[str, str, bytes, RawHeaders]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _RequestHead:
-    """A request line and headers, decoded once: everything of ``HttpRequest`` but the body."""
+    """A request line and headers, decoded once: everything of ``HttpRequest`` but the body.
+
+    Compared and hashed by identity (``eq=False``): a kept head stands for its
+    raw bytes, so plans are keyed on ``(head, body)`` without hashing headers again.
+    """
 
     method: str
     url: str

@@ -303,8 +303,10 @@ class MockProvider:
 
     def fault(self, endpoint: EndpointSpec, client_id: str, now: float) -> HttpResponse | None:
         """An injected 503 for this request, or ``None``."""
-        spec = self.faults.get(endpoint.name)
-        if not (spec.probability or spec.schedule) or not self.faults.unavailable(spec, now):
+        spec = self.faults.faults.get(endpoint.name)  # None: no fault set, the usual case
+        if spec is None or not (spec.probability or spec.schedule):
+            return None
+        if not self.faults.unavailable(spec, now):
             return None
         self.counters.incr(client_id, "faults_503")
         extra = None if spec.retry_after_s is None else {"retry-after": str(spec.retry_after_s)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from quotalab.profiles.profile_model import EndpointSpec
 from quotalab.server.parsing import Incoming
@@ -57,35 +57,24 @@ class RequestPlan:
     """Set for every token endpoint's request that is not oversized."""
 
 
-class PlanMemo(Generic[_K, _V]):
+class PlanMemo(dict[_K, _V]):
     """At most ``max_entries`` values by exact key; full, it starts over (O(1), no LRU upkeep).
 
-    Keys must hold everything the value depends on: for a request plan, its
-    method, URL, every header (credentials included) and its body.
+    A ``dict`` (lookups are its ``get``, in C: they sit on every request's
+    path) whose one writer is ``put``. Keys must hold everything the value
+    depends on: for a request plan, its method, URL, every header
+    (credentials included) and its body.
     """
-
-    __slots__ = ("_entries", "max_entries")
 
     def __init__(self, max_entries: int) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be >= 1, got {max_entries}")
+        super().__init__()
         self.max_entries = max_entries
-        self._entries: dict[_K, _V] = {}
-
-    def get(self, key: _K) -> _V | None:
-        """The value kept for ``key``, or ``None``."""
-        return self._entries.get(key)
 
     def put(self, key: _K, value: _V) -> _V:
         """Keep ``value`` for ``key`` (forgetting everything first when full); return it."""
-        entries = self._entries
-        if len(entries) >= self.max_entries and key not in entries:
-            self._entries = entries = {}  # a new dict: the old one's memory goes back
-        entries[key] = value
+        if len(self) >= self.max_entries and key not in self:
+            self.clear()
+        self[key] = value
         return value
-
-    def clear(self) -> None:
-        self._entries = {}
-
-    def __len__(self) -> int:
-        return len(self._entries)
