@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 
 import httpx
 import pytest
 
+from quotalab.server.read_timeouts import _ReadDeadline
 from quotalab.server.runner import serve_in_thread
 from server.builders import AUDIENCE
 from server.conftest import MakeProvider
@@ -58,3 +60,103 @@ def test_a_request_not_read_in_time_has_its_connection_closed(
                     },
                 )
                 assert response.status_code == 200
+
+
+class _Timer:
+    def __init__(self, when: float, callback: Callable[[], None]) -> None:
+        self.when, self.callback, self.cancelled = when, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _Loop:
+    """Virtual time for the deadline: ``advance`` fires what falls due, in order."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[_Timer] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> _Timer:
+        timer = _Timer(when, callback)
+        self.timers.append(timer)
+        return timer
+
+    def advance(self, seconds: float) -> None:
+        end = self.now + seconds
+        while due := [t for t in self.timers if not t.cancelled and t.when <= end]:
+            timer = min(due, key=lambda t: t.when)
+            self.timers.remove(timer)
+            self.now = max(self.now, timer.when)
+            timer.callback()
+        self.now = end
+
+
+class _Transport:
+    closed = False
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _Deadline(_ReadDeadline):
+    read_timeout_s = 1.0
+
+    def __init__(self, loop: _Loop) -> None:
+        self.loop = loop  # type: ignore[assignment]
+        self.transport = _Transport()  # type: ignore[assignment]
+
+
+def test_an_unfinished_read_is_closed_at_its_deadline_not_before() -> None:
+    loop = _Loop()
+    deadline = _Deadline(loop)
+    deadline._arm_read_deadline()
+    loop.advance(0.99)
+    assert not deadline.transport.is_closing()
+    loop.advance(0.02)
+    assert deadline.transport.is_closing()
+
+
+def test_a_deadline_armed_again_moves_the_close_later() -> None:
+    loop = _Loop()
+    deadline = _Deadline(loop)
+    deadline._arm_read_deadline()
+    deadline._cancel_read_deadline()
+    loop.advance(0.9)
+    deadline._arm_read_deadline()  # the next request began at 0.9: due at 1.9
+    loop.advance(0.95)
+    assert not deadline.transport.is_closing()
+    loop.advance(0.1)
+    assert deadline.transport.is_closing()
+
+
+def test_requests_read_in_time_keep_the_connection_with_one_timer_per_deadline() -> None:
+    loop = _Loop()
+    deadline = _Deadline(loop)
+    scheduled = 0
+    call_at = loop.call_at
+
+    def counting(when: float, callback: Callable[[], None]) -> _Timer:
+        nonlocal scheduled
+        scheduled += 1
+        return call_at(when, callback)
+
+    loop.call_at = counting  # type: ignore[method-assign]
+    for _ in range(200):  # 200 requests over 10 s, each read within 0.05 s
+        deadline._arm_read_deadline()
+        loop.advance(0.05)
+        deadline._cancel_read_deadline()
+    assert not deadline.transport.is_closing()
+    assert scheduled <= 11  # not two per request
+    deadline._stop_read_deadline()  # the connection is lost: no timer is left
+    assert all(t.cancelled for t in loop.timers)
+    deadline._arm_read_deadline()
+    deadline._stop_read_deadline()
+    loop.advance(5)
+    assert not deadline.transport.is_closing()

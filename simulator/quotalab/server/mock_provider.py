@@ -29,7 +29,7 @@ from quotalab.server.parsing import Incoming, declared_length, parse_body_fields
 from quotalab.server.request_ids import GENERATED, generated_values
 from quotalab.server.request_plans import RequestPlan, TokenAsk
 from quotalab.server.templates import compile_responses
-from quotalab.server.throttle import Limiter
+from quotalab.server.throttle import Limiter, ThrottleVerdict
 from quotalab.wire import HttpRequest, HttpResponse
 
 Flow = Callable[["MockProvider", EndpointSpec, Incoming, float], HttpResponse]
@@ -116,6 +116,8 @@ class MockProvider:
             tuple[str, int, int], tuple[Mapping[str, str], Mapping[str, str], HttpResponse]
         ] = {}
         self._replies: dict[int, ProviderReply] = {}  # id(shared response) -> its reply
+        self._verdict_answers: dict[int, tuple[ThrottleVerdict, HttpResponse]] = {}
+        self._per_answer = {n for n, r in self.responses.items() if r.names & GENERATED}
 
     # -- public API -------------------------------------------------------
 
@@ -321,7 +323,7 @@ class MockProvider:
         through with the rate-limit headers every answer must carry.
         """
         self.counters.incr(client_id, "token_requests")
-        if (fault := self.fault(endpoint, client_id, now)) is not None:
+        if endpoint.name in self.faults.faults and (fault := self.fault(endpoint, client_id, now)):
             return fault, {}
         return self.limit(endpoint, "request", client_id, now, "throttled_429", request_key)
 
@@ -340,15 +342,22 @@ class MockProvider:
         ``throttled_4xx`` (any other status: Entra's loop detection answers 400).
         """
         verdict = self.limiter.check(endpoint, stage, client_id, now, request_key)
-        if verdict.allowed or verdict.rule is None or verdict.values is None:
+        rule, values = verdict.rule, verdict.values
+        if verdict.allowed or rule is None or values is None:
             return None, verdict.headers
-        values = verdict.values
-        reject = self.responses[verdict.rule.reject]
-        if reject.names & GENERATED:
+        # The limiter shares a verdict while a limit's numbers hold: so is its answer.
+        shared = self._verdict_answers.get(id(verdict))
+        if shared is not None and shared[0] is verdict:
+            response = shared[1]
+        elif rule.reject in self._per_answer:
+            reject = self.responses[rule.reject]
             values = {**generated_values(reject.names, self.rng, now), **values}
             response = reject.render(values, verdict.headers)
         else:
-            response = self.render_shared(verdict.rule.reject, values, verdict.headers)
+            response = self.render_shared(rule.reject, values, verdict.headers)
+            if len(self._verdict_answers) >= 4096:
+                self._verdict_answers.clear()
+            self._verdict_answers[id(verdict)] = (verdict, response)  # keeps the id its own
         if response.status == 403:
             self.counters.incr(client_id, "forbidden_403_99")
         elif response.status == 429:

@@ -21,24 +21,49 @@ DEFAULT_READ_TIMEOUT_S = 10.0
 
 
 class _ReadDeadline:
-    """The deadline both parsers' protocols share: armed, cancelled, and on expiry a close."""
+    """The deadline both parsers' protocols share: armed, cancelled, and on expiry a close.
+
+    Arming and cancelling happen on every request, so they only move a
+    number (``_read_due_at``); one timer per connection follows it lazily.
+    Due times only grow, so a pending timer never fires after the deadline
+    it stands for: when it fires early (the deadline moved on) it is set
+    again for the new due time, and when nothing is being read it lapses.
+    A keep-alive connection under load thus costs a timer every
+    ``read_timeout_s``, not two per request.
+    """
 
     read_timeout_s = float(os.environ.get(ENV_READ_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S))
     _read_deadline: asyncio.TimerHandle | None = None
+    _read_due_at: float | None = None
     transport: asyncio.Transport
+    loop: asyncio.AbstractEventLoop  # set by uvicorn's protocols: the loop serving them
 
     def _arm_read_deadline(self) -> None:
-        self._cancel_read_deadline()
-        loop = asyncio.get_running_loop()
-        self._read_deadline = loop.call_later(self.read_timeout_s, self._read_timed_out)
+        loop = self.loop
+        self._read_due_at = loop.time() + self.read_timeout_s
+        if self._read_deadline is None:
+            self._read_deadline = loop.call_at(self._read_due_at, self._read_deadline_reached)
 
     def _cancel_read_deadline(self) -> None:
+        self._read_due_at = None  # the pending timer, if any, lapses when it fires
+
+    def _stop_read_deadline(self) -> None:
+        """On connection loss: the timer goes too, so nothing holds the protocol."""
+        self._read_due_at = None
         if self._read_deadline is not None:
             self._read_deadline.cancel()
             self._read_deadline = None
 
-    def _read_timed_out(self) -> None:
+    def _read_deadline_reached(self) -> None:
         self._read_deadline = None
+        due_at = self._read_due_at
+        if due_at is None:
+            return
+        loop = self.loop
+        if loop.time() < due_at:  # armed again since: follow the deadline
+            self._read_deadline = loop.call_at(due_at, self._read_deadline_reached)
+            return
+        self._read_due_at = None
         if not self.transport.is_closing():
             self.transport.close()
 
@@ -61,7 +86,7 @@ class ReadTimeoutH11Protocol(_ReadDeadline, H11Protocol):
             self._disarm_when_read()  # unless it was already read (pipelining)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_read_deadline()
+        self._stop_read_deadline()
         super().connection_lost(exc)
 
     def _disarm_when_read(self) -> None:
@@ -100,7 +125,7 @@ if importlib.util.find_spec("httptools") is not None:
                 self._arm_read_deadline()  # the next request on this connection
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_read_deadline()
+            self._stop_read_deadline()
             super().connection_lost(exc)
 
     _ReadTimeoutHttpToolsProtocol.__name__ = "ReadTimeoutHttpToolsProtocol"
