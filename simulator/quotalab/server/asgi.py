@@ -79,6 +79,8 @@ class _RequestHead:
     headers: tuple[tuple[str, str], ...]
     announces_oversize: bool
     """A ``content-length`` over the cap: answered 413 without waiting for the body."""
+    kept: bool
+    """Kept in ``ProviderApp.heads``: its plans may be kept too."""
 
 
 class ProviderApp:
@@ -108,13 +110,22 @@ class ProviderApp:
         if path == "/metrics" and method == "GET":
             await self._send_metrics(send)
             return
-        head, kept = self._head(scope, method, path)
+        query: bytes = scope.get("query_string", b"")
+        raw = scope["headers"]
+        key: HeadKey | None = None
+        try:
+            key = (method, path, query, tuple(raw))
+            head = self.heads.get(key)
+        except TypeError:  # headers given as lists: fine for ASGI, but not hashable
+            key, head = None, None
+        if head is None:
+            head = self._read_head(method, path, query, raw, key)
         # An announced body over the cap is answered 413 at once, without waiting for it.
         body = b"" if head.announces_oversize else await _read_body(receive, self._cap)
-        plan = self.plans.get((head, body)) if kept else None
+        plan = self.plans.get((head, body)) if head.kept else None
         if plan is None:
             plan = self.provider.read(HttpRequest(head.method, head.url, head.headers, body))
-            if kept and len(body) <= _MEMO_BODY_BYTES:
+            if head.kept and len(body) <= _MEMO_BODY_BYTES:
                 self.plans.put((head, body), plan)
         if self._handoff is None:
             outcome = self.provider.answer(plan)
@@ -124,26 +135,14 @@ class ProviderApp:
             await asyncio.sleep(outcome.latency_s)
         response = outcome.response
         self.metrics.observe(response.status)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status,
-                "headers": self._raw_headers(response),
-            }
-        )
+        headers = self._raw_headers(response)
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
 
-    def _head(self, scope: Scope, method: str, path: str) -> tuple[_RequestHead, bool]:
-        """The request's decoded head, and whether it is kept (so its plan may be too)."""
-        query: bytes = scope.get("query_string", b"")
-        raw = scope["headers"]
-        key: HeadKey | None = (method, path, query, tuple(raw))
-        try:
-            head = self.heads.get(key)  # type: ignore[arg-type]
-        except TypeError:  # headers given as lists: fine for ASGI, but not hashable
-            head, key = None, None
-        if head is not None:
-            return head, True
+    def _read_head(
+        self, method: str, path: str, query: bytes, raw: Any, key: HeadKey | None
+    ) -> _RequestHead:
+        """Decode a request's head; kept by ``key`` (so its plans may be too) unless too long."""
         url = f"{path}?{query.decode('latin-1')}" if query else path
         headers = tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw])
         length = ""  # the last content-length, as a dict of the headers would keep it
@@ -151,10 +150,11 @@ class ProviderApp:
             if len(name) == 14 and name.lower() == "content-length":
                 length = value
         declared = declared_length({"content-length": length}) if length else None
-        head = _RequestHead(method, url, headers, (declared or 0) > self._cap)
-        if key is None or sum(len(k) + len(v) for k, v in raw) > _MEMO_HEAD_BYTES:
-            return head, False
-        return self.heads.put(key, head), True
+        kept = key is not None and sum(len(k) + len(v) for k, v in raw) <= _MEMO_HEAD_BYTES
+        head = _RequestHead(method, url, headers, (declared or 0) > self._cap, kept)
+        if key is not None and kept:
+            self.heads.put(key, head)
+        return head
 
     def _raw_headers(self, response: HttpResponse) -> list[tuple[bytes, bytes]]:
         """The response's headers as ASGI wants them, with its length; shared ones encode once."""

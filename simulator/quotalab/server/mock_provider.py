@@ -158,7 +158,8 @@ class MockProvider:
             if incoming.path in self.paths and "method_not_allowed" in self.responses:
                 name = "method_not_allowed"  # Okta's 405 E0000022
             return ProviderReply(self.render(name, now=self.clock.now()))
-        latency_s = self.faults.get(endpoint.name).latency_ms / 1000.0
+        spec = self.faults.faults.get(endpoint.name)  # None: no fault set, the usual case
+        latency_s = 0.0 if spec is None else spec.latency_ms / 1000.0
         if plan.oversized:
             # Counted, not lost: the body (and so the client id) was never read.
             counter = _OVERSIZED_COUNTER.get(endpoint.kind)
