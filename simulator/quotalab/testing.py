@@ -27,6 +27,7 @@ from quotalab.server.parsing import (
     parse_body_fields,
     read_request,
 )
+from quotalab.server.request_plans import RequestPlan
 from quotalab.server.runner import serve_in_thread
 from quotalab.server.throttle import template_values
 from quotalab.server.tls import LocalCA, local_ca
@@ -40,22 +41,23 @@ DEFAULT_STORM_RESPONSE = HttpResponse(
 
 
 class SteeredProvider(MockProvider):
-    """The mock provider plus the test's steering (storms), in ``respond`` itself.
+    """The mock provider plus the test's steering (storms), in ``answer`` itself.
 
-    Both routes to the server, the in-process transport and the loopback
-    server of ``live_url``, call ``respond``: a storm, a fault, a clock move or
-    a count reaches every client the same way.
+    Both routes to the server, the in-process transport (``respond``, which is
+    ``answer(read(request))``) and the loopback server of ``live_url`` (the
+    ASGI app, which keeps plans and calls ``answer``), end in ``answer``: a
+    storm, a fault, a clock move or a count reaches every client the same way.
     """
 
     storm: tuple[str, float] | None = None
     """The throttled path and the virtual time the storm ends at."""
 
-    def respond(self, request: HttpRequest) -> ProviderReply:
+    def answer(self, plan: RequestPlan) -> ProviderReply:
         if self.storm is not None:
             path, until = self.storm
-            if self.clock.now() < until and read_request(request).path == path:
-                return ProviderReply(self._storm_answer(request, until))
-        return super().respond(request)
+            if self.clock.now() < until and plan.incoming.path == path:
+                return ProviderReply(self._storm_answer(plan.request, until))
+        return super().answer(plan)
 
     def _storm_caller(self, incoming: Incoming, api: bool) -> str:
         """Who the server counts a stormed request for, as its own flows would."""
