@@ -62,6 +62,31 @@ def test_a_request_not_read_in_time_has_its_connection_closed(
                 assert response.status_code == 200
 
 
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_an_answer_slower_than_the_deadline_and_pipelined_requests_are_not_cut(
+    make_provider: MakeProvider, http: str
+) -> None:
+    provider = make_provider()
+    provider.set_faults({"endpoints": {"token": {"latency_ms": 2 * READ_TIMEOUT_S * 1000}}})
+    body = (
+        b'{"grant_type":"client_credentials","client_id":"demo-client",'
+        b'"client_secret":"demo-secret","audience":"https://api.quotalab.test/"}'
+    )
+    request = (
+        b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    with serve_in_thread(provider, read_timeout_s=READ_TIMEOUT_S, http=http) as base_url:
+        host, port = base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=WAIT_AT_MOST_S) as raw:
+            raw.sendall(request * 2)  # two requests at once, each answered after the deadline
+            received = b""
+            while received.count(b"HTTP/1.1 200") < 2:
+                chunk = raw.recv(65536)
+                assert chunk, f"closed after {received.count(b'HTTP/1.1 200')} answers"
+                received += chunk
+
+
 class _Timer:
     def __init__(self, when: float, callback: Callable[[], None]) -> None:
         self.when, self.callback, self.cancelled = when, callback, False

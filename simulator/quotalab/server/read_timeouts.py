@@ -2,9 +2,11 @@
 
 uvicorn times idle keep-alive connections but not a request being read: a
 client that announces a body and never sends it, or never finishes its
-headers, held its connection (and the app's wait for the body) forever. This
-h11 protocol closes such a connection ``read_timeout_s`` after the request
-began; the app then sees ``http.disconnect`` and nothing is counted twice.
+headers, held its connection (and the app's wait for the body) forever.
+These protocols (h11 and httptools) close such a connection when a request
+is not read whole ``read_timeout_s`` after the connection opened or its
+previous answer was sent; the app then sees ``http.disconnect`` and nothing
+is counted twice.
 """
 
 from __future__ import annotations
@@ -103,25 +105,24 @@ if importlib.util.find_spec("httptools") is not None:
     class _ReadTimeoutHttpToolsProtocol(_ReadDeadline, HttpToolsProtocol):
         """uvicorn's httptools protocol plus a per-request read deadline."""
 
-        _reading = False  # a request has begun and not been read whole
+        _unanswered = 0  # requests read whole, not answered yet (pipelining)
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._arm_read_deadline()
 
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._reading = True
-            self._arm_read_deadline()
-
+        # Two hooks per request, as on h11: the deadline counts from the previous
+        # answer (or the connection), and a request read whole lets it lapse.
         def on_message_complete(self) -> None:
             super().on_message_complete()
-            self._reading = False
-            self._cancel_read_deadline()
+            self._unanswered += 1
+            self._read_due_at = None
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if not self.transport.is_closing() and not self._reading:
+            if self._unanswered > 0:
+                self._unanswered -= 1
+            if not self._unanswered and not self.transport.is_closing():
                 self._arm_read_deadline()  # the next request on this connection
 
         def connection_lost(self, exc: Exception | None) -> None:
