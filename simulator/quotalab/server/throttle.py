@@ -130,10 +130,8 @@ class Limiter:
             return ALLOWED
         headers: dict[str, str] | None = None  # a memo's own dict until two rules merge
         allowed: ThrottleVerdict | None = None  # that memo's verdict, while it is
-        for name in endpoint.limits:
+        for name in self._stages.get((endpoint.name, stage)) or self._stage_rules(endpoint, stage):
             rule = self.rules[name]
-            if rule.stage != stage:
-                continue
             store_key = self._store_keys.get((name, endpoint.name, client_id, request_key))
             if store_key is None:
                 store_key = self._store_key(name, rule, endpoint, client_id, request_key)
@@ -169,15 +167,18 @@ class Limiter:
     def _store_key(
         self, name: str, rule: LimitRule, endpoint: EndpointSpec, client_id: str, request_key: str
     ) -> str:
-        """``<rule>:<key parts>``, remembered (bounded; ``check`` looks there first) and
-        tracked for ``snapshot``."""
-        key = self._key(rule, endpoint, client_id, request_key)
-        store_key = f"{name}:{key}"
-        if len(self._store_keys) >= MAX_TRACKED_KEYS:
-            self._store_keys.clear()
-        self._store_keys[(name, endpoint.name, client_id, request_key)] = store_key
-        if len(self._tracked) < MAX_TRACKED_KEYS:
-            self._tracked[(name, key)] = None
+        """``<rule>:<key parts>``, remembered (bounded; ``check`` looks there first, inline)
+        and tracked for ``snapshot``."""
+        memo_key = (name, endpoint.name, client_id, request_key)
+        store_key = self._store_keys.get(memo_key)
+        if store_key is None:
+            key = self._key(rule, endpoint, client_id, request_key)
+            store_key = f"{name}:{key}"
+            if len(self._store_keys) >= MAX_TRACKED_KEYS:
+                self._store_keys.clear()
+            self._store_keys[memo_key] = store_key
+            if len(self._tracked) < MAX_TRACKED_KEYS:
+                self._tracked[(name, key)] = None
         return store_key
 
     def _stage_rules(self, endpoint: EndpointSpec, stage: Stage) -> tuple[str, ...]:
