@@ -182,3 +182,31 @@ def test_simulate_speed_measures_the_day_alone() -> None:
     assert not any("ratio" in line for line in lines), lines
     day = [line.split()[:2] for line in lines if line.split()[:1] == ["poisson"]]
     assert day == [["poisson", "article"]]
+
+
+def test_reject_path_holds_the_fast_stack_to_its_own_target() -> None:
+    from bench.reject_path import http_target
+
+    assert http_target("uvicorn (httptools + uvloop)") == 0.8
+    assert http_target("uvicorn (h11 + asyncio)") == 0.7
+    assert http_target("uvicorn (httptools + asyncio)") == 0.7
+
+
+def test_a_second_verdict_is_printed_with_its_own_result() -> None:
+    from bench.machine import Machine
+    from bench.table import BenchResult, Figure, render
+
+    result = BenchResult(
+        "reject",
+        Machine("cpu", 2, "3.11", "now"),
+        (Figure("quotalab", 1.0, "us"),),
+        Verdict("ratio quotalab / bare", 0.85, 0.8),
+        more_verdicts=(Verdict("in-process", 13.5, 10.0, higher_is_better=False),),
+    )
+    lines = [" ".join(line.split()) for line in render(result, "text").splitlines()]
+    assert "in-process: target <= 10.00" in lines
+    assert "in-process: result MISS" in lines
+    assert "| result | PASS |" in render(result, "markdown")
+    data = json.loads(render(result, "json"))
+    assert data["verdict"]["passed"] is True
+    assert data["more_verdicts"][0]["passed"] is False
