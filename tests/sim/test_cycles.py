@@ -302,6 +302,6 @@ def test_memory_store_rewrite_moves_every_key() -> None:
     original = MemoryStore()
     original.apply(bucket, "a", START)
     expected = original.apply(bucket, "a", START + 0.5)
-    assert store.apply(bucket, "a", START + 100.5) == dataclasses.replace(
-        expected, reset_at=expected.reset_at + 100.0
+    assert store.apply(bucket, "a", START + 100.5) == expected._replace(
+        reset_at=expected.reset_at + 100.0
     )

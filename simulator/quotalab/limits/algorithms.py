@@ -74,6 +74,7 @@ class TokenBucket:
     refill: RefillMode = "continuous"
     interval_s: float = 1.0
     key_prefix: str = field(init=False, repr=False, compare=False)
+    _tolerance: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.burst < 1:
@@ -87,6 +88,7 @@ class TokenBucket:
         # Computed once: stores look it up on every decision.
         prefix = f"tb:{self.burst}:{self.refill_rate}:{self.refill}:{self.interval_s}"
         object.__setattr__(self, "key_prefix", prefix)
+        object.__setattr__(self, "_tolerance", self.tolerance)
 
     @property
     def per_interval(self) -> float:
@@ -135,21 +137,31 @@ class TokenBucket:
         return 0.0
 
     def decide(self, state: State | None, now: float, cost: int = 1) -> tuple[State, Decision]:
-        _check_cost(cost)
+        if cost < 0:
+            _check_cost(cost)
+        burst = self.burst
         if state is None:
-            tokens, t = float(self.burst), now
+            tokens, t = float(burst), now
         else:
-            t = max(now, state[1])
-            tokens = self._refilled(state[0], state[1], t)
-        tolerance = self.tolerance
+            updated = state[1]
+            t = now if now > updated else updated
+            if self.refill == "continuous":  # ``_refilled``, inline: every request comes here
+                tokens = min(float(burst), state[0] + (t - updated) * self.refill_rate)
+            else:
+                tokens = self._refilled(state[0], updated, t)
+        tolerance = self._tolerance
         allowed = tokens + tolerance >= cost
         if allowed:
             tokens = tokens - cost  # may dip below 0 by < tolerance; never clamped up
         remaining = max(0, math.floor(tokens + tolerance))
-        reset_at = t + self._wait(tokens, float(self.burst), t)
+        if self.refill == "continuous":  # ``_wait``, inline
+            missing = burst - tokens
+            reset_at = t + (missing / self.refill_rate if missing > 0 else 0.0)
+        else:
+            reset_at = t + self._wait(tokens, float(burst), t)
         retry_after = 0.0
         if not allowed:
-            wait = self._wait(tokens, float(min(cost, self.burst)), t)
+            wait = self._wait(tokens, float(min(cost, burst)), t)
             retry_after = max(0.0, (t - now) + wait)
             if state is not None:  # refilling is arithmetic on the stored state: keep it
                 return state, Decision(False, self.burst, remaining, reset_at, retry_after)

@@ -121,8 +121,8 @@ class MemoryStore:
                 space = self._spaces[prefix] = OrderedDict()
             entry = space.get(key)
             # An expired key not swept yet decides as a fresh one: sweep timing
-            # changes no decision.
-            live = _live_state(entry, now)
+            # changes no decision (``_live_state``, inline).
+            live = None if entry is None or entry.expires_at <= now else entry.state
             state, decision = algorithm.decide(live, now, cost)
             if state is live and live is not None:
                 return decision  # a rejection: nothing to save, the expiry stands
