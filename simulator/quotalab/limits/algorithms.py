@@ -154,14 +154,19 @@ class TokenBucket:
         if allowed:
             tokens = tokens - cost  # may dip below 0 by < tolerance; never clamped up
         remaining = max(0, math.floor(tokens + tolerance))
-        if self.refill == "continuous":  # ``_wait``, inline
+        continuous = self.refill == "continuous"
+        if continuous:  # ``_wait``, inline
             missing = burst - tokens
             reset_at = t + (missing / self.refill_rate if missing > 0 else 0.0)
         else:
             reset_at = t + self._wait(tokens, float(burst), t)
         retry_after = 0.0
         if not allowed:
-            wait = self._wait(tokens, float(min(cost, burst)), t)
+            if continuous:
+                missing = (cost if cost < burst else burst) - tokens
+                wait = missing / self.refill_rate if missing > 0 else 0.0
+            else:
+                wait = self._wait(tokens, float(min(cost, burst)), t)
             retry_after = max(0.0, (t - now) + wait)
             if state is not None:  # refilling is arithmetic on the stored state: keep it
                 return state, Decision(False, self.burst, remaining, reset_at, retry_after)
