@@ -22,6 +22,7 @@ T0 = 1_800_000_000.0
 
 ALGORITHMS: list[Algorithm] = [
     TokenBucket(burst=3, refill_rate=7.3),
+    TokenBucket(burst=1, refill_rate=2e-7),  # under a token a day: its tolerance is 5 ms wide
     TokenBucket(burst=2, refill_rate=1.5, refill="interval", interval_s=0.7),
     FixedWindow(limit=3, window_s=1.3),
     FixedWindow(limit=2, window_s=0.9, align="epoch"),

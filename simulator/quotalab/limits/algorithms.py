@@ -103,6 +103,13 @@ class TokenBucket:
         return TOKEN_EPSILON
 
     @property
+    def admission_slack_s(self) -> float:
+        """How long before its computed moment a request may be admitted (its tolerance)."""
+        if self.refill == "continuous":
+            return TIME_SLACK_S + TOKEN_EPSILON / self.refill_rate
+        return TIME_SLACK_S
+
+    @property
     def idle_ttl_s(self) -> float:
         if self.refill == "continuous":
             return self.burst / self.refill_rate

@@ -48,8 +48,8 @@ class _Entry:
 
 
 REJECTION_MARGIN_S = 1e-4
-"""How much earlier than an algorithm's own wait ``rejected_until`` ends: ten times
-its admission slack (``TIME_SLACK_S``), far above float spacing at epoch times."""
+"""How much earlier than an algorithm's own admission moment, beyond its admission
+slack, ``rejected_until`` ends: far above float spacing at epoch times."""
 
 
 def _live_state(entry: _Entry | None, now: float) -> State | None:
@@ -148,9 +148,9 @@ class MemoryStore:
         Rejections write nothing, so the answer holds until something else
         changes the key (only an admitted request could, and none can be
         before the instant; ``reset`` and ``rewrite`` too). The instant is the
-        algorithm's own wait, less ``REJECTION_MARGIN_S`` for its admission
-        slack and float rounding, and never past the key's expiry (an expired
-        key decides as a fresh one).
+        algorithm's own wait, less its admission slack (``admission_slack_s``)
+        and ``REJECTION_MARGIN_S`` for float rounding, and never past the key's
+        expiry (an expired key decides as a fresh one).
         """
         with self._lock:
             space = self._spaces.get(algorithm.key_prefix)
@@ -159,7 +159,8 @@ class MemoryStore:
             decision = algorithm.decide(live, now, 1)[1]
             if decision.allowed or entry is None:
                 return None
-            until = min(now + decision.retry_after_s - REJECTION_MARGIN_S, entry.expires_at)
+            margin = REJECTION_MARGIN_S + getattr(algorithm, "admission_slack_s", 0.0)
+            until = min(now + decision.retry_after_s - margin, entry.expires_at)
             return (until, decision) if until > now else None
 
     def peek(self, algorithm: Algorithm, key: str, now: float) -> Decision:
@@ -172,6 +173,13 @@ class MemoryStore:
         with self._lock:
             self._spaces.clear()
             self._peaks.clear()
+
+    def entry(self, algorithm: Algorithm, key: str) -> tuple[State, float] | None:
+        """``key``'s state and expiry as held (expired or not); None: not held."""
+        with self._lock:
+            space = self._spaces.get(algorithm.key_prefix)
+            held = None if space is None else space.get(key)
+            return None if held is None else (held.state, held.expires_at)
 
     def entries(self) -> list[tuple[str, str, State, float]]:
         """Every key held, as ``(algorithm key_prefix, key, state, expires_at)``."""

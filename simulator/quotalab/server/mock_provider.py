@@ -71,6 +71,14 @@ class ProviderReply:
     latency_s: float = 0.0
 
 
+def refusal_counter(status: int, counter: str) -> str:
+    """The counter a limit's refusal with ``status`` adds: ``counter`` for a 429,
+    ``forbidden_403_99`` for a 403, ``throttled_4xx`` for any other status."""
+    if status == 403:
+        return "forbidden_403_99"
+    return counter if status == 429 else "throttled_4xx"
+
+
 class MockProvider:
     """A provider profile brought to life; see ``docs/server.md``."""
 
@@ -359,12 +367,7 @@ class MockProvider:
             if len(self._verdict_answers) >= 4096:
                 self._verdict_answers.clear()
             self._verdict_answers[id(verdict)] = (verdict, response)  # keeps the id its own
-        if response.status == 403:
-            self.counters.incr(client_id, "forbidden_403_99")
-        elif response.status == 429:
-            self.counters.incr(client_id, counter)
-        else:
-            self.counters.incr(client_id, "throttled_4xx")
+        self.counters.incr(client_id, refusal_counter(response.status, counter))
         return response, verdict.headers
 
     def render_shared(

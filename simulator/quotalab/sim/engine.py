@@ -346,7 +346,10 @@ class Engine:
     def adopt(self, call: Call, response: HttpResponse | TransportError, resume_at: float) -> None:
         """Play the rest of a scripted call event by event: ``response`` at ``resume_at``."""
         call.token_pending = call.history[-1][0] == "token"
-        self.queue.push(resume_at, RESUME, call, response)
+        if resume_at > self.clock.now():
+            self.queue.push(resume_at, RESUME, call, response)
+        else:  # no latency: event-by-event play goes on at once, before anything else due
+            self._step(call, response, resume_at)
 
     def _wake(self, t: float) -> None:
         """Resume, now, every flow parked on a cache whose refresh has ended."""

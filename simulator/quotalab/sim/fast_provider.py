@@ -28,10 +28,11 @@ from typing import Any, NamedTuple
 
 from quotalab.profiles.profile_model import EndpointSpec, LimitRule
 from quotalab.server import auth0
-from quotalab.server.mock_provider import MockProvider, ProviderReply
+from quotalab.server.mock_provider import MockProvider, ProviderReply, refusal_counter
 from quotalab.server.parsing import basic_credentials, declared_length, read_request
 from quotalab.server.request_ids import GENERATED
 from quotalab.server.throttle import template_values
+from quotalab.strategies.client_settings import access_token_of
 from quotalab.wire import HttpRequest, HttpResponse
 
 _MARK = "qlmark7f3a"  # stands for the access token while a token answer's frame is made
@@ -66,9 +67,7 @@ class Issued(NamedTuple):
 
 def _access_token(answer: HttpResponse) -> str | None:
     """What ``parse_token`` reads as the access token of ``answer`` (None: it would raise)."""
-    data = answer.json()
-    token = data.get("access_token") if isinstance(data, dict) else None
-    return token if isinstance(token, str) and token else None
+    return access_token_of(answer.json())
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,14 +187,7 @@ class FastProvider:
             # Status and body are what every refusal of the rule carries; the
             # headers are this instant's (``refused`` says who may rely on what).
             response = reject.render(template_values(rule, decision, now))
-            status = response.status
-            counter = (  # as ``MockProvider.limit`` counts a refusal of the token endpoint
-                "forbidden_403_99"
-                if status == 403
-                else "throttled_429"
-                if status == 429
-                else "throttled_4xx"
-            )
+            counter = refusal_counter(response.status, "throttled_429")
         if len(self._refusal_keys) >= _PLANS_MAX:
             self._refusal_keys.clear()
         self._refusal_keys[plan] = key

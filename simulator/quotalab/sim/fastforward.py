@@ -120,18 +120,14 @@ class ProviderOracle:
         route = self._route(worker)
         assert route is not None
         provider = self.provider
-        held: dict[tuple[str, str], BucketStart] = {}
-        if route.buckets:
-            assert isinstance(provider.limiter.store, MemoryStore)  # see _build_route
-            wanted = {(bucket.key_prefix, key): bucket for _, bucket, key in route.buckets}
-            for prefix, key, state, expires_at in provider.limiter.store.entries():
-                bucket = wanted.get((prefix, key))
-                if bucket is not None:
-                    held[(prefix, key)] = BucketStart(bucket, state, expires_at)
-        starts = [
-            held.get((bucket.key_prefix, key)) or BucketStart(bucket, None, -math.inf)
-            for _, bucket, key in route.buckets
-        ]
+        store = provider.limiter.store
+        starts = []
+        for _, bucket, key in route.buckets:
+            assert isinstance(store, MemoryStore)  # see _build_route
+            held = store.entry(bucket, key)
+            starts.append(
+                BucketStart(bucket, None, -math.inf) if held is None else BucketStart(bucket, *held)
+            )
         gate = TokenBucketGate(starts, provider.clock.offset_s, provider.clock.now())
         self._gates[id(worker)] = gate
         return gate

@@ -155,11 +155,17 @@ def _oauth2_request(settings: ClientSettings) -> HttpRequest:
     )
 
 
+def access_token_of(data: object) -> str | None:
+    """The access token a client takes from a token response's JSON (None: none it would)."""
+    token = data.get("access_token") if isinstance(data, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
 def parse_token(response: HttpResponse, now: float) -> Token:
     """Read a successful token response; a body without ``access_token`` is an error."""
     data = response.json()
-    token = data.get("access_token") if isinstance(data, dict) else None
-    if not isinstance(token, str) or not token:
+    token = access_token_of(data)
+    if token is None:
         raise UnavailableError("token response has no access_token", response.status)
     lifetime = _lifetime_s(data.get("expires_in"))
     if lifetime is None:
