@@ -45,7 +45,7 @@ from quotalab.sim.engine_types import (
 from quotalab.sim.event_queue import ARRIVAL, CALLBACK, RESUME, EventQueue
 from quotalab.sim.period_search import PeriodSearch
 from quotalab.sim.quiet_skip import count_quiet_calls
-from quotalab.sim.scripted_calls import ScriptedCalls
+from quotalab.sim.scripted_calls import RefusalProof, ScriptedCalls
 from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
@@ -152,10 +152,10 @@ class Engine:
             search = PeriodSearch(self.cycles, self.workers, self.start, self.end, self.stop_at)
         if (
             self.oracle is None
-            and (search is None or search.check_at == float("inf"))
-            and hasattr(self.provider, "refused")
+            and (search is None or not search.armed)
+            and isinstance(self.provider, RefusalProof)
         ):  # nothing reads calls in flight: naive calls may be played from their arrival
-            self._script = ScriptedCalls(self, self.provider)  # type: ignore[arg-type]
+            self._script = ScriptedCalls(self, self.provider)
         heap, pop, push, clock = queue.heap, heapq.heappop, heapq.heappush, self.clock
         events = 0
         t = self.start

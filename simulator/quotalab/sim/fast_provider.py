@@ -104,7 +104,7 @@ class FastProvider:
         self._frames: dict[_TokenPlan, tuple[HttpResponse, bytes, bytes, bool] | None] = {}
         self._refusals: dict[str, _Refusal] = {}  # by the refusing rule's store key
         self._refusal_keys: dict[_TokenPlan, str] = {}  # a plan's key there, once known
-        self.proves_refusals = False  # whether to keep ``refused`` answering (it costs a little)
+        self.proves_refusals = False  # whether ``grant`` proves refusals (it costs a little)
         self.answered = 0  # requests answered on the fast path
         self.delegated = 0  # requests handed to the full provider path
 
@@ -141,8 +141,16 @@ class FastProvider:
         self._token_plans[id(request)] = (request, self._plan_token(request))
         return self.respond(request)
 
-    def refused(self, request: HttpRequest) -> HttpResponse | None:
-        """The refusal token request ``request`` is proven to get now, counted; or None.
+    def _known_plan(self, request: HttpRequest) -> _TokenPlan | None:
+        """The plan of token request ``request`` when it is known here and no fault is in force."""
+        entry = self._token_plans.get(id(request))
+        if entry is None or entry[0] is not request or entry[1] is None:
+            return None
+        plan = entry[1]
+        return None if plan.endpoint.name in self.provider.faults.faults else plan
+
+    def _proven_refusal(self, plan: _TokenPlan) -> HttpResponse | None:
+        """The refusal ``plan``'s token request is proven to get now, counted; or None.
 
         Proven after a real refusal by the endpoint's one request rule: until
         that rule could admit again (``Limiter.rejected_until``) every token
@@ -152,20 +160,13 @@ class FastProvider:
         of the opening refusal: their numbers (remaining, reset) are not this
         request's, so only a caller that reads status and body may use it.
         """
-        entry = self._token_plans.get(id(request))
-        if entry is None or entry[0] is not request or entry[1] is None:
-            return None
-        plan = entry[1]
         key = self._refusal_keys.get(plan)
         refusal = None if key is None else self._refusals.get(key)
         if refusal is None or self.provider.clock.now() >= refusal.until:
             return None
-        if plan.endpoint.name in self.provider.faults.faults:
-            return None
         counters = self.provider.counters
         counters.incr(plan.client_id, "token_requests")
         counters.incr(plan.client_id, refusal.counter)
-        self.answered += 1
         return refusal.response
 
     def _note_refusal(self, plan: _TokenPlan, now: float) -> None:
@@ -257,18 +258,18 @@ class FastProvider:
         """Token request ``request`` decided for a caller that reads little of the answer.
 
         The token issued (its answer without the rate-limit headers: a flow
-        reads only the body), the refusal otherwise (status and body exact; its headers may lack the
-        request rule's), None: not a request known here, ``respond`` decides.
-        The provider's counters and limits change exactly as for ``respond``.
+        reads only the body), or the refusal (status and body exact; its
+        headers may be another instant's: inside a proven refusal the limiter
+        is not asked at all, see ``_proven_refusal``). None: not a request
+        known here, or a fault is in force: ``respond`` decides. The provider's
+        counters and limits change exactly as for ``respond``.
         """
-        entry = self._token_plans.get(id(request))
-        if entry is None or entry[0] is not request:
-            return None
-        plan = entry[1]
-        if plan is None or plan.endpoint.name in self.provider.faults.faults:
+        plan = self._known_plan(request)
+        if plan is None:
             return None
         self.answered += 1
-        return self._token(plan, answer=False)
+        refused = self._proven_refusal(plan)
+        return refused if refused is not None else self._token(plan, answer=False)
 
     def _token(self, plan: _TokenPlan, *, answer: bool = True) -> HttpResponse | Issued:
         """``auth0.token`` for a request known to be valid (see ``_plan_token``).

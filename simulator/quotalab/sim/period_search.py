@@ -94,6 +94,11 @@ class PeriodSearch:
         self._last_skip_at = end - gaps
         self.check_at = start
 
+    @property
+    def armed(self) -> bool:
+        """Whether it will look again (every worker's arrivals repeat, and it has not given up)."""
+        return self.check_at != math.inf
+
     def look(self, played: PlayedState, following: float) -> None:
         """At ``check_at`` (all events up to it played, the next at ``following``)."""
         at, period = self.check_at, self._period_s

@@ -8,7 +8,7 @@ depends on earlier calls, so the engine need not run its generator: this
 module performs the same requests at the same engine instants through the
 same provider and counts what the flow would count.
 
-- A token request inside a proven refusal (``FastProvider.refused``: the
+- A token request inside a proven refusal (``FastProvider.grant``: the
   token endpoint's rule refuses everybody until it could admit again, and a
   refusal writes no limiter state) is not even asked: only its counts are
   added. That is where a throttled day spends most of its calls.
@@ -29,7 +29,7 @@ play scenarios both ways and require identical reports.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from quotalab.clock import VirtualClock
 from quotalab.outcomes import THROTTLED_KINDS
@@ -47,14 +47,13 @@ from quotalab.wire import HttpRequest, HttpResponse
 _MEMO_MAX = 4096
 
 
+@runtime_checkable
 class RefusalProof(Protocol):
     """The provider seam: answers, and refusals proven without asking the limiter."""
 
     proves_refusals: bool
 
     def respond(self, request: HttpRequest) -> ReplyLike: ...
-
-    def refused(self, request: HttpRequest) -> HttpResponse | None: ...
 
     def grant(self, request: HttpRequest) -> Issued | HttpResponse | None: ...
 
@@ -139,9 +138,7 @@ class ScriptedCalls:
         assert isinstance(strategy, ClientStrategy)
         request = strategy.token_request
         provider = self.provider
-        answer: Issued | HttpResponse | None = provider.refused(request)
-        if answer is None:
-            answer = provider.grant(request)
+        answer = provider.grant(request)
         if isinstance(answer, Issued):  # a token: the flow sends the API request on its arrival
             issued = answer
             if issued.access_token is None:  # the flow cannot read it: let it fail so
@@ -250,8 +247,6 @@ class ScriptedCalls:
         host = self.host
         t = host.clock.now() if answers else started_at
         call.history.append((purpose, t, response))  # type: ignore[arg-type]
-        if purpose == "api" and len(call.history) == 1:
-            call.only_api = action.request
         if not counted:
             host.account_send(call, worker, purpose, response, t)  # type: ignore[arg-type]
         host.adopt(call, response, resume_at)  # type: ignore[arg-type]
