@@ -45,6 +45,10 @@ class Counters(Protocol):
         """Add ``amount`` to counter ``name`` of ``client_id``."""
         ...
 
+    def incr_pair(self, client_id: str, first: str, second: str) -> None:
+        """Add one to counters ``first`` and ``second`` of ``client_id`` (a refusal's two)."""
+        ...
+
     def snapshot(self) -> dict[str, dict[str, int]]:
         """Every client's counters: ``{client_id: {name: value}}``."""
         ...
@@ -112,6 +116,21 @@ class MemoryCounters:
                 row = self._row_locked(client_id, now)
             counts = self._other if row is None else row.counts
             counts[name] = counts.get(name, 0) + amount
+            if row is not None:
+                row.seen_at = now
+
+    def incr_pair(self, client_id: str, first: str, second: str) -> None:
+        now = self._monotonic()
+        with self._lock:
+            rows = self._rows
+            row = rows.get(client_id)
+            if row is not None:
+                rows.move_to_end(client_id)
+            elif client_id != OTHER_CLIENTS:
+                row = self._row_locked(client_id, now)
+            counts = self._other if row is None else row.counts
+            counts[first] = counts.get(first, 0) + 1
+            counts[second] = counts.get(second, 0) + 1
             if row is not None:
                 row.seen_at = now
 
@@ -214,13 +233,20 @@ class RedisCounters:
             self._pending[key] = self._pending.get(key, 0) + amount
 
     def incr(self, client_id: str, name: str, amount: int = 1) -> None:
+        self._incr_all([((client_id, name), amount)])
+
+    def incr_pair(self, client_id: str, first: str, second: str) -> None:
+        self._incr_all([((client_id, first), 1), ((client_id, second), 1)])
+
+    def _incr_all(self, counts: list[tuple[tuple[str, str], int]]) -> None:
+        """Send ``counts`` (and any kept from an outage) in one round trip."""
         if self.breaker.is_open():
-            # Redis is known to be down: nothing is sent, so the count waits here.
-            self._keep(client_id, name, amount)
+            # Redis is known to be down: nothing is sent, so the counts wait here.
+            self._keep_all(counts)
             self.breaker.call(lambda: None)  # raises StoreUnavailable
         with self._pending_lock:
             pending, self._pending = self._pending, {}
-        sending = [*pending.items(), ((client_id, name), amount)]
+        sending = [*pending.items(), *counts]
         pipe = self._client.pipeline(transaction=False)
         for (sent_id, sent_name), sent in sending:
             self._add(pipe, sent_id, sent_name, sent)

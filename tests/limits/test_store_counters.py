@@ -43,6 +43,25 @@ def test_counts_per_client_and_resets(counters: Counters) -> None:
     assert counters.snapshot() == {}
 
 
+def test_a_pair_counts_like_two_increments(counters: Counters) -> None:
+    tight = MemoryCounters(max_tracked_clients=1) if isinstance(counters, MemoryCounters) else None
+    for each in (counters, tight):
+        if each is None:
+            continue
+        each.incr("a", "token_requests")
+        each.incr_pair("a", "token_requests", "throttled_429")
+        each.incr_pair("b", "token_requests", "token_requests")
+    assert counters.snapshot() == {
+        "a": {"token_requests": 2, "throttled_429": 1},
+        "b": {"token_requests": 2},
+    }
+    if tight is not None:  # a second id is counted under "other", as incr would
+        assert tight.snapshot() == {
+            "a": {"token_requests": 2, "throttled_429": 1},
+            "other": {"token_requests": 2},
+        }
+
+
 def test_no_increment_is_lost_under_threads(counters: Counters) -> None:
     def worker(i: int) -> None:
         for _ in range(100):

@@ -42,6 +42,10 @@ class SeriesCounters:
             with self._lock:
                 self._seconds[(client_id, name, second)] += amount
 
+    def incr_pair(self, client_id: str, first: str, second: str) -> None:
+        self.incr(client_id, first)
+        self.incr(client_id, second)
+
     def snapshot(self) -> dict[str, dict[str, int]]:
         return self.inner.snapshot()
 

@@ -164,9 +164,7 @@ class FastProvider:
         refusal = None if key is None else self._refusals.get(key)
         if refusal is None or self.provider.clock.now() >= refusal.until:
             return None
-        counters = self.provider.counters
-        counters.incr(plan.client_id, "token_requests")
-        counters.incr(plan.client_id, refusal.counter)
+        self.provider.counters.incr_pair(plan.client_id, "token_requests", refusal.counter)
         return refusal.response
 
     def _note_refusal(self, plan: _TokenPlan, now: float) -> None:
