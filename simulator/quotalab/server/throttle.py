@@ -32,6 +32,8 @@ class ThrottleVerdict:
 
 
 ALLOWED = ThrottleVerdict(True, {})
+UNLIMITED = Decision(True, 0, 0, 0.0, 0.0)
+"""What ``Limiter.admit`` answers where no rule applies: let through, nothing counted."""
 Memo = tuple[dict[str, str], dict[str, str], "ThrottleVerdict", "ThrottleVerdict"]
 """Template values, filled headers, and the verdicts letting a request through with them
 or refusing it by the memo's rule: one set of numbers, one set of shared objects."""
@@ -90,6 +92,7 @@ class Limiter:
         self._store_keys: dict[tuple[str, str, str, str], str] = {}
         self._memo: dict[tuple[str, tuple[int, int, int, int, int, bool]], Memo] = {}
         self._stages: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._one_rules: dict[tuple[str, str, str], tuple[LimitRule, str] | bool] = {}
 
     def _key(
         self, rule: LimitRule, endpoint: EndpointSpec, client_id: str, request_key: str
@@ -192,46 +195,78 @@ class Limiter:
             self._stages[key] = found
         return found
 
-    def admit(self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float) -> bool:
-        """``check`` for a caller that needs no headers: True when it would let the request through.
+    def _one_rule(
+        self, endpoint: EndpointSpec, stage: Stage, client_id: str
+    ) -> tuple[LimitRule, str] | bool:
+        """The rule deciding ``stage`` alone and its store key for ``client_id`` (found once);
+        True: no rule applies; False: several do."""
+        key = (endpoint.name, stage, client_id)
+        found = self._one_rules.get(key)
+        if found is not None:
+            return found
+        ours = self._stage_rules(endpoint, stage) if endpoint.limits else ()
+        if len(ours) == 1:
+            rule = self.rules[ours[0]]
+            found = (rule, self._store_key(ours[0], rule, endpoint, client_id, ""))
+        else:
+            found = not ours
+        if len(self._one_rules) >= MAX_TRACKED_KEYS:
+            self._one_rules.clear()
+        self._one_rules[key] = found
+        return found
 
-        Applied only where one rule decides the stage (False, nothing applied,
-        otherwise); a refusal writes no state, so after False ``check`` may
-        decide the same request again and give the same verdict with its texts.
+    def admit(
+        self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float
+    ) -> Decision | None:
+        """``check`` for a caller that needs no headers: the decision of the stage's one rule.
+
+        Its ``allowed`` says whether the request gets through (always, for a
+        rule that does not enforce; ``UNLIMITED`` where no rule applies), and
+        its numbers are the rule's, so a caller may tell from ``remaining``
+        whether a request at the same instant would be admitted too. None:
+        several rules decide the stage, and nothing was applied. A refusal
+        writes no state, so after one ``check`` may decide the same request
+        again and give the same verdict with its texts.
         """
-        if not self.enabled or not endpoint.limits:
-            return True
-        ours = self._stage_rules(endpoint, stage)
-        if not ours:
-            return True
-        if len(ours) != 1:
-            return False
-        name = ours[0]
-        rule = self.rules[name]
-        store_key = self._store_key(name, rule, endpoint, client_id, "")
-        return self.store.apply(rule.algorithm, store_key, now).allowed or not rule.enforce
+        if not self.enabled:
+            return UNLIMITED
+        one = self._one_rules.get((endpoint.name, stage, client_id))
+        if one is None:
+            one = self._one_rule(endpoint, stage, client_id)
+        if one is True:
+            return UNLIMITED
+        if one is False:
+            return None
+        rule, store_key = one
+        decision = self.store.apply(rule.algorithm, store_key, now)
+        if decision.allowed or rule.enforce:
+            return decision
+        return Decision(True, decision[1], decision[2], decision[3], decision[4])
 
     def rejected_until(
         self, endpoint: EndpointSpec, stage: Stage, client_id: str, now: float
     ) -> tuple[float, LimitRule, str, Decision] | None:
-        """Before the instant returned, every request ``check`` sees like this one is refused.
+        """Before the instant returned, the stage's rule refuses every request like this one.
 
-        Returns that instant, the refusing rule, its store key (requests of
-        other clients with the same store key are refused alike) and the
-        decision a request would get now.
+        Such a refusal writes nothing: ``check`` refuses the request if the
+        rule enforces (``LimitRule.enforce``) and lets it through unchanged
+        otherwise. Returns that instant, the refusing rule, its store key
+        (requests of other clients with the same store key are refused alike)
+        and the decision a request would get now.
 
-        Proven only where one enforced rule decides the stage and the store
-        can tell (``MemoryStore.rejected_until``: a refusal writes nothing, so
-        it holds until the rule could admit again). None: no such proof now.
+        Proven only where one rule decides the stage and the store can tell
+        (``MemoryStore.rejected_until``: a refusal writes nothing, so it holds
+        until the rule could admit again). None: no such proof now.
         """
-        ours = self._stage_rules(endpoint, stage)
         rejected_until = getattr(self.store, "rejected_until", None)
-        if not self.enabled or len(ours) != 1 or rejected_until is None:
+        if not self.enabled or rejected_until is None:
             return None
-        rule = self.rules[ours[0]]
-        if not rule.enforce:
+        one = self._one_rules.get((endpoint.name, stage, client_id))
+        if one is None:
+            one = self._one_rule(endpoint, stage, client_id)
+        if one is True or one is False:
             return None
-        store_key = self._store_key(ours[0], rule, endpoint, client_id, "")
+        rule, store_key = one
         found = rejected_until(rule.algorithm, store_key, now)
         return None if found is None else (found[0], rule, store_key, found[1])
 
@@ -254,3 +289,4 @@ class Limiter:
         self._tracked = {}
         self._store_keys = {}
         self._memo = {}
+        self._one_rules = {}

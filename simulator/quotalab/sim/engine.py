@@ -187,6 +187,8 @@ class Engine:
             else:
                 assert isinstance(subject, Call)
                 self._step(subject, reply, t)  # type: ignore[arg-type]
+        if self._script is not None:
+            self._script.settle()
         # Leave the clock where event-by-event play would leave it, so the
         # provider's stats read the same with or without fast-forward.
         ended = max(t, self._latest)
@@ -220,20 +222,23 @@ class Engine:
         following = next(worker.arrivals)
         if following < self.end:
             self.queue.push(following, ARRIVAL, worker)
-        tally = worker.tally
-        tally.calls += 1
-        self.series.add("calls", t)
-        worker.group.inflight += 1
-        self._inflight += 1
         script = self._script
-        if script is not None and script.plays(worker.group) and script.start(worker, t):
+        if script is not None and script.start(worker, t):
             return
+        self.begin_call(worker, t)
         try:
             flow = worker.group.strategy.call(worker.request)
         except Exception as error:  # a custom strategy's call() itself raised: a failed call
             flow = _raising(error)
         call = Call(flow, worker, t)
         self._step(call, None, t)
+
+    def begin_call(self, worker: Worker, t: float) -> None:
+        """Count a call of ``worker`` starting at ``t``."""
+        worker.tally.calls += 1
+        self.series.add("calls", t)
+        worker.group.inflight += 1
+        self._inflight += 1
 
     def _skip(self, worker: Worker, t: float, quiet: float, oracle: QuietOracle) -> None:
         """Count the quiet calls starting in ``[t, quiet)`` exactly as if they ran."""
@@ -397,23 +402,40 @@ class Engine:
         ``throttled``: on a throttle, ``message``: the error's)."""
         worker.group.inflight -= 1
         self._inflight -= 1
-        tally = worker.tally
-        self.latencies.add(t - started_at)
-        if t > self._latest:
-            self._latest = t
         if reason is None and 200 <= status < 300:
-            tally.ok += 1
             self.series.add("ok", t)
+            self.count_ended(worker, t - started_at, t, None, False, 1)
             return
-        tally.failed += 1
-        self.series.add("failed", t)
         reason = reason or f"http_{status}"
-        tally.errors[reason] = tally.errors.get(reason, 0) + 1
-        if throttled:
-            tally.throttled_errors[reason] = tally.throttled_errors.get(reason, 0) + 1
+        self.series.add("failed", t)
+        self.count_ended(worker, t - started_at, t, reason, throttled, 1)
         if message:  # the first by when calls ended, whatever order they were counted in
+            tally = worker.tally
             key = (id(tally), reason)
             known = self._firsts.get(key)
             if known is None or (t, message) < known:
                 self._firsts[key] = (t, message)
                 tally.first_messages[reason] = message
+
+    def count_ended(
+        self,
+        worker: Worker,
+        duration_s: float,
+        last_at: float,
+        reason: str | None,
+        throttled: bool,
+        amount: int,
+    ) -> None:
+        """Count ``amount`` calls of ``duration_s`` that ended by ``last_at`` (``reason``:
+        why they failed; None: they did not), all but their series and their message."""
+        tally = worker.tally
+        self.latencies.add(duration_s, amount)
+        if last_at > self._latest:
+            self._latest = last_at
+        if reason is None:
+            tally.ok += amount
+            return
+        tally.failed += amount
+        tally.errors[reason] = tally.errors.get(reason, 0) + amount
+        if throttled:
+            tally.throttled_errors[reason] = tally.throttled_errors.get(reason, 0) + amount

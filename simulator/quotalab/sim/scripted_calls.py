@@ -8,10 +8,17 @@ depends on earlier calls, so the engine need not run its generator: this
 module performs the same requests at the same engine instants through the
 same provider and counts what the flow would count.
 
-- A token request inside a proven refusal (``FastProvider.grant``: the
-  token endpoint's rule refuses everybody until it could admit again, and a
-  refusal writes no limiter state) is not even asked: only its counts are
-  added. That is where a throttled day spends most of its calls.
+- A token request inside a proven refusal (``FastProvider.proven_refusal``:
+  the token endpoint's rule refuses everybody until it could admit again,
+  and a refusal writes no limiter state) is not even asked. Its call changes
+  nothing but counts, the same for every such call of one worker with one
+  refusal: after the first, played in full, each adds its time-series
+  counts at once and the rest (tallies, latencies, the provider's counters)
+  is added in bulk when the run ends (``settle``). That is where a throttled
+  day spends most of its calls.
+- A token comes back as its claims (``Issued``), rendered only if a flow
+  must read it, and the API request carrying it is decided on those claims
+  (``FastProvider.api_ok_issued``).
 - How the flow ends on a refusal is learnt once per distinct answer (status
   and body: all a no-retry flow reads of it) by feeding it to a real flow.
 - Anything else (an injected latency, a transport error, a token answer the
@@ -28,17 +35,15 @@ play scenarios both ways and require identical reports.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from quotalab.clock import VirtualClock
-from quotalab.outcomes import THROTTLED_KINDS
-from quotalab.sim.aggregates import (
-    BucketSeries,
-    Latencies,
-)
+from quotalab.outcomes import THROTTLED_KINDS, answer_kind
+from quotalab.sim.aggregates import BucketSeries, Latencies
 from quotalab.sim.engine_types import CacheGroup, Call, ReplyLike, Worker
-from quotalab.sim.fast_provider import Issued
+from quotalab.sim.fast_provider import Issued, RefusalWindow
 from quotalab.strategies.client import ClientStrategy
 from quotalab.strategies.client_settings import with_bearer
 from quotalab.strategies.messages import Send
@@ -55,9 +60,15 @@ class RefusalProof(Protocol):
 
     def respond(self, request: HttpRequest) -> ReplyLike: ...
 
+    def proven_refusal(self, request: HttpRequest) -> RefusalWindow | None: ...
+
+    def count_refused(self, request: HttpRequest, counter: str, calls: int) -> None: ...
+
     def grant(self, request: HttpRequest) -> Issued | HttpResponse | None: ...
 
     def api_ok(self, request: HttpRequest) -> bool: ...
+
+    def api_ok_issued(self, request: HttpRequest, issued: Issued) -> bool: ...
 
 
 class ScriptHost(Protocol):
@@ -73,6 +84,10 @@ class ScriptHost(Protocol):
 
     def adopt(self, call: Call, response: HttpResponse, resume_at: float) -> None:
         """Continue ``call`` event by event: its flow gets ``response`` at ``resume_at``."""
+        ...
+
+    def begin_call(self, worker: Worker, t: float) -> None:
+        """Count a call of ``worker`` starting at ``t``."""
         ...
 
     def account_send(
@@ -98,6 +113,19 @@ class ScriptHost(Protocol):
         """Count a call that ends at ``t`` (``reason``: why it failed; None: it did not)."""
         ...
 
+    def count_ended(
+        self,
+        worker: Worker,
+        duration_s: float,
+        last_at: float,
+        reason: str | None,
+        throttled: bool,
+        amount: int,
+    ) -> None:
+        """Count ``amount`` calls of ``duration_s`` that ended by ``last_at``, all but
+        their time series (counted already) and their message (their first's)."""
+        ...
+
 
 def scriptable(strategy: object) -> bool:
     """Whether ``strategy``'s calls can be played here: a no-cache, no-retry client."""
@@ -108,45 +136,115 @@ def scriptable(strategy: object) -> bool:
     )
 
 
+class _Lane:
+    """A worker's calls refused inside proven refusals with one answer: played but not
+    yet counted in tallies, latencies and provider counters (``ScriptedCalls.settle``)."""
+
+    __slots__ = (
+        "calls",
+        "counter",
+        "ended_at",
+        "kind",
+        "reason",
+        "response",
+        "throttled",
+        "worker",
+    )
+
+    def __init__(
+        self, worker: Worker, window: RefusalWindow, kind: int, reason: str, throttled: bool
+    ) -> None:
+        self.worker = worker
+        self.response = window.response
+        self.counter = window.counter
+        self.kind = kind
+        self.reason = reason
+        self.throttled = throttled
+        self.calls = 0
+        self.ended_at = 0.0  # when the last of them ended
+
+
 class ScriptedCalls:
     """Plays no-retry, no-cache calls for ``host`` against ``provider``."""
 
     def __init__(self, host: ScriptHost, provider: RefusalProof) -> None:
         self.host = host
         self.provider = provider
-        self._groups: dict[int, bool] = {}
+        self._requests: dict[CacheGroup, HttpRequest | None] = {}  # a group's token request
         # (status, body) -> how a flow fails on that refusal: its error's type and text
         self._endings: dict[tuple[int, bytes], tuple[str, str] | None] = {}
         self._bearers: dict[tuple[int, str], HttpRequest] = {}  # the API request with a token
+        self._lanes: dict[Worker, _Lane] = {}  # each worker's latest lane
+        self._settling: list[_Lane] = []  # every lane with calls to count
+        series = host.series
+        assert series.log is None, "a recorded period would miss the lanes' counts"
+        self._span_s = 2 * host.latency_s
+        # A lane counts its calls' durations as ``latency_s``; each really lasts
+        # ``(t + latency_s) - t``, a float rounding away: lanes only where both
+        # fall in the same millisecond of the latency histogram.
+        latency, slack = host.latency_s, math.ulp(host.stop_at + host.latency_s)
+        self._lanes_open = round((latency - slack) * 1000.0) == round((latency + slack) * 1000.0)
 
     def plays(self, group: CacheGroup) -> bool:
         """Whether calls of ``group`` are played here."""
-        known = self._groups.get(id(group))
-        if known is None:
-            known = self._groups[id(group)] = scriptable(group.strategy)
-            if known:
-                self.provider.proves_refusals = True  # worth its cost from now on
-        return known
+        return self._token_request(group) is not None
+
+    def _token_request(self, group: CacheGroup) -> HttpRequest | None:
+        if group in self._requests:
+            return self._requests[group]
+        strategy = group.strategy
+        request = None
+        if isinstance(strategy, ClientStrategy) and scriptable(strategy):
+            request = strategy.token_request
+            self.provider.proves_refusals = True  # worth its cost from now on
+        self._requests[group] = request
+        return request
 
     def start(self, worker: Worker, t: float) -> bool:
         """Play the call arriving at ``t``; False: not started, play it event by event."""
         host = self.host
-        latency = host.latency_s
-        if t + 2 * latency >= host.stop_at:
+        if t + self._span_s >= host.stop_at:
             return False  # might be cut off at the stop: let the engine decide that
-        strategy = worker.group.strategy
-        assert isinstance(strategy, ClientStrategy)
-        request = strategy.token_request
+        request = self._requests.get(worker.group)
+        if request is None:
+            request = self._token_request(worker.group)
+            if request is None:
+                return False
         provider = self.provider
+        window = provider.proven_refusal(request)
+        if window is not None:
+            lane = self._lanes.get(worker)
+            if lane is None or lane.response is not window.response:
+                self._refuse_first(worker, request, window, t)
+                return True
+            # What ``begin_call``, ``account_send`` and ``end_call`` count by
+            # bucket (``BucketSeries.index``, inline); the rest waits for ``settle``.
+            series = host.series
+            values = series.values
+            last = series.buckets - 1
+            i = int((t - series.start) // series.width_s)
+            if i > last:
+                i = last
+            values["calls"][i] += 1
+            values["token_requests"][i] += 1
+            if lane.throttled:
+                values["throttled"][i] += 1
+            ended = t + host.latency_s
+            j = int((ended - series.start) // series.width_s)
+            values["failed"][j if j < last else last] += 1
+            lane.calls += 1
+            lane.ended_at = ended
+            return True
         answer = provider.grant(request)
+        host.begin_call(worker, t)
+        latency = host.latency_s
         if isinstance(answer, Issued):  # a token: the flow sends the API request on its arrival
             issued = answer
-            if issued.access_token is None:  # the flow cannot read it: let it fail so
-                host.account_ok(worker, "token", t)
-                self._adopt(worker, t, [], issued.answer, t + latency, counted=True)
-                return True
             host.account_ok(worker, "token", t)
-            if latency > 0:
+            if not issued.direct and issued.access_token is None:
+                # the flow cannot read it: let it fail so
+                self._adopt(worker, t, [], issued.answer, t + latency, counted=True)
+            elif latency > 0:
                 host.at(t + latency, lambda: self._api(worker, t, issued))
             else:  # the flow sends it at once, before anything else due now
                 self._api(worker, t, issued)
@@ -160,21 +258,73 @@ class ScriptedCalls:
             if 200 <= answer.status < 300:  # not known to ``grant``: let the flow read it
                 self._adopt(worker, t, [], answer, t + latency)
                 return True
+        self._refused(worker, answer, t)
+        return True
+
+    def _refused(self, worker: Worker, answer: HttpResponse, t: float) -> tuple[str, str] | None:
+        """Count the call started at ``t`` whose token request got refusal ``answer``
+        (counted as started); how it ended (None: handed to a real flow)."""
+        host = self.host
+        latency = host.latency_s
         kind = host.account_send(None, worker, "token", answer, t)
         ending = self._ending(worker, answer)
         if ending is None:  # the flow does something else with it: let it
             self._adopt(worker, t, [], answer, t + latency, counted=True)
-            return True
+            return None
         reason, message = ending
         host.end_call(
             worker, t, t + latency, answer.status, reason, kind in THROTTLED_KINDS, message
         )
-        return True
+        return ending
+
+    def _refuse_first(
+        self, worker: Worker, request: HttpRequest, window: RefusalWindow, t: float
+    ) -> None:
+        """Play in full the first call of a worker refused with ``window``'s answer,
+        and open a lane for the next ones."""
+        self.provider.count_refused(request, window.counter, 1)
+        self.host.begin_call(worker, t)
+        response = window.response
+        ending = self._refused(worker, response, t)
+        if ending is None:
+            return
+        if not self._lanes_open:
+            return
+        kind = answer_kind(response)
+        lane = _Lane(worker, window, kind, ending[0], kind in THROTTLED_KINDS)
+        if len(self._settling) >= 2 * len(self._lanes) + _MEMO_MAX:
+            self.settle()  # drops the lanes no worker uses any more
+        self._lanes[worker] = lane
+        self._settling.append(lane)
+
+    def settle(self) -> None:
+        """Count what the lanes' calls left to count: tallies, latencies, provider counters."""
+        host = self.host
+        duration_s = host.latency_s
+        for lane in self._settling:
+            n = lane.calls
+            if not n:
+                continue
+            worker = lane.worker
+            tally = worker.tally
+            tally.calls += n
+            tally.count("token", lane.kind, n)
+            host.count_ended(worker, duration_s, lane.ended_at, lane.reason, lane.throttled, n)
+            request = self._requests[worker.group]
+            assert request is not None
+            self.provider.count_refused(request, lane.counter, n)
+            lane.calls = 0
+        self._settling = [lane for lane in self._settling if self._lanes.get(lane.worker) is lane]
 
     def _api(self, worker: Worker, started_at: float, issued: Issued) -> None:
         """The token arrives: send the API request with it, now."""
         host = self.host
         t = host.clock.now()
+        provider = self.provider
+        if provider.api_ok_issued(worker.request, issued):
+            host.account_ok(worker, "api", t)
+            host.end_call(worker, started_at, t + host.latency_s, 200, None)
+            return
         access_token = issued.access_token
         assert access_token is not None
         key = (id(worker.request), access_token)
@@ -184,7 +334,6 @@ class ScriptedCalls:
             if len(self._bearers) >= _MEMO_MAX:
                 self._bearers.clear()
             self._bearers[key] = api_request
-        provider = self.provider
         if provider.api_ok(api_request):  # answered 2xx: its status is all we read
             host.account_ok(worker, "api", t)
             host.end_call(worker, started_at, t + host.latency_s, 200, None)
