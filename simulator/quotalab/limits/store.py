@@ -80,6 +80,8 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._spaces: dict[str, OrderedDict[str, _Entry]] = {}
         self._peaks: dict[str, int] = {}
+        self._ttls: dict[str, float] = {}  # each space's idle TTL (one algorithm, one TTL)
+        self._margins: dict[str, float] = {}  # each space's ``rejected_until`` margin
         self._next_sweep_at = float("-inf")
 
     def _sweep_locked(self, now: float) -> int:
@@ -119,6 +121,7 @@ class MemoryStore:
             space = self._spaces.get(prefix)
             if space is None:
                 space = self._spaces[prefix] = OrderedDict()
+                self._ttls[prefix] = algorithm.idle_ttl_s
             entry = space.get(key)
             # An expired key not swept yet decides as a fresh one: sweep timing
             # changes no decision (``_live_state``, inline).
@@ -126,7 +129,7 @@ class MemoryStore:
             state, decision = algorithm.decide(live, now, cost)
             if state is live and live is not None:
                 return decision  # a rejection: nothing to save, the expiry stands
-            expires_at = now + algorithm.idle_ttl_s
+            expires_at = now + self._ttls[prefix]
             if entry is None:
                 space[key] = _Entry(state, expires_at)
                 if len(space) > self._peaks.get(prefix, 0):
@@ -135,7 +138,8 @@ class MemoryStore:
                 entry.state = state
                 # A request stamped earlier than the last (clocks differ) must
                 # not shorten the life of the state it joined.
-                entry.expires_at = max(entry.expires_at, expires_at)
+                if expires_at > entry.expires_at:
+                    entry.expires_at = expires_at
                 space.move_to_end(key)
             return decision
 
@@ -152,15 +156,23 @@ class MemoryStore:
         and ``REJECTION_MARGIN_S`` for float rounding, and never past the key's
         expiry (an expired key decides as a fresh one).
         """
+        prefix = algorithm.key_prefix
         with self._lock:
-            space = self._spaces.get(algorithm.key_prefix)
+            space = self._spaces.get(prefix)
             entry = None if space is None else space.get(key)
-            live = _live_state(entry, now)
-            decision = algorithm.decide(live, now, 1)[1]
-            if decision.allowed or entry is None:
+            if entry is None:
                 return None
-            margin = REJECTION_MARGIN_S + getattr(algorithm, "admission_slack_s", 0.0)
-            until = min(now + decision.retry_after_s - margin, entry.expires_at)
+            live = None if entry.expires_at <= now else entry.state  # ``_live_state``, inline
+            decision = algorithm.decide(live, now, 1)[1]
+            if decision.allowed:
+                return None
+            margin = self._margins.get(prefix)
+            if margin is None:
+                slack = getattr(algorithm, "admission_slack_s", 0.0)
+                margin = self._margins[prefix] = REJECTION_MARGIN_S + slack
+            until = now + decision.retry_after_s - margin
+            if until > entry.expires_at:
+                until = entry.expires_at
             return (until, decision) if until > now else None
 
     def peek(self, algorithm: Algorithm, key: str, now: float) -> Decision:

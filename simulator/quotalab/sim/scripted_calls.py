@@ -35,12 +35,13 @@ play scenarios both ways and require identical reports.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from quotalab.clock import VirtualClock
-from quotalab.outcomes import THROTTLED_KINDS, answer_kind
+from quotalab.outcomes import OK, THROTTLED_KINDS, answer_kind
 from quotalab.sim.aggregates import BucketSeries, Latencies
 from quotalab.sim.engine_types import CacheGroup, Call, ReplyLike, Worker
 from quotalab.sim.fast_provider import Issued, RefusalWindow
@@ -164,6 +165,23 @@ class _Lane:
         self.ended_at = 0.0  # when the last of them ended
 
 
+class _Served:
+    """A worker's calls answered 2xx, not yet counted in tallies and latencies."""
+
+    __slots__ = ("calls", "ended_at", "worker")
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.calls = 0
+        self.ended_at = 0.0  # when the last of them ended
+
+
+def _same_ms(duration_s: float, slack_s: float) -> bool:
+    """Whether every duration within ``slack_s`` of ``duration_s`` falls in its millisecond
+    of the latency histogram (``Latencies.add``)."""
+    return round((duration_s - slack_s) * 1000.0) == round((duration_s + slack_s) * 1000.0)
+
+
 class ScriptedCalls:
     """Plays no-retry, no-cache calls for ``host`` against ``provider``."""
 
@@ -183,7 +201,9 @@ class ScriptedCalls:
         # ``(t + latency_s) - t``, a float rounding away: lanes only where both
         # fall in the same millisecond of the latency histogram.
         latency, slack = host.latency_s, math.ulp(host.stop_at + host.latency_s)
-        self._lanes_open = round((latency - slack) * 1000.0) == round((latency + slack) * 1000.0)
+        self._lanes_open = _same_ms(latency, slack)
+        self._served_open = latency > 0 and _same_ms(2 * latency, 2 * slack)
+        self._served: dict[Worker, _Served] = {}
 
     def plays(self, group: CacheGroup) -> bool:
         """Whether calls of ``group`` are played here."""
@@ -236,8 +256,13 @@ class ScriptedCalls:
             lane.ended_at = ended
             return True
         answer = provider.grant(request)
-        host.begin_call(worker, t)
         latency = host.latency_s
+        if isinstance(answer, Issued) and answer.direct and self._served_open:
+            # The flow sends the API request when the token arrives; the call is
+            # counted there, all at once (``_serve``).
+            host.at(t + latency, functools.partial(self._serve, worker, t, answer))
+            return True
+        host.begin_call(worker, t)
         if isinstance(answer, Issued):  # a token: the flow sends the API request on its arrival
             issued = answer
             host.account_ok(worker, "token", t)
@@ -315,6 +340,51 @@ class ScriptedCalls:
             self.provider.count_refused(request, lane.counter, n)
             lane.calls = 0
         self._settling = [lane for lane in self._settling if self._lanes.get(lane.worker) is lane]
+        duration_s = 2 * host.latency_s
+        for served in self._served.values():
+            n = served.calls
+            if not n:
+                continue
+            tally = served.worker.tally
+            tally.calls += n
+            tally.count("token", OK, n)
+            tally.count("api", OK, n)
+            host.count_ended(served.worker, duration_s, served.ended_at, None, False, n)
+            served.calls = 0
+
+    def _serve(self, worker: Worker, started_at: float, issued: Issued) -> None:
+        """The token arrives: send the API request with it, now, and count the call.
+
+        Answered 2xx, the call adds its time-series counts here and the rest
+        in bulk (``settle``); else it is counted as begun with a token and
+        goes on as ``_api`` plays it.
+        """
+        host = self.host
+        if not self.provider.api_ok_issued(worker.request, issued):
+            host.begin_call(worker, started_at)
+            host.account_ok(worker, "token", started_at)
+            self._api(worker, started_at, issued)
+            return
+        t = host.clock.now()
+        # What ``begin_call``, ``account_ok`` and ``end_call`` count by bucket
+        # (``BucketSeries.index``, inline).
+        series = host.series
+        values, start, width, last = series.values, series.start, series.width_s, series.buckets - 1
+        i = int((started_at - start) // width)
+        if i > last:
+            i = last
+        values["calls"][i] += 1
+        values["token_requests"][i] += 1
+        i = int((t - start) // width)
+        values["api_ok"][i if i < last else last] += 1
+        ended = t + host.latency_s
+        i = int((ended - start) // width)
+        values["ok"][i if i < last else last] += 1
+        served = self._served.get(worker)
+        if served is None:
+            served = self._served[worker] = _Served(worker)
+        served.calls += 1
+        served.ended_at = ended
 
     def _api(self, worker: Worker, started_at: float, issued: Issued) -> None:
         """The token arrives: send the API request with it, now."""
