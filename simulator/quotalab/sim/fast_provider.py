@@ -35,6 +35,8 @@ from quotalab.wire import HttpRequest, HttpResponse
 __all__ = ["FastProvider", "Issued", "RefusalWindow"]
 
 _PLANS_MAX = 4096  # distinct request objects remembered (strategies reuse a handful)
+_LATER = ("token_requests", "tokens_issued", "api_calls", "api_ok")
+"""What a token granted and an API request admitted count, added up until ``settle``."""
 
 
 class RefusalWindow:
@@ -87,6 +89,7 @@ class FastProvider:
         self._plan_windows: dict[TokenPlan, RefusalWindow] = {}  # a plan's, once known
         self._quotas: dict[str, _Unchanged] = {}  # by the issue rule's store key
         self._plan_quotas: dict[TokenPlan, _Unchanged] = {}
+        self._later: dict[str, list[int]] = {}  # per client: counts of ``_LATER`` not added yet
         self._issued_clients: dict[tuple[_ApiPlan, TokenPlan], str | None] = {}
         self.proves_refusals = False  # whether ``grant`` proves refusals (it costs a little)
         self.answered = 0  # requests answered on the fast path
@@ -180,6 +183,28 @@ class FastProvider:
             counters.incr(client_id, counter, calls)
         self.answered += calls
 
+    def _count_now(self, who: str, first: str, second: str) -> None:
+        """Count a client's first ``grant`` or ``api_ok``, from which on they are counted later."""
+        if len(self._later) >= _PLANS_MAX:
+            self.settle()
+            self._later.clear()
+        self.provider.counters.incr_pair(who, first, second)
+        self._later[who] = [0, 0, 0, 0]
+
+    def settle(self) -> None:
+        """Add the counts ``grant`` and ``api_ok`` left for later to the provider's counters.
+
+        A client's first is counted at once, so the counters' rows come in the
+        order they would; the rest are added here, which the caller does
+        before anybody reads the counters (``ScriptedCalls.settle``).
+        """
+        counters = self.provider.counters
+        for who, later in self._later.items():
+            for i, n in enumerate(later):
+                if n:
+                    counters.incr(who, _LATER[i], n)
+                    later[i] = 0
+
     def grant(self, request: HttpRequest) -> Issued | HttpResponse | None:
         """Token request ``request`` decided for a caller that reads little of the answer.
 
@@ -239,7 +264,12 @@ class FastProvider:
         if counted:
             counters.incr(who, "tokens_issued")
         else:
-            counters.incr_pair(who, "token_requests", "tokens_issued")
+            later = self._later.get(who)
+            if later is None:
+                self._count_now(who, "token_requests", "tokens_issued")
+            else:
+                later[0] += 1
+                later[1] += 1
         issued = self._issuer.issue(plan, int(now))
         # This token may have emptied the bucket (when ``remaining`` says a
         # request now would be admitted, nothing can be proven).
@@ -367,7 +397,12 @@ class FastProvider:
         decision = p.limiter.admit(endpoint, "request", who, now)
         if decision is None or not decision.allowed:
             return False
-        p.counters.incr_pair(who, "api_calls", "api_ok")
+        later = self._later.get(who)
+        if later is None:
+            self._count_now(who, "api_calls", "api_ok")
+        else:
+            later[2] += 1
+            later[3] += 1
         self.answered += 1
         return True
 

@@ -71,6 +71,10 @@ class RefusalProof(Protocol):
 
     def api_ok_issued(self, request: HttpRequest, issued: Issued) -> bool: ...
 
+    def settle(self) -> None:
+        """Add the provider's counts left for later (before anybody reads them)."""
+        ...
+
 
 class ScriptHost(Protocol):
     """What scripted calls need of the engine that plays the rest."""
@@ -196,6 +200,13 @@ class ScriptedCalls:
         self._settling: list[_Lane] = []  # every lane with calls to count
         series = host.series
         assert series.log is None, "a recorded period would miss the lanes' counts"
+        # What the lanes count by bucket themselves (``BucketSeries.add``, inline).
+        self._grid = (series.start, series.width_s, series.buckets - 1)
+        values = series.values
+        self._refused_series = tuple(
+            values[n] for n in ("calls", "token_requests", "throttled", "failed")
+        )
+        self._served_series = tuple(values[n] for n in ("calls", "token_requests", "api_ok", "ok"))
         self._span_s = 2 * host.latency_s
         # A lane counts its calls' durations as ``latency_s``; each really lasts
         # ``(t + latency_s) - t``, a float rounding away: lanes only where both
@@ -239,19 +250,18 @@ class ScriptedCalls:
                 return True
             # What ``begin_call``, ``account_send`` and ``end_call`` count by
             # bucket (``BucketSeries.index``, inline); the rest waits for ``settle``.
-            series = host.series
-            values = series.values
-            last = series.buckets - 1
-            i = int((t - series.start) // series.width_s)
+            start, width_s, last = self._grid
+            calls, token_requests, throttled, failed = self._refused_series
+            i = int((t - start) // width_s)
             if i > last:
                 i = last
-            values["calls"][i] += 1
-            values["token_requests"][i] += 1
+            calls[i] += 1
+            token_requests[i] += 1
             if lane.throttled:
-                values["throttled"][i] += 1
+                throttled[i] += 1
             ended = t + host.latency_s
-            j = int((ended - series.start) // series.width_s)
-            values["failed"][j if j < last else last] += 1
+            i = int((ended - start) // width_s)
+            failed[i if i < last else last] += 1
             lane.calls += 1
             lane.ended_at = ended
             return True
@@ -351,6 +361,7 @@ class ScriptedCalls:
             tally.count("api", OK, n)
             host.count_ended(served.worker, duration_s, served.ended_at, None, False, n)
             served.calls = 0
+        self.provider.settle()
 
     def _serve(self, worker: Worker, started_at: float, issued: Issued) -> None:
         """The token arrives: send the API request with it, now, and count the call.
@@ -368,18 +379,18 @@ class ScriptedCalls:
         t = host.clock.now()
         # What ``begin_call``, ``account_ok`` and ``end_call`` count by bucket
         # (``BucketSeries.index``, inline).
-        series = host.series
-        values, start, width, last = series.values, series.start, series.width_s, series.buckets - 1
-        i = int((started_at - start) // width)
+        start, width_s, last = self._grid
+        calls, token_requests, api_ok, ok = self._served_series
+        i = int((started_at - start) // width_s)
         if i > last:
             i = last
-        values["calls"][i] += 1
-        values["token_requests"][i] += 1
-        i = int((t - start) // width)
-        values["api_ok"][i if i < last else last] += 1
+        calls[i] += 1
+        token_requests[i] += 1
+        i = int((t - start) // width_s)
+        api_ok[i if i < last else last] += 1
         ended = t + host.latency_s
-        i = int((ended - start) // width)
-        values["ok"][i if i < last else last] += 1
+        i = int((ended - start) // width_s)
+        ok[i if i < last else last] += 1
         served = self._served.get(worker)
         if served is None:
             served = self._served[worker] = _Served(worker)

@@ -146,6 +146,7 @@ class TokenIssuer:
         # Per plan: its answer rendered around a marker, the bytes either side of
         # the marker, and whether a client reads the marker as the access token.
         self._frames: dict[TokenPlan, tuple[HttpResponse, bytes, bytes, bool] | None] = {}
+        self._shapes: dict[TokenPlan, tuple[dict[str, Any], dict[str, Any], int, bool, bool]] = {}
         self._claims_of_keys = isinstance(provider.keys, HandleKeys)  # verify(sign(c)) == c
 
     def issue(self, plan: TokenPlan, issued_at: int) -> Issued:
@@ -153,31 +154,41 @@ class TokenIssuer:
         issued = self._issued.get(plan)
         if issued is not None and issued.issued_at == issued_at:
             return issued
-        frame = self._frame(plan)
-        direct = frame is not None and frame[3] and self._claims_of_keys
-        issued = Issued(self, plan, issued_at, self._claims(plan, issued_at), direct)
+        shape = self._shapes.get(plan)
+        if shape is None:
+            shape = self._shape(plan)
+        head, tail, lifetime_s, nbf, direct = shape
+        claims = head.copy()  # the claims ``auth0.token`` signs, in its order
+        claims["iat"] = issued_at
+        claims["exp"] = issued_at + lifetime_s
+        if nbf:
+            claims["nbf"] = issued_at
+        claims.update(tail)
+        issued = Issued(self, plan, issued_at, claims, direct)
         if len(self._issued) >= _MEMO_MAX:
             self._issued.clear()
         self._issued[plan] = issued
         return issued
 
-    def _claims(self, plan: TokenPlan, issued_at: int) -> dict[str, Any]:
-        """The claims ``auth0.token`` signs for a token of ``plan`` issued at ``issued_at``."""
-        p = self.provider
-        claims: dict[str, Any] = {
+    def _shape(self, plan: TokenPlan) -> tuple[dict[str, Any], dict[str, Any], int, bool, bool]:
+        """What every token of ``plan`` shares: the claims before and after the time
+        claims, the lifetime, whether ``nbf`` is set, and whether it is ``direct``."""
+        settings = self.provider.settings
+        head: dict[str, Any] = {
             "iss": plan.issuer,
             "sub": f"{plan.client_id}@clients",
             "aud": plan.audience,
-            "iat": issued_at,
-            "exp": issued_at + p.settings.token_lifetime_s,
         }
-        if p.settings.include_nbf:
-            claims["nbf"] = issued_at
-        if plan.scope:
-            claims["scope"] = plan.scope
-        claims["gty"] = "client-credentials"
-        claims["azp"] = plan.client_id
-        return claims
+        tail: dict[str, Any] = {"scope": plan.scope} if plan.scope else {}
+        tail["gty"] = "client-credentials"
+        tail["azp"] = plan.client_id
+        frame = self._frame(plan)
+        direct = frame is not None and frame[3] and self._claims_of_keys
+        shape = (head, tail, settings.token_lifetime_s, settings.include_nbf, direct)
+        if len(self._shapes) >= _MEMO_MAX:
+            self._shapes.clear()
+        self._shapes[plan] = shape
+        return shape
 
     def _values(self, plan: TokenPlan, access_token: str) -> Mapping[str, str]:
         return {
