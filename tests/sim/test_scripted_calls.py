@@ -17,7 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from quotalab.limits import Algorithm, Decision, MemoryStore
+from quotalab.sim.fast_provider import FastProvider
 from quotalab.sim.scenario import SimSettings, run_strategy
+from quotalab.wire import HttpRequest
 from tests.sim.test_fast_forward import observable
 
 TWEAKS = {
@@ -35,6 +38,10 @@ TWEAKS = {
     "per-client token limit": (
         '[limits.oauth_token]\nkey = ["client"]\nburst = 1\nrefill_rate = 2\n'
     ),
+    "token limit not enforced": (
+        "[limits.oauth_token]\nenforce = false\nburst = 2\nrefill_rate = 3\n"
+    ),
+    "quota spent, not enforced": '[limits.m2m_quota]\nlimit = 25\nperiod = "day"\n',
     "two request rules": (
         '[endpoints.token]\nlimits = ["oauth_token", "api", "m2m_quota"]\n'
         "[limits.oauth_token]\nburst = 5\nrefill_rate = 10\n"
@@ -86,7 +93,7 @@ def both_ways(
     rate=st.sampled_from([1.0, 8.0, 40.0]),
     duration_s=st.integers(5, 90),
     seed=st.integers(0, 2**16),
-    latency_s=st.sampled_from([0.0, 0.01, 0.02, 0.5]),
+    latency_s=st.sampled_from([0.0, 0.01, 0.02, 0.5, 0.0015, 0.00125]),
 )
 def test_scripted_naive_calls_report_as_played(
     tmp_path: Path,
@@ -126,3 +133,63 @@ def test_a_throttled_naive_run_is_scripted(tmp_path: Path, tweak: str) -> None:
     if tweak in ("none", "tight token bucket", "interval refill", "per-client token limit"):
         # A refused call costs its arrival alone; a played one at least two events.
         assert scripted_events < 1.5 * calls < played_events
+
+
+@pytest.mark.parametrize("latency_s", [0.0015, 0.00125, 0.02])
+def test_calls_counted_in_bulk_report_as_played(
+    tmp_path: Path, latency_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused and served calls counted in bulk report what each call counts played.
+
+    A call of 1.5 ms played at epoch times lasts ``(t + 0.0015) - t``, which
+    the latency histogram files under 1 ms, not the 2 ms of ``0.0015`` itself;
+    served calls of 1.25 ms latency last 3 ms, not 2.5: bulk counting must
+    not file them under the nominal latency.
+    """
+    bulks: list[int] = []
+    counted = FastProvider.count_refused
+
+    def count_refused(self: FastProvider, request: HttpRequest, counter: str, calls: int) -> None:
+        bulks.append(calls)
+        counted(self, request, counter, calls)
+
+    monkeypatch.setattr(FastProvider, "count_refused", count_refused)
+    settings = SimSettings(
+        clients=4, duration_s=60.0, traffic="poisson", rate=20.0, seed=5, latency_s=latency_s
+    )
+    scripted, played, _, _ = both_ways(tmp_path, settings, "none", "none")
+    assert scripted == played
+    if latency_s != 0.0015:  # the bulk path really ran: most refusals counted at the end
+        assert max(bulks) > 100
+
+
+def test_a_spent_quota_that_lets_tokens_through_is_not_asked_again_until_its_period_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Across an hour boundary the hourly quota counts again, as played; inside an hour a
+    spent quota is not applied per token."""
+    applied: list[str] = []
+    apply = MemoryStore.apply
+
+    def counting(
+        self: MemoryStore, algorithm: Algorithm, key: str, now: float, cost: int = 1
+    ) -> Decision:
+        applied.append(key)
+        return apply(self, algorithm, key, now, cost)
+
+    monkeypatch.setattr(MemoryStore, "apply", counting)
+    settings = SimSettings(
+        clients=2, duration_s=3700.0, traffic="poisson", rate=0.5, seed=2, latency_s=0.02
+    )
+    config = tmp_path / "quota.toml"
+    config.write_text('[limits.m2m_quota]\nlimit = 20\nperiod = "hour"\n', encoding="utf-8")
+    settings = dataclasses.replace(settings, config_path=str(config), strategies=("naive",))
+    scripted = run_strategy(settings, "naive")
+    quota_applies = sum(key.startswith("m2m_quota:") for key in applied)
+    applied.clear()
+    played = run_strategy(dataclasses.replace(settings, fast_path=False), "naive")
+    assert observable(scripted) == observable(played)
+    tallies = scripted.result.tallies.values()
+    assert sum(t.tokens_issued for t in tallies) > 1000
+    assert 40 <= quota_applies < 50  # 20 an hour, then nothing until the next hour
+    assert sum(key.startswith("m2m_quota:") for key in applied) > 1000

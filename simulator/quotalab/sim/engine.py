@@ -157,14 +157,16 @@ class Engine:
         ):  # nothing reads calls in flight: naive calls may be played from their arrival
             self._script = ScriptedCalls(self, self.provider)
         heap, pop, push, clock = queue.heap, heapq.heappop, heapq.heappush, self.clock
+        stop_at = self.stop_at
+        arrive = self._arrive if self.oracle is not None else self._start  # no quiet calls
         events = 0
         t = self.start
         check_at = search.check_at if search is not None else float("inf")
         while heap:
             entry = pop(heap)
             t = entry[0]
-            if t > self.stop_at:
-                t = self.stop_at  # calls still going now are abandoned
+            if t > stop_at:
+                t = stop_at  # calls still going now are abandoned
                 break
             if t > check_at:  # every event up to check_at has been played
                 assert search is not None
@@ -180,7 +182,7 @@ class Engine:
                 clock.set(t)
             if kind == ARRIVAL:
                 assert isinstance(subject, Worker)
-                self._arrive(subject, t)
+                arrive(subject, t)
             elif kind == CALLBACK:
                 queue.callbacks -= 1
                 subject()  # type: ignore[operator]
