@@ -169,3 +169,34 @@ def test_handles_carry_the_claims_they_were_signed_with() -> None:
     assert not jwt.startswith(HANDLE_PREFIX)
     assert keys.verify(jwt) == {**claims, "aud": ["a", "b"]}
     assert isinstance(keys.verify(jwt[:-4] + "AAAA"), str)  # refused, as any forged JWT
+
+
+@pytest.mark.parametrize("strategy", [name for name in NAMES if name != "article"])
+@pytest.mark.parametrize("profile", ["okta", "entra"])
+def test_profiles_with_their_own_claims_report_the_same_both_ways(
+    profile: str, strategy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Okta names the client ``cid`` and its scopes ``scp``; Entra's scopes are ``roles``:
+    the fast path reads a token's client and scopes as the full path does, and answers
+    those API calls itself."""
+    answered: list[int] = []
+    api = FastProvider._api
+
+    def counting(self: FastProvider, plan: object, authorization: str) -> object:
+        response = api(self, plan, authorization)  # type: ignore[arg-type]
+        answered.append(response is not None)
+        return response
+
+    monkeypatch.setattr(FastProvider, "_api", counting)
+    settings = SimSettings(
+        profile=profile,
+        clients=3,
+        duration_s=120.0,
+        traffic="poisson",
+        rate=5.0,
+        fast_forward=False,
+    )
+    fast = observable(run_strategy(settings, strategy))
+    full = observable(run_strategy(dataclasses.replace(settings, fast_path=False), strategy))
+    assert fast == full
+    assert sum(answered) > 0.9 * len(answered) > 100
