@@ -46,9 +46,17 @@ class RefusalWindow:
     proven again, so a plan finds its window with one lookup.
     """
 
-    __slots__ = ("counter", "response", "rule", "until")
+    __slots__ = ("counter", "endpoint_name", "response", "rule", "until")
 
-    def __init__(self, until: float, response: HttpResponse, counter: str, rule: LimitRule):
+    def __init__(
+        self,
+        until: float,
+        response: HttpResponse,
+        counter: str,
+        rule: LimitRule,
+        endpoint_name: str,
+    ) -> None:
+        self.endpoint_name = endpoint_name  # the token endpoint (no fault may be in force)
         self.until = until  # provider time: every token request before it is refused
         self.response = response  # the refusal that opened it: status and body hold throughout
         self.counter = counter  # the counter each refusal adds besides ``token_requests``
@@ -85,7 +93,8 @@ class FastProvider:
         self._api_plans: dict[tuple[str, str], _ApiPlan | None] = {}
         self._client_values: dict[str, Mapping[str, str]] = {}
         self._replies: dict[int, ProviderReply] = {}  # id(response) -> its reply
-        self._windows: dict[str, RefusalWindow] = {}  # by the refusing rule's store key
+        # By the refusing rule's store key and the token endpoint's name.
+        self._windows: dict[tuple[str, str], RefusalWindow] = {}
         self._plan_windows: dict[TokenPlan, RefusalWindow] = {}  # a plan's, once known
         self._quotas: dict[str, _Unchanged] = {}  # by the issue rule's store key
         self._plan_quotas: dict[TokenPlan, _Unchanged] = {}
@@ -161,12 +170,13 @@ class FastProvider:
         so only a caller that reads status and body may use it.
         """
         entry = self._token_plans.get(id(request))
-        if entry is None or entry[0] is not request or entry[1] is None:
+        if entry is None or entry[0] is not request:
             return None
-        plan = entry[1]
-        window = self._plan_windows.get(plan)
+        window = self._plan_windows.get(entry[1])  # type: ignore[arg-type]
+        if window is None:
+            return None
         p = self.provider
-        if window is None or p.clock.now() >= window.until or plan.endpoint.name in p.faults.faults:
+        if p.clock.now() >= window.until or window.endpoint_name in p.faults.faults:
             return None
         return window
 
@@ -291,7 +301,7 @@ class FastProvider:
         until, rule, key, decision = proof
         if not rule.enforce:
             return  # it lets the request through
-        window = self._windows.get(key)
+        window = self._windows.get((key, plan.endpoint.name))
         if window is not None and window.rule is rule:
             window.until = until  # status and body never change
         else:
@@ -302,10 +312,10 @@ class FastProvider:
             # headers are this instant's (``proven_refusal`` says who may rely on what).
             response = reject.render(template_values(rule, decision, now))
             counter = refusal_counter(response.status, "throttled_429")
-            window = RefusalWindow(until, response, counter, rule)
+            window = RefusalWindow(until, response, counter, rule, plan.endpoint.name)
             if len(self._windows) >= _PLANS_MAX:
                 self._windows.clear()
-            self._windows[key] = window
+            self._windows[(key, plan.endpoint.name)] = window
         if self._plan_windows.get(plan) is not window:
             if len(self._plan_windows) >= _PLANS_MAX:
                 self._plan_windows.clear()

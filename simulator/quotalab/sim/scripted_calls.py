@@ -44,6 +44,7 @@ from quotalab.clock import VirtualClock
 from quotalab.outcomes import OK, THROTTLED_KINDS, answer_kind
 from quotalab.sim.aggregates import BucketSeries, Latencies
 from quotalab.sim.engine_types import CacheGroup, Call, ReplyLike, Worker
+from quotalab.sim.event_queue import EventQueue
 from quotalab.sim.fast_provider import Issued, RefusalWindow
 from quotalab.strategies.client import ClientStrategy
 from quotalab.strategies.client_settings import with_bearer
@@ -84,6 +85,11 @@ class ScriptHost(Protocol):
     latencies: Latencies
     latency_s: float
     stop_at: float
+
+    @property
+    def queue(self) -> EventQueue:
+        """The agenda ``at`` puts actions on."""
+        ...
 
     def at(self, t: float, action: Callable[[], None]) -> None: ...
 
@@ -208,6 +214,7 @@ class ScriptedCalls:
         )
         self._served_series = tuple(values[n] for n in ("calls", "token_requests", "api_ok", "ok"))
         self._span_s = 2 * host.latency_s
+        self._at = host.queue.at  # ``host.at``, one call less
         # A lane counts its calls' durations as ``latency_s``; each really lasts
         # ``(t + latency_s) - t``, a float rounding away: lanes only where both
         # fall in the same millisecond of the latency histogram.
@@ -270,7 +277,7 @@ class ScriptedCalls:
         if isinstance(answer, Issued) and answer.direct and self._served_open:
             # The flow sends the API request when the token arrives; the call is
             # counted there, all at once (``_serve``).
-            host.at(t + latency, functools.partial(self._serve, worker, t, answer))
+            self._at(t + latency, functools.partial(self._serve, worker, t, answer))
             return True
         host.begin_call(worker, t)
         if isinstance(answer, Issued):  # a token: the flow sends the API request on its arrival
