@@ -193,3 +193,14 @@ def test_a_spent_quota_that_lets_tokens_through_is_not_asked_again_until_its_per
     assert sum(t.tokens_issued for t in tallies) > 1000
     assert 40 <= quota_applies < 50  # 20 an hour, then nothing until the next hour
     assert sum(key.startswith("m2m_quota:") for key in applied) > 1000
+
+
+@pytest.mark.parametrize("faults", ["token latency", "api latency"])
+def test_an_injected_latency_ends_a_call_when_played(tmp_path: Path, faults: str) -> None:
+    """A call handed to its flow resumes at ``t + (latency + injected)``, the engine's own
+    sum: ``(t + latency) + injected`` rounds elsewhere (17 ms against 18 here)."""
+    settings = SimSettings(
+        clients=2, duration_s=20.0, traffic="poisson", rate=2.0, seed=0, latency_s=0.00125
+    )
+    scripted, played, _, _ = both_ways(tmp_path, settings, "none", faults)
+    assert scripted == played

@@ -294,7 +294,8 @@ class ScriptedCalls:
         if answer is None:
             reply = provider.respond(request)
             if reply.latency_s or not isinstance(reply.response, HttpResponse):
-                self._adopt(worker, t, [], reply.response, t + latency + reply.latency_s)
+                # The engine's own sum: the delay first, then the instant.
+                self._adopt(worker, t, [], reply.response, t + (latency + reply.latency_s))
                 return True
             answer = reply.response
             if 200 <= answer.status < 300:  # not known to ``grant``: let the flow read it
@@ -432,7 +433,7 @@ class ScriptedCalls:
             started_at,
             [issued.answer],
             reply.response,
-            t + host.latency_s + reply.latency_s,
+            t + (host.latency_s + reply.latency_s),
         )
 
     def _ending(self, worker: Worker, refusal: HttpResponse) -> tuple[str, str] | None:
