@@ -23,12 +23,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from quotalab.profiles.profile_model import EndpointSpec, LimitRule
+from quotalab.profiles.profile_model import EndpointSpec
 from quotalab.server import auth0
-from quotalab.server.mock_provider import MockProvider, ProviderReply, refusal_counter
+from quotalab.server.mock_provider import MockProvider, ProviderReply
 from quotalab.server.parsing import read_request
 from quotalab.server.request_ids import GENERATED
-from quotalab.server.throttle import UNLIMITED, template_values
+from quotalab.server.throttle import UNLIMITED
+from quotalab.sim.refusal_proofs import RefusalProofs, RefusalWindow
 from quotalab.sim.token_grants import Issued, TokenIssuer, TokenPlan, plan_token
 from quotalab.wire import HttpRequest, HttpResponse
 
@@ -37,39 +38,6 @@ __all__ = ["FastProvider", "Issued", "RefusalWindow"]
 _PLANS_MAX = 4096  # distinct request objects remembered (strategies reuse a handful)
 _LATER = ("token_requests", "tokens_issued", "api_calls", "api_ok")
 """What a token granted and an API request admitted count, added up until ``settle``."""
-
-
-class RefusalWindow:
-    """A stretch in which the token endpoint's one request rule refuses everybody alike.
-
-    One per limiter store key, moved on in place each time the refusal is
-    proven again, so a plan finds its window with one lookup.
-    """
-
-    __slots__ = ("counter", "endpoint_name", "response", "rule", "until")
-
-    def __init__(
-        self,
-        until: float,
-        response: HttpResponse,
-        counter: str,
-        rule: LimitRule,
-        endpoint_name: str,
-    ) -> None:
-        self.endpoint_name = endpoint_name  # the token endpoint (no fault may be in force)
-        self.until = until  # provider time: every token request before it is refused
-        self.response = response  # the refusal that opened it: status and body hold throughout
-        self.counter = counter  # the counter each refusal adds besides ``token_requests``
-        self.rule = rule  # the rule refusing
-
-
-class _Unchanged:
-    """Until when a rule refuses everybody alike but lets them through: one per store key."""
-
-    __slots__ = ("until",)
-
-    def __init__(self, until: float) -> None:
-        self.until = until
 
 
 class _ApiPlan:
@@ -93,11 +61,9 @@ class FastProvider:
         self._api_plans: dict[tuple[str, str], _ApiPlan | None] = {}
         self._client_values: dict[str, Mapping[str, str]] = {}
         self._replies: dict[int, ProviderReply] = {}  # id(response) -> its reply
-        # By the refusing rule's store key and the token endpoint's name.
-        self._windows: dict[tuple[str, str], RefusalWindow] = {}
-        self._plan_windows: dict[TokenPlan, RefusalWindow] = {}  # a plan's, once known
-        self._quotas: dict[str, _Unchanged] = {}  # by the issue rule's store key
-        self._plan_quotas: dict[TokenPlan, _Unchanged] = {}
+        self._proofs = RefusalProofs(provider)
+        self._plan_windows = self._proofs.plan_windows  # read on every proven refusal
+        self._plan_quotas = self._proofs.plan_quotas
         self._later: dict[str, list[int]] = {}  # per client: counts of ``_LATER`` not added yet
         self._issued_clients: dict[tuple[_ApiPlan, TokenPlan], str | None] = {}
         self.proves_refusals = False  # whether ``grant`` proves refusals (it costs a little)
@@ -261,7 +227,7 @@ class FastProvider:
             else:
                 quota = limiter.admit(endpoint, "issue", who, now)
                 if quota is not None and quota.allowed and not quota.remaining:
-                    self._note_quota(plan, now)
+                    self._proofs.note_quota(plan, now)
         if quota is None or not quota.allowed:
             if not counted:
                 counters.incr(who, "token_requests")
@@ -292,53 +258,8 @@ class FastProvider:
 
     def _note_refusal(self, plan: TokenPlan, now: float) -> None:
         """If the token endpoint's rule refuses now, remember until when, and its refusal."""
-        if not self.proves_refusals:
-            return
-        p = self.provider
-        proof = p.limiter.rejected_until(plan.endpoint, "request", plan.client_id, now)
-        if proof is None:
-            return
-        until, rule, key, decision = proof
-        if not rule.enforce:
-            return  # it lets the request through
-        window = self._windows.get((key, plan.endpoint.name))
-        if window is not None and window.rule is rule:
-            window.until = until  # status and body never change
-        else:
-            reject = p.responses[rule.reject]
-            if not reject.static_body or reject.names & GENERATED:
-                return
-            # Status and body are what every refusal of the rule carries; the
-            # headers are this instant's (``proven_refusal`` says who may rely on what).
-            response = reject.render(template_values(rule, decision, now))
-            counter = refusal_counter(response.status, "throttled_429")
-            window = RefusalWindow(until, response, counter, rule, plan.endpoint.name)
-            if len(self._windows) >= _PLANS_MAX:
-                self._windows.clear()
-            self._windows[(key, plan.endpoint.name)] = window
-        if self._plan_windows.get(plan) is not window:
-            if len(self._plan_windows) >= _PLANS_MAX:
-                self._plan_windows.clear()
-            self._plan_windows[plan] = window
-
-    def _note_quota(self, plan: TokenPlan, now: float) -> None:
-        """If the token endpoint's issue rule refuses now but does not enforce, remember
-        until when: until then it lets every token through and writes nothing."""
-        p = self.provider
-        proof = p.limiter.rejected_until(plan.endpoint, "issue", plan.client_id, now)
-        if proof is None or proof[1].enforce:
-            return
-        until, _, key, _ = proof
-        unchanged = self._quotas.get(key)
-        if unchanged is None:
-            if len(self._quotas) >= _PLANS_MAX:
-                self._quotas.clear()
-            unchanged = self._quotas[key] = _Unchanged(until)
-        unchanged.until = until
-        if self._plan_quotas.get(plan) is not unchanged:
-            if len(self._plan_quotas) >= _PLANS_MAX:
-                self._plan_quotas.clear()
-            self._plan_quotas[plan] = unchanged
+        if self.proves_refusals:
+            self._proofs.note_refusal(plan, now)
 
     # -- JWT-protected API ------------------------------------------------
 

@@ -37,105 +37,20 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
-from typing import Protocol, runtime_checkable
 
-from quotalab.clock import VirtualClock
 from quotalab.outcomes import OK, THROTTLED_KINDS, answer_kind
-from quotalab.sim.aggregates import BucketSeries, Latencies
-from quotalab.sim.engine_types import CacheGroup, Call, ReplyLike, Worker
-from quotalab.sim.event_queue import EventQueue
-from quotalab.sim.fast_provider import Issued, RefusalWindow
+from quotalab.sim.engine_types import CacheGroup, Call, Worker
+from quotalab.sim.refusal_proofs import RefusalWindow
+from quotalab.sim.script_seams import RefusalProof, ScriptHost
+from quotalab.sim.token_grants import Issued
 from quotalab.strategies.client import ClientStrategy
 from quotalab.strategies.client_settings import with_bearer
 from quotalab.strategies.messages import Send
 from quotalab.wire import HttpRequest, HttpResponse
 
+__all__ = ["RefusalProof", "ScriptHost", "ScriptedCalls", "scriptable"]
+
 _MEMO_MAX = 4096
-
-
-@runtime_checkable
-class RefusalProof(Protocol):
-    """The provider seam: answers, and refusals proven without asking the limiter."""
-
-    proves_refusals: bool
-
-    def respond(self, request: HttpRequest) -> ReplyLike: ...
-
-    def proven_refusal(self, request: HttpRequest) -> RefusalWindow | None: ...
-
-    def count_refused(self, request: HttpRequest, counter: str, calls: int) -> None: ...
-
-    def grant(self, request: HttpRequest) -> Issued | HttpResponse | None: ...
-
-    def api_ok(self, request: HttpRequest) -> bool: ...
-
-    def api_ok_issued(self, request: HttpRequest, issued: Issued) -> bool: ...
-
-    def settle(self) -> None:
-        """Add the provider's counts left for later (before anybody reads them)."""
-        ...
-
-
-class ScriptHost(Protocol):
-    """What scripted calls need of the engine that plays the rest."""
-
-    clock: VirtualClock
-    series: BucketSeries
-    latencies: Latencies
-    latency_s: float
-    stop_at: float
-
-    @property
-    def queue(self) -> EventQueue:
-        """The agenda ``at`` puts actions on."""
-        ...
-
-    def at(self, t: float, action: Callable[[], None]) -> None: ...
-
-    def adopt(self, call: Call, response: HttpResponse, resume_at: float) -> None:
-        """Continue ``call`` event by event: its flow gets ``response`` at ``resume_at``."""
-        ...
-
-    def begin_call(self, worker: Worker, t: float) -> None:
-        """Count a call of ``worker`` starting at ``t``."""
-        ...
-
-    def account_send(
-        self, call: Call | None, worker: Worker, purpose: str, response: HttpResponse, t: float
-    ) -> int:
-        """Count a request sent at ``t`` and its answer, as event-by-event play does; its kind."""
-        ...
-
-    def account_ok(self, worker: Worker, purpose: str, t: float) -> None:
-        """Count a request sent at ``t`` and answered 2xx."""
-        ...
-
-    def end_call(
-        self,
-        worker: Worker,
-        started_at: float,
-        t: float,
-        status: int,
-        reason: str | None,
-        throttled: bool = False,
-        message: str = "",
-    ) -> None:
-        """Count a call that ends at ``t`` (``reason``: why it failed; None: it did not)."""
-        ...
-
-    def count_ended(
-        self,
-        worker: Worker,
-        duration_s: float,
-        last_at: float,
-        reason: str | None,
-        throttled: bool,
-        amount: int,
-    ) -> None:
-        """Count ``amount`` calls of ``duration_s`` that ended by ``last_at``, all but
-        their time series (counted already) and their message (their first's)."""
-        ...
 
 
 def scriptable(strategy: object) -> bool:

@@ -1,0 +1,111 @@
+"""Stretches in which a token endpoint's limit decides everybody alike, for the fast path.
+
+A refusal writes no limiter state (``MemoryStore.rejected_until``), so once
+the token endpoint's one request rule refuses, every token request of its
+store key is refused the same way until the rule could admit again: a
+``RefusalWindow``. A rule that does not enforce (Auth0's monthly quota, by
+default) lets a request through when it refuses it, and writes nothing
+either: once spent, it need not be asked again until its period ends. Both
+are learnt from the limiter itself (``Limiter.rejected_until``) and kept
+here, one per store key, moved on in place each time they are proven again.
+"""
+
+from __future__ import annotations
+
+from quotalab.profiles.profile_model import LimitRule
+from quotalab.server.mock_provider import MockProvider, refusal_counter
+from quotalab.server.request_ids import GENERATED
+from quotalab.server.throttle import template_values
+from quotalab.sim.token_grants import TokenPlan
+from quotalab.wire import HttpResponse
+
+_MEMO_MAX = 4096
+
+
+class RefusalWindow:
+    """A stretch in which the token endpoint's one request rule refuses everybody alike."""
+
+    __slots__ = ("counter", "endpoint_name", "response", "rule", "until")
+
+    def __init__(
+        self,
+        until: float,
+        response: HttpResponse,
+        counter: str,
+        rule: LimitRule,
+        endpoint_name: str,
+    ) -> None:
+        self.endpoint_name = endpoint_name  # the token endpoint (no fault may be in force)
+        self.until = until  # provider time: every token request before it is refused
+        self.response = response  # the refusal that opened it: status and body hold throughout
+        self.counter = counter  # the counter each refusal adds besides ``token_requests``
+        self.rule = rule  # the rule refusing
+
+
+class QuotaWindow:
+    """Until when the token endpoint's issue rule refuses everybody but lets them through."""
+
+    __slots__ = ("until",)
+
+    def __init__(self, until: float) -> None:
+        self.until = until  # provider time
+
+
+class RefusalProofs:
+    """The windows proven so far for ``provider``'s token plans."""
+
+    def __init__(self, provider: MockProvider) -> None:
+        self.provider = provider
+        self._windows: dict[tuple[str, str], RefusalWindow] = {}  # by store key and endpoint
+        self._quotas: dict[str, QuotaWindow] = {}  # by the issue rule's store key
+        self.plan_windows: dict[TokenPlan, RefusalWindow] = {}  # a plan's, once known
+        self.plan_quotas: dict[TokenPlan, QuotaWindow] = {}
+
+    def note_refusal(self, plan: TokenPlan, now: float) -> None:
+        """If ``plan``'s request rule refuses now, remember until when, and its refusal."""
+        p = self.provider
+        proof = p.limiter.rejected_until(plan.endpoint, "request", plan.client_id, now)
+        if proof is None:
+            return
+        until, rule, key, decision = proof
+        if not rule.enforce:
+            return  # it lets the request through
+        window = self._windows.get((key, plan.endpoint.name))
+        if window is not None and window.rule is rule:
+            window.until = until  # status and body never change
+        else:
+            reject = p.responses[rule.reject]
+            if not reject.static_body or reject.names & GENERATED:
+                return
+            # Status and body are what every refusal of the rule carries; the
+            # headers are this instant's (``FastProvider.proven_refusal`` says
+            # who may rely on what).
+            response = reject.render(template_values(rule, decision, now))
+            counter = refusal_counter(response.status, "throttled_429")
+            window = RefusalWindow(until, response, counter, rule, plan.endpoint.name)
+            if len(self._windows) >= _MEMO_MAX:
+                self._windows.clear()
+            self._windows[(key, plan.endpoint.name)] = window
+        if self.plan_windows.get(plan) is not window:
+            if len(self.plan_windows) >= _MEMO_MAX:
+                self.plan_windows.clear()
+            self.plan_windows[plan] = window
+
+    def note_quota(self, plan: TokenPlan, now: float) -> None:
+        """If ``plan``'s issue rule refuses now but does not enforce, remember until when:
+        until then it lets every token through and writes nothing."""
+        p = self.provider
+        proof = p.limiter.rejected_until(plan.endpoint, "issue", plan.client_id, now)
+        if proof is None or proof[1].enforce:
+            return
+        until, _, key, _ = proof
+        window = self._quotas.get(key)
+        if window is None:
+            if len(self._quotas) >= _MEMO_MAX:
+                self._quotas.clear()
+            window = self._quotas[key] = QuotaWindow(until)
+        window.until = until
+        if self.plan_quotas.get(plan) is not window:
+            if len(self.plan_quotas) >= _MEMO_MAX:
+                self.plan_quotas.clear()
+            self.plan_quotas[plan] = window
