@@ -1,6 +1,6 @@
 import pytest
 
-from quotalab.clock import OffsetClock, SystemClock, VirtualClock
+from quotalab.clock import EngineClock, OffsetClock, SystemClock, VirtualClock
 
 
 def test_virtual_clock_moves_only_when_told(clock: VirtualClock) -> None:
@@ -16,6 +16,16 @@ def test_virtual_clock_refuses_to_go_back(clock: VirtualClock) -> None:
         clock.advance(-1)
     with pytest.raises(ValueError, match="cannot go back"):
         clock.set(clock.now() - 1)
+
+
+def test_the_engine_clock_moves_and_refuses_like_a_virtual_one() -> None:
+    clock = EngineClock(100.0)
+    clock.set(100.5)
+    assert clock.now() == 100.5
+    assert clock.advance(0.5) == 101.0
+    with pytest.raises(ValueError, match="cannot go back"):
+        clock.set(100.0)
+    assert clock.now() == 101.0
 
 
 def test_offset_clock_skews_its_base(clock: VirtualClock) -> None:

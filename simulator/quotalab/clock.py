@@ -65,6 +65,21 @@ class VirtualClock:
             self._now = float(when)
 
 
+class EngineClock(VirtualClock):
+    """A ``VirtualClock`` that one thread moves: a simulation's event loop.
+
+    ``set`` takes no lock (it runs once per simulated event); it still never
+    goes back. Anything may read it, as any ``VirtualClock``.
+    """
+
+    __slots__ = ()
+
+    def set(self, when: float) -> None:
+        if when < self._now:
+            raise ValueError(f"a clock cannot go back: {when} < {self._now}")
+        self._now = float(when)
+
+
 class OffsetClock:
     """Another clock shifted by ``offset_s``: a server whose clock is skewed."""
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from quotalab.clock import VirtualClock
+from quotalab.clock import EngineClock, VirtualClock
 from quotalab.counters import MemoryCounters
 from quotalab.errors import InputError
 from quotalab.limits import MemoryStore
@@ -202,7 +202,7 @@ def run_strategy(
 
     ``progress`` is told the fraction of virtual time played, now and then.
     """
-    clock = VirtualClock()
+    clock = EngineClock()  # moved by the engine's loop alone
     config = simulation_config(settings)
     provider, workers = build_run(settings, strategy, clock, config)
     load_faults(provider, faults_path)
