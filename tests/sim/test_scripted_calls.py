@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from quotalab.limits import Algorithm, Decision, MemoryStore
 from quotalab.sim.fast_provider import FastProvider
 from quotalab.sim.scenario import SimSettings, run_strategy
-from quotalab.wire import HttpRequest
 from tests.sim.test_fast_forward import observable
 
 TWEAKS = {
@@ -135,6 +134,19 @@ def test_a_throttled_naive_run_is_scripted(tmp_path: Path, tweak: str) -> None:
         assert scripted_events < 1.5 * calls < played_events
 
 
+def test_more_clients_than_the_fast_provider_keeps_plans_for_report_as_played(
+    tmp_path: Path,
+) -> None:
+    """Plans are forgotten past 4,096 token requests: a client counted in bulk
+    whose plan was forgotten is still counted, for whom it was."""
+    settings = SimSettings(clients=5000, duration_s=40.0, traffic="poisson", rate=0.05, seed=3)
+    scripted, played, _, _ = both_ways(tmp_path, settings, "none", "none")
+    assert scripted == played
+    tallies = scripted["tallies"]
+    assert isinstance(tallies, dict)
+    assert sum(t["token_throttled"] for t in tallies.values()) > 1000
+
+
 @pytest.mark.parametrize("latency_s", [0.0015, 0.00125, 0.02])
 def test_calls_counted_in_bulk_report_as_played(
     tmp_path: Path, latency_s: float, monkeypatch: pytest.MonkeyPatch
@@ -149,9 +161,9 @@ def test_calls_counted_in_bulk_report_as_played(
     bulks: list[int] = []
     counted = FastProvider.count_refused
 
-    def count_refused(self: FastProvider, request: HttpRequest, counter: str, calls: int) -> None:
+    def count_refused(self: FastProvider, counted_id: str, counter: str, calls: int) -> None:
         bulks.append(calls)
-        counted(self, request, counter, calls)
+        counted(self, counted_id, counter, calls)
 
     monkeypatch.setattr(FastProvider, "count_refused", count_refused)
     settings = SimSettings(

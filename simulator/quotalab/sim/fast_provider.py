@@ -146,12 +146,17 @@ class FastProvider:
             return None
         return window
 
-    def count_refused(self, request: HttpRequest, counter: str, calls: int) -> None:
-        """Count ``calls`` proven refusals of ``request`` (``counter``: their window's)."""
+    def counted_id(self, request: HttpRequest) -> str:
+        """Whom the provider counts token request ``request`` for: one ``proven_refusal``
+        has just answered (the plans known here are forgotten when too many)."""
         entry = self._token_plans.get(id(request))
         assert entry is not None and entry[0] is request and entry[1] is not None
+        return entry[1].client_id
+
+    def count_refused(self, counted_id: str, counter: str, calls: int) -> None:
+        """Count ``calls`` proven refusals of ``counted_id`` (``counter``: their window's)."""
         counters = self.provider.counters
-        client_id = entry[1].client_id
+        client_id = counted_id
         if calls == 1:
             counters.incr_pair(client_id, "token_requests", counter)
         else:
@@ -170,9 +175,11 @@ class FastProvider:
     def settle(self) -> None:
         """Add the counts ``grant`` and ``api_ok`` left for later to the provider's counters.
 
-        A client's first is counted at once, so the counters' rows come in the
-        order they would; the rest are added here, which the caller does
-        before anybody reads the counters (``ScriptedCalls.settle``).
+        A client's first is counted at once, so every client has its row from
+        its first request on; the rest are added here, which the caller does
+        before anybody reads the counters (``ScriptedCalls.settle``). The
+        counts are those of play; the order of the rows (last used first)
+        may differ, which no report reads.
         """
         counters = self.provider.counters
         for who, later in self._later.items():

@@ -68,6 +68,7 @@ class _Lane:
 
     __slots__ = (
         "calls",
+        "counted_id",
         "counter",
         "ended_at",
         "kind",
@@ -78,9 +79,16 @@ class _Lane:
     )
 
     def __init__(
-        self, worker: Worker, window: RefusalWindow, kind: int, reason: str, throttled: bool
+        self,
+        worker: Worker,
+        counted_id: str,
+        window: RefusalWindow,
+        kind: int,
+        reason: str,
+        throttled: bool,
     ) -> None:
         self.worker = worker
+        self.counted_id = counted_id  # whom the provider counts them for
         self.response = window.response
         self.counter = window.counter
         self.kind = kind
@@ -240,7 +248,8 @@ class ScriptedCalls:
     ) -> None:
         """Play in full the first call of a worker refused with ``window``'s answer,
         and open a lane for the next ones."""
-        self.provider.count_refused(request, window.counter, 1)
+        counted_id = self.provider.counted_id(request)
+        self.provider.count_refused(counted_id, window.counter, 1)
         self.host.begin_call(worker, t)
         response = window.response
         ending = self._refused(worker, response, t)
@@ -249,7 +258,7 @@ class ScriptedCalls:
         if not self._lanes_open:
             return
         kind = answer_kind(response)
-        lane = _Lane(worker, window, kind, ending[0], kind in THROTTLED_KINDS)
+        lane = _Lane(worker, counted_id, window, kind, ending[0], kind in THROTTLED_KINDS)
         if len(self._settling) >= 2 * len(self._lanes) + _MEMO_MAX:
             self.settle()  # drops the lanes no worker uses any more
         self._lanes[worker] = lane
@@ -268,9 +277,7 @@ class ScriptedCalls:
             tally.calls += n
             tally.count("token", lane.kind, n)
             host.count_ended(worker, duration_s, lane.ended_at, lane.reason, lane.throttled, n)
-            request = self._requests[worker.group]
-            assert request is not None
-            self.provider.count_refused(request, lane.counter, n)
+            self.provider.count_refused(lane.counted_id, lane.counter, n)
             lane.calls = 0
         self._settling = [lane for lane in self._settling if self._lanes.get(lane.worker) is lane]
         duration_s = 2 * host.latency_s
