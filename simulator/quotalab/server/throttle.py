@@ -37,9 +37,19 @@ UNLIMITED = Decision(True, 0, 0, 0.0, 0.0)
 Memo = tuple[dict[str, str], dict[str, str], "ThrottleVerdict", "ThrottleVerdict"]
 """Template values, filled headers, and the verdicts letting a request through with them
 or refusing it by the memo's rule: one set of numbers, one set of shared objects."""
+Lane = tuple[str, LimitRule, str, tuple[tuple[str, TextTemplate], ...]]
+"""One rule as ``Limiter.check`` applies it to one client: name, rule, store key, header
+templates."""
 
 
-def _numbers(decision: Decision, now: float) -> tuple[int, int, int, int, int, bool]:
+Numbers = tuple[int, int, int, int, int, bool]
+"""limit, remaining, reset_at, reset_in, retry_after (whole seconds) and allowed."""
+MemoKey = tuple[str, int, int, int, int, int, bool]
+"""A rule's name and the ``Numbers`` its texts say (one flat tuple: hashed per request)."""
+
+
+def _numbers(decision: Decision, now: float) -> Numbers:
+    """What a rule's texts say of ``decision`` at ``now``; ``Limiter.check`` inlines it."""
     retry = math.ceil(decision.retry_after_s) if decision.retry_after_s > 0 else 0
     return (
         decision.limit,
@@ -51,9 +61,8 @@ def _numbers(decision: Decision, now: float) -> tuple[int, int, int, int, int, b
     )
 
 
-def template_values(rule: LimitRule, decision: Decision, now: float) -> dict[str, str]:
-    """The ``${...}`` values a rule's headers and reject response may use."""
-    limit, remaining, reset_at, reset_in, retry_after, _ = _numbers(decision, now)
+def _values(rule: LimitRule, numbers: Numbers) -> dict[str, str]:
+    limit, remaining, reset_at, reset_in, retry_after, _ = numbers
     return {
         "limit": str(limit),
         "remaining": str(remaining),
@@ -62,6 +71,11 @@ def template_values(rule: LimitRule, decision: Decision, now: float) -> dict[str
         "retry_after": str(retry_after),
         "period": rule.algorithm.period if isinstance(rule.algorithm, CounterQuota) else "",
     }
+
+
+def template_values(rule: LimitRule, decision: Decision, now: float) -> dict[str, str]:
+    """The ``${...}`` values a rule's headers and reject response may use."""
+    return _values(rule, _numbers(decision, now))
 
 
 def _merged(headers: Mapping[str, str], more: Mapping[str, str]) -> dict[str, str]:
@@ -90,9 +104,10 @@ class Limiter:
         self._tracked: dict[tuple[str, str], None] = {}
         self._fixed_keys: dict[tuple[str, str], str] = {}
         self._store_keys: dict[tuple[str, str, str, str], str] = {}
-        self._memo: dict[tuple[str, tuple[int, int, int, int, int, bool]], Memo] = {}
+        self._memo: dict[MemoKey, Memo] = {}
         self._stages: dict[tuple[str, str], tuple[str, ...]] = {}
         self._one_rules: dict[tuple[str, str, str], tuple[LimitRule, str] | bool] = {}
+        self._lanes: dict[tuple[str, str, str, str], tuple[Lane, ...]] = {}
 
     def _key(
         self, rule: LimitRule, endpoint: EndpointSpec, client_id: str, request_key: str
@@ -131,41 +146,76 @@ class Limiter:
         """
         if not self.enabled or not endpoint.limits:
             return ALLOWED
+        lanes = self._lanes.get((endpoint.name, stage, client_id, request_key))
+        if lanes is None:
+            lanes = self._lanes_of(endpoint, stage, client_id, request_key)
+        apply = self.store.apply
         headers: dict[str, str] | None = None  # a memo's own dict until two rules merge
         allowed: ThrottleVerdict | None = None  # that memo's verdict, while it is
-        for name in self._stages.get((endpoint.name, stage)) or self._stage_rules(endpoint, stage):
-            rule = self.rules[name]
-            store_key = self._store_keys.get((name, endpoint.name, client_id, request_key))
-            if store_key is None:
-                store_key = self._store_key(name, rule, endpoint, client_id, request_key)
-            decision = self.store.apply(rule.algorithm, store_key, now)
-            templates = self._headers[name]
-            if templates or not decision.allowed:
+        for name, rule, store_key, templates in lanes:
+            decision = apply(rule.algorithm, store_key, now)
+            admitted, limit, remaining, reset_at, retry_after_s = decision
+            if templates or not admitted:
                 # While throttled, consecutive answers share their numbers: reuse the text.
-                memo_key = (name, _numbers(decision, now))
+                # The key holds ``template_values``' numbers, computed inline (every
+                # refusal comes here): equal keys, equal texts.
+                retry = math.ceil(retry_after_s) if retry_after_s > 0 else 0
+                reset_in = math.ceil(reset_at - now)
+                memo_key = (
+                    name,
+                    limit,
+                    remaining,
+                    math.ceil(reset_at),
+                    reset_in if reset_in > 0 else 0,
+                    retry if admitted or retry > 1 else 1,
+                    admitted,
+                )
                 memo = self._memo.get(memo_key)
                 if memo is None:
-                    values = template_values(rule, decision, now)
-                    filled = {header: template.fill(values) for header, template in templates}
-                    if len(self._memo) >= 4096:
-                        self._memo.clear()
-                    memo = self._memo[memo_key] = (
-                        values,
-                        filled,
-                        ThrottleVerdict(True, filled),
-                        ThrottleVerdict(False, filled, rule, values),
-                    )
+                    memo = self._remember(memo_key, rule, templates)
                 if headers is None:
                     headers, allowed = memo[1], memo[2]
                 elif memo[1]:
                     headers, allowed = _merged(headers, memo[1]), None
-                if not decision.allowed and rule.enforce:
+                if not admitted and rule.enforce:
                     if headers is memo[1]:  # this memo's own headers: share its verdict
                         return memo[3]
                     return ThrottleVerdict(False, headers, rule, memo[0])
         if headers is None:
             return ALLOWED
         return allowed if allowed is not None else ThrottleVerdict(True, headers)
+
+    def _remember(
+        self, memo_key: MemoKey, rule: LimitRule, templates: tuple[tuple[str, TextTemplate], ...]
+    ) -> Memo:
+        """The texts and verdicts of ``memo_key``: a rule's name and ``Numbers`` (kept, bounded)."""
+        values = _values(rule, memo_key[1:])
+        filled = {header: template.fill(values) for header, template in templates}
+        if len(self._memo) >= 4096:
+            self._memo.clear()
+        memo = self._memo[memo_key] = (
+            values,
+            filled,
+            ThrottleVerdict(True, filled),
+            ThrottleVerdict(False, filled, rule, values),
+        )
+        return memo
+
+    def _lanes_of(
+        self, endpoint: EndpointSpec, stage: Stage, client_id: str, request_key: str
+    ) -> tuple[Lane, ...]:
+        """What ``check`` applies for one client and request key: each rule of ``stage``
+        with its store key and header templates, found once (bounded) and tracked."""
+        found = []
+        for name in self._stage_rules(endpoint, stage):
+            rule = self.rules[name]
+            store_key = self._store_key(name, rule, endpoint, client_id, request_key)
+            found.append((name, rule, store_key, self._headers[name]))
+        lanes = tuple(found)
+        if len(self._lanes) >= MAX_TRACKED_KEYS:
+            self._lanes.clear()
+        self._lanes[(endpoint.name, stage, client_id, request_key)] = lanes
+        return lanes
 
     def _store_key(
         self, name: str, rule: LimitRule, endpoint: EndpointSpec, client_id: str, request_key: str
@@ -290,3 +340,4 @@ class Limiter:
         self._store_keys = {}
         self._memo = {}
         self._one_rules = {}
+        self._lanes = {}
