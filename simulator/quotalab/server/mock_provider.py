@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quotalab.clock import Clock, OffsetClock
-from quotalab.counters import UNKNOWN_CLIENTS, Counters
+from quotalab.counters import UNKNOWN_CLIENTS, Counters, MemoryCounters
 from quotalab.errors import StoreUnavailable
 from quotalab.limits import Store
 from quotalab.profiles.profile_model import EndpointSpec, ProviderConfig, Stage
@@ -126,6 +126,10 @@ class MockProvider:
         self._replies: dict[int, ProviderReply] = {}  # id(shared response) -> its reply
         self._verdict_answers: dict[int, tuple[ThrottleVerdict, HttpResponse]] = {}
         self._per_answer = {n for n, r in self.responses.items() if r.names & GENERATED}
+        # In-process counters never fail, so a token request may be counted after the
+        # limiter decides, together with its refusal. Counters that may fail (Redis)
+        # count it first: while they are down, a 503 must not spend quota.
+        self._count_with_limit = isinstance(counters, MemoryCounters)
 
     # -- public API -------------------------------------------------------
 
@@ -181,21 +185,29 @@ class MockProvider:
             if ask is None:
                 response = _FLOWS[endpoint.kind](self, endpoint, incoming, now)
             else:
-                rejected, headers = self.admit_token_request(
-                    endpoint, ask.who, now, ask.request_key
-                )
+                if spec is None and self._count_with_limit:  # ``admit_token_request``, inline
+                    rejected, headers = self.limit(
+                        endpoint,
+                        "request",
+                        ask.who,
+                        now,
+                        "throttled_429",
+                        ask.request_key,
+                        "token_requests",
+                    )
+                else:
+                    rejected, headers = self.admit_token_request(
+                        endpoint, ask.who, now, ask.request_key
+                    )
                 if rejected is not None:
-                    return self._shared_reply(rejected, latency_s)
+                    # The reply of a shared (``render_shared``) refusal is shared too.
+                    shared = self._replies.get(id(rejected)) if latency_s == 0.0 else None
+                    if shared is not None and shared.response is rejected:
+                        return shared
+                    return ProviderReply(rejected, latency_s)
                 response = _TOKEN_FLOWS[endpoint.kind][1](self, ask, headers, now)
         except StoreUnavailable:
             return ProviderReply(self.store_unavailable(), latency_s)
-        return ProviderReply(response, latency_s)
-
-    def _shared_reply(self, response: HttpResponse, latency_s: float) -> ProviderReply:
-        """The reply of a shared (``render_shared``) response is shared too, without latency."""
-        reply = self._replies.get(id(response)) if latency_s == 0.0 else None
-        if reply is not None and reply.response is response:
-            return reply
         return ProviderReply(response, latency_s)
 
     def store_unavailable(self) -> HttpResponse:
@@ -331,6 +343,11 @@ class MockProvider:
         Both token endpoints start this way; ``(None, headers)`` lets the request
         through with the rate-limit headers every answer must carry.
         """
+        if self._count_with_limit and endpoint.name not in self.faults.faults:
+            # Counted with the limit's outcome: a refusal's two counts in one call.
+            return self.limit(
+                endpoint, "request", client_id, now, "throttled_429", request_key, "token_requests"
+            )
         self.counters.incr(client_id, "token_requests")
         if endpoint.name in self.faults.faults and (fault := self.fault(endpoint, client_id, now)):
             return fault, {}
@@ -344,31 +361,54 @@ class MockProvider:
         now: float,
         counter: str,
         request_key: str = "",
+        counted: str = "",
     ) -> tuple[HttpResponse | None, dict[str, str]]:
         """Apply the endpoint's rules of ``stage``: a rejection or the headers to add.
 
         A rejection counts under ``counter`` (429), ``forbidden_403_99`` (403) or
         ``throttled_4xx`` (any other status: Entra's loop detection answers 400).
+        ``counted`` names a counter that takes one whatever the outcome, even
+        when the store cannot decide (``StoreUnavailable``).
         """
-        verdict = self.limiter.check(endpoint, stage, client_id, now, request_key)
-        rule, values = verdict.rule, verdict.values
-        if verdict.allowed or rule is None or values is None:
-            return None, verdict.headers
+        try:
+            verdict = self.limiter.check(endpoint, stage, client_id, now, request_key)
+        except StoreUnavailable:
+            if counted:
+                self.counters.incr(client_id, counted)
+            raise
         # The limiter shares a verdict while a limit's numbers hold: so is its answer.
-        shared = self._verdict_answers.get(id(verdict))
+        shared = None if verdict.allowed else self._verdict_answers.get(id(verdict))
         if shared is not None and shared[0] is verdict:
-            response = shared[1]
-        elif rule.reject in self._per_answer:
+            response: HttpResponse | None = shared[1]
+        else:
+            response = None if verdict.allowed else self._refusal(verdict, now)
+        if response is None:
+            if counted:
+                self.counters.incr(client_id, counted)
+            return None, verdict.headers
+        status = response.status
+        refusal = counter if status == 429 else refusal_counter(status, counter)
+        if counted:
+            self.counters.incr_pair(client_id, counted, refusal)
+        else:
+            self.counters.incr(client_id, refusal)
+        return response, verdict.headers
+
+    def _refusal(self, verdict: ThrottleVerdict, now: float) -> HttpResponse | None:
+        """The reject response of a refusing ``verdict`` (shared ones are remembered);
+        ``None`` for a verdict naming no rule, which lets the request through."""
+        rule, values = verdict.rule, verdict.values
+        if rule is None or values is None:
+            return None
+        if rule.reject in self._per_answer:
             reject = self.responses[rule.reject]
             values = {**generated_values(reject.names, self.rng, now), **values}
-            response = reject.render(values, verdict.headers)
-        else:
-            response = self.render_shared(rule.reject, values, verdict.headers)
-            if len(self._verdict_answers) >= 4096:
-                self._verdict_answers.clear()
-            self._verdict_answers[id(verdict)] = (verdict, response)  # keeps the id its own
-        self.counters.incr(client_id, refusal_counter(response.status, counter))
-        return response, verdict.headers
+            return reject.render(values, verdict.headers)
+        response = self.render_shared(rule.reject, values, verdict.headers)
+        if len(self._verdict_answers) >= 4096:
+            self._verdict_answers.clear()
+        self._verdict_answers[id(verdict)] = (verdict, response)  # keeps the id its own
+        return response
 
     def render_shared(
         self, name: str, values: Mapping[str, str], headers: Mapping[str, str]
