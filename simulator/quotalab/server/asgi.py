@@ -32,12 +32,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-async def _read_body(receive: Receive, cap: int) -> bytes:
-    """The request body, stopping once it is longer than ``cap`` (the core answers 413)."""
-    message = await receive()
-    if not message.get("more_body", False):  # the whole body in one message: the usual case
-        body: bytes = message.get("body", b"") if message["type"] == "http.request" else b""
-        return body
+async def _rest_of_body(message: Message, receive: Receive, cap: int) -> bytes:
+    """The body that ``message`` starts and more messages go on with, stopping once it
+    is longer than ``cap`` (the core answers 413)."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -89,6 +86,7 @@ class ProviderApp:
     def __init__(self, provider: MockProvider) -> None:
         self.provider = provider
         self.metrics = ProviderMetrics(provider)
+        self._sent = self.metrics.responses_by_status
         self._cap = provider.settings.max_body_bytes
         # Redis calls run on threads under a deadline; memory is called inline.
         self._handoff = StoreHandOff(provider) if store_blocks(provider) else None
@@ -121,7 +119,13 @@ class ProviderApp:
         if head is None:
             head = self._read_head(method, path, query, raw, key)
         # An announced body over the cap is answered 413 at once, without waiting for it.
-        body = b"" if head.announces_oversize else await _read_body(receive, self._cap)
+        body: bytes = b""
+        if not head.announces_oversize:
+            message = await receive()
+            if message.get("more_body", False):
+                body = await _rest_of_body(message, receive, self._cap)
+            elif message["type"] == "http.request":  # the whole body at once: the usual case
+                body = message.get("body", b"")
         plan = self.plans.get((head, body)) if head.kept else None
         if plan is None:
             plan = self.provider.read(HttpRequest(head.method, head.url, head.headers, body))
@@ -134,9 +138,14 @@ class ProviderApp:
         if outcome.latency_s > 0:
             await asyncio.sleep(outcome.latency_s)
         response = outcome.response
-        self.metrics.observe(response.status)
-        headers = self._raw_headers(response)
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        status = response.status
+        sent = self._sent  # ``ProviderMetrics.observe``, inline
+        sent[status] = sent.get(status, 0) + 1
+        entry = self._raw.get(id(response))
+        if entry is None or entry[0] is not response:
+            entry = self._encode(response)
+        # A copy: whoever receives the message may change its list.
+        await send({"type": "http.response.start", "status": status, "headers": list(entry[1])})
         await send({"type": "http.response.body", "body": response.body})
 
     def _read_head(
@@ -156,16 +165,15 @@ class ProviderApp:
             self.heads.put(key, head)
         return head
 
-    def _raw_headers(self, response: HttpResponse) -> list[tuple[bytes, bytes]]:
-        """The response's headers as ASGI wants them, with its length; shared ones encode once."""
-        entry = self._raw.get(id(response))
-        if entry is None or entry[0] is not response:
-            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
-            raw.append((b"content-length", str(len(response.body)).encode("ascii")))
-            if len(self._raw) >= 1024:
-                self._raw.clear()
-            entry = self._raw[id(response)] = (response, raw)  # keeps the id its own
-        return list(entry[1])  # a copy: whoever receives the message may change its list
+    def _encode(self, response: HttpResponse) -> tuple[HttpResponse, list[tuple[bytes, bytes]]]:
+        """The response's headers as ASGI wants them, with its length, kept by its id so
+        that shared responses encode once."""
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+        raw.append((b"content-length", str(len(response.body)).encode("ascii")))
+        if len(self._raw) >= 1024:
+            self._raw.clear()
+        entry = self._raw[id(response)] = (response, raw)  # keeps the id its own
+        return entry
 
     async def _send_metrics(self, send: Send) -> None:
         text: bytes | None

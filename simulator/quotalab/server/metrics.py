@@ -61,10 +61,12 @@ class ProviderMetrics:
         self.registry = CollectorRegistry(auto_describe=False)
         self.collector = ProviderCollector(provider)
         self.registry.register(self.collector)
+        self.responses_by_status = self.collector.responses
+        """Responses sent, by status: the app adds to it inline (one per response)."""
 
     def observe(self, status: int) -> None:
         """Count one response sent."""
-        responses = self.collector.responses
+        responses = self.responses_by_status
         responses[status] = responses.get(status, 0) + 1
 
     def render(self) -> bytes:
