@@ -153,14 +153,21 @@ class TokenBucket:
             updated = state[1]
             t = now if now > updated else updated
             if self.refill == "continuous":  # ``_refilled``, inline: every request comes here
-                tokens = min(float(burst), state[0] + (t - updated) * self.refill_rate)
+                # ``min``, ``max`` written as comparisons here: the same results, in less time
+                # than a builtin call (every request comes here).
+                full = float(burst)
+                tokens = state[0] + (t - updated) * self.refill_rate
+                if not tokens < full:
+                    tokens = full
             else:
                 tokens = self._refilled(state[0], updated, t)
         tolerance = self._tolerance
         allowed = tokens + tolerance >= cost
         if allowed:
             tokens = tokens - cost  # may dip below 0 by < tolerance; never clamped up
-        remaining = max(0, math.floor(tokens + tolerance))
+        remaining = math.floor(tokens + tolerance)
+        if not remaining > 0:
+            remaining = 0
         continuous = self.refill == "continuous"
         if continuous:  # ``_wait``, inline
             missing = burst - tokens
@@ -174,7 +181,9 @@ class TokenBucket:
                 wait = missing / self.refill_rate if missing > 0 else 0.0
             else:
                 wait = self._wait(tokens, float(min(cost, burst)), t)
-            retry_after = max(0.0, (t - now) + wait)
+            retry_after = (t - now) + wait
+            if not retry_after > 0.0:
+                retry_after = 0.0
             if state is not None:  # refilling is arithmetic on the stored state: keep it
                 return state, Decision(False, self.burst, remaining, reset_at, retry_after)
         return (tokens, t), Decision(allowed, self.burst, remaining, reset_at, retry_after)
