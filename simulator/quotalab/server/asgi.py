@@ -63,12 +63,13 @@ RawHeaders = tuple[tuple[bytes, bytes], ...]
 HeadKey = tuple[str, str, bytes, RawHeaders]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class _RequestHead:
     """A request line and headers, decoded once: everything of ``HttpRequest`` but the body.
 
     Compared and hashed by identity (``eq=False``): a kept head stands for its
     raw bytes, so plans are keyed on ``(head, body)`` without hashing headers again.
+    Only ``last_body`` and ``last_plan`` ever change.
     """
 
     method: str
@@ -78,6 +79,11 @@ class _RequestHead:
     """A ``content-length`` over the cap: answered 413 without waiting for the body."""
     kept: bool
     """Kept in ``ProviderApp.heads``: its plans may be kept too."""
+    last_body: bytes | None = None
+    """The body of the last request with this head whose plan was kept, and that plan:
+    a client sends the same request again and again, so its plan is found by one
+    comparison of bytes, without hashing the body."""
+    last_plan: RequestPlan | None = None
 
 
 class ProviderApp:
@@ -126,11 +132,12 @@ class ProviderApp:
                 body = await _rest_of_body(message, receive, self._cap)
             elif message["type"] == "http.request":  # the whole body at once: the usual case
                 body = message.get("body", b"")
-        plan = self.plans.get((head, body)) if head.kept else None
-        if plan is None:
+        if not head.kept:
             plan = self.provider.read(HttpRequest(head.method, head.url, head.headers, body))
-            if head.kept and len(body) <= _MEMO_BODY_BYTES:
-                self.plans.put((head, body), plan)
+        elif head.last_body == body and head.last_plan is not None:
+            plan = head.last_plan
+        else:
+            plan = self._plan(head, body)
         if self._handoff is None:
             outcome = self.provider.answer(plan)
         else:
@@ -164,6 +171,18 @@ class ProviderApp:
         if key is not None and kept:
             self.heads.put(key, head)
         return head
+
+    def _plan(self, head: _RequestHead, body: bytes) -> RequestPlan:
+        """The plan of a kept head and ``body``, from the memo or read and kept (bodies
+        up to ``_MEMO_BODY_BYTES``); it becomes the head's last plan."""
+        plan = self.plans.get((head, body))
+        if plan is None:
+            plan = self.provider.read(HttpRequest(head.method, head.url, head.headers, body))
+            if len(body) > _MEMO_BODY_BYTES:
+                return plan
+            self.plans.put((head, body), plan)
+        head.last_body, head.last_plan = body, plan
+        return plan
 
     def _encode(self, response: HttpResponse) -> tuple[HttpResponse, list[tuple[bytes, bytes]]]:
         """The response's headers as ASGI wants them, with its length, kept by its id so
