@@ -185,7 +185,8 @@ class MockProvider:
             if ask is None:
                 response = _FLOWS[endpoint.kind](self, endpoint, incoming, now)
             else:
-                if spec is None and self._count_with_limit:  # ``admit_token_request``, inline
+                # ``admit_token_request``, inline: one call less on every token request.
+                if spec is None and self._count_with_limit:
                     rejected, headers = self.limit(
                         endpoint,
                         "request",
@@ -341,7 +342,9 @@ class MockProvider:
         """Count a token request, then answer an injected 503 or a request-stage throttle.
 
         Both token endpoints start this way; ``(None, headers)`` lets the request
-        through with the rate-limit headers every answer must carry.
+        through with the rate-limit headers every answer must carry. With no fault
+        set and in-process counters the request is counted with the limit's
+        outcome instead (``answer`` does the same inline).
         """
         if self._count_with_limit and endpoint.name not in self.faults.faults:
             # Counted with the limit's outcome: a refusal's two counts in one call.
