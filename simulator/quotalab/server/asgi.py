@@ -96,7 +96,7 @@ class ProviderApp:
         self._cap = provider.settings.max_body_bytes
         # Redis calls run on threads under a deadline; memory is called inline.
         self._handoff = StoreHandOff(provider) if store_blocks(provider) else None
-        self._raw: dict[int, tuple[HttpResponse, list[tuple[bytes, bytes]]]] = {}
+        self._raw: dict[int, tuple[HttpResponse, RawHeaders]] = {}
         self.heads: PlanMemo[HeadKey, _RequestHead] = PlanMemo(_HEADS_MAX)
         self.plans: PlanMemo[tuple[_RequestHead, bytes], RequestPlan] = PlanMemo(_PLANS_MAX)
 
@@ -151,8 +151,8 @@ class ProviderApp:
         entry = self._raw.get(id(response))
         if entry is None or entry[0] is not response:
             entry = self._encode(response)
-        # A copy: whoever receives the message may change its list.
-        await send({"type": "http.response.start", "status": status, "headers": list(entry[1])})
+        # A tuple (ASGI asks for an iterable): shared by every answer, changed by none.
+        await send({"type": "http.response.start", "status": status, "headers": entry[1]})
         await send({"type": "http.response.body", "body": response.body})
 
     def _read_head(
@@ -184,14 +184,14 @@ class ProviderApp:
         head.last_body, head.last_plan = body, plan
         return plan
 
-    def _encode(self, response: HttpResponse) -> tuple[HttpResponse, list[tuple[bytes, bytes]]]:
+    def _encode(self, response: HttpResponse) -> tuple[HttpResponse, RawHeaders]:
         """The response's headers as ASGI wants them, with its length, kept by its id so
         that shared responses encode once."""
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
         raw.append((b"content-length", str(len(response.body)).encode("ascii")))
         if len(self._raw) >= 1024:
             self._raw.clear()
-        entry = self._raw[id(response)] = (response, raw)  # keeps the id its own
+        entry = self._raw[id(response)] = (response, tuple(raw))  # keeps the id its own
         return entry
 
     async def _send_metrics(self, send: Send) -> None:
