@@ -8,12 +8,14 @@ read back out of the answer and checked for their documented shape.
 from __future__ import annotations
 
 import json
+import random
 import re
 from urllib.parse import urlencode
 
 import jwt
 
 from quotalab.clock import VirtualClock
+from quotalab.server.request_ids import generated_values
 from quotalab.wire import HttpRequest, HttpResponse
 from server.builders import BASE_URL, basic
 from server.conftest import MakeProvider
@@ -255,3 +257,13 @@ def test_basic_and_a_body_secret_together_are_refused(make_provider: MakeProvide
     )
     assert answer.status == 400
     assert json.loads(answer.body)["error_codes"] == [9002313]
+
+
+def test_generated_ids_follow_the_seed_not_the_order_names_come_in() -> None:
+    """Template names are a set, whose order changes from process to process:
+    the same seed must give each name the same value whatever that order."""
+    names = ("trace_id", "correlation_id", "timestamp")
+    forward = generated_values(names, random.Random(7), 1_800_000_000.0)
+    backward = generated_values(tuple(reversed(names)), random.Random(7), 1_800_000_000.0)
+    assert forward == backward
+    assert forward["trace_id"] != forward["correlation_id"]

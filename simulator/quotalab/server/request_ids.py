@@ -31,7 +31,7 @@ def _token(rng: random.Random, length: int) -> str:
 def generated_values(names: Iterable[str], rng: random.Random, now: float) -> dict[str, str]:
     """A value for each name of ``names`` found in ``GENERATED``."""
     out: dict[str, str] = {}
-    for name in names:
+    for name in sorted(names):  # one order whatever the set's: the same seed, the same values
         if name == "transaction":
             out[name] = f"{rng.getrandbits(64):016x}"
         elif name in ("trace_id", "correlation_id"):
