@@ -122,6 +122,29 @@ def test_what_check_remembers_per_client_stays_bounded(
     assert limiter.check(ENDPOINT, "request", "client-1", 1_700_000_000.0).allowed
 
 
+def test_a_later_rule_is_listed_once_check_reaches_it() -> None:
+    """Stats list a limit key once a request was decided by it: a rule after a
+    refusing one is not reached, so its key for that client is not listed yet."""
+    tenant = LimitRule(
+        "tenant", TokenBucket(1, 0.5), ("tenant",), "request", True, (), "global_limit"
+    )
+    endpoint = EndpointSpec(
+        "token", "POST", "/oauth/token", "auth0_token", ("tenant", "per_client")
+    )
+    limiter = Limiter({"tenant": tenant, "per_client": RULE}, MemoryStore(), "acme")
+    now = 1_700_000_000.0
+    assert limiter.check(endpoint, "request", "client-a", now).allowed
+    assert sorted(limiter.snapshot(now)) == ["per_client:client-a", "tenant:acme"]
+    assert not limiter.check(endpoint, "request", "client-b", now).allowed
+    assert sorted(limiter.snapshot(now)) == ["per_client:client-a", "tenant:acme"]
+    assert limiter.check(endpoint, "request", "client-b", now + 2.0).allowed
+    assert sorted(limiter.snapshot(now + 2.0)) == [
+        "per_client:client-a",
+        "per_client:client-b",
+        "tenant:acme",
+    ]
+
+
 def test_after_a_reset_every_limit_key_is_listed_again(make_provider: MakeProvider) -> None:
     provider = make_provider()
     provider.handle(auth0_token_request())
@@ -201,6 +224,39 @@ def test_a_store_that_cannot_decide_still_counts_every_token_request(
     answers = [provider.handle(auth0_token_request()) for _ in range(3)]
     assert {a.status for a in answers} == {503}
     assert provider.stats()["clients"]["demo-client"] == {"token_requests": 3}
+
+
+class NetworkStore:
+    """A store that is not in-process (as Redis is): what the counters say as it decides."""
+
+    def __init__(self, counters: MemoryCounters) -> None:
+        self.inner = MemoryStore()
+        self.counters = counters
+        self.seen: list[dict[str, dict[str, int]]] = []
+
+    def apply(self, algorithm: Algorithm, key: str, now: float, cost: int = 1) -> Decision:
+        self.seen.append(self.counters.snapshot())
+        return self.inner.apply(algorithm, key, now, cost)
+
+    def peek(self, algorithm: Algorithm, key: str, now: float) -> Decision:
+        return self.inner.peek(algorithm, key, now)
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+
+def test_a_network_store_finds_the_request_counted_before_it_decides(
+    clock: VirtualClock,
+) -> None:
+    """A slow store's 503 (the hand-off's deadline) must find the request counted."""
+    counters = MemoryCounters()
+    store = NetworkStore(counters)
+    provider = _provider(clock, store, counters)  # type: ignore[arg-type]
+    assert provider.handle(auth0_token_request()).status == 200
+    assert store.seen[0] == {"demo-client": {"token_requests": 1}}
 
 
 def test_counters_that_are_down_get_a_503_that_spends_no_quota(clock: VirtualClock) -> None:

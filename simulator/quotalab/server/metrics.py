@@ -64,10 +64,5 @@ class ProviderMetrics:
         self.responses_by_status = self.collector.responses
         """Responses sent, by status: the app adds to it inline (one per response)."""
 
-    def observe(self, status: int) -> None:
-        """Count one response sent."""
-        responses = self.responses_by_status
-        responses[status] = responses.get(status, 0) + 1
-
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -18,7 +18,7 @@ from typing import Any
 from quotalab.clock import Clock, OffsetClock
 from quotalab.counters import UNKNOWN_CLIENTS, Counters, MemoryCounters
 from quotalab.errors import StoreUnavailable
-from quotalab.limits import Store
+from quotalab.limits import MemoryStore, Store
 from quotalab.profiles.profile_model import EndpointSpec, ProviderConfig, Stage
 from quotalab.profiles.schema import MAX_SCHEDULE_S
 from quotalab.server import admin_api as admin
@@ -126,10 +126,14 @@ class MockProvider:
         self._replies: dict[int, ProviderReply] = {}  # id(shared response) -> its reply
         self._verdict_answers: dict[int, tuple[ThrottleVerdict, HttpResponse]] = {}
         self._per_answer = {n for n, r in self.responses.items() if r.names & GENERATED}
-        # In-process counters never fail, so a token request may be counted after the
-        # limiter decides, together with its refusal. Counters that may fail (Redis)
-        # count it first: while they are down, a 503 must not spend quota.
-        self._count_with_limit = isinstance(counters, MemoryCounters)
+        # In-process counters never fail, and an in-process store answers at once, so a
+        # token request may be counted after the limiter decides, together with its
+        # refusal. Counters that may fail (Redis) count it first: while they are down,
+        # a 503 must not spend quota. So does a network store, whose 503 after the
+        # hand-off's deadline must find the request counted.
+        self._count_with_limit = isinstance(counters, MemoryCounters) and isinstance(
+            store, MemoryStore
+        )
 
     # -- public API -------------------------------------------------------
 

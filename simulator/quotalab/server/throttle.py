@@ -37,9 +37,10 @@ UNLIMITED = Decision(True, 0, 0, 0.0, 0.0)
 Memo = tuple[dict[str, str], dict[str, str], "ThrottleVerdict", "ThrottleVerdict"]
 """Template values, filled headers, and the verdicts letting a request through with them
 or refusing it by the memo's rule: one set of numbers, one set of shared objects."""
-Lane = tuple[str, LimitRule, str, tuple[tuple[str, TextTemplate], ...]]
+Lane = tuple[str, LimitRule, str, tuple[tuple[str, TextTemplate], ...], tuple[str, str] | None]
 """One rule as ``Limiter.check`` applies it to one client: name, rule, store key, header
-templates."""
+templates, and the ``(rule, key)`` to list in ``snapshot`` once ``check`` first reaches it
+(None: listed already)."""
 
 
 Numbers = tuple[int, int, int, int, int, bool]
@@ -146,13 +147,16 @@ class Limiter:
         """
         if not self.enabled or not endpoint.limits:
             return ALLOWED
-        lanes = self._lanes.get((endpoint.name, stage, client_id, request_key))
+        lanes_key = (endpoint.name, stage, client_id, request_key)
+        lanes = self._lanes.get(lanes_key)
         if lanes is None:
             lanes = self._lanes_of(endpoint, stage, client_id, request_key)
         apply = self.store.apply
         headers: dict[str, str] | None = None  # a memo's own dict until two rules merge
         allowed: ThrottleVerdict | None = None  # that memo's verdict, while it is
-        for name, rule, store_key, templates in lanes:
+        for name, rule, store_key, templates, unlisted in lanes:
+            if unlisted is not None:  # a later rule, reached for the first time
+                self._reached(lanes_key, name, unlisted)
             decision = apply(rule.algorithm, store_key, now)
             admitted, limit, remaining, reset_at, retry_after_s = decision
             if templates or not admitted:
@@ -205,23 +209,48 @@ class Limiter:
         self, endpoint: EndpointSpec, stage: Stage, client_id: str, request_key: str
     ) -> tuple[Lane, ...]:
         """What ``check`` applies for one client and request key: each rule of ``stage``
-        with its store key and header templates, found once (bounded) and tracked."""
-        found = []
+        with its store key and header templates, found once (bounded).
+
+        The first rule's key is listed in ``snapshot`` now, as ``check`` always
+        reaches it; a later rule's when ``check`` first reaches it (``_reached``):
+        a rule after a refusal, or after a store that failed, is not applied.
+        """
+        found: list[Lane] = []
         for name in self._stage_rules(endpoint, stage):
             rule = self.rules[name]
-            store_key = self._store_key(name, rule, endpoint, client_id, request_key)
-            found.append((name, rule, store_key, self._headers[name]))
+            first = not found
+            store_key = self._store_key(name, rule, endpoint, client_id, request_key, first)
+            unlisted = None if first else (name, store_key[len(name) + 1 :])
+            found.append((name, rule, store_key, self._headers[name], unlisted))
         lanes = tuple(found)
         if len(self._lanes) >= MAX_TRACKED_KEYS:
             self._lanes.clear()
         self._lanes[(endpoint.name, stage, client_id, request_key)] = lanes
         return lanes
 
+    def _reached(
+        self, lanes_key: tuple[str, str, str, str], name: str, listed: tuple[str, str]
+    ) -> None:
+        """``check`` reaches rule ``name`` of ``lanes_key`` for the first time: list its key."""
+        lanes = self._lanes.get(lanes_key)
+        if lanes is not None:  # remembered as listed first: a reset meanwhile lists it again
+            self._lanes[lanes_key] = tuple(
+                (*lane[:4], None) if lane[0] == name else lane for lane in lanes
+            )
+        if len(self._tracked) < MAX_TRACKED_KEYS:
+            self._tracked[listed] = None
+
     def _store_key(
-        self, name: str, rule: LimitRule, endpoint: EndpointSpec, client_id: str, request_key: str
+        self,
+        name: str,
+        rule: LimitRule,
+        endpoint: EndpointSpec,
+        client_id: str,
+        request_key: str,
+        listed: bool = True,
     ) -> str:
-        """``<rule>:<key parts>``, remembered (bounded; ``check`` looks there first, inline)
-        and tracked for ``snapshot``."""
+        """``<rule>:<key parts>``, remembered (bounded) and, if ``listed``, listed in
+        ``snapshot``."""
         memo_key = (name, endpoint.name, client_id, request_key)
         store_key = self._store_keys.get(memo_key)
         if store_key is None:
@@ -230,8 +259,8 @@ class Limiter:
             if len(self._store_keys) >= MAX_TRACKED_KEYS:
                 self._store_keys.clear()
             self._store_keys[memo_key] = store_key
-            if len(self._tracked) < MAX_TRACKED_KEYS:
-                self._tracked[(name, key)] = None
+        if listed and len(self._tracked) < MAX_TRACKED_KEYS:
+            self._tracked[(name, store_key[len(name) + 1 :])] = None
         return store_key
 
     def _stage_rules(self, endpoint: EndpointSpec, stage: Stage) -> tuple[str, ...]:
