@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from quotalab.clock import Clock
 from quotalab.errors import StrategyError
-from quotalab.strategies.answers import RETRYABLE, AnswerKind, classify, error_for
-from quotalab.strategies.backoff import RetryPolicy, plan_retry
+from quotalab.strategies.answers import AnswerKind, classify
+from quotalab.strategies.backoff import RetryPolicy
 from quotalab.strategies.client_settings import (
     ClientSettings,
     parse_token,
@@ -22,6 +22,7 @@ from quotalab.strategies.client_settings import (
     with_bearer,
 )
 from quotalab.strategies.messages import Action, AwaitRefresh, Flow, Reply, Send, Sleep
+from quotalab.strategies.retry_step import retry_step
 from quotalab.strategies.token_cache import TokenCache, TokenPolicy
 from quotalab.wire import HttpRequest, HttpResponse
 
@@ -76,12 +77,29 @@ class ClientStrategy:
         """The token request every fetch sends: one object, the same every time."""
         return self._token_request
 
-    def call(self, request: HttpRequest) -> Flow:
-        """Call the API with a bearer token, fetching and retrying per the policies."""
-        state = _CallState()
+    def call(
+        self,
+        request: HttpRequest,
+        *,
+        waited_s: float = 0.0,
+        token_sends: int = 0,
+        access_token: str | None = None,
+    ) -> Flow:
+        """Call the API with a bearer token, fetching and retrying per the policies.
+
+        The keywords start a call already under way (a driver that played its
+        beginning itself hands the rest over): it has waited ``waited_s`` of
+        its retry budget and either sent ``token_sends`` token requests that
+        were answered with throttles (the flow's first action is send number
+        ``token_sends + 1``) or holds ``access_token`` (its first action is the
+        API request). Only for a token policy without a cache.
+        """
+        state = _CallState(waited_s)
         refetched = False
         while True:
-            access_token = yield from self._access_token(state)
+            if access_token is None:
+                access_token = yield from self._access_token(state, token_sends)
+                token_sends = 0
             response = yield from self._send(Send(with_bearer(request, access_token), "api"), state)
             if (
                 response.status == 401
@@ -93,13 +111,17 @@ class ClientStrategy:
                 # The API rejected the token itself: drop it and try once more.
                 refetched = True
                 self.cache.invalidate(access_token)
+                access_token = None
                 continue
             return response
 
-    def _send(self, send: Send, state: _CallState) -> Step:
-        """Send ``send``, retrying throttles and outages; return the first definite answer."""
+    def _send(self, send: Send, state: _CallState, sent: int = 0) -> Step:
+        """Send ``send``, retrying throttles and outages; return the first definite answer.
+
+        ``sent``: sends of this request already made (by a driver that played them).
+        """
         api = send.purpose == "api"
-        attempt = 0
+        attempt = sent
         while True:
             attempt += 1
             reply = yield send
@@ -107,34 +129,35 @@ class ClientStrategy:
                 raise TypeError("a driver must answer Send with an HttpResponse or TransportError")
             if isinstance(reply, HttpResponse) and 200 <= reply.status < 300:
                 return reply  # the common case, kept cheap: no classification needed
-            verdict = classify(reply, self.clock.now(), api=api)
-            if verdict.outcome not in RETRYABLE and isinstance(reply, HttpResponse):
-                if not api and verdict.outcome is not AnswerKind.OK:
-                    raise error_for(reply, "token request")
-                return reply
-            hint = (
-                self.retry.cooldown_s if verdict.outcome is AnswerKind.COOLDOWN else verdict.wait_s
+            step = retry_step(
+                reply,
+                self.clock.now(),
+                api=api,
+                attempt=attempt,
+                waited_s=state.waited_s,
+                policy=self.retry,
+                draw=self.rng.random,
             )
-            delay = None
-            if attempt < self.retry.max_attempts:  # no jitter is drawn for a retry never made
-                delay = plan_retry(self.retry, attempt, state.waited_s, hint, self.rng.random())
-            if delay is None:
-                raise error_for(reply, "token request" if not api else "API call")
-            state.waited_s += delay
-            yield Sleep(delay)
+            if isinstance(step, HttpResponse):
+                return step
+            state.waited_s += step
+            yield Sleep(step)
 
-    def _fetch(self, state: _CallState) -> Generator[Action, Reply, str]:
-        response = yield from self._send(self._token_send, state)
+    def _fetch(self, state: _CallState, sent: int = 0) -> Generator[Action, Reply, str]:
+        response = yield from self._send(self._token_send, state, sent)
         token = parse_token(response, self.clock.now())
         if self.token.cache:
             self.cache.store(token)
         return token.access_token
 
-    def _access_token(self, state: _CallState) -> Generator[Action, Reply, str]:
-        """A usable access token: cached, fetched by us, or fetched by a peer we waited for."""
+    def _access_token(self, state: _CallState, sent: int = 0) -> Generator[Action, Reply, str]:
+        """A usable access token: cached, fetched by us, or fetched by a peer we waited for.
+
+        ``sent``: token requests of this call already sent (no cache only).
+        """
         policy = self.token
         if not policy.cache:
-            return (yield from self._fetch(state))
+            return (yield from self._fetch(state, sent))
         cache = self.cache
         while True:
             cached = cache.valid(self.clock.now(), policy.margin_s)
