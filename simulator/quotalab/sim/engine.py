@@ -42,10 +42,11 @@ from quotalab.sim.engine_types import (
     ReplyLike,
     Worker,
 )
-from quotalab.sim.event_queue import ARRIVAL, CALLBACK, RESUME, EventQueue
+from quotalab.sim.event_queue import ARRIVAL, CALLBACK, HERD, RESUME, EventQueue, Herd
 from quotalab.sim.period_search import PeriodSearch
 from quotalab.sim.quiet_skip import count_quiet_calls
 from quotalab.sim.scripted_calls import RefusalProof, ScriptedCalls
+from quotalab.sim.scripted_retries import ExactRefusals, ScriptedRetries
 from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
@@ -120,6 +121,7 @@ class Engine:
         self._waiting: dict[int, tuple[object, list[Call]]] = {}
         self._inflight = 0  # calls started and not finished
         self._script: ScriptedCalls | None = None
+        self._retries: ScriptedRetries | None = None  # backoff calls, in herds
         self._firsts: dict[tuple[int, str], tuple[float, str]] = {}  # (tally, reason): first end
         # A provider that also says how much latency a fault adds (MockProvider.respond).
         self._respond: Callable[[HttpRequest], ReplyLike] | None = getattr(
@@ -156,6 +158,8 @@ class Engine:
             and isinstance(self.provider, RefusalProof)
         ):  # nothing reads calls in flight: naive calls may be played from their arrival
             self._script = ScriptedCalls(self, self.provider)
+            if isinstance(self.provider, ExactRefusals):  # and backoff calls likewise
+                self._retries = ScriptedRetries(self, self.provider)
         heap, pop, push, clock = queue.heap, heapq.heappop, heapq.heappush, self.clock
         stop_at = self.stop_at
         arrive = self._arrive if self.oracle is not None else self._start  # no quiet calls
@@ -186,6 +190,10 @@ class Engine:
             elif kind == CALLBACK:
                 queue.callbacks -= 1
                 subject()  # type: ignore[operator]
+            elif kind == HERD:
+                assert isinstance(subject, Herd)
+                queue.close(t, subject)
+                subject.play(t, subject.members)
             else:
                 assert isinstance(subject, Call)
                 self._step(subject, reply, t)  # type: ignore[arg-type]
@@ -225,8 +233,13 @@ class Engine:
         if following < self.end:
             self.queue.push(following, ARRIVAL, worker)
         script = self._script
-        if script is not None and script.start(worker, t):
-            return
+        if script is not None:
+            if script.start(worker, t):
+                return
+            retries = self._retries
+            if retries is not None and retries.plays(worker.group):
+                retries.start(worker, t)
+                return
         self.begin_call(worker, t)
         try:
             flow = worker.group.strategy.call(worker.request)
@@ -349,6 +362,18 @@ class Engine:
         """``account_send`` of a request answered 2xx, without the answer."""
         worker.tally.count(purpose, OK)
         self.series.add("token_requests" if purpose == "token" else "api_ok", t)
+
+    def account_alike(self, workers: list[Worker], purpose: str, kind: int, t: float) -> None:
+        """``account_send`` of one request per worker, all sent at ``t`` and answered ``kind``."""
+        for worker in workers:
+            worker.tally.count(purpose, kind)
+        n = len(workers)
+        if purpose == "token":
+            self.series.add("token_requests", t, n)
+        elif kind == OK:
+            self.series.add("api_ok", t, n)
+        if kind in _THROTTLES:
+            self.series.add("throttled", t, n)
 
     def adopt(self, call: Call, response: HttpResponse | TransportError, resume_at: float) -> None:
         """Play the rest of a scripted call event by event: ``response`` at ``resume_at``."""

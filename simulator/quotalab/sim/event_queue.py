@@ -2,6 +2,12 @@
 
 Created before the engine, so the parts that schedule deferred effects (the
 quiet-call oracle) get ``at`` without reaching into the engine.
+
+Scripted calls that are due at the same instant may share one entry, a
+``Herd`` (``join``): a member joins the herd of its instant only while
+nothing else was pushed at that instant since the herd was made, so playing
+the herd's members in order is playing their events in ``(time, sequence)``
+order, as if each had its own.
 """
 
 from __future__ import annotations
@@ -13,25 +19,61 @@ from collections.abc import Callable
 ARRIVAL = 0
 RESUME = 1
 CALLBACK = 2
+HERD = 3
 
 Event = tuple[float, int, int, object, object]
 """``(time, sequence, kind, subject, reply)``: the sequence keeps ties in push order."""
 
 
-class EventQueue:
-    """Pending arrivals, resumptions and callbacks of one run."""
+class Herd:
+    """Members due at one instant, in the order their own events would have been pushed."""
 
-    __slots__ = ("_seq", "callbacks", "heap")
+    __slots__ = ("members", "play")
+
+    def __init__(self, play: Callable[[float, list[object]], None], first: object) -> None:
+        self.play = play  # called with the instant and the members, in order
+        self.members = [first]
+
+
+class EventQueue:
+    """Pending arrivals, resumptions, callbacks and herds of one run."""
+
+    __slots__ = ("_open", "_seq", "callbacks", "heap")
 
     def __init__(self) -> None:
         self.heap: list[Event] = []
         self._seq = itertools.count()
         self.callbacks = 0  # ``at`` actions not yet run
+        self._open: dict[float, Herd] = {}  # the herd a member due then may still join
 
     def push(self, t: float, kind: int, subject: object, reply: object = None) -> None:
+        if self._open:  # an event at ``t`` after a herd: later members come after it
+            self._open.pop(t, None)
         heapq.heappush(self.heap, (t, next(self._seq), kind, subject, reply))
 
     def at(self, t: float, action: Callable[[], None]) -> None:
         """Run ``action`` when the clock reaches ``t`` (for oracles' deferred effects)."""
         self.callbacks += 1
         self.push(t, CALLBACK, action)
+
+    def join(self, t: float, member: object, play: Callable[[float, list[object]], None]) -> Herd:
+        """Have ``play(t, members)`` see ``member`` at ``t``, after everything pushed so far.
+
+        ``member`` joins the herd of ``t`` made by an earlier ``join`` with the
+        same ``play`` (the same object) when nothing was pushed at ``t`` since; else a new herd
+        is pushed. Returns the herd: members appended to it right after, with
+        nothing pushed at ``t`` in between, come after ``member``.
+        """
+        herd = self._open.get(t)
+        if herd is not None and herd.play is play:
+            herd.members.append(member)
+            return herd
+        herd = Herd(play, member)
+        self.push(t, HERD, herd)
+        self._open[t] = herd
+        return herd
+
+    def close(self, t: float, herd: Herd) -> None:
+        """``herd`` is being played: members due at ``t`` from now on come after it."""
+        if self._open.get(t) is herd:
+            del self._open[t]

@@ -20,7 +20,7 @@ requires identical reports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from quotalab.profiles.profile_model import EndpointSpec
@@ -67,6 +67,10 @@ class FastProvider:
         self._later: dict[str, list[int]] = {}  # per client: counts of ``_LATER`` not added yet
         self._issued_clients: dict[tuple[_ApiPlan, TokenPlan], str | None] = {}
         self.proves_refusals = False  # whether ``grant`` proves refusals (it costs a little)
+        # ``grant_exact``'s refusals: a window's at an instant, and the last one given.
+        self._refused_now: dict[RefusalWindow, tuple[float, HttpResponse]] = {}
+        self._last_refused: tuple[RefusalWindow, float, HttpResponse] | None = None
+        self._quota_refuses: dict[TokenPlan, bool] = {}  # may an issue-stage rule refuse?
         self.answered = 0  # requests answered on the fast path
         self.delegated = 0  # requests handed to the full provider path
 
@@ -203,6 +207,96 @@ class FastProvider:
             return None
         self.answered += 1
         return self._token(plan, answer=False)
+
+    def grant_exact(self, request: HttpRequest) -> Issued | HttpResponse | None:
+        """``grant`` for a caller that reads a refusal's headers too (a retrying client
+        reads its wait there): every refusal exactly as ``respond`` renders it now.
+
+        Inside a proven refusal the limiter is asked once per instant and window
+        (nothing changes its key at that instant: a refusal writes nothing);
+        later requests refused in the same window then get the same answer
+        (``refuse_alike`` counts many at once). A quota that may refuse an
+        issued token is decided by the full limits, whose refusal carries every
+        rule's headers.
+        """
+        plan = self._known_plan(request)
+        if plan is None:
+            return None
+        self.answered += 1
+        p = self.provider
+        now = p.clock.now()
+        window = self._plan_windows.get(plan)
+        if window is not None and now < window.until:
+            same = self._refused_now.get(window)
+            if same is not None and same[0] == now:
+                p.counters.incr_pair(plan.client_id, "token_requests", window.counter)
+                self._last_refused = (window, now, same[1])
+                return same[1]
+            p.counters.incr(plan.client_id, "token_requests")
+            rejected, _ = p.limit(plan.endpoint, "request", plan.client_id, now, "throttled_429")
+            assert rejected is not None, "a proven refusal was admitted"
+            self._refused_at(window, now, rejected)
+            return rejected
+        full = self._quota_refuses.get(plan)
+        if full is None:
+            if len(self._quota_refuses) >= _PLANS_MAX:
+                self._quota_refuses.clear()
+            rules = p.limiter.rules
+            full = self._quota_refuses[plan] = any(
+                rules[name].stage == "issue" and rules[name].enforce
+                for name in plan.endpoint.limits
+                if name in rules
+            )
+        if full:
+            response = self._token(plan, answer=True)
+            assert isinstance(response, HttpResponse)
+            if 200 <= response.status < 300:
+                return self._issuer.issue(plan, int(now))  # the token just issued
+            return response
+        answer = self._token(plan, answer=False)
+        if isinstance(answer, HttpResponse):  # refused: by a rule now proven to refuse?
+            window = self._plan_windows.get(plan)
+            if window is not None and now < window.until:
+                self._refused_at(window, now, answer)
+        return answer
+
+    def _refused_at(self, window: RefusalWindow, now: float, refusal: HttpResponse) -> None:
+        """``refusal`` is what every request of ``window`` gets at ``now``."""
+        if len(self._refused_now) >= _PLANS_MAX:
+            self._refused_now.clear()
+        self._refused_now[window] = (now, refusal)
+        self._last_refused = (window, now, refusal)
+
+    def refuse_alike(self, requests: Iterable[HttpRequest], refusal: HttpResponse) -> int:
+        """How many of ``requests`` (token requests sent now, in order) are refused
+        with ``refusal``, the proven refusal ``grant_exact`` gave just before them
+        at this instant; those are counted as ``grant_exact`` counts them.
+        ``requests`` is read no further than the first one that is not.
+
+        They are, up to the first one whose plan is refused in another window
+        (or is not known here, or has a fault in force): nothing can change a
+        window's key at this instant (a refusal writes nothing).
+        """
+        last = self._last_refused
+        p = self.provider
+        if last is None or last[2] is not refusal or last[1] != p.clock.now():
+            return 0
+        window = last[0]
+        plans, windows = self._token_plans, self._plan_windows
+        faults = p.faults.faults
+        incr_pair, counter = p.counters.incr_pair, window.counter
+        n = 0
+        for request in requests:
+            entry = plans.get(id(request))
+            if entry is None or entry[0] is not request:
+                break
+            plan = entry[1]
+            if plan is None or windows.get(plan) is not window or plan.endpoint.name in faults:
+                break
+            incr_pair(plan.client_id, "token_requests", counter)
+            n += 1
+        self.answered += n
+        return n
 
     def _token(self, plan: TokenPlan, *, answer: bool) -> HttpResponse | Issued:
         """``auth0.token`` for a request known to be valid (see ``plan_token``).

@@ -74,6 +74,10 @@ class ScriptHost(Protocol):
         """Count a request sent at ``t`` and answered 2xx."""
         ...
 
+    def account_alike(self, workers: list[Worker], purpose: str, kind: int, t: float) -> None:
+        """Count one request of each of ``workers``, all sent at ``t`` and answered ``kind``."""
+        ...
+
     def end_call(
         self,
         worker: Worker,

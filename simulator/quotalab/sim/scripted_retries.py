@@ -1,0 +1,368 @@
+"""Calls of a retrying client without a token cache (``backoff``), played without a flow.
+
+Such a call sends a token request, reads the answer through the flow's own
+step (``quotalab.strategies.retry_step``: the same code the flow runs),
+sleeps what the server asked and sends again, up to ``max_attempts``; with a
+token it sends the API request and ends with that answer. The engine need
+not step a generator per request: a scripted call is its worker, when it
+started, the token requests it sent and the seconds it waited.
+
+Throttled clients wait until the same reset (``x-ratelimit-reset`` is a
+whole epoch second), so many calls wake at one instant: those are one heap
+entry, a ``Herd`` (``quotalab.sim.event_queue``), played in the order their
+own events would have been. Their token requests go through
+``FastProvider.grant_exact``: once the limiter refused one, later requests
+refused by the same rule key at that instant get the same answer without
+the limiter. Members that got the same answer at the same instant read it
+once; each still draws its jitter from its strategy's random stream, in
+order, as the flow does.
+
+Anything unusual (an injected latency, a transport error, a token answer the
+provider path must read, an API answer other than 2xx) hands the call to a
+real flow started where the script stands (``ClientStrategy.call`` with
+``waited_s``, ``token_sends`` or ``access_token``), and the engine plays the
+rest event by event. A call's API answer ends it at its own instant without
+an event; as for ``quotalab.sim.scripted_calls``, the engine uses this path
+only where no quiet-call oracle and no period search reads calls in flight.
+One source of truth: ``tests/sim/test_scripted_retries.py`` plays random
+scenarios both ways and requires identical reports.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import Any, Protocol, runtime_checkable
+
+from quotalab.errors import StrategyError
+from quotalab.outcomes import THROTTLED_KINDS, answer_kind
+from quotalab.sim.engine_types import CacheGroup, Call, Worker
+from quotalab.sim.event_queue import EventQueue, Herd
+from quotalab.sim.script_seams import RefusalProof, ScriptHost
+from quotalab.sim.token_grants import Issued
+from quotalab.strategies.backoff import RetryPolicy
+from quotalab.strategies.client import ClientStrategy
+from quotalab.strategies.client_settings import with_bearer
+from quotalab.strategies.messages import Send
+from quotalab.strategies.retry_step import Retryable, read_answer, retry_delay
+from quotalab.wire import HttpRequest, HttpResponse, TransportError
+
+_MEMO_MAX = 4096
+_NOTHING = object()
+
+
+@runtime_checkable
+class ExactRefusals(RefusalProof, Protocol):
+    """The provider seam: ``grant`` with every refusal's headers as ``respond`` gives them."""
+
+    def grant_exact(self, request: HttpRequest) -> Issued | HttpResponse | None: ...
+
+    def refuse_alike(self, requests: Iterable[HttpRequest], refusal: HttpResponse) -> int: ...
+
+
+def retries_scriptable(strategy: object) -> bool:
+    """Whether ``strategy``'s calls can be played here: no token cache, retries."""
+    return (
+        type(strategy) is ClientStrategy
+        and not strategy.token.cache
+        and strategy.retry.max_attempts > 1
+    )
+
+
+def _sends(member: _Retrying) -> bool:
+    """Whether ``member`` is due to send a token request."""
+    return member.answer is None
+
+
+class _Retrying:
+    """A scripted call: what it sent and waited so far, and the answer it is due to read."""
+
+    __slots__ = ("answer", "draw", "policy", "request", "sends", "started_at", "waited_s", "worker")
+
+    def __init__(
+        self, worker: Worker, started_at: float, strategy: ClientStrategy, policy: RetryPolicy
+    ) -> None:
+        self.worker = worker
+        self.started_at = started_at
+        self.request = strategy.token_request  # the same every time
+        self.policy = policy  # the strategy's, or one equal to it
+        self.draw = strategy.rng.random
+        self.sends = 0  # token requests sent
+        self.waited_s = 0.0
+        # None: due to send a token request; an Issued: due to use that token;
+        # an HttpResponse: due to read that answer to its last token request.
+        self.answer: Issued | HttpResponse | None = None
+
+
+class ScriptedRetries:
+    """Plays retrying, no-cache calls for ``host`` against ``provider``, herds on its queue."""
+
+    def __init__(self, host: ScriptHost, provider: ExactRefusals) -> None:
+        self.host = host
+        self.provider = provider
+        self.queue: EventQueue = host.queue
+        self._groups: dict[int, bool] = {}
+        self._policies: dict[RetryPolicy, RetryPolicy] = {}
+        self._policy_of: dict[int, RetryPolicy] = {}  # by the group's id
+        self._bearers: dict[tuple[int, str], HttpRequest] = {}  # the API request with a token
+        # The answer read last, when, by which policy, and what it meant.
+        self._read: tuple[object, float, RetryPolicy, Retryable | StrategyError] | None = None
+        self._player = self._play  # one bound method: herds tell their player by identity
+        self._give_ups: dict[int, tuple[object, StrategyError]] = {}  # by the answer's id
+        self._endings: dict[int, tuple[Exception, str, str]] = {}  # error: its name and text
+
+    def plays(self, group: CacheGroup) -> bool:
+        """Whether calls of ``group`` are played here."""
+        known = self._groups.get(id(group))
+        if known is None:
+            known = self._groups[id(group)] = retries_scriptable(group.strategy)
+            if known:
+                self.provider.proves_refusals = True
+                strategy = group.strategy
+                assert isinstance(strategy, ClientStrategy)
+                # Equal policies as one object: members that read one answer alike tell
+                # their policies apart by identity.
+                policy = self._policies.setdefault(strategy.retry, strategy.retry)
+                self._policy_of[id(group)] = policy
+        return known
+
+    def start(self, worker: Worker, t: float) -> bool:
+        """Play the call arriving at ``t`` (always: an unusual answer hands it on)."""
+        strategy = worker.group.strategy
+        assert isinstance(strategy, ClientStrategy)
+        policy = self._policy_of[id(worker.group)]
+        self.host.begin_call(worker, t)
+        self._send(_Retrying(worker, t, strategy, policy), t)
+        return True
+
+    def _play(self, t: float, members: list[object]) -> None:
+        """Members due at ``t``, in order: send, use a token, or read an answer.
+
+        Runs of members that do the same are played as one: token requests
+        after a proven refusal refused alike (``FastProvider.refuse_alike``),
+        and members reading the same answer with the same progress, which
+        read it once, each drawing its own jitter, and sleep on together.
+        """
+        latency = self.host.latency_s
+        n = len(members)
+        i = 0
+        while i < n:
+            member = members[i]
+            assert isinstance(member, _Retrying)
+            answer = member.answer
+            i += 1
+            if answer is None:
+                self._send(member, t)
+                got = member.answer
+                if latency > 0 and type(got) is HttpResponse and i < n:
+                    i = self._refused_alike(members, i, got, t)
+            elif type(answer) is Issued:
+                self._api(member, t, answer)
+            else:
+                assert isinstance(answer, HttpResponse)
+                self._read_once(member, t, answer)
+                i = self._read_alike(members, i - 1, answer, t)
+
+    def _refused_alike(self, members: list[Any], i: int, refusal: HttpResponse, t: float) -> int:
+        """Members from ``i`` due to send now and refused with ``refusal`` like the one
+        before them: counted, and due to read it one latency later; the index after them."""
+        sending = itertools.takewhile(_sends, itertools.islice(members, i, None))
+        k = self.provider.refuse_alike((m.request for m in sending), refusal)
+        if k == 0:
+            return i
+        run: list[_Retrying] = members[i : i + k]
+        for member in run:
+            member.sends += 1
+            member.answer = refusal
+        self.host.account_alike([m.worker for m in run], "token", answer_kind(refusal), t)
+        herd = self.queue.join(t + self.host.latency_s, run[0], self._player)
+        herd.members.extend(run[1:])
+        return i + k
+
+    def _read_alike(self, members: list[object], i: int, answer: HttpResponse, t: float) -> int:
+        """Members from ``i`` that read ``answer`` now with the policy ``_read_once`` read
+        it for: one reading for all; each draws its own jitter and sleeps or gives up
+        after its own sends and waits. The index after them."""
+        memo = self._read
+        assert memo is not None and memo[0] is answer and memo[1] == t
+        policy, read = memo[2], memo[3]
+        n = len(members)
+        wake = -1.0
+        herd: Herd | None = None
+        join, play = self.queue.join, self._player
+        while i < n:
+            member = members[i]
+            assert isinstance(member, _Retrying)
+            if member.answer is not answer or member.policy is not policy:
+                break
+            i += 1
+            if isinstance(read, StrategyError):
+                self._fail(member, t, answer, read)
+                continue
+            delay = retry_delay(policy, member.sends, member.waited_s, read.hint_s, member.draw)
+            if delay is None:
+                self._fail(member, t, answer, self._give_up(read))
+                continue
+            member.waited_s += delay
+            member.answer = None
+            due = t + max(0.0, delay)
+            if due == wake and herd is not None:  # nothing was pushed at ``due`` since
+                herd.members.append(member)
+            else:
+                herd = join(due, member, play)
+                wake = due
+        return i
+
+    def _act(self, member: _Retrying, t: float) -> None:
+        """What ``member`` does at ``t``: send, use its token, or read its answer."""
+        answer = member.answer
+        if answer is None:
+            self._send(member, t)
+        elif type(answer) is Issued:
+            self._api(member, t, answer)
+        else:
+            assert isinstance(answer, HttpResponse)
+            self._answer(member, t, answer)
+
+    def _answered(self, member: _Retrying, t: float) -> None:
+        """``member``'s request sent at ``t`` is answered one latency later (at once
+        without latency: the flow reads the answer before anything else happens)."""
+        latency = self.host.latency_s
+        if latency > 0:
+            self.queue.join(t + latency, member, self._player)
+        else:
+            self._act(member, t)
+
+    def _send(self, member: _Retrying, t: float) -> None:
+        """Send the call's next token request at ``t``."""
+        member.sends += 1
+        self._sent(member, t, self.provider.grant_exact(member.request))
+
+    def _sent(self, member: _Retrying, t: float, answer: Issued | HttpResponse | None) -> None:
+        """Count what ``grant_exact`` said to the token request sent at ``t``; go on."""
+        host = self.host
+        worker = member.worker
+        latency = host.latency_s
+        if isinstance(answer, Issued):
+            host.account_ok(worker, "token", t)
+            if answer.access_token is None:  # the flow cannot read it: let it fail so
+                self._adopt(member, t, answer.answer, t + latency, counted=True)
+                return
+            member.answer = answer
+            self._answered(member, t)
+            return
+        if answer is None:
+            reply = self.provider.respond(member.request)
+            response: HttpResponse | TransportError = reply.response
+            if (
+                reply.latency_s
+                or not isinstance(response, HttpResponse)
+                or 200 <= response.status < 300
+            ):  # a fault's latency, no answer, or a token the flow must read: let it
+                self._adopt(member, t, response, t + latency + reply.latency_s)
+                return
+            answer = response
+        host.account_send(None, worker, "token", answer, t)
+        member.answer = answer
+        self._answered(member, t)
+
+    def _answer(self, member: _Retrying, t: float, answer: HttpResponse) -> None:
+        """Read the non-2xx ``answer`` to the call's last token request at ``t``."""
+        self._read_once(member, t, answer)
+        self._read_alike([member], 0, answer, t)
+
+    def _read_once(self, member: _Retrying, t: float, answer: HttpResponse) -> None:
+        """What ``answer`` means at ``t`` to ``member``'s policy, kept for those reading it next."""
+        policy = member.policy
+        memo = self._read
+        if memo is not None and memo[0] is answer and memo[1] == t and memo[2] is policy:
+            return
+        read: Retryable | StrategyError
+        try:
+            result = read_answer(answer, t, api=False, policy=policy)
+        except StrategyError as error:  # a definite no: the flow raises it
+            read = error
+        else:  # a token request's answer is final only when it is a 2xx, never read here
+            assert isinstance(result, Retryable), result
+            read = result
+        self._read = (answer, t, policy, read)
+
+    def _give_up(self, read: Retryable) -> StrategyError:
+        """``read.give_up()``, made once per answer: its type and text are all that is read."""
+        known = self._give_ups.get(id(read.reply))
+        if known is None or known[0] is not read.reply:
+            if len(self._give_ups) >= _MEMO_MAX:
+                self._give_ups.clear()
+            known = self._give_ups[id(read.reply)] = (read.reply, read.give_up())
+        return known[1]
+
+    def _fail(self, member: _Retrying, t: float, answer: HttpResponse, error: Exception) -> None:
+        """The call gives up at ``t`` with ``error``, as the flow raises it."""
+        ending = self._endings.get(id(error))
+        if ending is None or ending[0] is not error:
+            if len(self._endings) >= _MEMO_MAX:
+                self._endings.clear()
+            ending = self._endings[id(error)] = (error, type(error).__name__, str(error))
+        self.host.end_call(
+            member.worker,
+            member.started_at,
+            t,
+            0,
+            ending[1],
+            answer_kind(answer) in THROTTLED_KINDS,
+            ending[2],
+        )
+
+    def _api(self, member: _Retrying, t: float, issued: Issued) -> None:
+        """The token arrived at ``t``: send the API request with it."""
+        host = self.host
+        worker = member.worker
+        access_token = issued.access_token
+        assert access_token is not None
+        key = (id(worker.request), access_token)
+        api_request = self._bearers.get(key)
+        if api_request is None or api_request.url != worker.request.url:
+            api_request = with_bearer(worker.request, access_token)
+            if len(self._bearers) >= _MEMO_MAX:
+                self._bearers.clear()
+            self._bearers[key] = api_request
+        provider = self.provider
+        ends_at = t + host.latency_s
+        if ends_at <= host.stop_at and provider.api_ok(api_request):
+            host.account_ok(worker, "api", t)
+            host.end_call(worker, member.started_at, ends_at, 200, None)
+            return
+        strategy = worker.group.strategy
+        assert isinstance(strategy, ClientStrategy)
+        flow = strategy.call(worker.request, waited_s=member.waited_s, access_token=access_token)
+        action = flow.send(None)
+        assert isinstance(action, Send) and action.purpose == "api", action
+        reply = provider.respond(action.request)
+        call = Call(flow, worker, member.started_at)
+        call.history.append(("api", t, reply.response))
+        host.account_send(call, worker, "api", reply.response, t)
+        host.adopt(call, reply.response, ends_at + reply.latency_s)
+
+    def _adopt(
+        self,
+        member: _Retrying,
+        t: float,
+        response: HttpResponse | TransportError,
+        resume_at: float,
+        *,
+        counted: bool = False,
+    ) -> None:
+        """Hand the call to a real flow that sent its last token request at ``t`` and
+        awaits ``response`` at ``resume_at`` (``counted``: that request was counted)."""
+        worker = member.worker
+        strategy = worker.group.strategy
+        assert isinstance(strategy, ClientStrategy)
+        flow = strategy.call(worker.request, waited_s=member.waited_s, token_sends=member.sends - 1)
+        action = flow.send(None)
+        assert isinstance(action, Send) and action.purpose == "token", action
+        host = self.host
+        call = Call(flow, worker, member.started_at)
+        call.history.append(("token", t, response))
+        if not counted:
+            host.account_send(call, worker, "token", response, t)  # type: ignore[arg-type]
+        host.adopt(call, response, resume_at)  # type: ignore[arg-type]

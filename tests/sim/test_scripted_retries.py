@@ -1,0 +1,139 @@
+"""Backoff calls played without their flow, in herds (``quotalab.sim.scripted_retries``),
+report as played.
+
+The engine plays a retrying no-cache call's token requests itself, wakes the
+calls waiting for one reset as one herd, reads one answer once for a herd,
+and hands a call to a real flow, started where the script stands, whenever
+something unusual happens. Each scenario runs through the script and through
+the full provider path (``fast_path=False``: real flows, every request
+parsed), and every reported figure must be equal: counts, series, latencies,
+first messages and the provider's own stats.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from quotalab.sim.scenario import SimSettings, run_strategy
+from tests.sim.test_fast_forward import observable
+from tests.sim.test_scripted_calls import FAULTS
+from tests.sim.test_scripted_calls import TWEAKS as NAIVE_TWEAKS
+
+TWEAKS = {
+    **NAIVE_TWEAKS,
+    # A 429 with no wait in it: every retry waits a jittered backoff of its own,
+    # so each member's draw decides when it wakes.
+    "no wait header": "[limits.oauth_token]\nheaders = {}\n",
+}
+
+PROFILES = ["auth0", "auth0", "auth0", "twitter", "okta", "entra"]
+STRATEGIES = ("backoff", "cached+backoff")
+
+
+def both_ways(
+    tmp_path: Path, settings: SimSettings, tweak: str, faults: str, strategy: str = "backoff"
+) -> tuple[dict[str, object], dict[str, object]]:
+    faults_path = None
+    if FAULTS[faults] is not None:
+        faults_path = str(tmp_path / "faults.json")
+        text = json.dumps(FAULTS[faults])
+        if settings.profile == "twitter":
+            text = text.replace('"api_data"', '"search_v2"')
+        Path(faults_path).write_text(text, encoding="utf-8")
+    if settings.profile == "auth0":
+        config = tmp_path / "tweak.toml"
+        config.write_text(TWEAKS[tweak], encoding="utf-8")
+        settings = dataclasses.replace(settings, config_path=str(config))
+    settings = dataclasses.replace(settings, strategies=(strategy,))
+    scripted = run_strategy(settings, strategy, faults_path=faults_path)
+    played = run_strategy(
+        dataclasses.replace(settings, fast_path=False), strategy, faults_path=faults_path
+    )
+    return observable(scripted), observable(played)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    profile=st.sampled_from(PROFILES),
+    tweak=st.sampled_from(sorted(TWEAKS)),
+    faults=st.sampled_from(sorted(FAULTS)),
+    traffic=st.sampled_from(["constant", "poisson", "diurnal", "burst"]),
+    clients=st.integers(1, 6),
+    workers=st.integers(1, 2),
+    rate=st.sampled_from([1.0, 8.0, 40.0]),
+    duration_s=st.integers(5, 90),
+    seed=st.integers(0, 2**16),
+    latency_s=st.sampled_from([0.0, 0.01, 0.02, 0.5]),
+)
+def test_scripted_backoff_calls_report_as_played(
+    tmp_path: Path,
+    profile: str,
+    tweak: str,
+    faults: str,
+    traffic: str,
+    clients: int,
+    workers: int,
+    rate: float,
+    duration_s: int,
+    seed: int,
+    latency_s: float,
+) -> None:
+    settings = SimSettings(
+        profile=profile,
+        clients=clients,
+        workers_per_client=workers,
+        duration_s=float(duration_s),
+        traffic=traffic,
+        rate=rate / clients,
+        seed=seed,
+        latency_s=latency_s,
+        fast_forward=False,  # constant traffic would be replayed by the period search
+    )
+    scripted, played = both_ways(tmp_path, settings, tweak, faults)
+    assert scripted == played
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(
+    ("tweak", "faults"),
+    [(tweak, "none") for tweak in sorted(TWEAKS)]
+    # Herds of refusals, and 503s without a wait whose retries wait a jitter:
+    # every draw a herd makes moves the ones that count.
+    + [("none", "token 503s"), ("tight token bucket", "token 503s")],
+)
+def test_a_throttled_backoff_run_reports_as_played(
+    tmp_path: Path, tweak: str, faults: str, strategy: str
+) -> None:
+    """120 calls/s against 30 tokens/s: herds of refused calls wake at every reset."""
+    settings = SimSettings(clients=8, duration_s=20.0, traffic="poisson", rate=15.0, seed=7)
+    scripted, played = both_ways(tmp_path, settings, tweak, faults, strategy)
+    assert scripted == played
+    tallies = scripted["tallies"]
+    assert isinstance(tallies, dict)
+    calls = sum(t["calls"] for t in tallies.values())
+    assert calls > 1500
+    if strategy == "backoff" and tweak == "none" and faults == "none":
+        token_requests = sum(t["token_requests"] for t in tallies.values())
+        assert token_requests > 3 * calls  # most calls retried, several times
+        first = {t["first_messages"].get("ThrottledError") for t in tallies.values()}
+        assert first == {"token request: still throttled (HTTP 429)"}
+
+
+def test_herds_wake_as_one_event(tmp_path: Path) -> None:
+    """The refused calls waiting for one reset are one heap entry, not one each."""
+    settings = SimSettings(clients=8, duration_s=20.0, traffic="poisson", rate=15.0, seed=7)
+    run = run_strategy(dataclasses.replace(settings, strategies=("backoff",)), "backoff")
+    full = run_strategy(
+        dataclasses.replace(settings, strategies=("backoff",), fast_path=False), "backoff"
+    )
+    assert run.result.events < full.result.events / 2
