@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quotalab.sim.scenario import SimSettings, run_strategy
+from quotalab.clock import VirtualClock
+from quotalab.sim.fast_provider import FastProvider
+from quotalab.sim.scenario import SimSettings, build_run, run_strategy, simulation_config
+from quotalab.wire import HttpRequest, HttpResponse
 from tests.sim.test_fast_forward import observable
 from tests.sim.test_scripted_calls import FAULTS
 from tests.sim.test_scripted_calls import TWEAKS as NAIVE_TWEAKS
@@ -137,3 +141,38 @@ def test_herds_wake_as_one_event(tmp_path: Path) -> None:
         dataclasses.replace(settings, strategies=("backoff",), fast_path=False), "backoff"
     )
     assert run.result.events < full.result.events / 2
+
+
+def test_refusals_alike_read_no_further_than_they_go() -> None:
+    """``refuse_alike`` stops at the first request refused otherwise (a long herd is
+    not read again after every member the provider decides itself)."""
+    settings = SimSettings(clients=3, duration_s=5.0, traffic="poisson", rate=1.0)
+    clock = VirtualClock()
+    provider, workers = build_run(settings, "backoff", clock, simulation_config(settings))
+    fast = FastProvider(provider)
+    fast.proves_refusals = True
+    requests = [w.group.strategy.token_request for w in workers]  # type: ignore[attr-defined]
+    for request in requests:
+        fast.respond(request)  # known from now on
+    for _ in range(40):  # the tenant's 30 tokens, then refusals
+        fast.grant_exact(requests[0])
+    for request in requests:  # each client refused once: its plan is in the window
+        refused = fast.grant_exact(request)
+    assert isinstance(refused, HttpResponse) and refused.status == 429
+    read: list[int] = []
+
+    def reading(n: int) -> Iterator[HttpRequest]:
+        for i in range(n):
+            read.append(i)
+            yield requests[i % len(requests)]
+
+    assert fast.refuse_alike(reading(5), refused) == 5
+    read.clear()
+    other = HttpResponse(429, refused.headers, refused.body)  # equal, not the one given
+    assert fast.refuse_alike(reading(5), other) == 0
+    assert read == []
+    clock.advance(0.001)  # another instant: the limiter decides again
+    assert fast.refuse_alike(reading(5), refused) == 0
+    before = provider.stats()["clients"]["sim-client-0000"]["token_requests"]
+    assert isinstance(fast.grant_exact(requests[0]), HttpResponse)
+    assert provider.stats()["clients"]["sim-client-0000"]["token_requests"] == before + 1
