@@ -42,9 +42,8 @@ from quotalab.outcomes import OK, THROTTLED_KINDS, answer_kind
 from quotalab.sim.engine_types import CacheGroup, Call, Worker
 from quotalab.sim.refusal_proofs import RefusalWindow
 from quotalab.sim.script_seams import RefusalProof, ScriptHost
-from quotalab.sim.token_grants import Issued
+from quotalab.sim.token_grants import BearerRequests, Issued
 from quotalab.strategies.client import ClientStrategy
-from quotalab.strategies.client_settings import with_bearer
 from quotalab.strategies.messages import Send
 from quotalab.wire import HttpRequest, HttpResponse
 
@@ -124,7 +123,7 @@ class ScriptedCalls:
         self._requests: dict[CacheGroup, HttpRequest | None] = {}  # a group's token request
         # (status, body) -> how a flow fails on that refusal: its error's type and text
         self._endings: dict[tuple[int, bytes], tuple[str, str] | None] = {}
-        self._bearers: dict[tuple[int, str], HttpRequest] = {}  # the API request with a token
+        self._bearers = BearerRequests()  # the API request with a token
         self._lanes: dict[Worker, _Lane] = {}  # each worker's latest lane
         self._settling: list[_Lane] = []  # every lane with calls to count
         series = host.series
@@ -338,13 +337,7 @@ class ScriptedCalls:
             return
         access_token = issued.access_token
         assert access_token is not None
-        key = (id(worker.request), access_token)
-        api_request = self._bearers.get(key)
-        if api_request is None or api_request.url != worker.request.url:
-            api_request = with_bearer(worker.request, access_token)
-            if len(self._bearers) >= _MEMO_MAX:
-                self._bearers.clear()
-            self._bearers[key] = api_request
+        api_request = self._bearers.of(worker.request, access_token)
         if provider.api_ok(api_request):  # answered 2xx: its status is all we read
             host.account_ok(worker, "api", t)
             host.end_call(worker, started_at, t + host.latency_s, 200, None)

@@ -39,10 +39,9 @@ from quotalab.outcomes import THROTTLED_KINDS, answer_kind
 from quotalab.sim.engine_types import CacheGroup, Call, Worker
 from quotalab.sim.event_queue import EventQueue, Herd
 from quotalab.sim.script_seams import RefusalProof, ScriptHost
-from quotalab.sim.token_grants import Issued
+from quotalab.sim.token_grants import BearerRequests, Issued
 from quotalab.strategies.backoff import RetryPolicy
 from quotalab.strategies.client import ClientStrategy
-from quotalab.strategies.client_settings import with_bearer
 from quotalab.strategies.messages import Send
 from quotalab.strategies.retry_step import Retryable, read_answer, retry_delay
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
@@ -104,7 +103,7 @@ class ScriptedRetries:
         self._groups: dict[int, bool] = {}
         self._policies: dict[RetryPolicy, RetryPolicy] = {}
         self._policy_of: dict[int, RetryPolicy] = {}  # by the group's id
-        self._bearers: dict[tuple[int, str], HttpRequest] = {}  # the API request with a token
+        self._bearers = BearerRequests()  # the API request with a token
         # The answer read last, when, by which policy, and what it meant.
         self._read: tuple[object, float, RetryPolicy, Retryable | StrategyError] | None = None
         self._player = self._play  # one bound method: herds tell their player by identity
@@ -319,13 +318,7 @@ class ScriptedRetries:
         worker = member.worker
         access_token = issued.access_token
         assert access_token is not None
-        key = (id(worker.request), access_token)
-        api_request = self._bearers.get(key)
-        if api_request is None or api_request.url != worker.request.url:
-            api_request = with_bearer(worker.request, access_token)
-            if len(self._bearers) >= _MEMO_MAX:
-                self._bearers.clear()
-            self._bearers[key] = api_request
+        api_request = self._bearers.of(worker.request, access_token)
         provider = self.provider
         ends_at = t + host.latency_s
         if ends_at <= host.stop_at and provider.api_ok(api_request):

@@ -23,9 +23,10 @@ from quotalab.server.mock_provider import MockProvider
 from quotalab.server.parsing import basic_credentials, declared_length, read_request
 from quotalab.server.request_ids import GENERATED
 from quotalab.sim.token_handles import HandleKeys
-from quotalab.strategies.client_settings import access_token_of
+from quotalab.strategies.client_settings import access_token_of, with_bearer
 from quotalab.wire import HttpRequest, HttpResponse
 
+_BEARERS_MAX = 4096
 _MARK = "qlmark7f3a"  # stands for the access token while a token answer's frame is made
 _PLAIN_TOKEN = re.compile(r"[A-Za-z0-9._-]+")
 _MEMO_MAX = 4096
@@ -227,3 +228,24 @@ class TokenIssuer:
         probe, before, after, carries = frame
         answer = HttpResponse(probe.status, probe.headers, before + token.encode() + after)
         return answer, token if carries else access_token_of(answer.json())
+
+
+class BearerRequests:
+    """The API request a scripted call sends with a token, made once per request
+    object and token (bounded: full, it starts over)."""
+
+    __slots__ = ("_made",)
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[int, str], HttpRequest] = {}
+
+    def of(self, request: HttpRequest, access_token: str) -> HttpRequest:
+        """``request`` with ``access_token`` as its bearer credential."""
+        key = (id(request), access_token)
+        made = self._made.get(key)
+        if made is None or made.url != request.url:  # an id reused by another request
+            made = with_bearer(request, access_token)
+            if len(self._made) >= _BEARERS_MAX:
+                self._made.clear()
+            self._made[key] = made
+        return made
