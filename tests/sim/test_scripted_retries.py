@@ -176,3 +176,24 @@ def test_refusals_alike_read_no_further_than_they_go() -> None:
     before = provider.stats()["clients"]["sim-client-0000"]["token_requests"]
     assert isinstance(fast.grant_exact(requests[0]), HttpResponse)
     assert provider.stats()["clients"]["sim-client-0000"]["token_requests"] == before + 1
+
+
+@pytest.mark.parametrize("strategy", ["tests.sim.toy:skewed_backoff", "tests.sim.toy:skewed_naive"])
+@pytest.mark.parametrize("latency_s", [0.0, 0.02])
+def test_a_client_on_its_own_clock_reports_as_played(
+    tmp_path: Path, strategy: str, latency_s: float
+) -> None:
+    """A flow reads its answers at its own clock's time: a client whose clock is not
+    the engine's is played by its flow, and reports what it did."""
+    settings = SimSettings(
+        clients=10,
+        workers_per_client=2,
+        duration_s=40.0,
+        traffic="burst",
+        rate=6.0,
+        latency_s=latency_s,
+        seed=21,
+        fast_forward=False,
+    )
+    scripted, played = both_ways(tmp_path, settings, "none", "none", strategy)
+    assert scripted == played

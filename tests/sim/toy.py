@@ -7,11 +7,16 @@ controls exactly; the integration tests use the real profiles and strategies.
 from __future__ import annotations
 
 import json
+import random
 
 from quotalab.clock import Clock
 from quotalab.errors import ThrottledError
 from quotalab.limits import MemoryStore, TokenBucket
-from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep
+from quotalab.strategies.backoff import NO_RETRY, RetryPolicy
+from quotalab.strategies.client import ClientStrategy
+from quotalab.strategies.client_settings import ClientSettings
+from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep, Strategy
+from quotalab.strategies.registry import NO_CACHE
 from quotalab.wire import HttpRequest, HttpResponse
 
 TOKEN_URL = "https://toy.test/oauth/token"
@@ -102,3 +107,33 @@ class ToyNaive:
         api = yield Send(HttpRequest(request.method, request.url, auth), "api")
         assert isinstance(api, HttpResponse)
         return api
+
+
+class _Ahead:
+    """A client's own clock, ``offset_s`` ahead of the simulation's."""
+
+    def __init__(self, base: Clock, offset_s: float) -> None:
+        self.base = base
+        self.offset_s = offset_s
+
+    def now(self) -> float:
+        return self.base.now() + self.offset_s
+
+
+def skewed_backoff(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> Strategy:
+    """The built-in backoff client on a clock 0.7 s ahead of the simulation's."""
+    return ClientStrategy(
+        "skewed backoff",
+        settings,
+        token=NO_CACHE,
+        retry=RetryPolicy(max_attempts=5),
+        clock=_Ahead(clock, 0.7),
+        rng=rng,
+    )
+
+
+def skewed_naive(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> Strategy:
+    """The built-in naive client on a clock 0.7 s ahead of the simulation's."""
+    return ClientStrategy(
+        "skewed naive", settings, token=NO_CACHE, retry=NO_RETRY, clock=_Ahead(clock, 0.7), rng=rng
+    )

@@ -52,12 +52,14 @@ __all__ = ["RefusalProof", "ScriptHost", "ScriptedCalls", "scriptable"]
 _MEMO_MAX = 4096
 
 
-def scriptable(strategy: object) -> bool:
-    """Whether ``strategy``'s calls can be played here: a no-cache, no-retry client."""
+def scriptable(strategy: object, clock: object) -> bool:
+    """Whether ``strategy``'s calls can be played here: a no-cache, no-retry client on
+    the engine's ``clock`` (a flow reads its answers at its own clock's time)."""
     return (
         type(strategy) is ClientStrategy
         and not strategy.token.cache
         and strategy.retry.max_attempts == 1
+        and strategy.clock is clock
     )
 
 
@@ -154,7 +156,7 @@ class ScriptedCalls:
             return self._requests[group]
         strategy = group.strategy
         request = None
-        if isinstance(strategy, ClientStrategy) and scriptable(strategy):
+        if isinstance(strategy, ClientStrategy) and scriptable(strategy, self.host.clock):
             request = strategy.token_request
             self.provider.proves_refusals = True  # worth its cost from now on
         self._requests[group] = request

@@ -47,7 +47,6 @@ from quotalab.strategies.retry_step import Retryable, read_answer, retry_delay
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
 _MEMO_MAX = 4096
-_NOTHING = object()
 
 
 @runtime_checkable
@@ -59,12 +58,14 @@ class ExactRefusals(RefusalProof, Protocol):
     def refuse_alike(self, requests: Iterable[HttpRequest], refusal: HttpResponse) -> int: ...
 
 
-def retries_scriptable(strategy: object) -> bool:
-    """Whether ``strategy``'s calls can be played here: no token cache, retries."""
+def retries_scriptable(strategy: object, clock: object) -> bool:
+    """Whether ``strategy``'s calls can be played here: no token cache, retries, and
+    the engine's ``clock`` (a flow reads its answers at its own clock's time)."""
     return (
         type(strategy) is ClientStrategy
         and not strategy.token.cache
         and strategy.retry.max_attempts > 1
+        and strategy.clock is clock
     )
 
 
@@ -114,7 +115,7 @@ class ScriptedRetries:
         """Whether calls of ``group`` are played here."""
         known = self._groups.get(id(group))
         if known is None:
-            known = self._groups[id(group)] = retries_scriptable(group.strategy)
+            known = self._groups[id(group)] = retries_scriptable(group.strategy, self.host.clock)
             if known:
                 self.provider.proves_refusals = True
                 strategy = group.strategy
