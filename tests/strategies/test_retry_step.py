@@ -95,3 +95,13 @@ def test_a_resumed_call_with_its_token_sends_the_api_request_first() -> None:
     fresh = strategy.call(API)
     assert isinstance(fresh.send(None), Send)
     assert fresh.send(TOKEN).purpose == "api"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("under_way", [{"token_sends": 2}, {"access_token": "tok"}])
+def test_a_call_under_way_is_not_handed_to_a_caching_client(under_way: dict[str, object]) -> None:
+    strategy = make_strategy(
+        "cached+backoff", SETTINGS, clock=VirtualClock(1000.0), rng=random.Random(1)
+    )
+    flow = strategy.call(API, **under_way)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="without a token cache"):
+        flow.send(None)

@@ -94,6 +94,8 @@ class ClientStrategy:
         ``token_sends + 1``) or holds ``access_token`` (its first action is the
         API request). Only for a token policy without a cache.
         """
+        if (token_sends or access_token is not None) and self.token.cache:
+            raise ValueError("a call under way is handed over only without a token cache")
         state = _CallState(waited_s)
         refetched = False
         while True:
