@@ -66,13 +66,9 @@ class BucketSeries:
         self.log: list[tuple[str, float, int]] | None = None
         """When a list, every ``add`` is also appended to it (the engine records a period)."""
 
-    def index(self, t: float) -> int:
-        """The bucket holding ``t`` (events after the last bucket go into it)."""
-        i = int((t - self.start) // self.width_s)
-        return i if i < self.buckets else self.buckets - 1
-
     def add(self, name: str, t: float, amount: int = 1) -> None:
-        i = int((t - self.start) // self.width_s)  # ``index``, inline: every call comes here
+        # The bucket holding ``t``; events after the last bucket go into it.
+        i = int((t - self.start) // self.width_s)
         self.values[name][i if i < self.buckets else self.buckets - 1] += amount
         if self.log is not None:
             self.log.append((name, t, amount))

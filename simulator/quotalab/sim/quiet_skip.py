@@ -60,7 +60,7 @@ def count_quiet_calls(
         run = 0
         if full:
             # Stop a hair before each boundary; calls in that hair go one by
-            # one below, indexed exactly as ``BucketSeries.index`` would.
+            # one below, indexed exactly as ``BucketSeries.add`` does.
             limit = min(
                 quiet_until,
                 start + (i + 1) * width - _HAIR_S,

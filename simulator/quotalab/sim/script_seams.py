@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from quotalab.clock import VirtualClock
-from quotalab.sim.aggregates import BucketSeries, Latencies
+from quotalab.sim.aggregates import BucketSeries
 from quotalab.sim.engine_types import Call, ReplyLike, Worker
 from quotalab.sim.event_queue import EventQueue
 from quotalab.sim.refusal_proofs import RefusalWindow
@@ -45,7 +45,6 @@ class ScriptHost(Protocol):
 
     clock: VirtualClock
     series: BucketSeries
-    latencies: Latencies
     latency_s: float
     stop_at: float
 

@@ -147,10 +147,6 @@ class ScriptedCalls:
         self._served_open = latency > 0 and _same_ms(2 * latency, 2 * slack)
         self._served: dict[Worker, _Served] = {}
 
-    def plays(self, group: CacheGroup) -> bool:
-        """Whether calls of ``group`` are played here."""
-        return self._token_request(group) is not None
-
     def _token_request(self, group: CacheGroup) -> HttpRequest | None:
         if group in self._requests:
             return self._requests[group]
@@ -180,7 +176,7 @@ class ScriptedCalls:
                 self._refuse_first(worker, request, window, t)
                 return True
             # What ``begin_call``, ``account_send`` and ``end_call`` count by
-            # bucket (``BucketSeries.index``, inline); the rest waits for ``settle``.
+            # bucket (``BucketSeries.add``'s, inline); the rest waits for ``settle``.
             start, width_s, last = self._grid
             calls, token_requests, throttled, failed = self._refused_series
             i = int((t - start) // width_s)
@@ -309,7 +305,7 @@ class ScriptedCalls:
             return
         t = host.clock.now()
         # What ``begin_call``, ``account_ok`` and ``end_call`` count by bucket
-        # (``BucketSeries.index``, inline).
+        # (``BucketSeries.add``'s, inline).
         start, width_s, last = self._grid
         calls, token_requests, api_ok, ok = self._served_series
         i = int((started_at - start) // width_s)
