@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 
 from quotalab.clock import VirtualClock
 from quotalab.sim.fast_provider import FastProvider
+from quotalab.sim.refusal_proofs import reset_second_holds
 from quotalab.sim.scenario import SimSettings, build_run, run_strategy, simulation_config
 from quotalab.wire import HttpRequest, HttpResponse
 from tests.sim.test_fast_forward import observable
@@ -34,6 +36,23 @@ TWEAKS = {
     # A 429 with no wait in it: every retry waits a jittered backoff of its own,
     # so each member's draw decides when it wakes.
     "no wait header": "[limits.oauth_token]\nheaders = {}\n",
+    # Waits that shrink through a stretch of refusals (a token every 4 s): each
+    # refusal reads anew.
+    "retry-after in seconds": (
+        "[limits.oauth_token]\nburst = 3\nrefill_rate = 0.25\n"
+        'headers = { "retry-after" = "${retry_after}" }\n'
+    ),
+    "reset in seconds": (
+        "[limits.oauth_token]\nburst = 3\nrefill_rate = 0.25\n"
+        'headers = { "ratelimit-reset" = "${reset_in}" }\n'
+    ),
+    # A window's end is stored: one refusal reads the same until it ends.
+    "fixed window": (
+        '[endpoints.token]\nlimits = ["token_window", "m2m_quota"]\n'
+        '[limits.token_window]\nalgorithm = "fixed_window"\nlimit = 20\nwindow_s = 2\n'
+        'key = ["tenant"]\nreject = "global_limit"\n'
+        'headers = { "x-ratelimit-reset" = "${reset_at}" }\n'
+    ),
 }
 
 PROFILES = ["auth0", "auth0", "auth0", "twitter", "okta", "entra"]
@@ -197,3 +216,15 @@ def test_a_client_on_its_own_clock_reports_as_played(
     )
     scripted, played = both_ways(tmp_path, settings, "none", "none", strategy)
     assert scripted == played
+
+
+def test_a_reset_next_to_its_whole_second_is_read_anew() -> None:
+    """A refusal is reused through its stretch only if its ``reset_at`` second cannot
+    round to another one when computed at a later instant."""
+    whole = 1_700_000_000.0
+    assert reset_second_holds(whole + 0.5)
+    assert reset_second_holds(whole - 0.5)
+    assert not reset_second_holds(whole)
+    assert not reset_second_holds(math.nextafter(whole, 0.0))
+    assert not reset_second_holds(math.nextafter(whole, math.inf))
+    assert not reset_second_holds(whole + 4 * math.ulp(whole))

@@ -67,8 +67,9 @@ class FastProvider:
         self._later: dict[str, list[int]] = {}  # per client: counts of ``_LATER`` not added yet
         self._issued_clients: dict[tuple[_ApiPlan, TokenPlan], str | None] = {}
         self.proves_refusals = False  # whether ``grant`` proves refusals (it costs a little)
-        # ``grant_exact``'s refusals: a window's at an instant, and the last one given.
-        self._refused_now: dict[RefusalWindow, tuple[float, HttpResponse]] = {}
+        # ``grant_exact``'s refusals: a window's at an instant (and the window's ``until``
+        # then: its stretch), and the last one given.
+        self._refused_now: dict[RefusalWindow, tuple[float, HttpResponse, float]] = {}
         self._last_refused: tuple[RefusalWindow, float, HttpResponse] | None = None
         self._quota_refuses: dict[TokenPlan, bool] = {}  # may an issue-stage rule refuse?
         self.answered = 0  # requests answered on the fast path
@@ -213,11 +214,12 @@ class FastProvider:
         reads its wait there): every refusal exactly as ``respond`` renders it now.
 
         Inside a proven refusal the limiter is asked once per instant and window
-        (nothing changes its key at that instant: a refusal writes nothing);
-        later requests refused in the same window then get the same answer
-        (``refuse_alike`` counts many at once). A quota that may refuse an
-        issued token is decided by the full limits, whose refusal carries every
-        rule's headers.
+        (nothing changes its key at that instant: a refusal writes nothing), or
+        once per stretch where its answer is proven to read the same throughout
+        (``RefusalWindow.exact_until``); later requests refused in the same
+        window then get the same answer (``refuse_alike`` counts many at once).
+        A quota that may refuse an issued token is decided by the full limits,
+        whose refusal carries every rule's headers.
         """
         plan = self._known_plan(request)
         if plan is None:
@@ -228,7 +230,9 @@ class FastProvider:
         window = self._plan_windows.get(plan)
         if window is not None and now < window.until:
             same = self._refused_now.get(window)
-            if same is not None and same[0] == now:
+            if same is not None and (
+                same[0] == now or same[2] == window.until == window.exact_until
+            ):  # this instant's refusal, or one proven to read the same all stretch long
                 p.counters.incr_pair(plan.client_id, "token_requests", window.counter)
                 self._last_refused = (window, now, same[1])
                 return same[1]
@@ -264,7 +268,7 @@ class FastProvider:
         """``refusal`` is what every request of ``window`` gets at ``now``."""
         if len(self._refused_now) >= _PLANS_MAX:
             self._refused_now.clear()
-        self._refused_now[window] = (now, refusal)
+        self._refused_now[window] = (now, refusal, window.until)
         self._last_refused = (window, now, refusal)
 
     def refuse_alike(self, requests: Iterable[HttpRequest], refusal: HttpResponse) -> int:

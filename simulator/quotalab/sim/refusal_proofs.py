@@ -8,24 +8,48 @@ default) lets a request through when it refuses it, and writes nothing
 either: once spent, it need not be asked again until its period ends. Both
 are learnt from the limiter itself (``Limiter.rejected_until``) and kept
 here, one per store key, moved on in place each time they are proven again.
+
+A window's refusal is the same answer, headers included, throughout a
+stretch of unchanged state when its texts say only numbers that stay put
+while nobody is admitted (``limit``, ``remaining``, ``reset_at``,
+``period``: a token bucket's moment of being full again and a fixed
+window's end do not move) and the whole second ``reset_at`` names is far
+from float rounding (``RefusalWindow.exact_until``).
 """
 
 from __future__ import annotations
 
+import math
+
+from quotalab.limits.algorithms import FixedWindow, TokenBucket
+from quotalab.limits.decision import Decision
 from quotalab.profiles.profile_model import LimitRule
 from quotalab.server.mock_provider import MockProvider, refusal_counter
 from quotalab.server.request_ids import GENERATED
+from quotalab.server.templates import TextTemplate
 from quotalab.server.throttle import template_values
 from quotalab.sim.token_grants import TokenPlan
 from quotalab.wire import HttpResponse
 
 _MEMO_MAX = 4096
+_STEADY_NAMES = frozenset({"limit", "remaining", "reset_at", "period"})
+"""What a refusal's texts may say and still read the same through a stretch of refusals."""
+_RESET_ULPS = 8
+"""How many float spacings ``reset_at`` must be from its whole second: each instant
+computes it anew (``TokenBucket.decide``), a rounding or two apart."""
+
+
+def reset_second_holds(reset_at: float) -> bool:
+    """Whether ``reset_at``, computed anew at another instant of its stretch (a rounding
+    or two apart), names the same whole second (``math.ceil``)."""
+    slack = _RESET_ULPS * math.ulp(reset_at)
+    return math.ceil(reset_at - slack) == math.ceil(reset_at + slack)
 
 
 class RefusalWindow:
     """A stretch in which the token endpoint's one request rule refuses everybody alike."""
 
-    __slots__ = ("counter", "endpoint_name", "response", "rule", "until")
+    __slots__ = ("counter", "endpoint_name", "exact_until", "response", "rule", "until")
 
     def __init__(
         self,
@@ -40,6 +64,9 @@ class RefusalWindow:
         self.response = response  # the refusal that opened it: status and body hold throughout
         self.counter = counter  # the counter each refusal adds besides ``token_requests``
         self.rule = rule  # the rule refusing
+        # ``until`` when every refusal up to it carries the same headers too (the
+        # state of this stretch, ``RefusalProofs.note_refusal``); else -inf.
+        self.exact_until = -math.inf
 
 
 class QuotaWindow:
@@ -60,6 +87,7 @@ class RefusalProofs:
         self._quotas: dict[str, QuotaWindow] = {}  # by the issue rule's store key
         self.plan_windows: dict[TokenPlan, RefusalWindow] = {}  # a plan's, once known
         self.plan_quotas: dict[TokenPlan, QuotaWindow] = {}
+        self._steady_rules: dict[str, bool] = {}  # by rule name: see ``_steady_texts``
 
     def note_refusal(self, plan: TokenPlan, now: float) -> None:
         """If ``plan``'s request rule refuses now, remember until when, and its refusal."""
@@ -86,10 +114,35 @@ class RefusalProofs:
             if len(self._windows) >= _MEMO_MAX:
                 self._windows.clear()
             self._windows[(key, plan.endpoint.name)] = window
+        window.exact_until = until if self._steady(rule, decision) else -math.inf
         if self.plan_windows.get(plan) is not window:
             if len(self.plan_windows) >= _MEMO_MAX:
                 self.plan_windows.clear()
             self.plan_windows[plan] = window
+
+    def _steady(self, rule: LimitRule, decision: Decision) -> bool:
+        """Whether ``rule``'s refusals read the same, headers too, until the state changes."""
+        steady = self._steady_rules.get(rule.name)
+        if steady is None:
+            steady = self._steady_rules[rule.name] = self._steady_texts(rule)
+        if not steady:
+            return False
+        if isinstance(rule.algorithm, FixedWindow):
+            return True  # the window's end is stored, not computed
+        return reset_second_holds(decision.reset_at)
+
+    def _steady_texts(self, rule: LimitRule) -> bool:
+        """Whether ``rule`` refuses with texts saying only numbers a stretch of refusals
+        leaves alone, under an algorithm whose reset moment stays put meanwhile."""
+        algorithm = rule.algorithm
+        if not (
+            isinstance(algorithm, TokenBucket) and algorithm.refill == "continuous"
+        ) and not isinstance(algorithm, FixedWindow):
+            return False
+        names = set(self.provider.responses[rule.reject].names)
+        for _, text in rule.headers:
+            names.update(TextTemplate(text).names)
+        return names <= _STEADY_NAMES
 
     def note_quota(self, plan: TokenPlan, now: float) -> None:
         """If ``plan``'s issue rule refuses now but does not enforce, remember until when:
