@@ -36,8 +36,18 @@ from quotalab.wire import HttpRequest, HttpResponse
 __all__ = ["FastProvider", "Issued", "RefusalWindow"]
 
 _PLANS_MAX = 4096  # distinct request objects remembered (strategies reuse a handful)
-_LATER = ("token_requests", "tokens_issued", "api_calls", "api_ok")
-"""What a token granted and an API request admitted count, added up until ``settle``."""
+_LATER = (
+    "token_requests",
+    "tokens_issued",
+    "api_calls",
+    "api_ok",
+    "throttled_429",
+    "forbidden_403_99",
+    "throttled_4xx",
+)
+"""What a token granted, an API request admitted and a proven refusal count (a refusal:
+``token_requests`` and its window's counter), added up until ``settle``."""
+_LATER_AT = {name: i for i, name in enumerate(_LATER)}
 
 
 class _ApiPlan:
@@ -175,7 +185,7 @@ class FastProvider:
             self.settle()
             self._later.clear()
         self.provider.counters.incr_pair(who, first, second)
-        self._later[who] = [0, 0, 0, 0]
+        self._later[who] = [0] * len(_LATER)
 
     def settle(self) -> None:
         """Add the counts ``grant`` and ``api_ok`` left for later to the provider's counters.
@@ -233,7 +243,13 @@ class FastProvider:
             if same is not None and (
                 same[0] == now or same[2] == window.until == window.exact_until
             ):  # this instant's refusal, or one proven to read the same all stretch long
-                p.counters.incr_pair(plan.client_id, "token_requests", window.counter)
+                who = plan.client_id
+                later = self._later.get(who)
+                if later is None:
+                    self._count_now(who, "token_requests", window.counter)
+                else:
+                    later[0] += 1
+                    later[_LATER_AT[window.counter]] += 1
                 self._last_refused = (window, now, same[1])
                 return same[1]
             p.counters.incr(plan.client_id, "token_requests")
@@ -286,9 +302,10 @@ class FastProvider:
         if last is None or last[2] is not refusal or last[1] != p.clock.now():
             return 0
         window = last[0]
-        plans, windows = self._token_plans, self._plan_windows
+        plans, windows, laters = self._token_plans, self._plan_windows, self._later
         faults = p.faults.faults
-        incr_pair, counter = p.counters.incr_pair, window.counter
+        counter = window.counter
+        at = _LATER_AT[counter]
         n = 0
         for request in requests:
             entry = plans.get(id(request))
@@ -297,7 +314,12 @@ class FastProvider:
             plan = entry[1]
             if plan is None or windows.get(plan) is not window or plan.endpoint.name in faults:
                 break
-            incr_pair(plan.client_id, "token_requests", counter)
+            later = laters.get(plan.client_id)  # counted as ``grant_exact`` counts it
+            if later is None:
+                self._count_now(plan.client_id, "token_requests", counter)
+            else:
+                later[0] += 1
+                later[at] += 1
             n += 1
         self.answered += n
         return n

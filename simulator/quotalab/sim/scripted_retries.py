@@ -43,7 +43,13 @@ from quotalab.sim.token_grants import BearerRequests, Issued
 from quotalab.strategies.backoff import RetryPolicy
 from quotalab.strategies.client import ClientStrategy
 from quotalab.strategies.messages import Send
-from quotalab.strategies.retry_step import Retryable, read_answer, retry_delay
+from quotalab.strategies.retry_step import (
+    AnswerReading,
+    Retryable,
+    read_at,
+    reading_of,
+    retry_delay,
+)
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
 _MEMO_MAX = 4096
@@ -109,6 +115,7 @@ class ScriptedRetries:
         self._read: tuple[object, float, RetryPolicy, Retryable | StrategyError] | None = None
         self._player = self._play  # one bound method: herds tell their player by identity
         self._give_ups: dict[int, tuple[object, StrategyError]] = {}  # by the answer's id
+        self._readings: dict[int, AnswerReading] = {}  # by the answer's id: its text, read
         self._endings: dict[int, tuple[Exception, str, str]] = {}  # error: its name and text
 
     def plays(self, group: CacheGroup) -> bool:
@@ -277,9 +284,14 @@ class ScriptedRetries:
         memo = self._read
         if memo is not None and memo[0] is answer and memo[1] == t and memo[2] is policy:
             return
+        reading = self._readings.get(id(answer))
+        if reading is None or reading.reply is not answer:
+            if len(self._readings) >= _MEMO_MAX:
+                self._readings.clear()
+            reading = self._readings[id(answer)] = reading_of(answer, api=False)
         read: Retryable | StrategyError
         try:
-            result = read_answer(answer, t, api=False, policy=policy)
+            result = read_at(reading, t, policy)  # ``read_answer``, its text read once
         except StrategyError as error:  # a definite no: the flow raises it
             read = error
         else:  # a token request's answer is final only when it is a 2xx, never read here

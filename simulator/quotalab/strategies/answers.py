@@ -1,7 +1,10 @@
 """What a response means to a client: success, throttle, outage, or a definite no.
 
 Pure functions of a response and ``now``: ``classify`` names the outcome and
-``server_wait_s`` reads how long the server asked the client to wait.
+``server_wait_s`` reads how long the server asked the client to wait. Both
+split into what the response says whatever the time (``outcome_of``,
+``wait_basis``) and the arithmetic at ``now`` (``wait_at``), so a reader of
+one answer at many instants (the simulation's herds) reads its text once.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import email.utils
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from enum import Enum
+from typing import NamedTuple
 
 from quotalab.errors import CredentialsError, StrategyError, ThrottledError, UnavailableError
 from quotalab.wire import HttpResponse, TransportError
@@ -85,22 +90,30 @@ def _is_invalid_token(response: HttpResponse) -> bool:
     return isinstance(data, dict) and data.get("statusCode") == 401
 
 
-def classify(reply: HttpResponse | TransportError, now: float, *, api: bool) -> AnswerVerdict:
-    """Name what ``reply`` means; ``api`` is False for token-endpoint replies."""
+def outcome_of(reply: HttpResponse | TransportError, *, api: bool) -> AnswerKind:
+    """What ``reply`` means, whatever the time; ``api`` is False for token-endpoint replies."""
     if isinstance(reply, TransportError):
-        return AnswerVerdict(AnswerKind.UNAVAILABLE)
+        return AnswerKind.UNAVAILABLE
     status = reply.status
     if 200 <= status < 300:
-        return AnswerVerdict(AnswerKind.OK)
+        return AnswerKind.OK
     if status == 429:
-        return AnswerVerdict(AnswerKind.THROTTLED, server_wait_s(reply, now))
+        return AnswerKind.THROTTLED
     if status in RETRYABLE_5XX:
-        return AnswerVerdict(AnswerKind.UNAVAILABLE, server_wait_s(reply, now))
+        return AnswerKind.UNAVAILABLE
     if is_provider_throttle(reply):  # no usable wait in the answer: cool down
-        return AnswerVerdict(AnswerKind.COOLDOWN, server_wait_s(reply, now))
+        return AnswerKind.COOLDOWN
     if status == 401 and api and _is_invalid_token(reply):
-        return AnswerVerdict(AnswerKind.INVALID_TOKEN)
-    return AnswerVerdict(AnswerKind.DEFINITE)
+        return AnswerKind.INVALID_TOKEN
+    return AnswerKind.DEFINITE
+
+
+def classify(reply: HttpResponse | TransportError, now: float, *, api: bool) -> AnswerVerdict:
+    """Name what ``reply`` means; ``api`` is False for token-endpoint replies."""
+    outcome = outcome_of(reply, api=api)
+    if outcome in RETRYABLE and isinstance(reply, HttpResponse):
+        return AnswerVerdict(outcome, server_wait_s(reply, now))
+    return AnswerVerdict(outcome)
 
 
 # Structured-field integers (RFC 8941: at most 15 digits); "t=1e99" or "t=1.5" is no hint.
@@ -131,36 +144,53 @@ def _number(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _seconds_or_date(value: str, now: float) -> float | None:
+class WaitBasis(NamedTuple):
+    """A wait as a response states it: ``value`` seconds, or (``until``) until the
+    epoch instant ``value``, which is ``max(0, value - now)`` seconds at ``now``."""
+
+    value: float
+    until: bool
+
+
+def _seconds_or_date(value: str) -> WaitBasis | None:
     value = value.strip()
     seconds = _number(value)
     if seconds is not None:
         # RFC 9110 delay-seconds are non-negative: "-5" is no hint, not "retry now".
-        return seconds if seconds >= 0 else None
+        return WaitBasis(seconds, False) if seconds >= 0 else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:  # asctime and "-0000" dates: RFC 9110 dates are all GMT
         when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
+    return WaitBasis(when.timestamp(), True)
 
 
-def _delay_seconds(value: str, _now: float) -> float | None:
+def _delay_seconds(value: str) -> WaitBasis | None:
     seconds = _number(value)
-    return seconds if seconds is not None and seconds >= 0 else None
+    return WaitBasis(seconds, False) if seconds is not None and seconds >= 0 else None
 
 
-def _epoch(value: str, now: float) -> float | None:
+def _epoch(value: str) -> WaitBasis | None:
     epoch = _number(value)
-    return None if epoch is None else max(0.0, epoch - now)
+    return None if epoch is None else WaitBasis(epoch, True)
 
 
-def _policy_t(value: str, now: float) -> float | None:
-    return _param_t(value)
+def _policy_t(value: str) -> WaitBasis | None:
+    seconds = _param_t(value)
+    return None if seconds is None else WaitBasis(seconds, False)
 
 
-_WAIT_READERS = (
+def wait_at(basis: WaitBasis | None, now: float) -> float | None:
+    """The seconds ``basis`` asks to wait at ``now`` (None: it asks nothing)."""
+    if basis is None:
+        return None
+    value, until = basis
+    return max(0.0, value - now) if until else value
+
+
+_WAIT_READERS: tuple[tuple[str, Callable[[str], WaitBasis | None]], ...] = (
     ("retry-after", _seconds_or_date),
     ("ratelimit", _policy_t),
     ("ratelimit-reset", _delay_seconds),
@@ -169,6 +199,19 @@ _WAIT_READERS = (
     ("x-rate-limit-reset", _epoch),
 )
 """Headers that carry a wait, by precedence, and how to read each."""
+
+
+def wait_basis(response: HttpResponse) -> WaitBasis | None:
+    """The wait the server asked for, by precedence, before the time is known; None
+    when it said nothing (see ``server_wait_s``)."""
+    headers = response.headers
+    for name, read in _WAIT_READERS:
+        value = headers.get(name)
+        if value is not None:
+            basis = read(value)
+            if basis is not None:
+                return basis
+    return None
 
 
 def server_wait_s(response: HttpResponse, now: float) -> float | None:
@@ -180,14 +223,7 @@ def server_wait_s(response: HttpResponse, now: float) -> float | None:
     ``x-ratelimit-reset`` / ``x-rate-limit-reset`` (UNIX epoch). A reset
     already in the past means "no wait" (0).
     """
-    headers = response.headers
-    for name, read in _WAIT_READERS:
-        value = headers.get(name)
-        if value is not None:
-            wait = read(value, now)
-            if wait is not None:
-                return wait
-    return None
+    return wait_at(wait_basis(response), now)
 
 
 def error_for(reply: HttpResponse | TransportError, what: str) -> StrategyError:

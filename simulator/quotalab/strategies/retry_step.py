@@ -6,7 +6,9 @@ decide through one piece of code:
 
 - ``read_answer``: a non-2xx answer is final (returned), a definite no to a
   token request (raised), or worth retrying (``Retryable``: the wait the
-  server asked for and the error for giving up);
+  server asked for and the error for giving up). It reads the answer's text
+  whatever the time (``reading_of``) and then the time (``read_at``): a
+  reader of one answer at many instants keeps the first part;
 - ``retry_delay``: how long to wait before the next send, or None to give up.
   A jitter ``u`` is drawn only for a retry that may be made.
 """
@@ -17,7 +19,15 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from quotalab.errors import StrategyError
-from quotalab.strategies.answers import RETRYABLE, AnswerKind, classify, error_for
+from quotalab.strategies.answers import (
+    RETRYABLE,
+    AnswerKind,
+    WaitBasis,
+    error_for,
+    outcome_of,
+    wait_at,
+    wait_basis,
+)
 from quotalab.strategies.backoff import RetryPolicy, plan_retry
 from quotalab.wire import HttpResponse, TransportError
 
@@ -37,6 +47,36 @@ class Retryable(NamedTuple):
         return error_for(self.reply, self.what)
 
 
+class AnswerReading(NamedTuple):
+    """What a client reads in ``reply`` whatever the time: its outcome and the wait it
+    states (``api``: the answer to an API call, else to a token request)."""
+
+    reply: HttpResponse | TransportError
+    api: bool
+    outcome: AnswerKind
+    basis: WaitBasis | None
+
+
+def reading_of(reply: HttpResponse | TransportError, *, api: bool) -> AnswerReading:
+    """The time-free part of ``read_answer``: ``reply``'s outcome and stated wait."""
+    outcome = outcome_of(reply, api=api)
+    basis = None
+    if outcome in RETRYABLE and isinstance(reply, HttpResponse):
+        basis = wait_basis(reply)
+    return AnswerReading(reply, api, outcome, basis)
+
+
+def read_at(reading: AnswerReading, now: float, policy: RetryPolicy) -> HttpResponse | Retryable:
+    """``read_answer`` of the answer ``reading`` was read from, at ``now``."""
+    reply, api, outcome = reading.reply, reading.api, reading.outcome
+    if outcome not in RETRYABLE and isinstance(reply, HttpResponse):
+        if not api and outcome is not AnswerKind.OK:
+            raise error_for(reply, "token request")
+        return reply
+    hint = policy.cooldown_s if outcome is AnswerKind.COOLDOWN else wait_at(reading.basis, now)
+    return Retryable(hint, reply, "API call" if api else "token request")
+
+
 def read_answer(
     reply: HttpResponse | TransportError, now: float, *, api: bool, policy: RetryPolicy
 ) -> HttpResponse | Retryable:
@@ -44,13 +84,7 @@ def read_answer(
 
     Raises the typed error when a token request got a definite no.
     """
-    verdict = classify(reply, now, api=api)
-    if verdict.outcome not in RETRYABLE and isinstance(reply, HttpResponse):
-        if not api and verdict.outcome is not AnswerKind.OK:
-            raise error_for(reply, "token request")
-        return reply
-    hint = policy.cooldown_s if verdict.outcome is AnswerKind.COOLDOWN else verdict.wait_s
-    return Retryable(hint, reply, "API call" if api else "token request")
+    return read_at(reading_of(reply, api=api), now, policy)
 
 
 def retry_delay(
