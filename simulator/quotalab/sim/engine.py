@@ -444,6 +444,31 @@ class Engine:
                 self._firsts[key] = (t, message)
                 tally.first_messages[reason] = message
 
+    def end_alike(
+        self,
+        calls: list[tuple[Worker, float]],
+        t: float,
+        reason: str,
+        throttled: bool,
+        message: str,
+    ) -> None:
+        """``end_call`` of failed calls, each a worker and when it started, that all end
+        at ``t`` alike (``reason``, ``throttled`` and ``message`` as there)."""
+        n = len(calls)
+        self._inflight -= n
+        self.series.add("failed", t, n)
+        count_ended, firsts = self.count_ended, self._firsts
+        for worker, started_at in calls:
+            worker.group.inflight -= 1
+            count_ended(worker, t - started_at, t, reason, throttled, 1)
+            if message:  # as ``end_call`` keeps it
+                tally = worker.tally
+                key = (id(tally), reason)
+                known = firsts.get(key)
+                if known is None or (t, message) < known:
+                    firsts[key] = (t, message)
+                    tally.first_messages[reason] = message
+
     def count_ended(
         self,
         worker: Worker,

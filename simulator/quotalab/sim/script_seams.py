@@ -90,6 +90,17 @@ class ScriptHost(Protocol):
         """Count a call that ends at ``t`` (``reason``: why it failed; None: it did not)."""
         ...
 
+    def end_alike(
+        self,
+        calls: list[tuple[Worker, float]],
+        t: float,
+        reason: str,
+        throttled: bool,
+        message: str,
+    ) -> None:
+        """``end_call`` of failed calls (worker, start) all ending at ``t`` alike."""
+        ...
+
     def count_ended(
         self,
         worker: Worker,

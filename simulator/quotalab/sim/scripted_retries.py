@@ -194,21 +194,26 @@ class ScriptedRetries:
         assert memo is not None and memo[0] is answer and memo[1] == t
         policy, read = memo[2], memo[3]
         n = len(members)
-        wake = -1.0
-        herd: Herd | None = None
-        join, play = self.queue.join, self._player
-        while i < n:
-            member = members[i]
+        j = i
+        while j < n:
+            member = members[j]
             assert isinstance(member, _Retrying)
             if member.answer is not answer or member.policy is not policy:
                 break
-            i += 1
-            if isinstance(read, StrategyError):
-                self._fail(member, t, answer, read)
-                continue
-            delay = retry_delay(policy, member.sends, member.waited_s, read.hint_s, member.draw)
+            j += 1
+        run: list[_Retrying] = members[i:j]  # type: ignore[assignment]
+        if isinstance(read, StrategyError):
+            self._fail(run, t, answer, read)
+            return j
+        hint = read.hint_s
+        wake = -1.0
+        herd: Herd | None = None
+        join, play = self.queue.join, self._player
+        giving_up: list[_Retrying] = []
+        for member in run:
+            delay = retry_delay(policy, member.sends, member.waited_s, hint, member.draw)
             if delay is None:
-                self._fail(member, t, answer, self._give_up(read))
+                giving_up.append(member)
                 continue
             member.waited_s += delay
             member.answer = None
@@ -218,7 +223,9 @@ class ScriptedRetries:
             else:
                 herd = join(due, member, play)
                 wake = due
-        return i
+        if giving_up:  # counts only: nothing they do is pushed
+            self._fail(giving_up, t, answer, self._give_up(read))
+        return j
 
     def _act(self, member: _Retrying, t: float) -> None:
         """What ``member`` does at ``t``: send, use its token, or read its answer."""
@@ -252,7 +259,8 @@ class ScriptedRetries:
         latency = host.latency_s
         if isinstance(answer, Issued):
             host.account_ok(worker, "token", t)
-            if answer.access_token is None:  # the flow cannot read it: let it fail so
+            if not answer.direct and answer.access_token is None:
+                # the flow cannot read it: let it fail so
                 self._adopt(member, t, answer.answer, t + latency, counted=True)
                 return
             member.answer = answer
@@ -308,18 +316,18 @@ class ScriptedRetries:
             known = self._give_ups[id(read.reply)] = (read.reply, read.give_up())
         return known[1]
 
-    def _fail(self, member: _Retrying, t: float, answer: HttpResponse, error: Exception) -> None:
-        """The call gives up at ``t`` with ``error``, as the flow raises it."""
+    def _fail(
+        self, members: list[_Retrying], t: float, answer: HttpResponse, error: Exception
+    ) -> None:
+        """``members`` give up at ``t`` on ``answer`` with ``error``, as the flow raises it."""
         ending = self._endings.get(id(error))
         if ending is None or ending[0] is not error:
             if len(self._endings) >= _MEMO_MAX:
                 self._endings.clear()
             ending = self._endings[id(error)] = (error, type(error).__name__, str(error))
-        self.host.end_call(
-            member.worker,
-            member.started_at,
+        self.host.end_alike(
+            [(member.worker, member.started_at) for member in members],
             t,
-            0,
             ending[1],
             answer_kind(answer) in THROTTLED_KINDS,
             ending[2],
