@@ -159,7 +159,7 @@ class Engine:
         ):  # nothing reads calls in flight: naive calls may be played from their arrival
             self._script = ScriptedCalls(self, self.provider)
             if isinstance(self.provider, ExactRefusals):  # and backoff calls likewise
-                self._retries = ScriptedRetries(self, self.provider)
+                self._retries = ScriptedRetries(self, self.provider, self._script.serve)
         heap, pop, push, clock = queue.heap, heapq.heappop, heapq.heappush, self.clock
         stop_at = self.stop_at
         arrive = self._arrive if self.oracle is not None else self._start  # no quiet calls

@@ -290,6 +290,16 @@ class ScriptedCalls:
             served.calls = 0
         self.provider.settle()
 
+    def serve(self, worker: Worker, t: float, issued: Issued) -> bool:
+        """Play a call whose token request, its first, sent at ``t`` got ``issued``, as a
+        naive call is played from there (a retrying client does the same with a token);
+        False: not here (the caller plays it)."""
+        host = self.host
+        if not (issued.direct and self._served_open) or t + self._span_s >= host.stop_at:
+            return False
+        self._at(t + host.latency_s, functools.partial(self._serve, worker, t, issued))
+        return True
+
     def _serve(self, worker: Worker, started_at: float, issued: Issued) -> None:
         """The token arrives: send the API request with it, now, and count the call.
 

@@ -31,7 +31,7 @@ scenarios both ways and requires identical reports.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
 from quotalab.errors import StrategyError
@@ -103,9 +103,17 @@ class _Retrying:
 class ScriptedRetries:
     """Plays retrying, no-cache calls for ``host`` against ``provider``, herds on its queue."""
 
-    def __init__(self, host: ScriptHost, provider: ExactRefusals) -> None:
+    def __init__(
+        self,
+        host: ScriptHost,
+        provider: ExactRefusals,
+        serve: Callable[[Worker, float, Issued], bool],
+    ) -> None:
         self.host = host
         self.provider = provider
+        # Plays on a call whose first token request got a token (``ScriptedCalls.serve``):
+        # from there a retrying call does what a naive one does, unless an answer says no.
+        self._serve = serve
         self.queue: EventQueue = host.queue
         self._groups: dict[int, bool] = {}
         self._policies: dict[RetryPolicy, RetryPolicy] = {}
@@ -138,8 +146,13 @@ class ScriptedRetries:
         strategy = worker.group.strategy
         assert isinstance(strategy, ClientStrategy)
         policy = self._policy_of[id(worker.group)]
+        answer = self.provider.grant_exact(strategy.token_request)
+        if type(answer) is Issued and self._serve(worker, t, answer):
+            return True
         self.host.begin_call(worker, t)
-        self._send(_Retrying(worker, t, strategy, policy), t)
+        member = _Retrying(worker, t, strategy, policy)
+        member.sends = 1
+        self._sent(member, t, answer)
         return True
 
     def _play(self, t: float, members: list[object]) -> None:
