@@ -42,7 +42,7 @@ from quotalab.sim.engine_types import (
     ReplyLike,
     Worker,
 )
-from quotalab.sim.event_queue import ARRIVAL, CALLBACK, HERD, RESUME, EventQueue, Herd
+from quotalab.sim.event_queue import ARRIVAL, CALLBACK, HERD, RESUME, SOLO, EventQueue, Herd
 from quotalab.sim.period_search import PeriodSearch
 from quotalab.sim.quiet_skip import count_quiet_calls
 from quotalab.sim.scripted_calls import RefusalProof, ScriptedCalls
@@ -190,6 +190,8 @@ class Engine:
             elif kind == CALLBACK:
                 queue.callbacks -= 1
                 subject()  # type: ignore[operator]
+            elif kind == SOLO:
+                reply(t, subject)  # type: ignore[operator]
             elif kind == HERD:
                 assert isinstance(subject, Herd)
                 queue.close(t, subject)

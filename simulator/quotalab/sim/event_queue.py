@@ -20,9 +20,12 @@ ARRIVAL = 0
 RESUME = 1
 CALLBACK = 2
 HERD = 3
+SOLO = 4
 
 Event = tuple[float, int, int, object, object]
-"""``(time, sequence, kind, subject, reply)``: the sequence keeps ties in push order."""
+"""``(time, sequence, kind, subject, reply)``: the sequence keeps ties in push order.
+A ``SOLO`` event is one scripted member: its ``reply`` is the player called with the
+instant and the member."""
 
 
 class Herd:
@@ -55,6 +58,11 @@ class EventQueue:
         """Run ``action`` when the clock reaches ``t`` (for oracles' deferred effects)."""
         self.callbacks += 1
         self.push(t, CALLBACK, action)
+
+    def solo(self, t: float, member: object, play: Callable[[float, object], None]) -> None:
+        """Have ``play(t, member)`` see ``member`` at ``t``, after everything pushed so far
+        (one member on its own: no herd to make)."""
+        self.push(t, SOLO, member, play)
 
     def join(self, t: float, member: object, play: Callable[[float, list[object]], None]) -> Herd:
         """Have ``play(t, members)`` see ``member`` at ``t``, after everything pushed so far.

@@ -122,6 +122,7 @@ class ScriptedRetries:
         # The answer read last, when, by which policy, and what it meant.
         self._read: tuple[object, float, RetryPolicy, Retryable | StrategyError] | None = None
         self._player = self._play  # one bound method: herds tell their player by identity
+        self._solo_player = self._play_one
         self._give_ups: dict[int, tuple[object, StrategyError]] = {}  # by the answer's id
         self._readings: dict[int, AnswerReading] = {}  # by the answer's id: its text, read
         self._endings: dict[int, tuple[Exception, str, str]] = {}  # error: its name and text
@@ -249,16 +250,42 @@ class ScriptedRetries:
             self._api(member, t, answer)
         else:
             assert isinstance(answer, HttpResponse)
-            self._answer(member, t, answer)
+            self._read_one(member, t, answer)
 
     def _answered(self, member: _Retrying, t: float) -> None:
         """``member``'s request sent at ``t`` is answered one latency later (at once
         without latency: the flow reads the answer before anything else happens)."""
         latency = self.host.latency_s
         if latency > 0:
-            self.queue.join(t + latency, member, self._player)
+            self.queue.solo(t + latency, member, self._solo_player)
         else:
             self._act(member, t)
+
+    def _play_one(self, t: float, member: object) -> None:
+        """``member`` on its own at ``t`` reads its answer, or uses its token."""
+        assert isinstance(member, _Retrying)
+        answer = member.answer
+        if type(answer) is HttpResponse:
+            self._read_one(member, t, answer)
+        else:
+            self._act(member, t)
+
+    def _read_one(self, member: _Retrying, t: float, answer: HttpResponse) -> None:
+        """``_read_alike`` of ``member`` alone: read ``answer`` at ``t``, then sleep or give up."""
+        policy = member.policy
+        try:
+            read = read_at(self._reading(answer), t, policy)
+        except StrategyError as error:  # a definite no: the flow raises it
+            self._fail([member], t, answer, error)
+            return
+        assert isinstance(read, Retryable), read  # a token request's 2xx is never read here
+        delay = retry_delay(policy, member.sends, member.waited_s, read.hint_s, member.draw)
+        if delay is None:
+            self._fail([member], t, answer, self._give_up(read))
+            return
+        member.waited_s += delay
+        member.answer = None
+        self.queue.join(t + max(0.0, delay), member, self._player)
 
     def _send(self, member: _Retrying, t: float) -> None:
         """Send the call's next token request at ``t``."""
@@ -294,31 +321,30 @@ class ScriptedRetries:
         member.answer = answer
         self._answered(member, t)
 
-    def _answer(self, member: _Retrying, t: float, answer: HttpResponse) -> None:
-        """Read the non-2xx ``answer`` to the call's last token request at ``t``."""
-        self._read_once(member, t, answer)
-        self._read_alike([member], 0, answer, t)
-
     def _read_once(self, member: _Retrying, t: float, answer: HttpResponse) -> None:
         """What ``answer`` means at ``t`` to ``member``'s policy, kept for those reading it next."""
         policy = member.policy
         memo = self._read
         if memo is not None and memo[0] is answer and memo[1] == t and memo[2] is policy:
             return
-        reading = self._readings.get(id(answer))
-        if reading is None or reading.reply is not answer:
-            if len(self._readings) >= _MEMO_MAX:
-                self._readings.clear()
-            reading = self._readings[id(answer)] = reading_of(answer, api=False)
         read: Retryable | StrategyError
         try:
-            result = read_at(reading, t, policy)  # ``read_answer``, its text read once
+            result = read_at(self._reading(answer), t, policy)  # ``read_answer``, text read once
         except StrategyError as error:  # a definite no: the flow raises it
             read = error
         else:  # a token request's answer is final only when it is a 2xx, never read here
             assert isinstance(result, Retryable), result
             read = result
         self._read = (answer, t, policy, read)
+
+    def _reading(self, answer: HttpResponse) -> AnswerReading:
+        """``reading_of(answer)`` for a token request, made once per answer."""
+        reading = self._readings.get(id(answer))
+        if reading is None or reading.reply is not answer:
+            if len(self._readings) >= _MEMO_MAX:
+                self._readings.clear()
+            reading = self._readings[id(answer)] = reading_of(answer, api=False)
+        return reading
 
     def _give_up(self, read: Retryable) -> StrategyError:
         """``read.give_up()``, made once per answer: its type and text are all that is read."""
