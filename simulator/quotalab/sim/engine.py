@@ -78,6 +78,10 @@ def _raising(error: Exception) -> Flow:
     yield  # a generator, so the error surfaces where every flow's errors do
 
 
+_UNKNOWN = object()
+"""A group whose player ``Engine._player_of`` has not been asked yet."""
+
+
 class Engine:
     """Runs workers' calls from ``start`` for ``duration_s`` virtual seconds.
 
@@ -122,6 +126,8 @@ class Engine:
         self._inflight = 0  # calls started and not finished
         self._script: ScriptedCalls | None = None
         self._retries: ScriptedRetries | None = None  # backoff calls, in herds
+        # Per group: the script's ``start`` that plays its calls (``_player_of``).
+        self._players: dict[CacheGroup, object] = {}
         self._firsts: dict[tuple[int, str], tuple[float, str]] = {}  # (tally, reason): first end
         # A provider that also says how much latency a fault adds (MockProvider.respond).
         self._respond: Callable[[HttpRequest], ReplyLike] | None = getattr(
@@ -234,13 +240,11 @@ class Engine:
         following = next(worker.arrivals)
         if following < self.end:
             self.queue.push(following, ARRIVAL, worker)
-        script = self._script
-        if script is not None:
-            if script.start(worker, t):
-                return
-            retries = self._retries
-            if retries is not None and retries.plays(worker.group):
-                retries.start(worker, t)
+        if self._script is not None:
+            play = self._players.get(worker.group, _UNKNOWN)
+            if play is _UNKNOWN:
+                play = self._players[worker.group] = self._player_of(worker.group)
+            if play is not None and play(worker, t):  # type: ignore[operator]
                 return
         self.begin_call(worker, t)
         try:
@@ -249,6 +253,18 @@ class Engine:
             flow = _raising(error)
         call = Call(flow, worker, t)
         self._step(call, None, t)
+
+    def _player_of(self, group: CacheGroup) -> Callable[[Worker, float], bool] | None:
+        """The script's ``start`` that plays the calls of ``group`` from their arrival
+        (it may still decline one); None: their flows play them, event by event."""
+        script = self._script
+        assert script is not None
+        if script.plays(group):
+            return script.start
+        retries = self._retries
+        if retries is not None and retries.plays(group):
+            return retries.start
+        return None
 
     def begin_call(self, worker: Worker, t: float) -> None:
         """Count a call of ``worker`` starting at ``t``."""

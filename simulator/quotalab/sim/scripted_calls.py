@@ -158,6 +158,10 @@ class ScriptedCalls:
         self._requests[group] = request
         return request
 
+    def plays(self, group: CacheGroup) -> bool:
+        """Whether calls of ``group`` are played here (``start``), when far from the stop."""
+        return self._token_request(group) is not None
+
     def start(self, worker: Worker, t: float) -> bool:
         """Play the call arriving at ``t``; False: not started, play it event by event."""
         host = self.host
