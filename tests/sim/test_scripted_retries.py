@@ -46,6 +46,9 @@ TWEAKS = {
         "[limits.oauth_token]\nburst = 3\nrefill_rate = 0.25\n"
         'headers = { "ratelimit-reset" = "${reset_in}" }\n'
     ),
+    # A first wait of 1-2 s, then about 1 s each, against a budget of 2.5 s: some calls
+    # give up on their second wait, the others on their third.
+    "short retry budget": "[provider]\nclient_retry_budget_s = 2.5\n",
     # A window's end is stored: one refusal reads the same until it ends.
     "fixed window": (
         '[endpoints.token]\nlimits = ["token_window", "m2m_quota"]\n'

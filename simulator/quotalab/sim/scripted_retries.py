@@ -220,26 +220,55 @@ class ScriptedRetries:
             self._fail(run, t, answer, read)
             return j
         hint = read.hint_s
-        wake = -1.0
-        herd: Herd | None = None
-        join, play = self.queue.join, self._player
         giving_up: list[_Retrying] = []
-        for member in run:
-            delay = retry_delay(policy, member.sends, member.waited_s, hint, member.draw)
-            if delay is None:
-                giving_up.append(member)
-                continue
-            member.waited_s += delay
-            member.answer = None
-            due = t + max(0.0, delay)
-            if due == wake and herd is not None:  # nothing was pushed at ``due`` since
-                herd.members.append(member)
-            else:
-                herd = join(due, member, play)
-                wake = due
+        if hint is not None and policy.honour_server:  # the server's wait, for all alike
+            self._wait_alike(run, t, hint, giving_up)
+        else:
+            wake = -1.0
+            herd: Herd | None = None
+            join, play = self.queue.join, self._player
+            for member in run:
+                delay = retry_delay(policy, member.sends, member.waited_s, hint, member.draw)
+                if delay is None:
+                    giving_up.append(member)
+                    continue
+                member.waited_s += delay
+                member.answer = None
+                due = t + max(0.0, delay)
+                if due == wake and herd is not None:  # nothing was pushed at ``due`` since
+                    herd.members.append(member)
+                else:
+                    herd = join(due, member, play)
+                    wake = due
         if giving_up:  # counts only: nothing they do is pushed
             self._fail(giving_up, t, answer, self._give_up(read))
         return j
+
+    def _wait_alike(
+        self, run: list[_Retrying], t: float, wait_s: float, giving_up: list[_Retrying]
+    ) -> None:
+        """``retry_delay`` for ``run``, which read one answer at ``t`` asking ``wait_s``, under
+        a policy that honours it: that wait for each, whatever its jitter (drawn all the
+        same); those out of sends or budget give up (added to ``giving_up``). The
+        rest sleep on together."""
+        policy = run[0].policy
+        max_attempts, budget_s = policy.max_attempts, policy.budget_s
+        waking: list[_Retrying] = []
+        for member in run:
+            if member.sends >= max_attempts:  # no retry left: nothing drawn
+                giving_up.append(member)
+                continue
+            member.draw()  # the jitter the flow draws and does not use
+            waited_s = member.waited_s + wait_s
+            if waited_s > budget_s:  # the waits would cross the budget
+                giving_up.append(member)
+                continue
+            member.waited_s = waited_s
+            member.answer = None
+            waking.append(member)
+        if waking:
+            herd = self.queue.join(t + max(0.0, wait_s), waking[0], self._player)
+            herd.members.extend(waking[1:])
 
     def _act(self, member: _Retrying, t: float) -> None:
         """What ``member`` does at ``t``: send, use its token, or read its answer."""
