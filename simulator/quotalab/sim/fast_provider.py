@@ -312,7 +312,9 @@ class FastProvider:
             if entry is None or entry[0] is not request:
                 break
             plan = entry[1]
-            if plan is None or windows.get(plan) is not window or plan.endpoint.name in faults:
+            if plan is None or windows.get(plan) is not window:
+                break
+            if faults and plan.endpoint.name in faults:
                 break
             later = laters.get(plan.client_id)  # counted as ``grant_exact`` counts it
             if later is None:

@@ -31,7 +31,7 @@ scenarios both ways and requires identical reports.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
 from quotalab.errors import StrategyError
@@ -75,9 +75,13 @@ def retries_scriptable(strategy: object, clock: object) -> bool:
     )
 
 
-def _sends(member: _Retrying) -> bool:
-    """Whether ``member`` is due to send a token request."""
-    return member.answer is None
+def _requests_due(members: list[Any], i: int) -> Iterator[HttpRequest]:
+    """The token requests of the members from ``i`` on that are due to send one, up to
+    the first that is not (read lazily: the provider may stop early)."""
+    for member in itertools.islice(members, i, None):
+        if member.answer is not None:
+            return
+        yield member.request
 
 
 class _Retrying:
@@ -187,8 +191,7 @@ class ScriptedRetries:
     def _refused_alike(self, members: list[Any], i: int, refusal: HttpResponse, t: float) -> int:
         """Members from ``i`` due to send now and refused with ``refusal`` like the one
         before them: counted, and due to read it one latency later; the index after them."""
-        sending = itertools.takewhile(_sends, itertools.islice(members, i, None))
-        k = self.provider.refuse_alike((m.request for m in sending), refusal)
+        k = self.provider.refuse_alike(_requests_due(members, i), refusal)
         if k == 0:
             return i
         run: list[_Retrying] = members[i : i + k]
