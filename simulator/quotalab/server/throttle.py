@@ -189,6 +189,17 @@ class Limiter:
             return ALLOWED
         return allowed if allowed is not None else ThrottleVerdict(True, headers)
 
+    def refusal_texts(
+        self, rule: LimitRule, decision: Decision, now: float
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The values and headers ``check`` refuses with when ``rule`` alone decides a stage
+        and says ``decision`` at ``now``: the very objects it shares (read, never change)."""
+        memo_key = (rule.name, *_numbers(decision, now))
+        memo = self._memo.get(memo_key)
+        if memo is None:
+            memo = self._remember(memo_key, rule, self._headers[rule.name])
+        return memo[0], memo[1]
+
     def _remember(
         self, memo_key: MemoKey, rule: LimitRule, templates: tuple[tuple[str, TextTemplate], ...]
     ) -> Memo:

@@ -386,9 +386,17 @@ class FastProvider:
         return auth0.with_headers(issued.answer, headers)
 
     def _note_refusal(self, plan: TokenPlan, now: float) -> None:
-        """If the token endpoint's rule refuses now, remember until when, and its refusal."""
+        """If the token endpoint's rule refuses now, remember until when, and its refusal
+        (for ``grant_exact``, the one every request of the stretch gets, if proven)."""
         if self.proves_refusals:
             self._proofs.note_refusal(plan, now)
+            window = self._plan_windows.get(plan)
+            if window is not None and window.exact_until == window.until > now:
+                exact = window.exact_response
+                assert exact is not None
+                if len(self._refused_now) >= _PLANS_MAX:
+                    self._refused_now.clear()
+                self._refused_now[window] = (now, exact, window.until)
 
     # -- JWT-protected API ------------------------------------------------
 

@@ -49,7 +49,15 @@ def reset_second_holds(reset_at: float) -> bool:
 class RefusalWindow:
     """A stretch in which the token endpoint's one request rule refuses everybody alike."""
 
-    __slots__ = ("counter", "endpoint_name", "exact_until", "response", "rule", "until")
+    __slots__ = (
+        "counter",
+        "endpoint_name",
+        "exact_response",
+        "exact_until",
+        "response",
+        "rule",
+        "until",
+    )
 
     def __init__(
         self,
@@ -65,8 +73,10 @@ class RefusalWindow:
         self.counter = counter  # the counter each refusal adds besides ``token_requests``
         self.rule = rule  # the rule refusing
         # ``until`` when every refusal up to it carries the same headers too (the
-        # state of this stretch, ``RefusalProofs.note_refusal``); else -inf.
+        # state of this stretch, ``RefusalProofs.note_refusal``); else -inf. Then
+        # ``exact_response`` is that refusal, headers and all, as ``respond`` gives it.
         self.exact_until = -math.inf
+        self.exact_response: HttpResponse | None = None
 
 
 class QuotaWindow:
@@ -114,7 +124,15 @@ class RefusalProofs:
             if len(self._windows) >= _MEMO_MAX:
                 self._windows.clear()
             self._windows[(key, plan.endpoint.name)] = window
-        window.exact_until = until if self._steady(rule, decision) else -math.inf
+        if self._steady(rule, decision):
+            window.exact_until = until
+            # What ``MockProvider.limit`` answers a request refused now: ``rule`` alone
+            # decides (``rejected_until`` says so), and its texts hold all stretch long.
+            values, headers = p.limiter.refusal_texts(rule, decision, now)
+            window.exact_response = p.render_shared(rule.reject, values, headers)
+        else:
+            window.exact_until = -math.inf
+            window.exact_response = None
         if self.plan_windows.get(plan) is not window:
             if len(self.plan_windows) >= _MEMO_MAX:
                 self.plan_windows.clear()
