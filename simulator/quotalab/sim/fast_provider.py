@@ -240,9 +240,15 @@ class FastProvider:
         window = self._plan_windows.get(plan)
         if window is not None and now < window.until:
             same = self._refused_now.get(window)
-            if same is not None and (
+            if same is not None and not (
                 same[0] == now or same[2] == window.until == window.exact_until
-            ):  # this instant's refusal, or one proven to read the same all stretch long
+            ):
+                same = None  # neither this instant's refusal nor this steady stretch's
+            if same is None and window.exact_until == window.until:  # one refusal all along
+                refusal = self._proofs.exact_refusal(window)
+                self._refused_at(window, now, refusal)
+                same = (now, refusal, window.until)
+            if same is not None:
                 who = plan.client_id
                 later = self._later.get(who)
                 if later is None:
@@ -386,17 +392,9 @@ class FastProvider:
         return auth0.with_headers(issued.answer, headers)
 
     def _note_refusal(self, plan: TokenPlan, now: float) -> None:
-        """If the token endpoint's rule refuses now, remember until when, and its refusal
-        (for ``grant_exact``, the one every request of the stretch gets, if proven)."""
+        """If the token endpoint's rule refuses now, remember until when, and its refusal."""
         if self.proves_refusals:
             self._proofs.note_refusal(plan, now)
-            window = self._plan_windows.get(plan)
-            if window is not None and window.exact_until == window.until > now:
-                exact = window.exact_response
-                assert exact is not None
-                if len(self._refused_now) >= _PLANS_MAX:
-                    self._refused_now.clear()
-                self._refused_now[window] = (now, exact, window.until)
 
     # -- JWT-protected API ------------------------------------------------
 

@@ -51,6 +51,8 @@ class RefusalWindow:
 
     __slots__ = (
         "counter",
+        "decided_at",
+        "decision",
         "endpoint_name",
         "exact_response",
         "exact_until",
@@ -74,8 +76,11 @@ class RefusalWindow:
         self.rule = rule  # the rule refusing
         # ``until`` when every refusal up to it carries the same headers too (the
         # state of this stretch, ``RefusalProofs.note_refusal``); else -inf. Then
-        # ``exact_response`` is that refusal, headers and all, as ``respond`` gives it.
+        # that refusal is what the rule decided at ``decided_at`` (``decision``),
+        # rendered when first asked for (``RefusalProofs.exact_refusal``).
         self.exact_until = -math.inf
+        self.decision: Decision | None = None
+        self.decided_at = 0.0
         self.exact_response: HttpResponse | None = None
 
 
@@ -124,19 +129,26 @@ class RefusalProofs:
             if len(self._windows) >= _MEMO_MAX:
                 self._windows.clear()
             self._windows[(key, plan.endpoint.name)] = window
-        if self._steady(rule, decision):
-            window.exact_until = until
-            # What ``MockProvider.limit`` answers a request refused now: ``rule`` alone
-            # decides (``rejected_until`` says so), and its texts hold all stretch long.
-            values, headers = p.limiter.refusal_texts(rule, decision, now)
-            window.exact_response = p.render_shared(rule.reject, values, headers)
-        else:
-            window.exact_until = -math.inf
-            window.exact_response = None
+        window.exact_until = until if self._steady(rule, decision) else -math.inf
+        window.decision, window.decided_at = decision, now
+        window.exact_response = None
         if self.plan_windows.get(plan) is not window:
             if len(self.plan_windows) >= _MEMO_MAX:
                 self.plan_windows.clear()
             self.plan_windows[plan] = window
+
+    def exact_refusal(self, window: RefusalWindow) -> HttpResponse:
+        """What ``MockProvider.limit`` answers every request of ``window``'s steady stretch
+        (``exact_until``), headers and all: ``rule`` alone decides (``rejected_until``
+        says so), as it decided when the stretch was proven."""
+        exact = window.exact_response
+        if exact is None:
+            decision = window.decision
+            assert decision is not None and window.exact_until == window.until
+            p = self.provider
+            values, headers = p.limiter.refusal_texts(window.rule, decision, window.decided_at)
+            exact = window.exact_response = p.render_shared(window.rule.reject, values, headers)
+        return exact
 
     def _steady(self, rule: LimitRule, decision: Decision) -> bool:
         """Whether ``rule``'s refusals read the same, headers too, until the state changes."""
