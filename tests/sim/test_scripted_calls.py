@@ -18,8 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from quotalab.limits import Algorithm, Decision, MemoryStore
+from quotalab.sim.engine_types import Worker
 from quotalab.sim.fast_provider import FastProvider
 from quotalab.sim.scenario import SimSettings, run_strategy
+from quotalab.sim.scripted_calls import ScriptedCalls
+from quotalab.sim.token_grants import Issued
 from tests.sim.test_fast_forward import observable
 
 TWEAKS = {
@@ -165,7 +168,15 @@ def test_calls_counted_in_bulk_report_as_played(
         bulks.append(calls)
         counted(self, counted_id, counter, calls)
 
+    served: list[float] = []
+    serve = ScriptedCalls._serve
+
+    def spied_serve(self: ScriptedCalls, worker: Worker, started_at: float, issued: Issued) -> None:
+        served.append(started_at)
+        serve(self, worker, started_at, issued)
+
     monkeypatch.setattr(FastProvider, "count_refused", count_refused)
+    monkeypatch.setattr(ScriptedCalls, "_serve", spied_serve)
     settings = SimSettings(
         clients=4, duration_s=60.0, traffic="poisson", rate=20.0, seed=5, latency_s=latency_s
     )
@@ -173,6 +184,8 @@ def test_calls_counted_in_bulk_report_as_played(
     assert scripted == played
     if latency_s != 0.0015:  # the bulk path really ran: most refusals counted at the end
         assert max(bulks) > 100
+    if latency_s == 0.02:  # and served calls were counted at their token's arrival
+        assert len(served) > 1000
 
 
 def test_a_spent_quota_that_lets_tokens_through_is_not_asked_again_until_its_period_ends(

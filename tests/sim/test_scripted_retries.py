@@ -63,8 +63,14 @@ STRATEGIES = ("backoff", "cached+backoff")
 
 
 def both_ways(
-    tmp_path: Path, settings: SimSettings, tweak: str, faults: str, strategy: str = "backoff"
+    tmp_path: Path,
+    settings: SimSettings,
+    tweak: str,
+    faults: str,
+    strategy: str = "backoff",
+    events: dict[str, int] | None = None,
 ) -> tuple[dict[str, object], dict[str, object]]:
+    """The reports of ``settings`` scripted and played (``events``: how many each took)."""
     faults_path = None
     if FAULTS[faults] is not None:
         faults_path = str(tmp_path / "faults.json")
@@ -81,6 +87,8 @@ def both_ways(
     played = run_strategy(
         dataclasses.replace(settings, fast_path=False), strategy, faults_path=faults_path
     )
+    if events is not None:
+        events.update(scripted=scripted.result.events, played=played.result.events)
     return observable(scripted), observable(played)
 
 
@@ -142,12 +150,15 @@ def test_a_throttled_backoff_run_reports_as_played(
 ) -> None:
     """120 calls/s against 30 tokens/s: herds of refused calls wake at every reset."""
     settings = SimSettings(clients=8, duration_s=20.0, traffic="poisson", rate=15.0, seed=7)
-    scripted, played = both_ways(tmp_path, settings, tweak, faults, strategy)
+    events: dict[str, int] = {}
+    scripted, played = both_ways(tmp_path, settings, tweak, faults, strategy, events)
     assert scripted == played
     tallies = scripted["tallies"]
     assert isinstance(tallies, dict)
     calls = sum(t["calls"] for t in tallies.values())
     assert calls > 1500
+    if strategy == "backoff":  # the script played them: herds, and calls without a flow
+        assert events["scripted"] < events["played"]
     if strategy == "backoff" and tweak == "none" and faults == "none":
         token_requests = sum(t["token_requests"] for t in tallies.values())
         assert token_requests > 3 * calls  # most calls retried, several times
