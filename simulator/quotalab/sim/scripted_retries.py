@@ -13,9 +13,14 @@ entry, a ``Herd`` (``quotalab.sim.event_queue``), played in the order their
 own events would have been. Their token requests go through
 ``FastProvider.grant_exact``: once the limiter refused one, later requests
 refused by the same rule key at that instant get the same answer without
-the limiter. Members that got the same answer at the same instant read it
-once; each still draws its jitter from its strategy's random stream, in
-order, as the flow does.
+the limiter, and so do all of a stretch of refusals whose answer is proven
+to read the same throughout, wait included (``RefusalWindow.exact_until``).
+Members that got the same answer at the same instant read it once; each
+still draws its jitter from its strategy's random stream, in order, as the
+flow does, and a wait the policy honours is slept by them together. A call
+on its own reads its answer in a plain event (``EventQueue.solo``), and a
+call given a token at its first request goes on as a naive call does
+(``ScriptedCalls.serve``).
 
 Anything unusual (an injected latency, a transport error, a token answer the
 provider path must read, an API answer other than 2xx) hands the call to a
