@@ -226,7 +226,7 @@ class FastProvider:
         Inside a proven refusal the limiter is asked once per instant and window
         (nothing changes its key at that instant: a refusal writes nothing), or
         once per stretch where its answer is proven to read the same throughout
-        (``RefusalWindow.exact_until``); later requests refused in the same
+        (``RefusalProofs.steady``); later requests refused in the same
         window then get the same answer (``refuse_alike`` counts many at once).
         A quota that may refuse an issued token is decided by the full limits,
         whose refusal carries every rule's headers.
@@ -240,11 +240,12 @@ class FastProvider:
         window = self._plan_windows.get(plan)
         if window is not None and now < window.until:
             same = self._refused_now.get(window)
-            if same is not None and not (
-                same[0] == now or same[2] == window.until == window.exact_until
-            ):
+            steady = window.steady
+            if steady is None:
+                steady = self._proofs.steady(window)
+            if same is not None and not (same[0] == now or (same[2] == window.until and steady)):
                 same = None  # neither this instant's refusal nor this steady stretch's
-            if same is None and window.exact_until == window.until:  # one refusal all along
+            if same is None and steady:  # one refusal all stretch long
                 refusal = self._proofs.exact_refusal(window)
                 self._refused_at(window, now, refusal)
                 same = (now, refusal, window.until)

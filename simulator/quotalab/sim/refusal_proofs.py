@@ -14,7 +14,8 @@ stretch of unchanged state when its texts say only numbers that stay put
 while nobody is admitted (``limit``, ``remaining``, ``reset_at``,
 ``period``: a token bucket's moment of being full again and a fixed
 window's end do not move) and the whole second ``reset_at`` names is far
-from float rounding (``RefusalWindow.exact_until``).
+from float rounding (``RefusalProofs.steady``, asked only by callers that read
+the headers).
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ class RefusalWindow:
         "decision",
         "endpoint_name",
         "exact_response",
-        "exact_until",
         "response",
         "rule",
+        "steady",
         "until",
     )
 
@@ -74,11 +75,11 @@ class RefusalWindow:
         self.response = response  # the refusal that opened it: status and body hold throughout
         self.counter = counter  # the counter each refusal adds besides ``token_requests``
         self.rule = rule  # the rule refusing
-        # ``until`` when every refusal up to it carries the same headers too (the
-        # state of this stretch, ``RefusalProofs.note_refusal``); else -inf. Then
+        # Whether every refusal of this stretch (its state: ``note_refusal``) carries
+        # the same headers too; None: not asked yet (``RefusalProofs.steady``). Then
         # that refusal is what the rule decided at ``decided_at`` (``decision``),
         # rendered when first asked for (``RefusalProofs.exact_refusal``).
-        self.exact_until = -math.inf
+        self.steady: bool | None = None
         self.decision: Decision | None = None
         self.decided_at = 0.0
         self.exact_response: HttpResponse | None = None
@@ -129,7 +130,7 @@ class RefusalProofs:
             if len(self._windows) >= _MEMO_MAX:
                 self._windows.clear()
             self._windows[(key, plan.endpoint.name)] = window
-        window.exact_until = until if self._steady(rule, decision) else -math.inf
+        window.steady = None
         window.decision, window.decided_at = decision, now
         window.exact_response = None
         if self.plan_windows.get(plan) is not window:
@@ -137,14 +138,23 @@ class RefusalProofs:
                 self.plan_windows.clear()
             self.plan_windows[plan] = window
 
+    def steady(self, window: RefusalWindow) -> bool:
+        """Whether every refusal of ``window``'s stretch reads the same, headers too."""
+        steady = window.steady
+        if steady is None:
+            decision = window.decision
+            assert decision is not None
+            steady = window.steady = self._steady(window.rule, decision)
+        return steady
+
     def exact_refusal(self, window: RefusalWindow) -> HttpResponse:
         """What ``MockProvider.limit`` answers every request of ``window``'s steady stretch
-        (``exact_until``), headers and all: ``rule`` alone decides (``rejected_until``
+        (``steady``), headers and all: ``rule`` alone decides (``rejected_until``
         says so), as it decided when the stretch was proven."""
         exact = window.exact_response
         if exact is None:
             decision = window.decision
-            assert decision is not None and window.exact_until == window.until
+            assert decision is not None and window.steady
             p = self.provider
             values, headers = p.limiter.refusal_texts(window.rule, decision, window.decided_at)
             exact = window.exact_response = p.render_shared(window.rule.reject, values, headers)

@@ -14,7 +14,7 @@ own events would have been. Their token requests go through
 ``FastProvider.grant_exact``: once the limiter refused one, later requests
 refused by the same rule key at that instant get the same answer without
 the limiter, and so do all of a stretch of refusals whose answer is proven
-to read the same throughout, wait included (``RefusalWindow.exact_until``).
+to read the same throughout, wait included (``RefusalProofs.steady``).
 Members that got the same answer at the same instant read it once; each
 still draws its jitter from its strategy's random stream, in order, as the
 flow does, and a wait the policy honours is slept by them together. A call
