@@ -132,10 +132,30 @@ class _Transport:
 
 class _Deadline(_ReadDeadline):
     read_timeout_s = 1.0
+    timeout_keep_alive = 5  # uvicorn's default
 
     def __init__(self, loop: _Loop) -> None:
         self.loop = loop  # type: ignore[assignment]
         self.transport = _Transport()  # type: ignore[assignment]
+        self.timeout_keep_alive_task = None
+        self.closed_idle_at: float | None = None
+
+    def timeout_keep_alive_handler(self) -> None:  # uvicorn's, recorded
+        self.closed_idle_at = self.loop.time()
+        self.transport.close()
+
+
+def _counting_timers(loop: _Loop) -> list[float]:
+    """Every time a timer is set, from now on."""
+    scheduled: list[float] = []
+    call_at = loop.call_at
+
+    def counting(when: float, callback: Callable[[], None]) -> _Timer:
+        scheduled.append(when)
+        return call_at(when, callback)
+
+    loop.call_at = counting  # type: ignore[method-assign]
+    return scheduled
 
 
 def test_an_unfinished_read_is_closed_at_its_deadline_not_before() -> None:
@@ -164,24 +184,147 @@ def test_a_deadline_armed_again_moves_the_close_later() -> None:
 def test_requests_read_in_time_keep_the_connection_with_one_timer_per_deadline() -> None:
     loop = _Loop()
     deadline = _Deadline(loop)
-    scheduled = 0
-    call_at = loop.call_at
-
-    def counting(when: float, callback: Callable[[], None]) -> _Timer:
-        nonlocal scheduled
-        scheduled += 1
-        return call_at(when, callback)
-
-    loop.call_at = counting  # type: ignore[method-assign]
+    scheduled = _counting_timers(loop)
     for _ in range(200):  # 200 requests over 10 s, each read within 0.05 s
         deadline._arm_read_deadline()
         loop.advance(0.05)
         deadline._cancel_read_deadline()
     assert not deadline.transport.is_closing()
-    assert scheduled <= 11  # not two per request
+    assert len(scheduled) <= 11  # not two per request
     deadline._stop_read_deadline()  # the connection is lost: no timer is left
     assert all(t.cancelled for t in loop.timers)
     deadline._arm_read_deadline()
     deadline._stop_read_deadline()
     loop.advance(5)
     assert not deadline.transport.is_closing()
+
+
+def test_an_idle_connection_after_an_answer_is_closed_by_uvicorns_keep_alive_handler() -> None:
+    loop = _Loop()
+    deadline = _Deadline(loop)
+    deadline.read_timeout_s = 10.0  # longer than the keep-alive: that one closes first
+    deadline._arm_read_deadline()  # the connection opens: a timer for the read at 10 s
+    loop.advance(0.5)
+    deadline._cancel_read_deadline()  # the first request was read whole
+    loop.advance(0.5)
+    deadline._answered()  # and answered at 1.0: the next one must begin by 6.0
+    loop.advance(4.99)
+    assert not deadline.transport.is_closing()
+    loop.advance(0.02)
+    assert deadline.closed_idle_at == pytest.approx(6.0)
+
+
+def test_a_request_begun_in_time_has_the_read_deadline_not_the_keep_alive() -> None:
+    loop = _Loop()
+    deadline = _Deadline(loop)
+    deadline.read_timeout_s = 10.0
+    deadline._answered()  # at 0: begin by 5, read whole by 10
+    loop.advance(1.0)
+    deadline._unset_keepalive_if_required()  # uvicorn: the first bytes arrived
+    loop.advance(8.9)
+    assert not deadline.transport.is_closing()
+    loop.advance(0.2)
+    assert deadline.transport.is_closing()
+    assert deadline.closed_idle_at is None  # the read deadline closed it, at 10
+
+
+def test_a_read_deadline_shorter_than_the_keep_alive_closes_an_idle_connection_first() -> None:
+    loop = _Loop()
+    deadline = _Deadline(loop)  # read_timeout_s 1, keep-alive 5
+    deadline._answered()
+    loop.advance(1.01)
+    assert deadline.transport.is_closing()
+    assert deadline.closed_idle_at is None
+
+
+def test_answers_under_load_cost_a_timer_every_few_seconds_not_one_per_request() -> None:
+    loop = _Loop()
+    deadline = _Deadline(loop)
+    deadline.read_timeout_s = 10.0
+    scheduled = _counting_timers(loop)
+    deadline._arm_read_deadline()
+    for _ in range(2000):  # 2,000 requests over 100 s, each read and answered in 0.05 s
+        loop.advance(0.01)
+        deadline._unset_keepalive_if_required()  # its first bytes
+        loop.advance(0.01)
+        deadline._cancel_read_deadline()  # read whole
+        loop.advance(0.03)
+        deadline._answered()
+    assert not deadline.transport.is_closing()
+    assert len(scheduled) <= 2 * 100 / 5 + 2  # at most two per keep-alive span
+    loop.advance(5.01)  # then the client goes quiet: closed at the keep-alive
+    assert deadline.closed_idle_at == pytest.approx(100.0 + 5.0)
+
+
+def test_uvicorns_own_keep_alive_timer_is_still_cancelled_when_data_arrives() -> None:
+    loop = _Loop()
+    deadline = _Deadline(loop)
+    timer = _Timer(5.0, deadline.timeout_keep_alive_handler)
+    deadline.timeout_keep_alive_task = timer  # type: ignore[assignment]
+    deadline._unset_keepalive_if_required()
+    assert timer.cancelled
+    assert deadline.timeout_keep_alive_task is None
+
+
+_TOKEN_BODY = (
+    b'{"grant_type":"client_credentials","client_id":"demo-client",'
+    b'"client_secret":"demo-secret","audience":"https://api.quotalab.test/"}'
+)
+_TOKEN_REQUEST = (
+    b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+    % (len(_TOKEN_BODY), _TOKEN_BODY)
+)
+
+
+def _read_until(raw: socket.socket, marker: bytes, count: int = 1) -> bytes:
+    received = b""
+    while received.count(marker) < count:
+        chunk = raw.recv(65536)
+        assert chunk, f"closed before {count} x {marker!r}: {received!r}"
+        received += chunk
+    return received
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_requests_after_one_answered_before_its_body_arrived_are_still_timed(
+    make_provider: MakeProvider, http: str
+) -> None:
+    # An announced body over the cap is answered 413 at once; the body comes after.
+    provider = make_provider(toml="[provider]\nmax_body_bytes = 256\n")
+    oversized = (
+        b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    )
+    with serve_in_thread(provider, read_timeout_s=READ_TIMEOUT_S, http=http) as base_url:
+        host, port = base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=WAIT_AT_MOST_S) as raw:
+            raw.sendall(oversized)
+            _read_until(raw, b"HTTP/1.1 413")
+            raw.sendall(b"x" * 1000 + _TOKEN_REQUEST)
+            _read_until(raw, b"HTTP/1.1 200")
+            raw.sendall(_TOKEN_REQUEST)  # one more, answered: the deadline starts again
+            _read_until(raw, b"HTTP/1.1 200")
+            raw.sendall(b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+            try:
+                assert raw.recv(4096) == b""
+            except TimeoutError:
+                pytest.fail("a request that never finished kept its connection")
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive_time(
+    make_provider: MakeProvider, http: str
+) -> None:
+    provider = make_provider()
+    # A read deadline far off: only the keep-alive (1 s) can close the connection in time.
+    with serve_in_thread(provider, read_timeout_s=60.0, keep_alive_s=1, http=http) as base_url:
+        host, port = base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=WAIT_AT_MOST_S) as raw:
+            raw.sendall(_TOKEN_REQUEST)
+            received = _read_until(raw, b"HTTP/1.1 200")
+            try:
+                while chunk := raw.recv(65536):  # the rest of the answer, then the close
+                    received += chunk
+            except TimeoutError:
+                pytest.fail("an idle keep-alive connection was kept")

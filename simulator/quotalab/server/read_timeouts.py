@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import math
 import os
+from typing import TYPE_CHECKING
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -23,73 +25,127 @@ DEFAULT_READ_TIMEOUT_S = 10.0
 
 
 class _ReadDeadline:
-    """The deadline both parsers' protocols share: armed, cancelled, and on expiry a close.
+    """A connection's two deadlines on one lazy timer: reading a request, and idling.
 
-    Arming and cancelling happen on every request, so they only move a
-    number (``_read_due_at``); one timer per connection follows it lazily.
-    Due times only grow, so a pending timer never fires after the deadline
-    it stands for: when it fires early (the deadline moved on) it is set
-    again for the new due time, and when nothing is being read it lapses.
-    A keep-alive connection under load thus costs a timer every
-    ``read_timeout_s``, not two per request.
+    ``_read_due_at``: the request being read must be read whole by then
+    (``read_timeout_s`` from the connection's start or the previous answer).
+    ``_idle_due_at``: uvicorn's keep-alive, taken over from it: after an answer
+    the next request's first bytes must come within ``timeout_keep_alive``
+    (uvicorn's setting, 5 s), else the connection is closed as uvicorn would.
+    uvicorn arms and cancels a timer per request for that; here an answer
+    only moves the two numbers, and data arriving or a request read whole
+    clears them. One timer per connection follows the earliest lazily: it is
+    set again only for a due time earlier than its own, and when it fires
+    early (the due times moved on) it is set for the new earliest one, or
+    lapses when nothing is due. A keep-alive connection under load thus
+    costs a timer every few seconds, not one or two per request.
     """
 
     read_timeout_s = float(os.environ.get(ENV_READ_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S))
-    _read_deadline: asyncio.TimerHandle | None = None
+    timeout_keep_alive: int  # seconds; set by uvicorn's protocols from their config
+    _timer: asyncio.TimerHandle | None = None
+    _timer_at = math.inf
     _read_due_at: float | None = None
+    _idle_due_at: float | None = None
     transport: asyncio.Transport
     loop: asyncio.AbstractEventLoop  # set by uvicorn's protocols: the loop serving them
+    timeout_keep_alive_task: asyncio.TimerHandle | None
 
     def _arm_read_deadline(self) -> None:
-        loop = self.loop
-        self._read_due_at = loop.time() + self.read_timeout_s
-        if self._read_deadline is None:
-            self._read_deadline = loop.call_at(self._read_due_at, self._read_deadline_reached)
+        """A request may begin now (the connection's start, or after an early answer)."""
+        due = self.loop.time() + self.read_timeout_s
+        self._read_due_at = due
+        if due < self._timer_at:
+            self._set_timer(due)
+
+    def _answered(self) -> None:
+        """An answer went out and nothing more was read: the next request has
+        ``timeout_keep_alive`` to begin and ``read_timeout_s`` to be read whole."""
+        now = self.loop.time()
+        self._read_due_at = read_due = now + self.read_timeout_s
+        self._idle_due_at = idle_due = now + self.timeout_keep_alive
+        first = idle_due if idle_due < read_due else read_due
+        if first < self._timer_at:
+            self._set_timer(first)
+
+    def _unset_keepalive_if_required(self) -> None:
+        """uvicorn's hook when data arrives (and on an answer or a loss): not idle now."""
+        self._idle_due_at = None
+        task = self.timeout_keep_alive_task  # armed only by uvicorn's own paths
+        if task is not None:
+            task.cancel()
+            self.timeout_keep_alive_task = None
 
     def _cancel_read_deadline(self) -> None:
-        self._read_due_at = None  # the pending timer, if any, lapses when it fires
+        """A request was read whole: nothing is due until it is answered."""
+        self._read_due_at = None
+        self._idle_due_at = None
 
     def _stop_read_deadline(self) -> None:
         """On connection loss: the timer goes too, so nothing holds the protocol."""
         self._read_due_at = None
-        if self._read_deadline is not None:
-            self._read_deadline.cancel()
-            self._read_deadline = None
+        self._idle_due_at = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._timer_at = math.inf
 
-    def _read_deadline_reached(self) -> None:
-        self._read_deadline = None
-        due_at = self._read_due_at
-        if due_at is None:
-            return
-        loop = self.loop
-        if loop.time() < due_at:  # armed again since: follow the deadline
-            self._read_deadline = loop.call_at(due_at, self._read_deadline_reached)
-            return
-        self._read_due_at = None
-        if not self.transport.is_closing():
-            self.transport.close()
+    def _set_timer(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_at(when, self._deadline_reached)
+        self._timer_at = when
+
+    def _deadline_reached(self) -> None:
+        self._timer = None
+        self._timer_at = math.inf
+        idle_due, read_due = self._idle_due_at, self._read_due_at
+        now = self.loop.time()
+        if idle_due is not None and now >= idle_due:
+            self._read_due_at = self._idle_due_at = None
+            self.timeout_keep_alive_handler()  # uvicorn's own close of an idle connection
+        elif read_due is not None and now >= read_due:
+            self._read_due_at = self._idle_due_at = None
+            if not self.transport.is_closing():
+                self.transport.close()
+        elif idle_due is not None or read_due is not None:  # moved on since: follow it
+            due = [d for d in (idle_due, read_due) if d is not None]
+            self._set_timer(min(due))
+
+    if TYPE_CHECKING:
+
+        def timeout_keep_alive_handler(self) -> None:
+            """uvicorn's close of an idle keep-alive connection (its protocols have it)."""
 
 
 class ReadTimeoutH11Protocol(_ReadDeadline, H11Protocol):
     """uvicorn's h11 protocol plus a per-request read deadline."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        H11Protocol.connection_made(self, transport)
         self._arm_read_deadline()
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
+        H11Protocol.data_received(self, data)
         self._disarm_when_read()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing():
-            self._arm_read_deadline()  # the next request on this connection
-            self._disarm_when_read()  # unless it was already read (pipelining)
+        if self.transport.is_closing():
+            H11Protocol.on_response_complete(self)  # counts it, nothing more
+            return
+        # uvicorn's own, with the deadlines' numbers in place of its keep-alive timer.
+        self.server_state.total_requests += 1
+        self._answered()
+        self.flow.resume_reading()
+        conn = self.conn
+        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+            conn.start_next_cycle()  # a pipelined request
+            self.handle_events()
+        self._disarm_when_read()  # unless the next request was already read (pipelining)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_read_deadline()
-        super().connection_lost(exc)
+        H11Protocol.connection_lost(self, exc)
 
     def _disarm_when_read(self) -> None:
         if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED):
@@ -108,26 +164,37 @@ if importlib.util.find_spec("httptools") is not None:
         _unanswered = 0  # requests read whole, not answered yet (pipelining)
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
+            HttpToolsProtocol.connection_made(self, transport)
             self._arm_read_deadline()
 
         # Two hooks per request, as on h11: the deadline counts from the previous
         # answer (or the connection), and a request read whole lets it lapse.
         def on_message_complete(self) -> None:
-            super().on_message_complete()
-            self._unanswered += 1
-            self._read_due_at = None
+            HttpToolsProtocol.on_message_complete(self)
+            if not self.cycle.response_complete:
+                self._unanswered += 1
+                self._read_due_at = self._idle_due_at = None
+            # else it was answered before it was read whole (a 413 at once): the
+            # deadline that answer set runs on, over the next request too.
 
         def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if self._unanswered > 0:
-                self._unanswered -= 1
-            if not self._unanswered and not self.transport.is_closing():
-                self._arm_read_deadline()  # the next request on this connection
+            unanswered = self._unanswered
+            if unanswered:
+                self._unanswered = unanswered = unanswered - 1
+            if unanswered or self.pipeline or self.transport.is_closing():
+                # uvicorn's own: counts it and starts a queued request.
+                HttpToolsProtocol.on_response_complete(self)
+                if not unanswered and not self.transport.is_closing():
+                    self._arm_read_deadline()  # the queued request's body is still coming
+                return
+            # uvicorn's own, with the deadlines' numbers in place of its keep-alive timer.
+            self.server_state.total_requests += 1
+            self.flow.resume_reading()
+            self._answered()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._stop_read_deadline()
-            super().connection_lost(exc)
+            HttpToolsProtocol.connection_lost(self, exc)
 
     _ReadTimeoutHttpToolsProtocol.__name__ = "ReadTimeoutHttpToolsProtocol"
     _ReadTimeoutHttpToolsProtocol.__qualname__ = "ReadTimeoutHttpToolsProtocol"

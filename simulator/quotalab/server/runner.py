@@ -97,13 +97,15 @@ def serve_in_thread(
     *,
     startup_timeout_s: float = 10.0,
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
+    keep_alive_s: int = 5,
     tls: LocalCA | None = None,
     http: str = "h11",
 ) -> Iterator[str]:
     """Serve ``provider`` on ``host:port`` (0 = a free port) in a thread; yield its base URL.
 
     The provider's issuer follows the bound address unless configured; a
-    request not fully read within ``read_timeout_s`` has its connection closed.
+    request not fully read within ``read_timeout_s`` has its connection closed, and
+    so has a connection idle for ``keep_alive_s`` after an answer (uvicorn's default).
     With ``tls`` the server speaks HTTPS with that CA's server certificate
     (``https://`` base URL). ``http`` is uvicorn's parser: h11, httptools or auto.
     """
@@ -112,6 +114,7 @@ def serve_in_thread(
         host=host,
         port=port,
         http=read_timeout_protocol(read_timeout_s, http),
+        timeout_keep_alive=keep_alive_s,
         ws="none",  # an Upgrade: websocket request is answered as plain HTTP
         log_level="warning",
         lifespan="off",
