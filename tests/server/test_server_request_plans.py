@@ -212,3 +212,34 @@ def test_headers_given_as_lists_are_answered_without_a_memo(make_provider: MakeP
         statuses.append(sent[0]["status"])
     assert statuses == [200, 200, 429]
     assert len(app.plans) == 0
+
+
+def test_a_request_like_the_last_one_but_in_one_part_is_read_as_itself(
+    make_provider: MakeProvider, clock: VirtualClock
+) -> None:
+    # The adapter compares each request with the one before; any part that differs is
+    # another head, even when a server hands over the very same header list, changed.
+    provider = make_provider(toml=TWO_CLIENTS)
+    reads = counting_reads(provider)
+    app = create_app(provider)
+    raw = [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json")]
+    message = {"type": "http.request", "body": token_body(), "more_body": False}
+
+    def status(method: str = "POST", path: str = "/oauth/token", query: bytes = b"") -> int:
+        clock.advance(10)  # a full bucket each time: the status is the request's own
+        scope = {"type": "http", "method": method, "path": path, "query_string": query}
+        sent = asyncio.run(asgi_exchange(app, {**scope, "headers": raw}, [message]))
+        return int(sent[0]["status"])
+
+    assert status() == 200
+    assert status() == 200
+    assert len(reads) == 1  # the same head and body: read once
+    assert status(path="/oauth/tokens") == 404
+    assert status() == 200
+    assert status(method="PUT") == 404  # Auth0 has no 405 for it
+    assert status() == 200
+    assert status(query=b"x=1") == 200  # another URL, read again
+    assert status() == 200
+    raw[1] = (b"content-type", b"text/plain")  # the same list, changed in place
+    assert status() == 400
+    assert len(reads) == 5

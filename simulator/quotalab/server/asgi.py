@@ -5,8 +5,9 @@ ASGI app, so each request is one body read (capped), one core call and two
 sends. Injected latency is awaited here, never in the core.
 
 Load tests send the same bytes again and again, so the adapter keeps what
-reading them gave: the decoded request line and headers by their raw bytes,
-and the provider's ``RequestPlan`` by those and the body (both bounded, see
+reading them gave: the decoded request line and headers by their raw bytes
+(the request before is compared first: equal bytes need no hashing), and the
+provider's ``RequestPlan`` by those and the body (both bounded, see
 ``PlanMemo``). A request is decoded and read once; every request is answered
 (``MockProvider.answer``: faults, limits, counts, secrets) on its own.
 """
@@ -99,6 +100,14 @@ class ProviderApp:
         self._raw: dict[int, tuple[HttpResponse, RawHeaders]] = {}
         self.heads: PlanMemo[HeadKey, _RequestHead] = PlanMemo(_HEADS_MAX)
         self.plans: PlanMemo[tuple[_RequestHead, bytes], RequestPlan] = PlanMemo(_PLANS_MAX)
+        # The last kept head with its raw headers (a copy): a load repeats one request.
+        self._last_head: tuple[list[Any], str, str, bytes, _RequestHead] = (
+            [None],  # equal to no request's headers
+            "",
+            "",
+            b"",
+            _RequestHead("", "", (), announces_oversize=False, kept=False),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -116,14 +125,20 @@ class ProviderApp:
             return
         query: bytes = scope.get("query_string", b"")
         raw = scope["headers"]
-        key: HeadKey | None = None
-        try:
-            key = (method, path, query, tuple(raw))
-            head = self.heads.get(key)
-        except TypeError:  # headers given as lists: fine for ASGI, but not hashable
-            key, head = None, None
-        if head is None:
-            head = self._read_head(method, path, query, raw, key)
+        last = self._last_head
+        if raw == last[0] and path == last[1] and method == last[2] and query == last[3]:
+            head = last[4]  # the same head as the request before: compared, not hashed
+        else:
+            key: HeadKey | None = None
+            kept: _RequestHead | None = None
+            try:
+                key = (method, path, query, tuple(raw))
+                kept = self.heads.get(key)
+            except TypeError:  # headers given as lists: fine for ASGI, but not hashable
+                key = None
+            head = kept if kept is not None else self._read_head(method, path, query, raw, key)
+            if head.kept:
+                self._last_head = (list(raw), path, method, query, head)
         # An announced body over the cap is answered 413 at once, without waiting for it.
         body: bytes = b""
         if not head.announces_oversize:
