@@ -21,6 +21,7 @@ from typing import IO
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+PROC = Path("/proc")
 
 
 def free_port() -> int:
@@ -120,3 +121,25 @@ def uvicorn_stack(http: str = "auto", loop: str = "auto") -> str:
     if loop == "auto":
         loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     return f"uvicorn ({http} + {loop})"
+
+
+def stat_group_and_ticks(stat: str) -> tuple[int, int]:
+    """A ``/proc/<pid>/stat`` line's process group and CPU time so far (user + system, ticks)."""
+    fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+    return int(fields[2]), int(fields[11]) + int(fields[12])
+
+
+def group_cpu_s(pgid: int, proc: Path = PROC) -> float:
+    """CPU seconds used so far by the live processes of group ``pgid`` (a server and its
+    workers: ``running`` starts each server as the leader of its own group). Linux only."""
+    ticks = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            group, used = stat_group_and_ticks((entry / "stat").read_text())
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+        if group == pgid:
+            ticks += used
+    return ticks / os.sysconf("SC_CLK_TCK")

@@ -3,9 +3,12 @@
 Both run under uvicorn with the same worker count; wrk alternates between them.
 The mock gets a one-token bucket that never refills in the run, so after the first
 request every answer is the limiter's 429; the bare app replays that exact 429
-(status, headers, body) without doing anything else. Targets: over HTTP mock/bare
->= 0.8 on httptools + uvloop (>= 0.7 on h11 or the asyncio loop); both ASGI apps
-called in-process, one 429 of the mock <= 10x one of the bare app.
+(status, headers, body) without doing anything else. The ratio is the mock's 429s
+per second of server CPU over the bare app's, each round's servers timed by their
+CPU use (the req/s ratio is shown too: the same when each server has a core to
+itself). Targets: over HTTP mock/bare >= 0.8 on httptools + uvloop (>= 0.7 on h11
+or the asyncio loop); both ASGI apps called in-process, one 429 of the mock <= 10x
+one of the bare app.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python bench/<name>.py
@@ -22,7 +26,15 @@ from bench.auth0 import TOKEN_BODY, TOKEN_HEADERS, TOKEN_PATH, Captured, post_to
 from bench.bare_app import RESPONSE_ENV, fixed_response_app
 from bench.machine import this_machine
 from bench.options import parser
-from bench.processes import HOST, free_port, python_env, quotalab_argv, running, uvicorn_stack
+from bench.processes import (
+    HOST,
+    free_port,
+    group_cpu_s,
+    python_env,
+    quotalab_argv,
+    running,
+    uvicorn_stack,
+)
 from bench.rounds import side_by_side
 from bench.table import BenchResult, Figure, Verdict, render
 from bench.wrk import WrkRequest
@@ -31,6 +43,8 @@ TARGET_FAST = 0.8
 """quotalab / bare over HTTP on uvicorn with httptools and uvloop."""
 TARGET = 0.7
 """The same on any other stack (h11 or the asyncio loop): more of a request is uvicorn's."""
+BUSY_ENOUGH = 0.9
+"""Below this share of a core a server was not saturated: req/s then says little."""
 IN_PROCESS_TARGET = 10.0
 """Seconds per 429 of the quotalab ASGI app / the bare app's, both called in-process."""
 
@@ -135,14 +149,16 @@ def main(argv: list[str] | None = None) -> int:
             "--loop",
             args.loop,
         )
-        with running(mock_argv, mock_port, log=Path(tmp) / "mock.log"):
+        with running(mock_argv, mock_port, log=Path(tmp) / "mock.log") as mock_server:
             reject = drain(mock_port)
             spec = {"status": reject.status, "headers": reject.headers, "body": reject.body}
             bare_env = python_env({RESPONSE_ENV: json.dumps(spec)})
             bare_argv = uvicorn_argv(
                 "bench.bare_app:create_app", bare_port, args.workers, args.http, args.loop
             )
-            with running(bare_argv, bare_port, env=bare_env, log=Path(tmp) / "bare.log"):
+            with running(
+                bare_argv, bare_port, env=bare_env, log=Path(tmp) / "bare.log"
+            ) as bare_server:
                 print(f"mock 429: {reject.body}", file=sys.stderr)
                 runs = side_by_side(
                     WrkRequest(
@@ -154,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
                     rounds=args.rounds,
                     duration_s=args.duration,
                     connections=args.connections,
+                    cpu=(
+                        lambda: group_cpu_s(mock_server.pid),
+                        lambda: group_cpu_s(bare_server.pid),
+                    ),
                 )
         mock_app_s, bare_app_s = app_costs(config, reject, duration_s=1.0)
     reject_share = min(r.non_2xx_share for r in runs.a)
@@ -167,11 +187,19 @@ def main(argv: list[str] | None = None) -> int:
             Figure("quotalab p99 latency, worst round", max(r.p99_ms for r in runs.a), "ms"),
             Figure("bare p99 latency, worst round", max(r.p99_ms for r in runs.b), "ms"),
             Figure("share of quotalab answers that were 429", reject_share * 100, "%"),
-            Figure("bare: whole request over HTTP (1 / req/s)", 1e6 / runs.b_rps, "us"),
+            Figure("quotalab server CPU per 429 over HTTP", runs.a_cpu_us, "us"),
+            Figure("bare server CPU per 429 over HTTP", runs.b_cpu_us, "us"),
+            Figure("quotalab server busy (share of a core)", runs.a_busy * 100, "%"),
+            Figure("bare server busy (share of a core)", runs.b_busy * 100, "%"),
+            Figure("ratio of req/s (wall clock), quotalab / bare", runs.ratio, "x"),
             Figure("quotalab ASGI app alone, in-process, per 429", mock_app_s * 1e6, "us"),
             Figure("bare ASGI app alone, in-process, per 429", bare_app_s * 1e6, "us"),
         ),
-        verdict=Verdict("ratio quotalab / bare", runs.ratio, http_target(stack)),
+        verdict=Verdict(
+            "ratio quotalab / bare, requests per server CPU second",
+            runs.cpu_ratio,
+            http_target(stack),
+        ),
         settings={
             "server": stack,
             "workers": str(args.workers),
@@ -187,6 +215,14 @@ def main(argv: list[str] | None = None) -> int:
             ),
         ),
     )
+    if min(runs.a_busy, runs.b_busy) < BUSY_ENOUGH:
+        result = replace(
+            result,
+            notes=(
+                "a server used less than 90% of a core under load: the machine was busy, "
+                "so req/s measured the scheduler as much as the servers; CPU per request did not",
+            ),
+        )
     print(render(result, args.output))
     return 0
 

@@ -14,7 +14,7 @@ from bench.bare_app import fixed_response_app
 from bench.locust_process import aggregated_row
 from bench.machine import cpu_model
 from bench.table import Verdict
-from bench.wrk import WrkRequest, lua_script, parse_summary
+from bench.wrk import WrkRequest, WrkResult, lua_script, parse_summary
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ["reject_path", "issuance", "vs_oauth2_mock_server", "locust_overhead"]
@@ -210,3 +210,76 @@ def test_a_second_verdict_is_printed_with_its_own_result() -> None:
     data = json.loads(render(result, "json"))
     assert data["verdict"]["passed"] is True
     assert data["more_verdicts"][0]["passed"] is False
+
+
+def test_a_proc_stat_line_gives_group_and_cpu_ticks() -> None:
+    from bench.processes import stat_group_and_ticks
+
+    # The command name may hold spaces and parentheses: fields count from the last ")".
+    line = "4242 (python (x) y) S 1 4242 4242 0 -1 4194560 9 0 0 0 150 25 0 0 20 0 3 0 1"
+    assert stat_group_and_ticks(line) == (4242, 175)
+
+
+def test_a_servers_cpu_time_is_its_process_groups(tmp_path: Path) -> None:
+    import os
+
+    from bench.processes import group_cpu_s
+
+    stats = {"10": (10, 300, 100), "11": (10, 50, 50), "12": (99, 1000, 0)}  # 12: not ours
+    for pid, (group, user, system) in stats.items():
+        (tmp_path / pid).mkdir()
+        (tmp_path / pid / "stat").write_text(
+            f"{pid} (uvicorn) S 1 {group} {group} 0 -1 0 0 0 0 0 {user} {system} 0 0\n"
+        )
+    (tmp_path / "self").mkdir()  # not a process id: skipped
+    (tmp_path / "13").mkdir()  # a process gone meanwhile: skipped
+    assert group_cpu_s(10, tmp_path) == 500 / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(requests: int, duration_s: float = 1.0) -> WrkResult:
+    return WrkResult(requests, duration_s, requests, 0, 1.0, 2.0)
+
+
+def test_the_cpu_ratio_is_the_median_of_the_rounds_own_ratios() -> None:
+    from bench.rounds import SideBySide
+
+    # Round 2 is noisy (side A's CPU time doubled): the median does not follow it.
+    runs = SideBySide(
+        a=(_wrk(1000), _wrk(1000), _wrk(1000)),
+        b=(_wrk(2000), _wrk(500), _wrk(1000)),
+        a_cpu_s=(0.040, 0.080, 0.040),
+        b_cpu_s=(0.060, 0.015, 0.030),
+    )
+    assert runs.measured_cpu
+    assert runs.a_cpu_us == pytest.approx(40.0)
+    assert runs.b_cpu_us == pytest.approx(30.0)
+    assert runs.cpu_ratio == pytest.approx(0.75)  # rounds: 0.75, 0.375, 0.75
+    assert runs.ratio == pytest.approx(1.0)  # req/s rounds: 0.5, 2.0, 1.0
+    assert runs.a_busy == pytest.approx(0.04)
+
+
+def test_side_by_side_alternates_which_side_goes_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import rounds
+
+    order: list[str] = []
+    used = {"a": 0.0, "b": 0.0}
+
+    def fake_wrk(request: WrkRequest, *, duration_s: float, connections: int) -> WrkResult:
+        side = request.url.rsplit("/", 1)[1]
+        order.append(side)
+        used[side] += 0.01 if side == "a" else 0.02  # each run costs its server this much CPU
+        return _wrk(1000, duration_s)
+
+    monkeypatch.setattr(rounds, "run_wrk", fake_wrk)
+    runs = rounds.side_by_side(
+        WrkRequest("http://127.0.0.1:1/a"),
+        WrkRequest("http://127.0.0.1:1/b"),
+        rounds=4,
+        duration_s=1,
+        connections=2,
+        cpu=(lambda: used["a"], lambda: used["b"]),
+    )
+    assert order[:2] == ["a", "b"]  # the warm-up
+    assert order[2:] == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    assert runs.a_cpu_s == pytest.approx((0.01,) * 4)
+    assert runs.cpu_ratio == pytest.approx(2.0)
