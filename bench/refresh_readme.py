@@ -3,6 +3,7 @@
 Replaces only the text between the ``figures:start`` and ``figures:end`` markers;
 the analysis of missed targets around it is written by hand. Takes about five
 minutes; extra options (e.g. ``--rounds 3``) are passed to every benchmark.
+``--only NAME`` runs one benchmark and replaces its table and summary row only.
 """
 
 from __future__ import annotations
@@ -56,15 +57,35 @@ def section(tables: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def tables_in(section_text: str) -> dict[str, str]:
+    """Each benchmark's table as the section holds it (``### name`` and what follows)."""
+    tables = {}
+    for part in section_text.split("\n### ")[1:]:
+        name, _, table = part.partition("\n")
+        tables[name.strip()] = table.strip()
+    return tables
+
+
 def main(argv: list[str] | None = None) -> int:
     extra = list(sys.argv[1:] if argv is None else argv)
     if extra[:1] in (["-h"], ["--help"]):
-        print(__doc__ + "\nexample: python bench/refresh_readme.py --rounds 5")
+        print(__doc__ + "\nexample: python bench/refresh_readme.py --only reject_path --rounds 5")
         return 0
-    tables = {name: run(name, extra) for name in BENCHMARKS}
     text = README.read_text()
     before, _, rest = text.partition(START)
-    _, _, after = rest.partition(END)
+    held, _, after = rest.partition(END)
+    if extra[:1] == ["--only"]:
+        if len(extra) < 2 or extra[1] not in BENCHMARKS:
+            print(f"refresh_readme: --only takes one of {', '.join(BENCHMARKS)}", file=sys.stderr)
+            return 2
+        tables = tables_in(held)
+        missing = [name for name in BENCHMARKS if name not in tables]
+        if missing:
+            print(f"refresh_readme: README has no table for {missing}", file=sys.stderr)
+            return 2
+        tables[extra[1]] = run(extra[1], extra[2:])
+    else:
+        tables = {name: run(name, extra) for name in BENCHMARKS}
     README.write_text(f"{before}{START}\n{section(tables)}\n{END}{after}")
     print(f"updated {README}", file=sys.stderr)
     return 0

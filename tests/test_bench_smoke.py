@@ -283,3 +283,12 @@ def test_side_by_side_alternates_which_side_goes_first(monkeypatch: pytest.Monke
     assert order[2:] == ["a", "b", "b", "a", "a", "b", "b", "a"]
     assert runs.a_cpu_s == pytest.approx((0.01,) * 4)
     assert runs.cpu_ratio == pytest.approx(2.0)
+
+
+def test_refreshing_one_benchmark_keeps_the_others_tables_as_they_are() -> None:
+    from bench.refresh_readme import END, README, START, section, tables_in
+
+    held = README.read_text().partition(START)[2].partition(END)[0]
+    tables = tables_in(held)
+    assert list(tables) == ["reject_path", "issuance", "vs_oauth2_mock_server", "locust_overhead"]
+    assert section(tables) == held.strip("\n")  # read back and written out: the same text
