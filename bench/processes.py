@@ -114,13 +114,19 @@ def stop(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
         proc.wait()
 
 
-def uvicorn_stack(http: str = "auto", loop: str = "auto") -> str:
+def resolved_stack(http: str = "auto", loop: str = "auto") -> tuple[str, str]:
     """The HTTP parser and event loop uvicorn runs with (``auto``: what it picks here)."""
     if http == "auto":
         http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     if loop == "auto":
         loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    return f"uvicorn ({http} + {loop})"
+    return http, loop
+
+
+def uvicorn_stack(http: str = "auto", loop: str = "auto") -> str:
+    """The same, as the tables show it: ``uvicorn (httptools + uvloop)``."""
+    parser, event_loop = resolved_stack(http, loop)
+    return f"uvicorn ({parser} + {event_loop})"
 
 
 def stat_group_and_ticks(stat: str) -> tuple[int, int]:

@@ -32,9 +32,11 @@ from bench.processes import (
     group_cpu_s,
     python_env,
     quotalab_argv,
+    resolved_stack,
     running,
     uvicorn_stack,
 )
+from bench.protocol_cost import protocol_seconds_per_request, request_bytes
 from bench.rounds import side_by_side
 from bench.table import BenchResult, Figure, Verdict, render
 from bench.wrk import WrkRequest
@@ -80,6 +82,27 @@ def app_costs(config: Path, reject: Captured, duration_s: float) -> tuple[float,
     return (
         app_seconds_per_request(mock, scope, body, duration_s),
         app_seconds_per_request(bare, scope, body, duration_s),
+    )
+
+
+def protocol_costs(
+    reject: Captured, http: str, loop: str, duration_s: float
+) -> tuple[float, float]:
+    """Seconds per request of the bare app behind uvicorn's own protocol and behind the
+    one ``quotalab serve`` uses (the read deadline), in-process on the same parser and loop."""
+    from quotalab.server.read_timeouts import protocol_for
+
+    if http == "httptools":
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as stock
+    else:
+        from uvicorn.protocols.http.h11_impl import H11Protocol as stock
+    bare = fixed_response_app(reject.status, list(reject.headers), reject.body.encode())
+    request = request_bytes("POST", TOKEN_PATH, TOKEN_HEADERS, TOKEN_BODY.encode())
+    return (
+        protocol_seconds_per_request(stock, bare, request, loop=loop, duration_s=duration_s),
+        protocol_seconds_per_request(
+            protocol_for(http), bare, request, loop=loop, duration_s=duration_s
+        ),
     )
 
 
@@ -176,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                 )
         mock_app_s, bare_app_s = app_costs(config, reject, duration_s=1.0)
+        stock_protocol_s, our_protocol_s = protocol_costs(
+            reject, *resolved_stack(args.http, args.loop), duration_s=1.0
+        )
     reject_share = min(r.non_2xx_share for r in runs.a)
     stack = uvicorn_stack(args.http, args.loop)
     result = BenchResult(
@@ -194,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
             Figure("ratio of req/s (wall clock), quotalab / bare", runs.ratio, "x"),
             Figure("quotalab ASGI app alone, in-process, per 429", mock_app_s * 1e6, "us"),
             Figure("bare ASGI app alone, in-process, per 429", bare_app_s * 1e6, "us"),
+            Figure("bare app behind uvicorn's protocol, in-process", stock_protocol_s * 1e6, "us"),
+            Figure(
+                "bare app behind quotalab serve's protocol, in-process",
+                our_protocol_s * 1e6,
+                "us",
+            ),
         ),
         verdict=Verdict(
             "ratio quotalab / bare, requests per server CPU second",

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -292,3 +293,22 @@ def test_refreshing_one_benchmark_keeps_the_others_tables_as_they_are() -> None:
     tables = tables_in(held)
     assert list(tables) == ["reject_path", "issuance", "vs_oauth2_mock_server", "locust_overhead"]
     assert section(tables) == held.strip("\n")  # read back and written out: the same text
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_the_protocol_is_timed_with_the_app_answering_every_request(http: str) -> None:
+    from bench.protocol_cost import protocol_seconds_per_request, request_bytes
+    from quotalab.server.read_timeouts import protocol_for
+
+    answered: list[int] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        answered.append(1)
+        await send({"type": "http.response.start", "status": 429, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    request = request_bytes("POST", "/oauth/token", {"Content-Type": "text/plain"}, b"x")
+    seconds = protocol_seconds_per_request(protocol_for(http), app, request, duration_s=0.01)
+    assert 0 < seconds < 0.01
+    assert len(answered) >= 4000  # the warm-up and at least one timed batch

@@ -6,7 +6,9 @@ headers, held its connection (and the app's wait for the body) forever.
 These protocols (h11 and httptools) close such a connection when a request
 is not read whole ``read_timeout_s`` after the connection opened or its
 previous answer was sent; the app then sees ``http.disconnect`` and nothing
-is counted twice.
+is counted twice. They keep uvicorn's keep-alive limit too (an idle
+connection is closed ``timeout_keep_alive`` after an answer, by uvicorn's own
+handler), on the same lazy timer instead of one armed and cancelled per request.
 """
 
 from __future__ import annotations
