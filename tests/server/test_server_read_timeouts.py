@@ -328,3 +328,18 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive_time(
                     received += chunk
             except TimeoutError:
                 pytest.fail("an idle keep-alive connection was kept")
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_a_pipelined_request_slower_than_the_keep_alive_is_not_cut(
+    make_provider: MakeProvider, http: str
+) -> None:
+    # The second request was read whole with the first: while it is being answered the
+    # connection is not idle, whatever the keep-alive (1 s) and the answer's latency.
+    provider = make_provider()
+    provider.set_faults({"endpoints": {"token": {"latency_ms": 1200}}})
+    with serve_in_thread(provider, read_timeout_s=60.0, keep_alive_s=1, http=http) as base_url:
+        host, port = base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=WAIT_AT_MOST_S) as raw:
+            raw.sendall(_TOKEN_REQUEST * 2)
+            _read_until(raw, b"HTTP/1.1 200", count=2)
