@@ -5,7 +5,8 @@ by the provider's ``handle`` at the current virtual time and delivered after
 ``latency_s``; ``Sleep`` schedules the flow's resumption; ``AwaitRefresh``
 parks it until the token fetch on that cache completes. Events sit in one
 heap ordered by ``(time, sequence)`` (``quotalab.sim.event_queue``), so a run
-is a pure function of its inputs and seed.
+is a pure function of its inputs and seed. What a call counts (begun, each
+request and its answer, ended) is ``quotalab.sim.call_accounting``, mixed in.
 
 Where an oracle proves that a worker's next calls are *quiet* (served from a
 cached token, answered 2xx, changing nothing), the engine counts them
@@ -23,14 +24,8 @@ from collections.abc import Callable, Sequence
 
 from quotalab.clock import VirtualClock
 from quotalab.outcomes import THROTTLED_KINDS
-from quotalab.sim.aggregates import (
-    OK,
-    BucketSeries,
-    ClientTally,
-    Latencies,
-    answer_kind,
-    bucket_width_s,
-)
+from quotalab.sim.aggregates import BucketSeries, ClientTally, answer_kind, bucket_width_s
+from quotalab.sim.call_accounting import CallAccounting
 from quotalab.sim.engine_types import (
     CacheGroup,
     Call,
@@ -82,7 +77,7 @@ _UNKNOWN = object()
 """A group whose player ``Engine._player_of`` has not been asked yet."""
 
 
-class Engine:
+class Engine(CallAccounting):
     """Runs workers' calls from ``start`` for ``duration_s`` virtual seconds.
 
     Calls that began before the end are let finish (up to ``drain_s`` more).
@@ -118,17 +113,12 @@ class Engine:
         self.cycles = cycles
         self.progress = progress  # told the fraction of virtual time played, now and then
         width = width_s if width_s is not None else bucket_width_s(duration_s)
-        self.series = BucketSeries(self.start, duration_s, width)
-        self.latencies = Latencies()
-        self.skipped = 0
-        self._latest = self.start  # the last instant anything happened, skipped calls included
+        self._start_accounting(BucketSeries(self.start, duration_s, width))
         self._waiting: dict[int, tuple[object, list[Call]]] = {}
-        self._inflight = 0  # calls started and not finished
         self._script: ScriptedCalls | None = None
         self._retries: ScriptedRetries | None = None  # backoff calls, in herds
         # Per group: the script's ``start`` that plays its calls (``_player_of``).
         self._players: dict[CacheGroup, object] = {}
-        self._firsts: dict[tuple[int, str], tuple[float, str]] = {}  # (tally, reason): first end
         # A provider that also says how much latency a fault adds (MockProvider.respond).
         self._respond: Callable[[HttpRequest], ReplyLike] | None = getattr(
             provider, "respond", None
@@ -266,13 +256,6 @@ class Engine:
             return retries.start
         return None
 
-    def begin_call(self, worker: Worker, t: float) -> None:
-        """Count a call of ``worker`` starting at ``t``."""
-        worker.tally.calls += 1
-        self.series.add("calls", t)
-        worker.group.inflight += 1
-        self._inflight += 1
-
     def _skip(self, worker: Worker, t: float, quiet: float, oracle: QuietOracle) -> None:
         """Count the quiet calls starting in ``[t, quiet)`` exactly as if they ran."""
         first = t
@@ -355,44 +338,6 @@ class Engine:
                 self._wake(t)  # closing it may have ended its claim on a token refresh
                 return
 
-    def account_send(
-        self,
-        call: Call | None,
-        worker: Worker,
-        purpose: str,
-        response: HttpResponse | TransportError,
-        t: float,
-    ) -> int:
-        """Count a request sent at ``t`` and its answer (``call``: None when scripted); its kind."""
-        kind = answer_kind(response)
-        worker.tally.count(purpose, kind)
-        if purpose == "token":
-            self.series.add("token_requests", t)
-            if call is not None:
-                call.token_pending = True
-        elif kind == OK:
-            self.series.add("api_ok", t)
-        if kind in _THROTTLES:
-            self.series.add("throttled", t)
-        return kind
-
-    def account_ok(self, worker: Worker, purpose: str, t: float) -> None:
-        """``account_send`` of a request answered 2xx, without the answer."""
-        worker.tally.count(purpose, OK)
-        self.series.add("token_requests" if purpose == "token" else "api_ok", t)
-
-    def account_alike(self, workers: list[Worker], purpose: str, kind: int, t: float) -> None:
-        """``account_send`` of one request per worker, all sent at ``t`` and answered ``kind``."""
-        for worker in workers:
-            worker.tally.count(purpose, kind)
-        n = len(workers)
-        if purpose == "token":
-            self.series.add("token_requests", t, n)
-        elif kind == OK:
-            self.series.add("api_ok", t, n)
-        if kind in _THROTTLES:
-            self.series.add("throttled", t, n)
-
     def adopt(self, call: Call, response: HttpResponse | TransportError, resume_at: float) -> None:
         """Play the rest of a scripted call event by event: ``response`` at ``resume_at``."""
         call.token_pending = call.history[-1][0] == "token"
@@ -432,80 +377,3 @@ class Engine:
         self.end_call(
             worker, call.started_at, t, status, type(error).__name__, throttled, _message(error)
         )
-
-    def end_call(
-        self,
-        worker: Worker,
-        started_at: float,
-        t: float,
-        status: int,
-        reason: str | None,
-        throttled: bool = False,
-        message: str = "",
-    ) -> None:
-        """Count a call that ends at ``t`` with ``status`` (``reason``: the error it raised,
-        ``throttled``: on a throttle, ``message``: the error's)."""
-        worker.group.inflight -= 1
-        self._inflight -= 1
-        if reason is None and 200 <= status < 300:
-            self.series.add("ok", t)
-            self.count_ended(worker, t - started_at, t, None, False, 1)
-            return
-        reason = reason or f"http_{status}"
-        self.series.add("failed", t)
-        self.count_ended(worker, t - started_at, t, reason, throttled, 1)
-        if message:  # the first by when calls ended, whatever order they were counted in
-            tally = worker.tally
-            key = (id(tally), reason)
-            known = self._firsts.get(key)
-            if known is None or (t, message) < known:
-                self._firsts[key] = (t, message)
-                tally.first_messages[reason] = message
-
-    def end_alike(
-        self,
-        calls: list[tuple[Worker, float]],
-        t: float,
-        reason: str,
-        throttled: bool,
-        message: str,
-    ) -> None:
-        """``end_call`` of failed calls, each a worker and when it started, that all end
-        at ``t`` alike (``reason``, ``throttled`` and ``message`` as there)."""
-        n = len(calls)
-        self._inflight -= n
-        self.series.add("failed", t, n)
-        count_ended, firsts = self.count_ended, self._firsts
-        for worker, started_at in calls:
-            worker.group.inflight -= 1
-            count_ended(worker, t - started_at, t, reason, throttled, 1)
-            if message:  # as ``end_call`` keeps it
-                tally = worker.tally
-                key = (id(tally), reason)
-                known = firsts.get(key)
-                if known is None or (t, message) < known:
-                    firsts[key] = (t, message)
-                    tally.first_messages[reason] = message
-
-    def count_ended(
-        self,
-        worker: Worker,
-        duration_s: float,
-        last_at: float,
-        reason: str | None,
-        throttled: bool,
-        amount: int,
-    ) -> None:
-        """Count ``amount`` calls of ``duration_s`` that ended by ``last_at`` (``reason``:
-        why they failed; None: they did not), all but their series and their message."""
-        tally = worker.tally
-        self.latencies.add(duration_s, amount)
-        if last_at > self._latest:
-            self._latest = last_at
-        if reason is None:
-            tally.ok += amount
-            return
-        tally.failed += amount
-        tally.errors[reason] = tally.errors.get(reason, 0) + amount
-        if throttled:
-            tally.throttled_errors[reason] = tally.throttled_errors.get(reason, 0) + amount
