@@ -7,7 +7,9 @@ validation (``quotalab.sim.token_grants``), and then answers each call
 through the provider's own counters, fault plan and limiter
 (``MockProvider.limit``), rendering with the profile's own responses. Tokens
 are opaque handles (``quotalab.sim.token_handles``), so issuing and checking
-one is a lookup.
+one is a lookup. This module decides the token endpoint and dispatches; the
+API side is ``quotalab.sim.fast_api`` and the counts added in bulk
+``quotalab.sim.deferred_counts``, both built on by ``FastProvider``.
 
 Everything else (an invalid or unknown request, an endpoint with a fault in
 force, a token that is not ours, a refused token or scope, answers carrying
@@ -20,69 +22,37 @@ requires identical reports.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
-from quotalab.profiles.profile_model import EndpointSpec
 from quotalab.server import auth0
 from quotalab.server.mock_provider import MockProvider, ProviderReply
-from quotalab.server.parsing import read_request
-from quotalab.server.request_ids import GENERATED
 from quotalab.server.throttle import UNLIMITED
+from quotalab.sim.deferred_counts import LATER_AT, PLANS_MAX
+from quotalab.sim.fast_api import FastApi
 from quotalab.sim.refusal_proofs import RefusalProofs, RefusalWindow
 from quotalab.sim.token_grants import Issued, TokenIssuer, TokenPlan, plan_token
 from quotalab.wire import HttpRequest, HttpResponse
 
 __all__ = ["FastProvider", "Issued", "RefusalWindow"]
 
-_PLANS_MAX = 4096  # distinct request objects remembered (strategies reuse a handful)
-_LATER = (
-    "token_requests",
-    "tokens_issued",
-    "api_calls",
-    "api_ok",
-    "throttled_429",
-    "forbidden_403_99",
-    "throttled_4xx",
-)
-"""What a token granted, an API request admitted and a proven refusal count (a refusal:
-``token_requests`` and its window's counter), added up until ``settle``."""
-_LATER_AT = {name: i for i, name in enumerate(_LATER)}
 
-
-class _ApiPlan:
-    """A JWT-protected endpoint reached by one method and URL."""
-
-    __slots__ = ("endpoint", "issuer", "ok_name")
-
-    def __init__(self, endpoint: EndpointSpec, issuer: str, ok_name: str) -> None:
-        self.endpoint = endpoint
-        self.issuer = issuer
-        self.ok_name = ok_name
-
-
-class FastProvider:
+class FastProvider(FastApi):
     """Answers the simulation's requests as ``provider`` would, without parsing them."""
 
     def __init__(self, provider: MockProvider) -> None:
-        self.provider = provider
+        super().__init__(provider)
         self._issuer = TokenIssuer(provider)
         self._token_plans: dict[int, tuple[HttpRequest, TokenPlan | None]] = {}
-        self._api_plans: dict[tuple[str, str], _ApiPlan | None] = {}
-        self._client_values: dict[str, Mapping[str, str]] = {}
         self._replies: dict[int, ProviderReply] = {}  # id(response) -> its reply
         self._proofs = RefusalProofs(provider)
         self._plan_windows = self._proofs.plan_windows  # read on every proven refusal
         self._plan_quotas = self._proofs.plan_quotas
-        self._later: dict[str, list[int]] = {}  # per client: counts of ``_LATER`` not added yet
-        self._issued_clients: dict[tuple[_ApiPlan, TokenPlan], str | None] = {}
         self.proves_refusals = False  # whether ``grant`` proves refusals (it costs a little)
         # ``grant_exact``'s refusals: a window's at an instant (and the window's ``until``
         # then: its stretch), and the last one given.
         self._refused_now: dict[RefusalWindow, tuple[float, HttpResponse, float]] = {}
         self._last_refused: tuple[RefusalWindow, float, HttpResponse] | None = None
         self._quota_refuses: dict[TokenPlan, bool] = {}  # may an issue-stage rule refuse?
-        self.answered = 0  # requests answered on the fast path
         self.delegated = 0  # requests handed to the full provider path
 
     def handle(self, request: HttpRequest) -> HttpResponse:
@@ -113,7 +83,7 @@ class FastProvider:
                     return self._reply(api_answer)
             self.delegated += 1
             return self.provider.respond(request)
-        if len(self._token_plans) >= _PLANS_MAX:
+        if len(self._token_plans) >= PLANS_MAX:
             self._token_plans.clear()
         self._token_plans[id(request)] = (request, plan_token(self.provider, request))
         return self.respond(request)
@@ -131,7 +101,7 @@ class FastProvider:
         reply = self._replies.get(id(response))
         if reply is None or reply.response is not response:
             reply = ProviderReply(response)  # keeps ``response`` alive: its id stays its own
-            if len(self._replies) >= _PLANS_MAX:
+            if len(self._replies) >= PLANS_MAX:
                 self._replies.clear()
             self._replies[id(response)] = reply
         return reply
@@ -178,30 +148,6 @@ class FastProvider:
             counters.incr(client_id, "token_requests", calls)
             counters.incr(client_id, counter, calls)
         self.answered += calls
-
-    def _count_now(self, who: str, first: str, second: str) -> None:
-        """Count a client's first ``grant`` or ``api_ok``, from which on they are counted later."""
-        if len(self._later) >= _PLANS_MAX:
-            self.settle()
-            self._later.clear()
-        self.provider.counters.incr_pair(who, first, second)
-        self._later[who] = [0] * len(_LATER)
-
-    def settle(self) -> None:
-        """Add the counts ``grant`` and ``api_ok`` left for later to the provider's counters.
-
-        A client's first is counted at once, so every client has its row from
-        its first request on; the rest are added here, which the caller does
-        before anybody reads the counters (``ScriptedCalls.settle``). The
-        counts are those of play; the order of the rows (last used first)
-        may differ, which no report reads.
-        """
-        counters = self.provider.counters
-        for who, later in self._later.items():
-            for i, n in enumerate(later):
-                if n:
-                    counters.incr(who, _LATER[i], n)
-                    later[i] = 0
 
     def grant(self, request: HttpRequest) -> Issued | HttpResponse | None:
         """Token request ``request`` decided for a caller that reads little of the answer.
@@ -256,7 +202,7 @@ class FastProvider:
                     self._count_now(who, "token_requests", window.counter)
                 else:
                     later[0] += 1
-                    later[_LATER_AT[window.counter]] += 1
+                    later[LATER_AT[window.counter]] += 1
                 self._last_refused = (window, now, same[1])
                 return same[1]
             p.counters.incr(plan.client_id, "token_requests")
@@ -266,7 +212,7 @@ class FastProvider:
             return rejected
         full = self._quota_refuses.get(plan)
         if full is None:
-            if len(self._quota_refuses) >= _PLANS_MAX:
+            if len(self._quota_refuses) >= PLANS_MAX:
                 self._quota_refuses.clear()
             rules = p.limiter.rules
             full = self._quota_refuses[plan] = any(
@@ -289,7 +235,7 @@ class FastProvider:
 
     def _refused_at(self, window: RefusalWindow, now: float, refusal: HttpResponse) -> None:
         """``refusal`` is what every request of ``window`` gets at ``now``."""
-        if len(self._refused_now) >= _PLANS_MAX:
+        if len(self._refused_now) >= PLANS_MAX:
             self._refused_now.clear()
         self._refused_now[window] = (now, refusal, window.until)
         self._last_refused = (window, now, refusal)
@@ -312,7 +258,7 @@ class FastProvider:
         plans, windows, laters = self._token_plans, self._plan_windows, self._later
         faults = p.faults.faults
         counter = window.counter
-        at = _LATER_AT[counter]
+        at = LATER_AT[counter]
         n = 0
         for request in requests:
             entry = plans.get(id(request))
@@ -396,130 +342,3 @@ class FastProvider:
         """If the token endpoint's rule refuses now, remember until when, and its refusal."""
         if self.proves_refusals:
             self._proofs.note_refusal(plan, now)
-
-    # -- JWT-protected API ------------------------------------------------
-
-    def _plan_api(self, request: HttpRequest) -> _ApiPlan | None:
-        p = self.provider
-        incoming = read_request(request)
-        if incoming.path.startswith("/_admin/"):
-            return None
-        endpoint = p.routes.get((incoming.method, incoming.path))
-        if endpoint is None or endpoint.kind != "jwt_api":
-            return None
-        ok_name = endpoint.response("ok", "api_data_ok")
-        if p.responses[ok_name].names & GENERATED:
-            return None  # a fresh id in every answer: nothing to share
-        return _ApiPlan(endpoint, p.issuer(incoming), ok_name)
-
-    def api_ok(self, request: HttpRequest) -> bool:
-        """Answer API request ``request`` with its 2xx if that is proven cheaply; else nothing.
-
-        True: the provider counted and limited it exactly as for its 2xx answer,
-        which is not built (for callers that read only the status). False:
-        nothing happened (a refusal writes no limiter state); ``respond`` answers.
-        """
-        headers = request.headers
-        if len(headers) != 1 or headers[0][0] != "authorization" or request.body:
-            return False
-        plan = self._api_plans.get((request.method, request.url))
-        if plan is None:
-            return False
-        claims = self._bearer_claims(plan, headers[0][1])
-        if claims is None:
-            return False
-        return self._admit_api(plan, claims, self._claims_client(plan, claims))
-
-    def api_ok_issued(self, request: HttpRequest, issued: Issued) -> bool:
-        """``api_ok`` of ``request`` (no headers, no body) with ``issued``'s token as bearer.
-
-        Decided on the token's claims, without its bytes: only for a token a
-        client reads as issued (``Issued.direct``). False, too, for anything
-        else ``api_ok`` would not answer.
-        """
-        if request.headers or request.body or not issued.direct:
-            return False
-        plan = self._api_plans.get((request.method, request.url))
-        if plan is None or plan.endpoint.name in self.provider.faults.faults:
-            return False
-        # Client and scopes come from the token plan's own claims: one look per pair.
-        key = (plan, issued.plan)
-        if key in self._issued_clients:
-            who = self._issued_clients[key]
-        else:
-            who = self._claims_client(plan, issued.claims)
-            if len(self._issued_clients) >= _PLANS_MAX:
-                self._issued_clients.clear()
-            self._issued_clients[key] = who
-        return self._admit_api(plan, issued.claims, who)
-
-    def _admit_api(self, plan: _ApiPlan, claims: dict[str, Any], who: str | None) -> bool:
-        """The 2xx of ``plan`` for a verified token with ``claims`` of client ``who``
-        (``_claims_client``), counted and limited."""
-        p = self.provider
-        now = p.clock.now()
-        endpoint = plan.endpoint
-        if who is None or auth0.token_problem(p, claims, endpoint.audience, plan.issuer, now):
-            return False
-        decision = p.limiter.admit(endpoint, "request", who, now)
-        if decision is None or not decision.allowed:
-            return False
-        later = self._later.get(who)
-        if later is None:
-            self._count_now(who, "api_calls", "api_ok")
-        else:
-            later[2] += 1
-            later[3] += 1
-        self.answered += 1
-        return True
-
-    def _bearer_claims(self, plan: _ApiPlan, authorization: str) -> dict[str, Any] | None:
-        """The claims of a bearer token our keys signed, if no fault is in force; else None."""
-        p = self.provider
-        if not authorization.startswith("Bearer ") or plan.endpoint.name in p.faults.faults:
-            return None
-        claims = p.keys.verify(authorization[7:])
-        return claims if isinstance(claims, dict) else None
-
-    def _claims_client(self, plan: _ApiPlan, claims: dict[str, Any]) -> str | None:
-        """The client of a verified token with the scope ``plan`` wants, as ``auth0.jwt_api``
-        reads them; None: the full path must decide (an unnamed client, a missing scope).
-        Time claims are not looked at here (``auth0.token_problem``)."""
-        endpoint = plan.endpoint
-        who = claims.get(endpoint.client_claim)
-        if not isinstance(who, str) or not who:
-            return None
-        if endpoint.scope:
-            scopes: list[str] = []
-            for name in endpoint.scope_claims:  # as ``jwt_api`` collects them
-                granted = claims.get(name)
-                if isinstance(granted, str):
-                    scopes.extend(granted.split())
-                elif isinstance(granted, list):
-                    scopes.extend(item for item in granted if isinstance(item, str))
-            if endpoint.scope not in scopes:
-                return None
-        return who
-
-    def _api(self, plan: _ApiPlan, authorization: str) -> HttpResponse | None:
-        """``auth0.jwt_api`` for a good token of ours; None: let the full path answer."""
-        claims = self._bearer_claims(plan, authorization)
-        if claims is None:
-            return None
-        who = self._claims_client(plan, claims)
-        p = self.provider
-        endpoint = plan.endpoint
-        now = p.clock.now()
-        if who is None or auth0.token_problem(p, claims, endpoint.audience, plan.issuer, now):
-            return None
-        p.counters.incr(who, "api_calls")
-        rejected, headers = p.limit(endpoint, "request", who, now, "api_429")
-        if rejected is not None:
-            return rejected
-        p.counters.incr(who, "api_ok")
-        values = self._client_values.get(who)
-        if values is None:
-            if len(self._client_values) >= _PLANS_MAX:
-                self._client_values.clear()
-            values = self._client_values[who] = {"client_id": who}
-        return p.render_shared(plan.ok_name, values, headers)
