@@ -14,8 +14,9 @@ same provider and counts what the flow would count.
   nothing but counts, the same for every such call of one worker with one
   refusal: after the first, played in full, each adds its time-series
   counts at once and the rest (tallies, latencies, the provider's counters)
-  is added in bulk when the run ends (``settle``). That is where a throttled
-  day spends most of its calls.
+  is added in bulk when the run ends (``settle``, with the lanes in
+  ``quotalab.sim.call_lanes``). That is where a throttled day spends most
+  of its calls.
 - A token comes back as its claims (``Issued``), rendered only if a flow
   must read it, and the API request carrying it is decided on those claims
   (``FastProvider.api_ok_issued``).
@@ -36,9 +37,9 @@ play scenarios both ways and require identical reports.
 from __future__ import annotations
 
 import functools
-import math
 
-from quotalab.outcomes import OK, THROTTLED_KINDS, answer_kind
+from quotalab.outcomes import THROTTLED_KINDS
+from quotalab.sim.call_lanes import CallLanes
 from quotalab.sim.engine_types import CacheGroup, Call, Worker
 from quotalab.sim.refusal_proofs import RefusalWindow
 from quotalab.sim.script_seams import RefusalProof, ScriptHost
@@ -63,89 +64,17 @@ def scriptable(strategy: object, clock: object) -> bool:
     )
 
 
-class _Lane:
-    """A worker's calls refused inside proven refusals with one answer: played but not
-    yet counted in tallies, latencies and provider counters (``ScriptedCalls.settle``)."""
-
-    __slots__ = (
-        "calls",
-        "counted_id",
-        "counter",
-        "ended_at",
-        "kind",
-        "reason",
-        "response",
-        "throttled",
-        "worker",
-    )
-
-    def __init__(
-        self,
-        worker: Worker,
-        counted_id: str,
-        window: RefusalWindow,
-        kind: int,
-        reason: str,
-        throttled: bool,
-    ) -> None:
-        self.worker = worker
-        self.counted_id = counted_id  # whom the provider counts them for
-        self.response = window.response
-        self.counter = window.counter
-        self.kind = kind
-        self.reason = reason
-        self.throttled = throttled
-        self.calls = 0
-        self.ended_at = 0.0  # when the last of them ended
-
-
-class _Served:
-    """A worker's calls answered 2xx, not yet counted in tallies and latencies."""
-
-    __slots__ = ("calls", "ended_at", "worker")
-
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-        self.calls = 0
-        self.ended_at = 0.0  # when the last of them ended
-
-
-def _same_ms(duration_s: float, slack_s: float) -> bool:
-    """Whether every duration within ``slack_s`` of ``duration_s`` falls in its millisecond
-    of the latency histogram (``Latencies.add``)."""
-    return round((duration_s - slack_s) * 1000.0) == round((duration_s + slack_s) * 1000.0)
-
-
-class ScriptedCalls:
+class ScriptedCalls(CallLanes):
     """Plays no-retry, no-cache calls for ``host`` against ``provider``."""
 
     def __init__(self, host: ScriptHost, provider: RefusalProof) -> None:
-        self.host = host
-        self.provider = provider
+        super().__init__(host, provider)
         self._requests: dict[CacheGroup, HttpRequest | None] = {}  # a group's token request
         # (status, body) -> how a flow fails on that refusal: its error's type and text
         self._endings: dict[tuple[int, bytes], tuple[str, str] | None] = {}
         self._bearers = BearerRequests()  # the API request with a token
-        self._lanes: dict[Worker, _Lane] = {}  # each worker's latest lane
-        self._settling: list[_Lane] = []  # every lane with calls to count
-        series = host.series
-        assert series.log is None, "a recorded period would miss the lanes' counts"
-        # What the lanes count by bucket themselves (``BucketSeries.add``, inline).
-        self._grid = (series.start, series.width_s, series.buckets - 1)
-        values = series.values
-        self._refused_series = tuple(
-            values[n] for n in ("calls", "token_requests", "throttled", "failed")
-        )
-        self._served_series = tuple(values[n] for n in ("calls", "token_requests", "api_ok", "ok"))
         self._span_s = 2 * host.latency_s
         self._at = host.queue.at  # ``host.at``, one call less
-        # A lane counts its calls' durations as ``latency_s``; each really lasts
-        # ``(t + latency_s) - t``, a float rounding away: lanes only where both
-        # fall in the same millisecond of the latency histogram.
-        latency, slack = host.latency_s, math.ulp(host.stop_at + host.latency_s)
-        self._lanes_open = _same_ms(latency, slack)
-        self._served_open = latency > 0 and _same_ms(2 * latency, 2 * slack)
-        self._served: dict[Worker, _Served] = {}
 
     def _token_request(self, group: CacheGroup) -> HttpRequest | None:
         if group in self._requests:
@@ -254,45 +183,8 @@ class ScriptedCalls:
         self.host.begin_call(worker, t)
         response = window.response
         ending = self._refused(worker, response, t)
-        if ending is None:
-            return
-        if not self._lanes_open:
-            return
-        kind = answer_kind(response)
-        lane = _Lane(worker, counted_id, window, kind, ending[0], kind in THROTTLED_KINDS)
-        if len(self._settling) >= 2 * len(self._lanes) + _MEMO_MAX:
-            self.settle()  # drops the lanes no worker uses any more
-        self._lanes[worker] = lane
-        self._settling.append(lane)
-
-    def settle(self) -> None:
-        """Count what the lanes' calls left to count: tallies, latencies, provider counters."""
-        host = self.host
-        duration_s = host.latency_s
-        for lane in self._settling:
-            n = lane.calls
-            if not n:
-                continue
-            worker = lane.worker
-            tally = worker.tally
-            tally.calls += n
-            tally.count("token", lane.kind, n)
-            host.count_ended(worker, duration_s, lane.ended_at, lane.reason, lane.throttled, n)
-            self.provider.count_refused(lane.counted_id, lane.counter, n)
-            lane.calls = 0
-        self._settling = [lane for lane in self._settling if self._lanes.get(lane.worker) is lane]
-        duration_s = 2 * host.latency_s
-        for served in self._served.values():
-            n = served.calls
-            if not n:
-                continue
-            tally = served.worker.tally
-            tally.calls += n
-            tally.count("token", OK, n)
-            tally.count("api", OK, n)
-            host.count_ended(served.worker, duration_s, served.ended_at, None, False, n)
-            served.calls = 0
-        self.provider.settle()
+        if ending is not None and self._lanes_open:
+            self._open_lane(worker, counted_id, window, ending[0])
 
     def serve(self, worker: Worker, t: float, issued: Issued) -> bool:
         """Play a call whose token request, its first, sent at ``t`` got ``issued``, as a
@@ -334,7 +226,7 @@ class ScriptedCalls:
         ok[i if i < last else last] += 1
         served = self._served.get(worker)
         if served is None:
-            served = self._served[worker] = _Served(worker)
+            served = self._served_of(worker)
         served.calls += 1
         served.ended_at = ended
 
