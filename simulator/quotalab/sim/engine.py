@@ -40,8 +40,9 @@ from quotalab.sim.engine_types import (
 from quotalab.sim.event_queue import ARRIVAL, CALLBACK, HERD, RESUME, SOLO, EventQueue, Herd
 from quotalab.sim.period_search import PeriodSearch
 from quotalab.sim.quiet_skip import count_quiet_calls
-from quotalab.sim.scripted_calls import RefusalProof, ScriptedCalls
-from quotalab.sim.scripted_retries import ExactRefusals, ScriptedRetries
+from quotalab.sim.script_seams import ExactRefusals, RefusalProof
+from quotalab.sim.scripted_calls import ScriptedCalls
+from quotalab.sim.scripted_retries import ScriptedRetries
 from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 

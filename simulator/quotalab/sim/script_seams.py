@@ -1,9 +1,10 @@
-"""The seams of scripted calls (``quotalab.sim.scripted_calls``): what they need of the
-provider and of the engine that plays the rest of a call."""
+"""The seams of scripted calls (``quotalab.sim.scripted_calls``,
+``quotalab.sim.scripted_retries``): what they need of the provider and of the
+engine that plays the rest of a call."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol, runtime_checkable
 
 from quotalab.clock import VirtualClock
@@ -38,6 +39,15 @@ class RefusalProof(Protocol):
     def settle(self) -> None:
         """Add the provider's counts left for later (before anybody reads them)."""
         ...
+
+
+@runtime_checkable
+class ExactRefusals(RefusalProof, Protocol):
+    """The provider seam: ``grant`` with every refusal's headers as ``respond`` gives them."""
+
+    def grant_exact(self, request: HttpRequest) -> Issued | HttpResponse | None: ...
+
+    def refuse_alike(self, requests: Iterable[HttpRequest], refusal: HttpResponse) -> int: ...
 
 
 class ScriptHost(Protocol):

@@ -15,12 +15,12 @@ own events would have been. Their token requests go through
 refused by the same rule key at that instant get the same answer without
 the limiter, and so do all of a stretch of refusals whose answer is proven
 to read the same throughout, wait included (``RefusalProofs.steady``).
-Members that got the same answer at the same instant read it once; each
-still draws its jitter from its strategy's random stream, in order, as the
-flow does, and a wait the policy honours is slept by them together. A call
-on its own reads its answer in a plain event (``EventQueue.solo``), and a
-call given a token at its first request goes on as a naive call does
-(``ScriptedCalls.serve``).
+Members that got the same answer at the same instant read it once
+(``quotalab.sim.retry_readings``); each still draws its jitter from its
+strategy's random stream, in order, as the flow does, and a wait the policy
+honours is slept by them together. A call on its own reads its answer in a
+plain event (``EventQueue.solo``), and a call given a token at its first
+request goes on as a naive call does (``ScriptedCalls.serve``).
 
 Anything unusual (an injected latency, a transport error, a token answer the
 provider path must read, an API answer other than 2xx) hands the call to a
@@ -36,37 +36,25 @@ scenarios both ways and requires identical reports.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from quotalab.errors import StrategyError
-from quotalab.outcomes import THROTTLED_KINDS, answer_kind
+from quotalab.outcomes import answer_kind
 from quotalab.sim.engine_types import CacheGroup, Call, Worker
 from quotalab.sim.event_queue import EventQueue, Herd
-from quotalab.sim.script_seams import RefusalProof, ScriptHost
+from quotalab.sim.retry_readings import RetryReadings
+from quotalab.sim.script_seams import ExactRefusals, ScriptHost
 from quotalab.sim.token_grants import BearerRequests, Issued
 from quotalab.strategies.backoff import RetryPolicy
 from quotalab.strategies.client import ClientStrategy
 from quotalab.strategies.messages import Send
 from quotalab.strategies.retry_step import (
-    AnswerReading,
     Retryable,
     read_at,
-    reading_of,
     retry_delay,
 )
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
-
-_MEMO_MAX = 4096
-
-
-@runtime_checkable
-class ExactRefusals(RefusalProof, Protocol):
-    """The provider seam: ``grant`` with every refusal's headers as ``respond`` gives them."""
-
-    def grant_exact(self, request: HttpRequest) -> Issued | HttpResponse | None: ...
-
-    def refuse_alike(self, requests: Iterable[HttpRequest], refusal: HttpResponse) -> int: ...
 
 
 def retries_scriptable(strategy: object, clock: object) -> bool:
@@ -109,7 +97,7 @@ class _Retrying:
         self.answer: Issued | HttpResponse | None = None
 
 
-class ScriptedRetries:
+class ScriptedRetries(RetryReadings):
     """Plays retrying, no-cache calls for ``host`` against ``provider``, herds on its queue."""
 
     def __init__(
@@ -118,7 +106,7 @@ class ScriptedRetries:
         provider: ExactRefusals,
         serve: Callable[[Worker, float, Issued], bool],
     ) -> None:
-        self.host = host
+        super().__init__(host)
         self.provider = provider
         # Plays on a call whose first token request got a token (``ScriptedCalls.serve``):
         # from there a retrying call does what a naive one does, unless an answer says no.
@@ -128,13 +116,8 @@ class ScriptedRetries:
         self._policies: dict[RetryPolicy, RetryPolicy] = {}
         self._policy_of: dict[int, RetryPolicy] = {}  # by the group's id
         self._bearers = BearerRequests()  # the API request with a token
-        # The answer read last, when, by which policy, and what it meant.
-        self._read: tuple[object, float, RetryPolicy, Retryable | StrategyError] | None = None
         self._player = self._play  # one bound method: herds tell their player by identity
         self._solo_player = self._play_one
-        self._give_ups: dict[int, tuple[object, StrategyError]] = {}  # by the answer's id
-        self._readings: dict[int, AnswerReading] = {}  # by the answer's id: its text, read
-        self._endings: dict[int, tuple[Exception, str, str]] = {}  # error: its name and text
 
     def plays(self, group: CacheGroup) -> bool:
         """Whether calls of ``group`` are played here."""
@@ -357,57 +340,6 @@ class ScriptedRetries:
         host.account_send(None, worker, "token", answer, t)
         member.answer = answer
         self._answered(member, t)
-
-    def _read_once(self, member: _Retrying, t: float, answer: HttpResponse) -> None:
-        """What ``answer`` means at ``t`` to ``member``'s policy, kept for those reading it next."""
-        policy = member.policy
-        memo = self._read
-        if memo is not None and memo[0] is answer and memo[1] == t and memo[2] is policy:
-            return
-        read: Retryable | StrategyError
-        try:
-            result = read_at(self._reading(answer), t, policy)  # ``read_answer``, text read once
-        except StrategyError as error:  # a definite no: the flow raises it
-            read = error
-        else:  # a token request's answer is final only when it is a 2xx, never read here
-            assert isinstance(result, Retryable), result
-            read = result
-        self._read = (answer, t, policy, read)
-
-    def _reading(self, answer: HttpResponse) -> AnswerReading:
-        """``reading_of(answer)`` for a token request, made once per answer."""
-        reading = self._readings.get(id(answer))
-        if reading is None or reading.reply is not answer:
-            if len(self._readings) >= _MEMO_MAX:
-                self._readings.clear()
-            reading = self._readings[id(answer)] = reading_of(answer, api=False)
-        return reading
-
-    def _give_up(self, read: Retryable) -> StrategyError:
-        """``read.give_up()``, made once per answer: its type and text are all that is read."""
-        known = self._give_ups.get(id(read.reply))
-        if known is None or known[0] is not read.reply:
-            if len(self._give_ups) >= _MEMO_MAX:
-                self._give_ups.clear()
-            known = self._give_ups[id(read.reply)] = (read.reply, read.give_up())
-        return known[1]
-
-    def _fail(
-        self, members: list[_Retrying], t: float, answer: HttpResponse, error: Exception
-    ) -> None:
-        """``members`` give up at ``t`` on ``answer`` with ``error``, as the flow raises it."""
-        ending = self._endings.get(id(error))
-        if ending is None or ending[0] is not error:
-            if len(self._endings) >= _MEMO_MAX:
-                self._endings.clear()
-            ending = self._endings[id(error)] = (error, type(error).__name__, str(error))
-        self.host.end_alike(
-            [(member.worker, member.started_at) for member in members],
-            t,
-            ending[1],
-            answer_kind(answer) in THROTTLED_KINDS,
-            ending[2],
-        )
 
     def _api(self, member: _Retrying, t: float, issued: Issued) -> None:
         """The token arrived at ``t``: send the API request with it."""
