@@ -12,25 +12,26 @@ import math
 import random
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from quotalab.clock import Clock, OffsetClock
-from quotalab.counters import UNKNOWN_CLIENTS, Counters, MemoryCounters
+from quotalab.counters import UNKNOWN_CLIENTS, Counters
 from quotalab.errors import StoreUnavailable
-from quotalab.limits import MemoryStore, Store
-from quotalab.profiles.profile_model import EndpointSpec, ProviderConfig, Stage
+from quotalab.limits import Store
+from quotalab.profiles.profile_model import EndpointSpec, ProviderConfig
 from quotalab.profiles.schema import MAX_SCHEDULE_S
 from quotalab.server import admin_api as admin
 from quotalab.server import auth0, oauth2, twitter
+from quotalab.server.admission import Admission, ProviderReply, refusal_counter
 from quotalab.server.faults import FaultPlan, fault_from_json
 from quotalab.server.keys import SigningKeys
 from quotalab.server.parsing import Incoming, declared_length, parse_body_fields, read_request
-from quotalab.server.request_ids import GENERATED, generated_values
 from quotalab.server.request_plans import RequestPlan, TokenAsk
 from quotalab.server.templates import compile_responses
-from quotalab.server.throttle import Limiter, ThrottleVerdict
+from quotalab.server.throttle import Limiter
 from quotalab.wire import HttpRequest, HttpResponse
+
+__all__ = ["STORE_RETRY_AFTER_S", "MockProvider", "ProviderReply", "refusal_counter"]
 
 Flow = Callable[["MockProvider", EndpointSpec, Incoming, float], HttpResponse]
 TokenReader = Callable[["MockProvider", EndpointSpec, Incoming], TokenAsk]
@@ -63,24 +64,12 @@ _OVERSIZED_COUNTER = {
 """What an oversized request to each kind of endpoint counts as, for ``anonymous``."""
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderReply:
-    """A response and the latency the adapter should add before sending it."""
+class MockProvider(Admission):
+    """A provider profile brought to life; see ``docs/server.md``.
 
-    response: HttpResponse
-    latency_s: float = 0.0
-
-
-def refusal_counter(status: int, counter: str) -> str:
-    """The counter a limit's refusal with ``status`` adds: ``counter`` for a 429,
-    ``forbidden_403_99`` for a 403, ``throttled_4xx`` for any other status."""
-    if status == 403:
-        return "forbidden_403_99"
-    return counter if status == 429 else "throttled_4xx"
-
-
-class MockProvider:
-    """A provider profile brought to life; see ``docs/server.md``."""
+    Faults, limits and their refusals (``limit``, ``fault``, ``render``) come from
+    ``Admission``; this class reads requests and answers them through the flows.
+    """
 
     def __init__(
         self,
@@ -96,11 +85,15 @@ class MockProvider:
         self.config = config
         self.settings = settings
         self.clock = OffsetClock(clock, settings.clock_offset_s)
-        self.counters = counters
-        self.responses = compile_responses(config.responses)
-        self.limiter = Limiter(config.limits, store, settings.tenant)
+        super().__init__(
+            counters,
+            store,
+            compile_responses(config.responses),
+            Limiter(config.limits, store, settings.tenant),
+            FaultPlan(config.faults, settings.seed, self.clock.now()),
+            random.Random(settings.seed + 1),
+        )
         self.limiter.enabled = settings.limits_enabled
-        self.faults = FaultPlan(config.faults, settings.seed, self.clock.now())
         if keys is None:
             if settings.signing_key_file:
                 keys = SigningKeys.from_file(settings.token_signing, settings.signing_key_file)
@@ -109,7 +102,6 @@ class MockProvider:
         self.keys = keys
         self.base_url = base_url.rstrip("/")
         self.admin_token = ""  # when set, /_admin/* needs "Authorization: Bearer <token>"
-        self.rng = random.Random(settings.seed + 1)
         self._client_ids = frozenset(config.clients)
         self.routes = {(e.method, e.path): e for e in config.endpoints}
         self.paths = {e.path for e in config.endpoints}
@@ -120,20 +112,6 @@ class MockProvider:
         self.revoked_tokens: dict[str, str] = {}  # so their 401s count for the right app
         self.token_lock = threading.Lock()
         self._fields_memo: dict[tuple[str, bytes], Mapping[str, str] | str] = {}
-        self._rejections: dict[
-            tuple[str, int, int], tuple[Mapping[str, str], Mapping[str, str], HttpResponse]
-        ] = {}
-        self._replies: dict[int, ProviderReply] = {}  # id(shared response) -> its reply
-        self._verdict_answers: dict[int, tuple[ThrottleVerdict, HttpResponse]] = {}
-        self._per_answer = {n for n, r in self.responses.items() if r.names & GENERATED}
-        # In-process counters never fail, and an in-process store answers at once, so a
-        # token request may be counted after the limiter decides, together with its
-        # refusal. Counters that may fail (Redis) count it first: while they are down,
-        # a 503 must not spend quota. So does a network store, whose 503 after the
-        # hand-off's deadline must find the request counted.
-        self._count_with_limit = isinstance(counters, MemoryCounters) and isinstance(
-            store, MemoryStore
-        )
 
     # -- public API -------------------------------------------------------
 
@@ -305,19 +283,6 @@ class MockProvider:
             return self.settings.issuer
         return self.public_base(incoming) + self.settings.issuer_path
 
-    def render(
-        self,
-        name: str,
-        values: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        now: float = 0.0,
-    ) -> HttpResponse:
-        """Response ``name`` filled with ``values`` and any per-answer ids it names."""
-        compiled = self.responses[name]
-        if compiled.names & GENERATED:
-            values = {**generated_values(compiled.names, self.rng, now), **(values or {})}
-        return compiled.render(values, headers)
-
     def counted_id(self, client_id: str) -> str:
         """The name counts and limits are kept under for a presented client id.
 
@@ -328,116 +293,6 @@ class MockProvider:
         if client_id in self._client_ids:
             return client_id
         return UNKNOWN_CLIENTS if client_id else auth0.ANONYMOUS
-
-    def fault(self, endpoint: EndpointSpec, client_id: str, now: float) -> HttpResponse | None:
-        """An injected 503 for this request, or ``None``."""
-        spec = self.faults.faults.get(endpoint.name)  # None: no fault set, the usual case
-        if spec is None or not (spec.probability or spec.schedule):
-            return None
-        if not self.faults.unavailable(spec, now):
-            return None
-        self.counters.incr(client_id, "faults_503")
-        extra = None if spec.retry_after_s is None else {"retry-after": str(spec.retry_after_s)}
-        return self.render("unavailable", None, extra, now)
-
-    def admit_token_request(
-        self, endpoint: EndpointSpec, client_id: str, now: float, request_key: str = ""
-    ) -> tuple[HttpResponse | None, dict[str, str]]:
-        """Count a token request, then answer an injected 503 or a request-stage throttle.
-
-        Both token endpoints start this way; ``(None, headers)`` lets the request
-        through with the rate-limit headers every answer must carry. With no fault
-        set and in-process counters the request is counted with the limit's
-        outcome instead (``answer`` does the same inline).
-        """
-        if self._count_with_limit and endpoint.name not in self.faults.faults:
-            # Counted with the limit's outcome: a refusal's two counts in one call.
-            return self.limit(
-                endpoint, "request", client_id, now, "throttled_429", request_key, "token_requests"
-            )
-        self.counters.incr(client_id, "token_requests")
-        if endpoint.name in self.faults.faults and (fault := self.fault(endpoint, client_id, now)):
-            return fault, {}
-        return self.limit(endpoint, "request", client_id, now, "throttled_429", request_key)
-
-    def limit(
-        self,
-        endpoint: EndpointSpec,
-        stage: Stage,
-        client_id: str,
-        now: float,
-        counter: str,
-        request_key: str = "",
-        counted: str = "",
-    ) -> tuple[HttpResponse | None, dict[str, str]]:
-        """Apply the endpoint's rules of ``stage``: a rejection or the headers to add.
-
-        A rejection counts under ``counter`` (429), ``forbidden_403_99`` (403) or
-        ``throttled_4xx`` (any other status: Entra's loop detection answers 400).
-        ``counted`` names a counter that takes one whatever the outcome, even
-        when the store cannot decide (``StoreUnavailable``).
-        """
-        try:
-            verdict = self.limiter.check(endpoint, stage, client_id, now, request_key)
-        except StoreUnavailable:
-            if counted:
-                self.counters.incr(client_id, counted)
-            raise
-        # The limiter shares a verdict while a limit's numbers hold: so is its answer.
-        shared = None if verdict.allowed else self._verdict_answers.get(id(verdict))
-        if shared is not None and shared[0] is verdict:
-            response: HttpResponse | None = shared[1]
-        else:
-            response = None if verdict.allowed else self._refusal(verdict, now)
-        if response is None:
-            if counted:
-                self.counters.incr(client_id, counted)
-            return None, verdict.headers
-        status = response.status
-        refusal = counter if status == 429 else refusal_counter(status, counter)
-        if counted:
-            self.counters.incr_pair(client_id, counted, refusal)
-        else:
-            self.counters.incr(client_id, refusal)
-        return response, verdict.headers
-
-    def _refusal(self, verdict: ThrottleVerdict, now: float) -> HttpResponse | None:
-        """The reject response of a refusing ``verdict`` (shared ones are remembered);
-        ``None`` for a verdict naming no rule, which lets the request through."""
-        rule, values = verdict.rule, verdict.values
-        if rule is None or values is None:
-            return None
-        if rule.reject in self._per_answer:
-            reject = self.responses[rule.reject]
-            values = {**generated_values(reject.names, self.rng, now), **values}
-            return reject.render(values, verdict.headers)
-        response = self.render_shared(rule.reject, values, verdict.headers)
-        if len(self._verdict_answers) >= 4096:
-            self._verdict_answers.clear()
-        self._verdict_answers[id(verdict)] = (verdict, response)  # keeps the id its own
-        return response
-
-    def render_shared(
-        self, name: str, values: Mapping[str, str], headers: Mapping[str, str]
-    ) -> HttpResponse:
-        """Response ``name``, rendered once per distinct values and headers objects, then shared.
-
-        The limiter hands out the same ``values`` and ``headers`` objects while a
-        limit's numbers stay the same, so identity is the key (both are kept
-        alive by the entry, so an id cannot be reused while it is remembered).
-        Callers must not change either after passing them.
-        """
-        key = (name, id(values), id(headers))
-        entry = self._rejections.get(key)
-        if entry is not None and entry[0] is values and entry[1] is headers:
-            return entry[2]
-        response = self.responses[name].render(values, headers)
-        if len(self._rejections) >= 4096:
-            self._rejections.clear()
-            self._replies.clear()
-        self._rejections[key] = (values, headers, response)
-        self._replies[id(response)] = ProviderReply(response)  # keeps the id its own
-        return response
 
     def body_fields(self, incoming: Incoming) -> Mapping[str, str] | str:
         """Parsed JSON/form fields; clients resend identical bodies, so answers are memoised."""
