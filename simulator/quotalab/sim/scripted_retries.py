@@ -334,7 +334,8 @@ class ScriptedRetries(RetryReadings):
                 or not isinstance(response, HttpResponse)
                 or 200 <= response.status < 300
             ):  # a fault's latency, no answer, or a token the flow must read: let it
-                self._adopt(member, t, response, t + latency + reply.latency_s)
+                # The engine's own sum: the delays first, then the instant.
+                self._adopt(member, t, response, t + (latency + reply.latency_s))
                 return
             answer = response
         host.account_send(None, worker, "token", answer, t)
@@ -367,7 +368,7 @@ class ScriptedRetries(RetryReadings):
         call = Call(flow, worker, member.started_at)
         call.history.append(("api", t, reply.response))
         host.account_send(call, worker, "api", reply.response, t)
-        host.adopt(call, reply.response, ends_at + reply.latency_s)
+        host.adopt(call, reply.response, t + (host.latency_s + reply.latency_s))
 
     def _adopt(
         self,
