@@ -114,7 +114,7 @@ def both_ways(
     rate=st.sampled_from([1.0, 8.0, 40.0]),
     duration_s=st.integers(5, 90),
     seed=st.integers(0, 2**16),
-    latency_s=st.sampled_from([0.0, 0.01, 0.02, 0.5]),
+    latency_s=st.sampled_from([0.0, 0.01, 0.02, 0.5, 0.0015, 0.00125]),
 )
 def test_scripted_backoff_calls_report_as_played(
     tmp_path: Path,
