@@ -9,7 +9,6 @@ the same.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from quotalab.sim.fast_provider import FastProvider
 from quotalab.sim.scenario import SimSettings, build_run, run_strategy, simulation_config
 from quotalab.sim.token_handles import HANDLE_PREFIX, HandleKeys
 from quotalab.strategies import NAMES
+from tests.sim.both_ways import play_both_ways
 from tests.sim.test_fast_forward import observable
 
 PROFILE_TWEAKS = {
@@ -50,21 +50,7 @@ FAULTS = {
 def both_paths(
     tmp_path: Path, settings: SimSettings, strategy: str, tweak: str, faults: str
 ) -> tuple[dict[str, object], dict[str, object]]:
-    config = tmp_path / "tweak.toml"
-    config.write_text(PROFILE_TWEAKS[tweak], encoding="utf-8")
-    faults_path = None
-    if FAULTS[faults] is not None:
-        faults_path = str(tmp_path / "faults.json")
-        text = json.dumps(FAULTS[faults])
-        if settings.profile == "twitter":
-            text = text.replace('"api_data"', '"search_v2"')
-        Path(faults_path).write_text(text, encoding="utf-8")
-    if settings.profile == "auth0":
-        settings = dataclasses.replace(settings, config_path=str(config))
-    fast = run_strategy(settings, strategy, faults_path=faults_path)
-    full = run_strategy(
-        dataclasses.replace(settings, fast_path=False), strategy, faults_path=faults_path
-    )
+    fast, full = play_both_ways(tmp_path, settings, strategy, PROFILE_TWEAKS[tweak], FAULTS[faults])
     return observable(fast), observable(full)
 
 

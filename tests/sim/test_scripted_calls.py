@@ -10,7 +10,6 @@ every reported figure must be equal.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from quotalab.sim.fast_provider import FastProvider
 from quotalab.sim.scenario import SimSettings, run_strategy
 from quotalab.sim.scripted_calls import ScriptedCalls
 from quotalab.sim.token_grants import Issued
+from tests.sim.both_ways import play_both_ways
 from tests.sim.test_fast_forward import observable
 
 TWEAKS = {
@@ -62,17 +62,7 @@ FAULTS = {
 def both_ways(
     tmp_path: Path, settings: SimSettings, tweak: str, faults: str
 ) -> tuple[dict[str, object], dict[str, object], int, int]:
-    config = tmp_path / "tweak.toml"
-    config.write_text(TWEAKS[tweak], encoding="utf-8")
-    faults_path = None
-    if FAULTS[faults] is not None:
-        faults_path = str(tmp_path / "faults.json")
-        Path(faults_path).write_text(json.dumps(FAULTS[faults]), encoding="utf-8")
-    settings = dataclasses.replace(settings, config_path=str(config), strategies=("naive",))
-    scripted = run_strategy(settings, "naive", faults_path=faults_path)
-    played = run_strategy(
-        dataclasses.replace(settings, fast_path=False), "naive", faults_path=faults_path
-    )
+    scripted, played = play_both_ways(tmp_path, settings, "naive", TWEAKS[tweak], FAULTS[faults])
     return (
         observable(scripted),
         observable(played),

@@ -13,7 +13,6 @@ first messages and the provider's own stats.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from quotalab.sim.fast_provider import FastProvider
 from quotalab.sim.refusal_proofs import reset_second_holds
 from quotalab.sim.scenario import SimSettings, build_run, run_strategy, simulation_config
 from quotalab.wire import HttpRequest, HttpResponse
+from tests.sim.both_ways import play_both_ways
 from tests.sim.test_fast_forward import observable
 from tests.sim.test_scripted_calls import FAULTS
 from tests.sim.test_scripted_calls import TWEAKS as NAIVE_TWEAKS
@@ -78,21 +78,8 @@ def both_ways(
     events: dict[str, int] | None = None,
 ) -> tuple[dict[str, object], dict[str, object]]:
     """The reports of ``settings`` scripted and played (``events``: how many each took)."""
-    faults_path = None
-    if RETRY_FAULTS[faults] is not None:
-        faults_path = str(tmp_path / "faults.json")
-        text = json.dumps(RETRY_FAULTS[faults])
-        if settings.profile == "twitter":
-            text = text.replace('"api_data"', '"search_v2"')
-        Path(faults_path).write_text(text, encoding="utf-8")
-    if settings.profile == "auth0":
-        config = tmp_path / "tweak.toml"
-        config.write_text(TWEAKS[tweak], encoding="utf-8")
-        settings = dataclasses.replace(settings, config_path=str(config))
-    settings = dataclasses.replace(settings, strategies=(strategy,))
-    scripted = run_strategy(settings, strategy, faults_path=faults_path)
-    played = run_strategy(
-        dataclasses.replace(settings, fast_path=False), strategy, faults_path=faults_path
+    scripted, played = play_both_ways(
+        tmp_path, settings, strategy, TWEAKS[tweak], RETRY_FAULTS[faults]
     )
     if events is not None:
         events.update(scripted=scripted.result.events, played=played.result.events)
