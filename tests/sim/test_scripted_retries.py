@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from quotalab.clock import VirtualClock
+from quotalab.errors import InputError
 from quotalab.sim.fast_provider import FastProvider
 from quotalab.sim.refusal_proofs import reset_second_holds
 from quotalab.sim.scenario import SimSettings, build_run, run_strategy, simulation_config
@@ -49,6 +50,9 @@ TWEAKS = {
     # A first wait of 1-2 s, then about 1 s each, against a budget of 2.5 s: some calls
     # give up on their second wait, the others on their third.
     "short retry budget": "[provider]\nclient_retry_budget_s = 2.5\n",
+    # The same against 4.5 s: it binds on the fourth wait for about half the calls,
+    # after two waits slept in one herd.
+    "longer retry budget": "[provider]\nclient_retry_budget_s = 4.5\n",
     # A window's end is stored: one refusal reads the same until it ends.
     "fixed window": (
         '[endpoints.token]\nlimits = ["token_window", "m2m_quota"]\n'
@@ -137,7 +141,10 @@ def test_scripted_backoff_calls_report_as_played(
     [(tweak, "none") for tweak in sorted(TWEAKS)]
     # Herds of refusals, and 503s without a wait whose retries wait a jitter:
     # every draw a herd makes moves the ones that count.
-    + [("none", "token 503s"), ("tight token bucket", "token 503s")],
+    + [("none", "token 503s"), ("tight token bucket", "token 503s")]
+    # API 503s: their retries wait a jitter drawn after the discarded ones of the
+    # worker's calls in herds.
+    + [("none", "api 503s")],
 )
 def test_a_throttled_backoff_run_reports_as_played(
     tmp_path: Path, tweak: str, faults: str, strategy: str
@@ -158,6 +165,26 @@ def test_a_throttled_backoff_run_reports_as_played(
         assert token_requests > 3 * calls  # most calls retried, several times
         first = {t["first_messages"].get("ThrottledError") for t in tallies.values()}
         assert first == {"token request: still throttled (HTTP 429)"}
+
+
+@pytest.mark.parametrize("drain_s", [0.0, 1.5, 2.7])
+def test_calls_cut_off_mid_retry_count_what_they_sent(tmp_path: Path, drain_s: float) -> None:
+    """Calls still retrying when the run stops (``drain_s`` after the end) are cut off
+    there, and count every token request they sent, as their flows do."""
+    settings = SimSettings(
+        clients=8, duration_s=20.0, traffic="poisson", rate=15.0, seed=7, drain_s=drain_s
+    )
+    scripted, played = both_ways(tmp_path, settings, "none", "none")
+    assert scripted == played
+    tallies = scripted["tallies"]
+    assert isinstance(tallies, dict)
+    # Some calls never ended: they were cut off mid-retry.
+    assert sum(t["calls"] - t["ok"] - t["failed"] for t in tallies.values()) > 50
+
+
+def test_a_drain_must_not_be_negative() -> None:
+    with pytest.raises(InputError, match="drain must be >= 0 s"):
+        SimSettings(drain_s=-1.0)
 
 
 def test_herds_wake_as_one_event(tmp_path: Path) -> None:

@@ -58,6 +58,7 @@ class SimSettings:
     latency_s: float = 0.02
     fast_forward: bool = True
     fast_path: bool = True
+    drain_s: float = 3600.0  # how long calls still in flight at the end may go on
 
     def __post_init__(self) -> None:
         if self.clients < 1:
@@ -66,6 +67,8 @@ class SimSettings:
             raise InputError(f"--workers-per-client must be >= 1, got {self.workers_per_client}")
         if self.latency_s < 0:
             raise InputError(f"latency must be >= 0 s, got {self.latency_s}")
+        if not self.drain_s >= 0:
+            raise InputError(f"drain must be >= 0 s, got {self.drain_s}")
         if not self.strategies:
             raise InputError(f"--strategies: no strategy given; use some of {', '.join(NAMES)}")
         unknown = [s for s in self.strategies if s not in NAMES and ":" not in s]
@@ -220,6 +223,7 @@ def run_strategy(
         workers,
         duration_s=settings.duration_s,
         latency_s=settings.latency_s,
+        drain_s=settings.drain_s,
         queue=queue,
         oracle=oracle,
         cycles=cycles,
