@@ -92,6 +92,7 @@ def test_simulate_writes_the_report_files_and_prints_the_table(tmp_path: Path) -
         (("--strategies", "lazy"), "unknown strategy 'lazy'"),
         (("--clients", "0"), "--clients must be >= 1"),
         (("--rate", "-1"), "--rate must be a positive number"),
+        (("--jobs", "-1"), "--jobs must be >= 0 (0: one per CPU), got -1"),
     ],
 )
 def test_bad_options_get_one_line_and_exit_2(
@@ -136,3 +137,63 @@ def test_a_slow_strategy_says_how_long_it_has_left() -> None:
     assert pace_note("backoff", 0.5, 30.0) is None  # half a minute left
     assert pace_note("naive", 0.001, 5.0) is None  # too early to tell
     assert pace_note("naive", 1.0, 300.0) is None  # done
+
+
+OWN_STRATEGY = """
+import os
+
+from quotalab import ClientStrategy, RetryPolicy, TokenPolicy
+
+
+def factory(settings, *, clock, rng):
+    return ClientStrategy(
+        "own", settings, token=TokenPolicy(margin_s=30.0),
+        retry=RetryPolicy(max_attempts=3), clock=clock, rng=rng,
+    )
+
+
+class Dying(ClientStrategy):
+    def call(self, request, **progress):
+        os._exit(3)  # the process playing it is killed mid-run
+
+
+def dying(settings, *, clock, rng):
+    return Dying(
+        "dying", settings, token=TokenPolicy(), retry=RetryPolicy(), clock=clock, rng=rng
+    )
+"""
+
+
+def test_jobs_play_strategies_in_processes_and_report_the_same(tmp_path: Path) -> None:
+    """``--jobs 3`` plays each strategy in a spawned process (the user's own strategy
+    imported there from the working directory) and writes the report one process
+    writes, byte for byte but its time."""
+    (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
+    common = (
+        "simulate", "--clients", "4", "--duration", "10m", "--traffic", "poisson",
+        "--strategies", "naive,backoff,own_strategy:factory,cached", "--seed", "5",
+    )  # fmt: skip
+    together = quotalab(*common, "--jobs", "3", "--out", str(tmp_path / "a"), cwd=tmp_path)
+    alone = quotalab(*common, "--out", str(tmp_path / "b"), cwd=tmp_path)
+    assert together.returncode == alone.returncode == 0, together.stderr + alone.stderr
+    assert "simulating naive, backoff, own_strategy:factory, cached in 3 processes" in (
+        together.stderr
+    )
+    assert "in 3 processes" not in alone.stderr
+    first = (tmp_path / "a" / "report.json").read_text("utf-8")
+    second = (tmp_path / "b" / "report.json").read_text("utf-8")
+    assert without_generated_at(first) == without_generated_at(second)
+    assert json.loads(first)["strategies"]["own_strategy:factory"]["api_calls"] > 0
+
+
+def test_a_process_that_dies_is_one_line_naming_its_strategy(tmp_path: Path) -> None:
+    (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
+    done = quotalab(
+        "simulate", "--clients", "2", "--duration", "1m",
+        "--strategies", "naive,own_strategy:dying", "--jobs", "2", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("quotalab: error: a process simulating ")
+    assert "own_strategy:dying stopped before it finished" in last
+    assert "Traceback" not in done.stderr

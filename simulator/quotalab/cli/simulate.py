@@ -21,8 +21,9 @@ from quotalab.report import generated_at, render_terminal, write_report
 from quotalab.report.quota_plans import quota_plan
 from quotalab.run.settings import parse_strategies
 from quotalab.sim.duration import parse_duration
-from quotalab.sim.scenario import SimSettings, check_strategies, run_strategy
+from quotalab.sim.scenario import SimSettings, StrategyRun, check_strategies, run_strategy
 from quotalab.sim.sim_measurements import simulated_report
+from quotalab.sim.strategy_pool import jobs_for, run_in_processes
 from quotalab.sim.traffic import TRAFFIC_MODELS
 from quotalab.strategies.registry import NAMES
 
@@ -89,6 +90,13 @@ def simulate(
         str | None,
         typer.Option(help="Quota plan of the profile to project against (free, paid)."),
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            help="Strategies played at once, each in a process of its own (0: one per CPU). "
+            "The report is the same whatever the number."
+        ),
+    ] = 1,
 ) -> None:
     """Simulate clients and strategies against the mock provider on a virtual clock.
 
@@ -105,6 +113,7 @@ def simulate(
     if traffic not in TRAFFIC_MODELS:
         raise InputError(f"--traffic {traffic!r}: expected one of {', '.join(TRAFFIC_MODELS)}")
     names = parse_strategies(strategies, NAMES)
+    processes = jobs_for(jobs, len(names))
     settings = SimSettings(
         profile=profile,
         config_path=str(config) if config is not None else None,
@@ -125,6 +134,55 @@ def simulate(
     check_strategies(settings)  # so does a custom strategy whose factory fails
     console = Console(stderr=True, emoji=False)  # strategy names are user text
     quota = quota_plan(load_config(profile, config), profile, plan)
+    if processes > 1:
+        console.print(Text(f"simulating {', '.join(names)} in {processes} processes", style="dim"))
+        runs = run_in_processes(
+            settings,
+            names,
+            processes,
+            faults_path=faults_path,
+            on_done=lambda name, run, wall: _say_ran(console, settings, name, run, wall),
+        )
+    else:
+        runs = _run_one_by_one(console, settings, names, faults_path)
+    report = simulated_report(
+        settings, runs, generated_at(SystemClock()), faults=faults_path, plan=quota
+    )
+    render_terminal(report, Console(emoji=False))
+    if out is not None:
+        paths = write_report(report, out)
+        typer.echo(f"report: {paths.json} {paths.markdown} {paths.html}")
+    if gate is not None:
+        if out is None:
+            with tempfile.TemporaryDirectory() as scratch:
+                written = write_report(report, scratch).json
+                failed = echo_results(gate_files(written, gate), typer.echo)
+        else:
+            failed = echo_results(gate_files(out / "report.json", gate), typer.echo)
+        if failed:
+            raise typer.Exit(1)
+
+
+def _say_ran(
+    console: Console, settings: SimSettings, name: str, run: StrategyRun, wall: float
+) -> None:
+    """One line on stderr: how many calls ``name`` played, how fast, how many skipped."""
+    calls = sum(t.calls for t in run.result.tallies.values())
+    skipped = run.result.skipped_calls / max(calls, 1)
+    console.print(
+        Text(
+            f"{name}: {calls:,} calls in {wall:.2f} s wall "
+            f"({settings.duration_s / max(wall, 1e-9):,.0f}x real time, "
+            f"{skipped:.1%} fast-forwarded)",
+            style="dim",
+        )
+    )
+
+
+def _run_one_by_one(
+    console: Console, settings: SimSettings, names: tuple[str, ...], faults_path: str | None
+) -> list[StrategyRun]:
+    """Each strategy in turn in this process, with a progress bar."""
     runs = []
     for name in names:
         started = time.perf_counter()
@@ -152,31 +210,6 @@ def simulate(
                     bar.console.print(Text(note, style="dim"))
 
             run = run_strategy(settings, name, faults_path=faults_path, progress=advance)
-        wall = time.perf_counter() - started
-        calls = sum(t.calls for t in run.result.tallies.values())
-        skipped = run.result.skipped_calls / max(calls, 1)
-        console.print(
-            Text(
-                f"{name}: {calls:,} calls in {wall:.2f} s wall "
-                f"({settings.duration_s / max(wall, 1e-9):,.0f}x real time, "
-                f"{skipped:.1%} fast-forwarded)",
-                style="dim",
-            )
-        )
+        _say_ran(console, settings, name, run, time.perf_counter() - started)
         runs.append(run)
-    report = simulated_report(
-        settings, runs, generated_at(SystemClock()), faults=faults_path, plan=quota
-    )
-    render_terminal(report, Console(emoji=False))
-    if out is not None:
-        paths = write_report(report, out)
-        typer.echo(f"report: {paths.json} {paths.markdown} {paths.html}")
-    if gate is not None:
-        if out is None:
-            with tempfile.TemporaryDirectory() as scratch:
-                written = write_report(report, scratch).json
-                failed = echo_results(gate_files(written, gate), typer.echo)
-        else:
-            failed = echo_results(gate_files(out / "report.json", gate), typer.echo)
-        if failed:
-            raise typer.Exit(1)
+    return runs
