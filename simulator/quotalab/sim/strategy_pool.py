@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as connection_wait
+from multiprocessing.process import BaseProcess
 
 from quotalab.errors import InputError, QuotalabError
 from quotalab.sim.scenario import SimSettings, StrategyRun, run_strategy
@@ -42,14 +44,18 @@ def jobs_for(jobs: int, strategies: int) -> int:
     return max(1, min(wanted, strategies))
 
 
-def _play(settings: SimSettings, name: str, faults_path: str | None) -> tuple[StrategyRun, float]:
-    """``run_strategy`` in a worker process, and its wall time there."""
+def _play(settings: SimSettings, name: str, faults_path: str | None, conn: Connection) -> None:
+    """In a child process: ``run_strategy`` and its wall time, or the error it raised,
+    sent back through ``conn``. Ctrl-C is the parent's to handle: it ends the children."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     started = time.perf_counter()
     try:
         run = run_strategy(settings, name, faults_path=faults_path)
     except QuotalabError as error:  # its message is what the user reads, whatever its type
-        raise QuotalabError(str(error)) from None
-    return run, time.perf_counter() - started
+        conn.send(("error", str(error)))
+    else:
+        conn.send(("run", (run, time.perf_counter() - started)))
+    conn.close()
 
 
 def run_in_processes(
@@ -63,32 +69,49 @@ def run_in_processes(
     """``run_strategy(settings, name)`` for each of ``names`` in up to ``jobs`` processes.
 
     The runs come back in the order of ``names``; ``on_done`` is told each
-    strategy's name, run and wall time as it finishes. A process that dies
-    (killed, out of memory) is a ``QuotalabError`` naming the strategies still
-    being played.
+    strategy's name, run and wall time as it finishes. An error a run raises
+    is raised here (as a ``QuotalabError`` with its message); a process that
+    dies (killed, out of memory) is a ``QuotalabError`` naming its strategy.
+    Whatever stops this call (an error, Ctrl-C) ends every process it started.
     """
     context = multiprocessing.get_context("spawn")
+    waiting = list(names)
+    playing: dict[Connection, tuple[str, BaseProcess]] = {}
     runs: dict[str, StrategyRun] = {}
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: dict[Future[tuple[StrategyRun, float]], str] = {
-            pool.submit(_play, settings, name, faults_path): name for name in names
-        }
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    name = pending.pop(future)
-                    try:
-                        run, wall = future.result()
-                    except BrokenProcessPool as error:  # which of them died, nobody says
-                        going = ", ".join(n for n in names if n == name or n in pending.values())
-                        raise QuotalabError(
-                            f"a process simulating {going} stopped before it finished ({error})"
-                        ) from None
-                    runs[name] = run
-                    if on_done is not None:
-                        on_done(name, run, wall)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    try:
+        while waiting or playing:
+            while waiting and len(playing) < jobs:
+                name = waiting.pop(0)
+                ours, theirs = context.Pipe(duplex=False)
+                started: BaseProcess = context.Process(
+                    target=_play, args=(settings, name, faults_path, theirs), daemon=True
+                )
+                started.start()
+                theirs.close()  # the child holds its end: EOF here when it is gone
+                playing[ours] = (name, started)
+            for ready in connection_wait(list(playing)):
+                assert isinstance(ready, Connection)
+                name, process = playing.pop(ready)
+                try:
+                    kind, value = ready.recv()
+                except EOFError:
+                    process.join()
+                    raise QuotalabError(
+                        f"the process simulating {name} stopped before it finished "
+                        f"(exit code {process.exitcode})"
+                    ) from None
+                finally:
+                    ready.close()
+                process.join()
+                if kind == "error":
+                    raise QuotalabError(value)
+                run, wall = value
+                runs[name] = run
+                if on_done is not None:
+                    on_done(name, run, wall)
+    finally:
+        for ours, (_, process) in playing.items():
+            process.terminate()
+            process.join()
+            ours.close()
     return [runs[name] for name in names]

@@ -1,0 +1,41 @@
+"""Strategies played side by side in processes (``quotalab.sim.strategy_pool``) give the
+runs one process gives, and say what went wrong in one of them."""
+
+from __future__ import annotations
+
+import pytest
+
+from quotalab.errors import InputError, QuotalabError
+from quotalab.sim.scenario import SimSettings, run_strategy
+from quotalab.sim.strategy_pool import available_cpus, jobs_for, run_in_processes
+from tests.sim.test_fast_forward import observable
+
+
+def test_runs_in_processes_equal_runs_in_this_one() -> None:
+    settings = SimSettings(clients=3, duration_s=300.0, traffic="poisson", seed=4)
+    names = ["naive", "backoff", "cached"]
+    finished: list[str] = []
+    runs = run_in_processes(
+        settings, names, 2, on_done=lambda name, run, wall: finished.append(name)
+    )
+    assert [run.strategy for run in runs] == names  # in the order asked, whenever they end
+    assert sorted(finished) == sorted(names)
+    for name, run in zip(names, runs, strict=True):
+        assert observable(run) == observable(run_strategy(settings, name))
+
+
+def test_an_error_in_a_process_is_raised_with_its_message() -> None:
+    settings = SimSettings(clients=2, duration_s=60.0)
+    with pytest.raises(QuotalabError) as caught:
+        run_in_processes(settings, ["naive", "backoff"], 2, faults_path="/nonexistent.json")
+    with pytest.raises(InputError) as alone:
+        run_strategy(settings, "naive", faults_path="/nonexistent.json")
+    assert str(caught.value) == str(alone.value)
+
+
+def test_jobs_are_bounded_by_the_strategies_and_zero_means_every_cpu() -> None:
+    assert jobs_for(1, 4) == 1
+    assert jobs_for(8, 3) == 3
+    assert jobs_for(0, 64) == min(available_cpus(), 64)
+    with pytest.raises(InputError, match="--jobs must be >= 0"):
+        jobs_for(-2, 4)
