@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -199,3 +201,39 @@ def test_a_process_that_dies_is_one_line_naming_its_strategy(tmp_path: Path) -> 
         "finished (exit code 3)"
     )
     assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_ends_every_process_and_says_so(tmp_path: Path) -> None:
+    """Ctrl-C while strategies play in processes: one line, exit 130, and no process
+    of the run left behind (they carry this test's marker in their environment)."""
+    marker = f"quotalab-test-{tmp_path.name}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "quotalab", "simulate", "--clients", "100", "--duration", "24h",
+         "--traffic", "poisson", "--strategies", "backoff,naive", "--jobs", "2"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200", marker: "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # Ctrl-C reaches the whole process group
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        started = process.stderr.readline()  # printed once the processes have started
+        assert "in 2 processes" in started
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "quotalab: aborted"
+    assert "Traceback" not in err
+    left = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"{marker}=1".encode() in environ.read_bytes().split(b"\0"):
+                left.append(environ.parent.name)
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    assert left == []

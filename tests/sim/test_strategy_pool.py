@@ -3,11 +3,15 @@ runs one process gives, and say what went wrong in one of them."""
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
+from multiprocessing.connection import Connection
+
 import pytest
 
 from quotalab.errors import InputError, QuotalabError
 from quotalab.sim.scenario import SimSettings, run_strategy
-from quotalab.sim.strategy_pool import available_cpus, jobs_for, run_in_processes
+from quotalab.sim.strategy_pool import available_cpus, ctrl_c_held, jobs_for, run_in_processes
 from tests.sim.test_fast_forward import observable
 
 
@@ -39,3 +43,25 @@ def test_jobs_are_bounded_by_the_strategies_and_zero_means_every_cpu() -> None:
     assert jobs_for(0, 64) == min(available_cpus(), 64)
     with pytest.raises(InputError, match="--jobs must be >= 0"):
         jobs_for(-2, 4)
+
+
+def _say_sigint_blocked(conn: Connection) -> None:
+    conn.send(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+
+@pytest.mark.parametrize("held", [True, False])
+def test_a_process_started_while_ctrl_c_is_held_never_gets_it(held: bool) -> None:
+    """Started under ``ctrl_c_held``, a process has Ctrl-C blocked for good (it cannot
+    stop half-started, printing a traceback); the parent gets it back at once."""
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe(duplex=False)
+    process = context.Process(target=_say_sigint_blocked, args=(theirs,))
+    if held:
+        with ctrl_c_held():
+            process.start()
+    else:
+        process.start()
+    theirs.close()
+    assert ours.recv() is held
+    process.join()
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])

@@ -73,5 +73,8 @@ def main() -> None:
     except typer.Abort:
         typer.echo("quotalab: aborted", err=True)
         sys.exit(130)
-    # Outside standalone mode click returns typer.Exit's code instead of exiting.
+    # Outside standalone mode click returns typer.Exit's code instead of exiting; typer
+    # turns Ctrl-C into Exit(130), which no command raises itself.
+    if result == 130:
+        typer.echo("quotalab: aborted", err=True)
     sys.exit(result if isinstance(result, int) else 0)

@@ -135,12 +135,14 @@ def simulate(
     console = Console(stderr=True, emoji=False)  # strategy names are user text
     quota = quota_plan(load_config(profile, config), profile, plan)
     if processes > 1:
-        console.print(Text(f"simulating {', '.join(names)} in {processes} processes", style="dim"))
         runs = run_in_processes(
             settings,
             names,
             processes,
             faults_path=faults_path,
+            on_started=lambda n: console.print(
+                Text(f"simulating {', '.join(names)} in {n} processes", style="dim")
+            ),
             on_done=lambda name, run, wall: _say_ran(console, settings, name, run, wall),
         )
     else:

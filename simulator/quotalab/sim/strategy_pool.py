@@ -13,11 +13,12 @@ threads), import quotalab and the user's own strategy modules from the same
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as connection_wait
 from multiprocessing.process import BaseProcess
@@ -25,7 +26,7 @@ from multiprocessing.process import BaseProcess
 from quotalab.errors import InputError, QuotalabError
 from quotalab.sim.scenario import SimSettings, StrategyRun, run_strategy
 
-__all__ = ["available_cpus", "jobs_for", "run_in_processes"]
+__all__ = ["available_cpus", "ctrl_c_held", "jobs_for", "run_in_processes"]
 
 
 def available_cpus() -> int:
@@ -44,10 +45,24 @@ def jobs_for(jobs: int, strategies: int) -> int:
     return max(1, min(wanted, strategies))
 
 
+@contextlib.contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Ctrl-C held back meanwhile (delivered after): a process started meanwhile
+    inherits it held, for good, and never stops half-started on it."""
+    if not hasattr(signal, "pthread_sigmask"):  # not on a POSIX system
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def _play(settings: SimSettings, name: str, faults_path: str | None, conn: Connection) -> None:
     """In a child process: ``run_strategy`` and its wall time, or the error it raised,
-    sent back through ``conn``. Ctrl-C is the parent's to handle: it ends the children."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sent back through ``conn``. Ctrl-C is the parent's to handle (``ctrl_c_held``): it
+    ends the children."""
     started = time.perf_counter()
     try:
         run = run_strategy(settings, name, faults_path=faults_path)
@@ -64,11 +79,13 @@ def run_in_processes(
     jobs: int,
     *,
     faults_path: str | None = None,
+    on_started: Callable[[int], None] | None = None,
     on_done: Callable[[str, StrategyRun, float], None] | None = None,
 ) -> list[StrategyRun]:
     """``run_strategy(settings, name)`` for each of ``names`` in up to ``jobs`` processes.
 
-    The runs come back in the order of ``names``; ``on_done`` is told each
+    The runs come back in the order of ``names``; ``on_started`` is told how
+    many processes run once the first ones have started, ``on_done`` each
     strategy's name, run and wall time as it finishes. An error a run raises
     is raised here (as a ``QuotalabError`` with its message); a process that
     dies (killed, out of memory) is a ``QuotalabError`` naming its strategy.
@@ -86,9 +103,13 @@ def run_in_processes(
                 started: BaseProcess = context.Process(
                     target=_play, args=(settings, name, faults_path, theirs), daemon=True
                 )
-                started.start()
+                with ctrl_c_held():
+                    started.start()
                 theirs.close()  # the child holds its end: EOF here when it is gone
                 playing[ours] = (name, started)
+                if on_started is not None and (not waiting or len(playing) == jobs):
+                    on_started(len(playing))
+                    on_started = None
             for ready in connection_wait(list(playing)):
                 assert isinstance(ready, Connection)
                 name, process = playing.pop(ready)
