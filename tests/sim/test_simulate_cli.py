@@ -6,9 +6,12 @@ import dataclasses
 import json
 import os
 import re
+import resource
+import select
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -143,6 +146,8 @@ def test_a_slow_strategy_says_how_long_it_has_left() -> None:
 
 OWN_STRATEGY = """
 import os
+import signal
+import time
 
 from quotalab import ClientStrategy, RetryPolicy, TokenPolicy
 
@@ -163,6 +168,52 @@ def dying(settings, *, clock, rng):
     return Dying(
         "dying", settings, token=TokenPolicy(), retry=RetryPolicy(), clock=clock, rng=rng
     )
+
+
+class Killed(ClientStrategy):
+    def call(self, request, **progress):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def killed(settings, *, clock, rng):
+    return Killed("killed", settings, token=TokenPolicy(), retry=RetryPolicy(),
+                  clock=clock, rng=rng)
+
+
+class Stubborn(ClientStrategy):
+    def call(self, request, **progress):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("stubborn: deaf to SIGTERM from now on", flush=True)
+        while True:
+            time.sleep(0.5)
+
+
+def stubborn(settings, *, clock, rng):
+    return Stubborn("stubborn", settings, token=TokenPolicy(), retry=RetryPolicy(),
+                    clock=clock, rng=rng)
+
+
+class Interrupting(ClientStrategy):
+    def call(self, request, **progress):
+        raise KeyboardInterrupt
+
+
+def interrupting(settings, *, clock, rng):
+    return Interrupting("interrupting", settings, token=TokenPolicy(), retry=RetryPolicy(),
+                        clock=clock, rng=rng)
+
+
+def failing_late(settings, *, clock, rng):  # fails in the run, not in the first check
+    if settings.client_id.startswith("sim-client"):
+        time.sleep(1.5)
+        raise RuntimeError("the late one failed")
+    return factory(settings, clock=clock, rng=rng)
+
+
+def failing_early(settings, *, clock, rng):
+    if settings.client_id.startswith("sim-client"):
+        raise RuntimeError("the early one failed")
+    return factory(settings, clock=clock, rng=rng)
 """
 
 
@@ -237,3 +288,152 @@ def test_ctrl_c_ends_every_process_and_says_so(tmp_path: Path) -> None:
         except OSError:  # gone meanwhile, or not ours to read
             continue
     assert left == []
+
+
+def _marked(marker: str) -> list[int]:
+    """The processes carrying ``marker`` in their environment."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"{marker}=1".encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def _start_marked(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """``quotalab ARGS`` in a session of its own, its processes marked; once it says its
+    processes have started."""
+    (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
+    marker = f"quotalab-test-{tmp_path.name}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "quotalab", *args],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200", marker: "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stderr is not None
+    assert "processes" in process.stderr.readline()
+    return process, marker
+
+
+def _gone(pids: list[int], timeout_s: float) -> bool:
+    """Whether every process of ``pids`` has ended within ``timeout_s`` (waited on, not polled)."""
+    handles = []
+    for pid in pids:
+        try:
+            handles.append(os.pidfd_open(pid))
+        except ProcessLookupError:
+            continue
+    try:
+        deadline = time.monotonic() + timeout_s
+        for handle in handles:
+            ready, _, _ = select.select([handle], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                return False
+        return True
+    finally:
+        for handle in handles:
+            os.close(handle)
+
+
+def test_a_killed_run_takes_its_processes_with_it(tmp_path: Path) -> None:
+    """SIGTERM to the main process alone (what a supervisor sends): its processes end too,
+    even one that ignores SIGTERM and sends nothing back."""
+    process, marker = _start_marked(
+        tmp_path, "simulate", "--clients", "2", "--duration", "5m",
+        "--strategies", "naive,own_strategy:stubborn", "--jobs", "2",
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("stubborn: deaf to SIGTERM")
+        children = [pid for pid in _marked(marker) if pid != process.pid]
+        assert children
+        process.terminate()
+        process.communicate(timeout=30)
+        assert _gone(children, timeout_s=10.0)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL) if process.poll() is None else None
+    assert _marked(marker) == []
+
+
+def test_ctrl_c_kills_a_process_that_ignores_being_told_to_stop(tmp_path: Path) -> None:
+    process, marker = _start_marked(
+        tmp_path, "simulate", "--clients", "2", "--duration", "5m",
+        "--strategies", "naive,own_strategy:stubborn", "--jobs", "2",
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("stubborn: deaf to SIGTERM")
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "quotalab: aborted"
+    assert _marked(marker) == []
+
+
+@pytest.mark.parametrize(
+    ("strategies", "last"),
+    [
+        # The first to fail in the order given, as one process would report it.
+        (
+            "own_strategy:failing_late,own_strategy:failing_early",
+            "quotalab: error: --strategies 'own_strategy:failing_late': the factory failed "
+            "(RuntimeError: the late one failed)",
+        ),
+        (
+            "naive,own_strategy:killed",
+            "quotalab: error: the process simulating own_strategy:killed stopped before it "
+            "finished (killed by SIGKILL)",
+        ),
+    ],
+)
+def test_a_failed_strategy_is_one_line_as_in_one_process(
+    tmp_path: Path, strategies: str, last: str
+) -> None:
+    (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
+    done = quotalab(
+        "simulate", "--clients", "2", "--duration", "1m", "--strategies", strategies,
+        "--jobs", "2", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(last), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_strategy_raising_ctrl_c_aborts_the_run(tmp_path: Path) -> None:
+    (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
+    done = quotalab(
+        "simulate", "--clients", "2", "--duration", "1m",
+        "--strategies", "naive,own_strategy:interrupting", "--jobs", "2", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "quotalab: aborted"
+    assert "Traceback" not in done.stderr
+
+
+def test_a_process_that_cannot_start_is_one_line(tmp_path: Path) -> None:
+    """Out of file descriptors (12 allowed): the process cannot start, and the run says so."""
+    done = subprocess.run(
+        [sys.executable, "-m", "quotalab", "simulate", "--clients", "3", "--duration", "5m",
+         "--strategies", "naive,cached,backoff", "--jobs", "3"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (12, 12)),
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("quotalab: error: cannot start a process to simulate "), last
+    assert last.endswith("Too many open files")
+    assert "Traceback" not in done.stderr

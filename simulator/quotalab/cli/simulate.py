@@ -94,7 +94,8 @@ def simulate(
         int,
         typer.Option(
             help="Strategies played at once, each in a process of its own (0: one per CPU). "
-            "The report is the same whatever the number."
+            "The report is the same whatever the number, unless your own strategy keeps "
+            "state in its module between runs."
         ),
     ] = 1,
 ) -> None:
@@ -135,16 +136,7 @@ def simulate(
     console = Console(stderr=True, emoji=False)  # strategy names are user text
     quota = quota_plan(load_config(profile, config), profile, plan)
     if processes > 1:
-        runs = run_in_processes(
-            settings,
-            names,
-            processes,
-            faults_path=faults_path,
-            on_started=lambda n: console.print(
-                Text(f"simulating {', '.join(names)} in {n} processes", style="dim")
-            ),
-            on_done=lambda name, run, wall: _say_ran(console, settings, name, run, wall),
-        )
+        runs = _run_side_by_side(console, settings, names, faults_path, processes)
     else:
         runs = _run_one_by_one(console, settings, names, faults_path)
     report = simulated_report(
@@ -179,6 +171,46 @@ def _say_ran(
             style="dim",
         )
     )
+
+
+def _run_side_by_side(
+    console: Console,
+    settings: SimSettings,
+    names: tuple[str, ...],
+    faults_path: str | None,
+    processes: int,
+) -> list[StrategyRun]:
+    """The strategies in ``processes`` processes at once, a progress bar for each running."""
+    columns = (TextColumn("{task.description}", markup=False), *Progress.get_default_columns()[1:])
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks: dict[str, tuple[TaskID, float]] = {}  # the running: bar and start time
+        noted: set[str] = set()
+
+        def progress(name: str, done: float) -> None:
+            if name not in tasks:
+                tasks[name] = (bar.add_task(f"simulating {name}", total=1.0), time.perf_counter())
+            task, started = tasks[name]
+            bar.update(task, completed=done)
+            note = None if name in noted else pace_note(name, done, time.perf_counter() - started)
+            if note is not None:
+                noted.add(name)
+                bar.console.print(Text(note, style="dim"))
+
+        def ended(name: str, run: StrategyRun, wall: float) -> None:
+            bar.remove_task(tasks.pop(name)[0])
+            _say_ran(bar.console, settings, name, run, wall)
+
+        return run_in_processes(
+            settings,
+            names,
+            processes,
+            faults_path=faults_path,
+            on_started=lambda n: bar.console.print(
+                Text(f"simulating {', '.join(names)} in {n} processes", style="dim")
+            ),
+            on_progress=progress,
+            on_done=ended,
+        )
 
 
 def _run_one_by_one(

@@ -17,8 +17,10 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as connection_wait
 from multiprocessing.process import BaseProcess
@@ -26,7 +28,10 @@ from multiprocessing.process import BaseProcess
 from quotalab.errors import InputError, QuotalabError
 from quotalab.sim.scenario import SimSettings, StrategyRun, run_strategy
 
-__all__ = ["available_cpus", "ctrl_c_held", "jobs_for", "run_in_processes"]
+__all__ = ["STOP_GRACE_S", "available_cpus", "ctrl_c_held", "jobs_for", "run_in_processes"]
+
+STOP_GRACE_S = 2.0
+"""How long a process told to stop (SIGTERM) has before it is killed."""
 
 
 def available_cpus() -> int:
@@ -59,18 +64,94 @@ def ctrl_c_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
+def _watch_parent() -> None:
+    """In a child process: end it as soon as its parent is gone, however that ended."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch(sentinel: int) -> None:
+        connection_wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, args=(parent.sentinel,), daemon=True).start()
+
+
 def _play(settings: SimSettings, name: str, faults_path: str | None, conn: Connection) -> None:
-    """In a child process: ``run_strategy`` and its wall time, or the error it raised,
-    sent back through ``conn``. Ctrl-C is the parent's to handle (``ctrl_c_held``): it
-    ends the children."""
+    """In a child process: ``run_strategy``, its progress, then its run and wall time or the
+    error it raised, sent through ``conn``. Ctrl-C is the parent's to handle (it is held
+    from the start, ``ctrl_c_held``, and ignored here too): the parent ends the children."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent()
     started = time.perf_counter()
+
+    def progress(done: float) -> None:
+        conn.send(("progress", done))
+
     try:
-        run = run_strategy(settings, name, faults_path=faults_path)
+        run = run_strategy(settings, name, faults_path=faults_path, progress=progress)
     except QuotalabError as error:  # its message is what the user reads, whatever its type
         conn.send(("error", str(error)))
+    except KeyboardInterrupt:  # raised by a strategy itself: in one process, it aborts the run
+        conn.send(("interrupted", None))
     else:
         conn.send(("run", (run, time.perf_counter() - started)))
     conn.close()
+
+
+def _how_it_ended(process: BaseProcess) -> str:
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            pass
+    return f"exit code {code}"
+
+
+def _stop(processes: Sequence[BaseProcess]) -> None:
+    """End ``processes`` (terminated, killed if they outlast ``STOP_GRACE_S``), Ctrl-C held."""
+    with ctrl_c_held():
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(STOP_GRACE_S)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+class _Pool:
+    """The processes of one ``run_in_processes``: started in the order of the names."""
+
+    def __init__(self, settings: SimSettings, names: Sequence[str], faults_path: str | None):
+        self.context = multiprocessing.get_context("spawn")
+        self.settings, self.names, self.faults_path = settings, names, faults_path
+        self.playing: dict[Connection, tuple[int, BaseProcess]] = {}
+        self.next = 0  # the index of the next name to start
+
+    def start_next(self) -> str:
+        """Start a process for the next name; that name."""
+        i, name = self.next, self.names[self.next]
+        self.next += 1
+        try:
+            ours, theirs = self.context.Pipe(duplex=False)
+        except OSError as error:
+            raise QuotalabError(f"cannot start a process to simulate {name}: {error}") from None
+        process: BaseProcess = self.context.Process(
+            target=_play, args=(self.settings, name, self.faults_path, theirs), daemon=True
+        )
+        try:
+            with ctrl_c_held():
+                process.start()
+        except OSError as error:
+            ours.close()
+            raise QuotalabError(f"cannot start a process to simulate {name}: {error}") from None
+        finally:
+            theirs.close()  # the child holds its end: EOF here when it is gone
+        self.playing[ours] = (i, process)
+        return name
 
 
 def run_in_processes(
@@ -80,59 +161,76 @@ def run_in_processes(
     *,
     faults_path: str | None = None,
     on_started: Callable[[int], None] | None = None,
+    on_progress: Callable[[str, float], None] | None = None,
     on_done: Callable[[str, StrategyRun, float], None] | None = None,
 ) -> list[StrategyRun]:
     """``run_strategy(settings, name)`` for each of ``names`` in up to ``jobs`` processes.
 
-    The runs come back in the order of ``names``; ``on_started`` is told how
-    many processes run once the first ones have started, ``on_done`` each
-    strategy's name, run and wall time as it finishes. An error a run raises
-    is raised here (as a ``QuotalabError`` with its message); a process that
-    dies (killed, out of memory) is a ``QuotalabError`` naming its strategy.
-    Whatever stops this call (an error, Ctrl-C) ends every process it started.
+    The runs come back in the order of ``names``. ``on_started`` is told how
+    many processes run once the first ones have started, ``on_progress`` each
+    strategy's share of virtual time played (0.0 when it starts), ``on_done``
+    each strategy's name, run and wall time as it finishes.
+
+    A run's error (a ``QuotalabError`` with its message) or a process that
+    dies (killed, out of memory: a ``QuotalabError`` naming its strategy) is
+    raised as playing them one by one would: the first in the order of
+    ``names``, once every strategy before it has ended. Whatever stops this
+    call (an error, Ctrl-C) ends every process it started.
     """
-    context = multiprocessing.get_context("spawn")
-    waiting = list(names)
-    playing: dict[Connection, tuple[str, BaseProcess]] = {}
+    resource_tracker.ensure_running()  # before Ctrl-C is held: starting it lets Ctrl-C go
+    pool = _Pool(settings, names, faults_path)
     runs: dict[str, StrategyRun] = {}
+    failed: dict[int, QuotalabError] = {}  # by the index of its name
     try:
-        while waiting or playing:
-            while waiting and len(playing) < jobs:
-                name = waiting.pop(0)
-                ours, theirs = context.Pipe(duplex=False)
-                started: BaseProcess = context.Process(
-                    target=_play, args=(settings, name, faults_path, theirs), daemon=True
-                )
-                with ctrl_c_held():
-                    started.start()
-                theirs.close()  # the child holds its end: EOF here when it is gone
-                playing[ours] = (name, started)
-                if on_started is not None and (not waiting or len(playing) == jobs):
-                    on_started(len(playing))
+        while pool.next < len(names) or pool.playing:
+            while not failed and pool.next < len(names) and len(pool.playing) < jobs:
+                name = pool.start_next()
+                if on_progress is not None:
+                    on_progress(name, 0.0)
+                if on_started is not None and (
+                    pool.next == len(names) or len(pool.playing) == jobs
+                ):
+                    on_started(len(pool.playing))
                     on_started = None
-            for ready in connection_wait(list(playing)):
+            for ready in connection_wait(list(pool.playing)):
                 assert isinstance(ready, Connection)
-                name, process = playing.pop(ready)
+                i, process = pool.playing[ready]
+                name = names[i]
                 try:
                     kind, value = ready.recv()
                 except EOFError:
-                    process.join()
-                    raise QuotalabError(
-                        f"the process simulating {name} stopped before it finished "
-                        f"(exit code {process.exitcode})"
-                    ) from None
-                finally:
-                    ready.close()
+                    kind, value = "died", None
+                if kind == "progress":
+                    if on_progress is not None:
+                        on_progress(name, value)
+                    continue
+                del pool.playing[ready]
+                ready.close()
                 process.join()
-                if kind == "error":
-                    raise QuotalabError(value)
-                run, wall = value
-                runs[name] = run
-                if on_done is not None:
-                    on_done(name, run, wall)
+                if kind == "run":
+                    run, wall = value
+                    runs[name] = run
+                    if on_done is not None:
+                        on_done(name, run, wall)
+                elif kind == "interrupted":
+                    raise KeyboardInterrupt
+                elif kind == "error":
+                    failed[i] = QuotalabError(value)
+                else:
+                    failed[i] = QuotalabError(
+                        f"the process simulating {name} stopped before it finished "
+                        f"({_how_it_ended(process)})"
+                    )
+            if failed:  # those after the first failure would not have run one by one
+                first = min(failed)
+                later = [c for c, (i, _) in pool.playing.items() if i > first]
+                _stop([pool.playing.pop(c)[1] for c in later])
+                for c in later:
+                    c.close()
+                if all(i > first for i, _ in pool.playing.values()):
+                    raise failed[first]
     finally:
-        for ours, (_, process) in playing.items():
-            process.terminate()
-            process.join()
-            ours.close()
+        _stop([process for _, process in pool.playing.values()])
+        for c in pool.playing:
+            c.close()
     return [runs[name] for name in names]
