@@ -227,7 +227,7 @@ def run_in_processes(
                 _stop([pool.playing.pop(c)[1] for c in later])
                 for c in later:
                     c.close()
-                if all(i > first for i, _ in pool.playing.values()):
+                if not pool.playing:  # none before it is still going either
                     raise failed[first]
     finally:
         _stop([process for _, process in pool.playing.values()])
