@@ -354,7 +354,9 @@ def test_a_killed_run_takes_its_processes_with_it(tmp_path: Path) -> None:
         children = [pid for pid in _marked(marker) if pid != process.pid]
         assert children
         process.terminate()
-        process.communicate(timeout=30)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 143, err  # it ended its processes, then itself
+        assert "Traceback" not in err
         assert _gone(children, timeout_s=10.0)
     finally:
         os.killpg(process.pid, signal.SIGKILL) if process.poll() is None else None
@@ -370,12 +372,16 @@ def test_ctrl_c_kills_a_process_that_ignores_being_told_to_stop(tmp_path: Path) 
         assert process.stdout is not None
         assert process.stdout.readline().startswith("stubborn: deaf to SIGTERM")
         os.killpg(process.pid, signal.SIGINT)
+        with pytest.raises(subprocess.TimeoutExpired):  # it gives the deaf one 2 s to end
+            process.wait(timeout=0.3)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C again: it still ends them first
         _, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 130, err
     assert err.strip().splitlines()[-1] == "quotalab: aborted"
+    assert "Traceback" not in err
     assert _marked(marker) == []
 
 
@@ -385,6 +391,11 @@ def test_ctrl_c_kills_a_process_that_ignores_being_told_to_stop(tmp_path: Path) 
         # The first to fail in the order given, as one process would report it.
         (
             "own_strategy:failing_late,own_strategy:failing_early",
+            "quotalab: error: --strategies 'own_strategy:failing_late': the factory failed "
+            "(RuntimeError: the late one failed)",
+        ),
+        (
+            "own_strategy:failing_late,own_strategy:interrupting",
             "quotalab: error: --strategies 'own_strategy:failing_late': the factory failed "
             "(RuntimeError: the late one failed)",
         ),

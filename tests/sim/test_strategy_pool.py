@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import threading
 from multiprocessing.connection import Connection
 
 import pytest
@@ -65,3 +66,28 @@ def test_a_process_started_while_ctrl_c_is_held_never_gets_it(held: bool) -> Non
     assert ours.recv() is held
     process.join()
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def test_ctrl_c_is_held_while_another_thread_runs() -> None:
+    """A Ctrl-C may reach any thread (a progress bar's): held all the same, raised after."""
+    ready, stop = threading.Event(), threading.Event()
+
+    def wait() -> None:
+        ready.set()
+        stop.wait()
+
+    other = threading.Thread(target=wait, daemon=True)
+    other.start()
+    ready.wait()
+    finished = False
+    try:
+        with pytest.raises(KeyboardInterrupt), ctrl_c_held():
+            assert other.ident is not None
+            signal.pthread_kill(other.ident, signal.SIGINT)  # to that thread, not this one
+            for _ in range(2_000_000):  # time for the signal to be handled, here
+                pass
+            finished = True
+    finally:
+        stop.set()
+    assert finished
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -52,16 +52,46 @@ def jobs_for(jobs: int, strategies: int) -> int:
 
 @contextlib.contextmanager
 def ctrl_c_held() -> Iterator[None]:
-    """Ctrl-C held back meanwhile (delivered after): a process started meanwhile
-    inherits it held, for good, and never stops half-started on it."""
-    if not hasattr(signal, "pthread_sigmask"):  # not on a POSIX system
+    """Ctrl-C held back meanwhile and raised after (``KeyboardInterrupt``); a process
+    started meanwhile inherits it blocked, for good, and never stops half-started on it.
+
+    A Ctrl-C may reach any thread (a progress bar's, say), so it is both blocked
+    in this one and caught by a handler that only notes it. In a thread other
+    than the main one (no signal handler can be set there), nothing is held.
+    """
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    blocked = hasattr(signal, "pthread_sigmask")  # POSIX
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blocked else set()
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)  # one pending is noted now
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminated_cleanly() -> Iterator[None]:
+    """SIGTERM (a supervisor stopping ``quotalab``) meanwhile exits through the callers'
+    cleanup (``SystemExit(143)``), so the processes they started end first."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_cleanly(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_cleanly)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _watch_parent() -> None:
@@ -110,16 +140,19 @@ def _how_it_ended(process: BaseProcess) -> str:
 
 
 def _stop(processes: Sequence[BaseProcess]) -> None:
-    """End ``processes`` (terminated, killed if they outlast ``STOP_GRACE_S``), Ctrl-C held."""
+    """End ``processes`` (terminated, killed if they outlast ``STOP_GRACE_S``) and free
+    what they hold; a Ctrl-C meanwhile waits until they are gone."""
     with ctrl_c_held():
         for process in processes:
             if process.is_alive():
                 process.terminate()
+        deadline = time.monotonic() + STOP_GRACE_S
         for process in processes:
-            process.join(STOP_GRACE_S)
+            process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 process.kill()
                 process.join()
+            process.close()
 
 
 class _Pool:
@@ -143,14 +176,14 @@ class _Pool:
             target=_play, args=(self.settings, name, self.faults_path, theirs), daemon=True
         )
         try:
-            with ctrl_c_held():
+            with ctrl_c_held():  # a Ctrl-C meanwhile is raised once it is counted as playing
                 process.start()
+                self.playing[ours] = (i, process)
         except OSError as error:
             ours.close()
             raise QuotalabError(f"cannot start a process to simulate {name}: {error}") from None
         finally:
             theirs.close()  # the child holds its end: EOF here when it is gone
-        self.playing[ours] = (i, process)
         return name
 
 
@@ -180,7 +213,22 @@ def run_in_processes(
     resource_tracker.ensure_running()  # before Ctrl-C is held: starting it lets Ctrl-C go
     pool = _Pool(settings, names, faults_path)
     runs: dict[str, StrategyRun] = {}
-    failed: dict[int, QuotalabError] = {}  # by the index of its name
+    failed: dict[int, BaseException] = {}  # by the index of its name
+    with _terminated_cleanly():
+        return _play_all(pool, names, jobs, runs, failed, on_started, on_progress, on_done)
+
+
+def _play_all(
+    pool: _Pool,
+    names: Sequence[str],
+    jobs: int,
+    runs: dict[str, StrategyRun],
+    failed: dict[int, BaseException],
+    on_started: Callable[[int], None] | None,
+    on_progress: Callable[[str, float], None] | None,
+    on_done: Callable[[str, StrategyRun, float], None] | None,
+) -> list[StrategyRun]:
+    """The loop of ``run_in_processes``."""
     try:
         while pool.next < len(names) or pool.playing:
             while not failed and pool.next < len(names) and len(pool.playing) < jobs:
@@ -207,19 +255,20 @@ def run_in_processes(
                 del pool.playing[ready]
                 ready.close()
                 process.join()
+                code = _how_it_ended(process)
+                process.close()
                 if kind == "run":
                     run, wall = value
                     runs[name] = run
                     if on_done is not None:
                         on_done(name, run, wall)
-                elif kind == "interrupted":
-                    raise KeyboardInterrupt
+                elif kind == "interrupted":  # as the strategy itself raised it
+                    failed[i] = KeyboardInterrupt()
                 elif kind == "error":
                     failed[i] = QuotalabError(value)
                 else:
                     failed[i] = QuotalabError(
-                        f"the process simulating {name} stopped before it finished "
-                        f"({_how_it_ended(process)})"
+                        f"the process simulating {name} stopped before it finished ({code})"
                     )
             if failed:  # those after the first failure would not have run one by one
                 first = min(failed)
