@@ -56,7 +56,15 @@ def test_same_seed_and_settings_give_the_same_report_bytes() -> None:
     assert without_generated_at(other_seed) != without_generated_at(first)
 
 
-def quotalab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def quotalab(
+    *args: str, cwd: Path, open_files: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``quotalab ARGS`` run in ``cwd`` (``open_files``: at most that many file descriptors)."""
+
+    def limit() -> None:
+        if open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
     return subprocess.run(
         [sys.executable, "-m", "quotalab", *args],
         cwd=cwd,
@@ -65,6 +73,7 @@ def quotalab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
         check=False,
+        preexec_fn=limit,
     )
 
 
@@ -239,57 +248,6 @@ def test_jobs_play_strategies_in_processes_and_report_the_same(tmp_path: Path) -
     assert json.loads(first)["strategies"]["own_strategy:factory"]["api_calls"] > 0
 
 
-def test_a_process_that_dies_is_one_line_naming_its_strategy(tmp_path: Path) -> None:
-    (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
-    done = quotalab(
-        "simulate", "--clients", "2", "--duration", "1m",
-        "--strategies", "naive,own_strategy:dying", "--jobs", "2", cwd=tmp_path,
-    )  # fmt: skip
-    assert done.returncode == 2, done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert last == (
-        "quotalab: error: the process simulating own_strategy:dying stopped before it "
-        "finished (exit code 3)"
-    )
-    assert "Traceback" not in done.stderr
-
-
-def test_ctrl_c_ends_every_process_and_says_so(tmp_path: Path) -> None:
-    """Ctrl-C while strategies play in processes: one line, exit 130, and no process
-    of the run left behind (they carry this test's marker in their environment)."""
-    marker = f"quotalab-test-{tmp_path.name}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "quotalab", "simulate", "--clients", "100", "--duration", "24h",
-         "--traffic", "poisson", "--strategies", "backoff,naive", "--jobs", "2"],
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200", marker: "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # Ctrl-C reaches the whole process group
-    )  # fmt: skip
-    try:
-        assert process.stderr is not None
-        started = process.stderr.readline()  # printed once the processes have started
-        assert "in 2 processes" in started
-        os.killpg(process.pid, signal.SIGINT)
-        _, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 130, err
-    assert err.strip().splitlines()[-1] == "quotalab: aborted"
-    assert "Traceback" not in err
-    left = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            if f"{marker}=1".encode() in environ.read_bytes().split(b"\0"):
-                left.append(environ.parent.name)
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-    assert left == []
-
-
 def _marked(marker: str) -> list[int]:
     """The processes carrying ``marker`` in their environment."""
     found = []
@@ -363,19 +321,28 @@ def test_a_killed_run_takes_its_processes_with_it(tmp_path: Path) -> None:
     assert _marked(marker) == []
 
 
-def test_ctrl_c_kills_a_process_that_ignores_being_told_to_stop(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("strategies", "deaf"),
+    [("backoff,naive", False), ("naive,own_strategy:stubborn", True)],
+)
+def test_ctrl_c_ends_every_process_and_says_so(tmp_path: Path, strategies: str, deaf: bool) -> None:
+    """Ctrl-C while strategies play in processes: one line, exit 130, and no process of
+    the run left behind (they carry this test's marker in their environment), even
+    one deaf to SIGTERM, even when Ctrl-C comes again while it is being stopped."""
     process, marker = _start_marked(
-        tmp_path, "simulate", "--clients", "2", "--duration", "5m",
-        "--strategies", "naive,own_strategy:stubborn", "--jobs", "2",
+        tmp_path, "simulate", "--clients", "100", "--duration", "24h", "--traffic", "poisson",
+        "--strategies", strategies, "--jobs", "2",
     )  # fmt: skip
     try:
-        assert process.stdout is not None
-        assert process.stdout.readline().startswith("stubborn: deaf to SIGTERM")
+        if deaf:
+            assert process.stdout is not None
+            assert process.stdout.readline().startswith("stubborn: deaf to SIGTERM")
         os.killpg(process.pid, signal.SIGINT)
-        with pytest.raises(subprocess.TimeoutExpired):  # it gives the deaf one 2 s to end
-            process.wait(timeout=0.3)
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C again: it still ends them first
-        _, err = process.communicate(timeout=30)
+        if deaf:
+            with pytest.raises(subprocess.TimeoutExpired):  # it gives the deaf one 2 s to end
+                process.wait(timeout=0.3)
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C again: it still ends them first
+        _, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -398,6 +365,11 @@ def test_ctrl_c_kills_a_process_that_ignores_being_told_to_stop(tmp_path: Path) 
             "own_strategy:failing_late,own_strategy:interrupting",
             "quotalab: error: --strategies 'own_strategy:failing_late': the factory failed "
             "(RuntimeError: the late one failed)",
+        ),
+        (
+            "naive,own_strategy:dying",
+            "quotalab: error: the process simulating own_strategy:dying stopped before it "
+            "finished (exit code 3)",
         ),
         (
             "naive,own_strategy:killed",
@@ -432,16 +404,9 @@ def test_a_strategy_raising_ctrl_c_aborts_the_run(tmp_path: Path) -> None:
 
 def test_a_process_that_cannot_start_is_one_line(tmp_path: Path) -> None:
     """Out of file descriptors (12 allowed): the process cannot start, and the run says so."""
-    done = subprocess.run(
-        [sys.executable, "-m", "quotalab", "simulate", "--clients", "3", "--duration", "5m",
-         "--strategies", "naive,cached,backoff", "--jobs", "3"],
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (12, 12)),
+    done = quotalab(
+        "simulate", "--clients", "3", "--duration", "5m",
+        "--strategies", "naive,cached,backoff", "--jobs", "3", cwd=tmp_path, open_files=12,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     last = done.stderr.strip().splitlines()[-1]
