@@ -71,7 +71,8 @@ def ctrl_c_held() -> Iterator[None]:
     finally:
         if blocked:
             signal.pthread_sigmask(signal.SIG_SETMASK, before)  # one pending is noted now
-        signal.signal(signal.SIGINT, previous)
+        # None: a handler set outside Python, which cannot be put back; Python's own then.
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
     if caught:
         raise KeyboardInterrupt
 
@@ -91,7 +92,7 @@ def _terminated_cleanly() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def _watch_parent() -> None:
