@@ -212,6 +212,25 @@ def interrupting(settings, *, clock, rng):
                         clock=clock, rng=rng)
 
 
+class SaysMask(ClientStrategy):
+    told = False
+
+    def call(self, request, **progress):
+        if not SaysMask.told:  # once per process
+            SaysMask.told = True
+            blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+            print(f"{self.name}: Ctrl-C blocked {blocked}", flush=True)
+        return super().call(request, **progress)
+
+
+def says_mask_a(settings, *, clock, rng):
+    return SaysMask("a", settings, token=TokenPolicy(), retry=RetryPolicy(), clock=clock, rng=rng)
+
+
+def says_mask_b(settings, *, clock, rng):
+    return SaysMask("b", settings, token=TokenPolicy(), retry=RetryPolicy(), clock=clock, rng=rng)
+
+
 def failing_late(settings, *, clock, rng):  # fails in the run, not in the first check
     if settings.client_id.startswith("sim-client"):
         time.sleep(1.5)
@@ -413,3 +432,17 @@ def test_a_process_that_cannot_start_is_one_line(tmp_path: Path) -> None:
     assert last.startswith("quotalab: error: cannot start a process to simulate "), last
     assert last.endswith("Too many open files")
     assert "Traceback" not in done.stderr
+
+
+def test_every_process_starts_with_ctrl_c_blocked(tmp_path: Path) -> None:
+    """The first process too: starting multiprocessing's resource tracker unblocks Ctrl-C,
+    so it is started before any process is."""
+    (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
+    done = quotalab(
+        "simulate", "--clients", "2", "--duration", "1m",
+        "--strategies", "own_strategy:says_mask_a,own_strategy:says_mask_b", "--jobs", "2",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = sorted(line for line in done.stdout.splitlines() if "Ctrl-C blocked" in line)
+    assert said == ["a: Ctrl-C blocked True", "b: Ctrl-C blocked True"]
