@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -173,6 +176,42 @@ def _say_ran(
     )
 
 
+class _Bars:
+    """A transient progress bar for each strategy being played, and its pace note, once."""
+
+    def __init__(self, bar: Progress, settings: SimSettings) -> None:
+        self.bar = bar
+        self.settings = settings
+        self._playing: dict[str, tuple[TaskID, float]] = {}  # their bars and start times
+        self._noted: set[str] = set()
+
+    def advance(self, name: str, done: float) -> None:
+        """``name`` has played ``done`` of the virtual time (0.0: it starts now)."""
+        if name not in self._playing:
+            task = self.bar.add_task(f"simulating {name}", total=1.0)
+            self._playing[name] = (task, time.perf_counter())
+        task, started = self._playing[name]
+        self.bar.update(task, completed=done)
+        if name in self._noted:
+            return
+        note = pace_note(name, done, time.perf_counter() - started)
+        if note is not None:
+            self._noted.add(name)
+            self.bar.console.print(Text(note, style="dim"))
+
+    def ended(self, name: str, run: StrategyRun, wall: float) -> None:
+        """``name`` has played its run in ``wall`` seconds: its bar gives way to its line."""
+        self.bar.remove_task(self._playing.pop(name)[0])
+        _say_ran(self.bar.console, self.settings, name, run, wall)
+
+
+@contextlib.contextmanager
+def _bars(console: Console, settings: SimSettings) -> Iterator[_Bars]:
+    columns = (TextColumn("{task.description}", markup=False), *Progress.get_default_columns()[1:])
+    with Progress(*columns, console=console, transient=True) as bar:
+        yield _Bars(bar, settings)
+
+
 def _run_side_by_side(
     console: Console,
     settings: SimSettings,
@@ -180,70 +219,32 @@ def _run_side_by_side(
     faults_path: str | None,
     processes: int,
 ) -> list[StrategyRun]:
-    """The strategies in ``processes`` processes at once, a progress bar for each running."""
-    columns = (TextColumn("{task.description}", markup=False), *Progress.get_default_columns()[1:])
-    with Progress(*columns, console=console, transient=True) as bar:
-        tasks: dict[str, tuple[TaskID, float]] = {}  # the running: bar and start time
-        noted: set[str] = set()
-
-        def progress(name: str, done: float) -> None:
-            if name not in tasks:
-                tasks[name] = (bar.add_task(f"simulating {name}", total=1.0), time.perf_counter())
-            task, started = tasks[name]
-            bar.update(task, completed=done)
-            note = None if name in noted else pace_note(name, done, time.perf_counter() - started)
-            if note is not None:
-                noted.add(name)
-                bar.console.print(Text(note, style="dim"))
-
-        def ended(name: str, run: StrategyRun, wall: float) -> None:
-            bar.remove_task(tasks.pop(name)[0])
-            _say_ran(bar.console, settings, name, run, wall)
-
+    """The strategies in ``processes`` processes at once, a progress bar for each playing."""
+    with _bars(console, settings) as bars:
         return run_in_processes(
             settings,
             names,
             processes,
             faults_path=faults_path,
-            on_started=lambda n: bar.console.print(
+            on_started=lambda n: bars.bar.console.print(
                 Text(f"simulating {', '.join(names)} in {n} processes", style="dim")
             ),
-            on_progress=progress,
-            on_done=ended,
+            on_progress=bars.advance,
+            on_done=bars.ended,
         )
 
 
 def _run_one_by_one(
     console: Console, settings: SimSettings, names: tuple[str, ...], faults_path: str | None
 ) -> list[StrategyRun]:
-    """Each strategy in turn in this process, with a progress bar."""
+    """Each strategy in turn in this process, with its progress bar."""
     runs = []
-    for name in names:
-        started = time.perf_counter()
-        columns = (
-            TextColumn("{task.description}", markup=False),
-            *Progress.get_default_columns()[1:],
-        )
-        with Progress(*columns, console=console, transient=True) as bar:
-            task = bar.add_task(f"simulating {name}", total=1.0)
-
-            noted: list[str] = []
-
-            def advance(
-                done: float,
-                bar: Progress = bar,
-                task: TaskID = task,
-                name: str = name,
-                started: float = started,
-                noted: list[str] = noted,
-            ) -> None:
-                bar.update(task, completed=done)
-                note = None if noted else pace_note(name, done, time.perf_counter() - started)
-                if note is not None:
-                    noted.append(note)
-                    bar.console.print(Text(note, style="dim"))
-
-            run = run_strategy(settings, name, faults_path=faults_path, progress=advance)
-        _say_ran(console, settings, name, run, time.perf_counter() - started)
-        runs.append(run)
+    with _bars(console, settings) as bars:
+        for name in names:
+            started = time.perf_counter()
+            bars.advance(name, 0.0)
+            progress = functools.partial(bars.advance, name)
+            run = run_strategy(settings, name, faults_path=faults_path, progress=progress)
+            bars.ended(name, run, time.perf_counter() - started)
+            runs.append(run)
     return runs
