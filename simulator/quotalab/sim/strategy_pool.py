@@ -51,48 +51,47 @@ def jobs_for(jobs: int, strategies: int) -> int:
 
 
 @contextlib.contextmanager
+def _handled(signum: int, handler: Callable[[int, object], None]) -> Iterator[bool]:
+    """``handler`` takes ``signum`` meanwhile; yields False, and sets nothing, outside the
+    main thread (no signal handler can be set there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield False
+        return
+    previous = signal.signal(signum, handler)
+    try:
+        yield True
+    finally:
+        if previous is None:  # set outside Python, it cannot be put back: Python's own then
+            previous = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+        signal.signal(signum, previous)
+
+
+@contextlib.contextmanager
 def ctrl_c_held() -> Iterator[None]:
     """Ctrl-C held back meanwhile and raised after (``KeyboardInterrupt``); a process
     started meanwhile inherits it blocked, for good, and never stops half-started on it.
 
     A Ctrl-C may reach any thread (a progress bar's, say), so it is both blocked
     in this one and caught by a handler that only notes it. In a thread other
-    than the main one (no signal handler can be set there), nothing is held.
+    than the main one, nothing is held.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    blocked = hasattr(signal, "pthread_sigmask")  # POSIX
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blocked else set()
-    try:
-        yield
-    finally:
-        if blocked:
-            signal.pthread_sigmask(signal.SIG_SETMASK, before)  # one pending is noted now
-        # None: a handler set outside Python, which cannot be put back; Python's own then.
-        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+    with _handled(signal.SIGINT, lambda signum, frame: caught.append(signum)) as held:
+        blocked = held and hasattr(signal, "pthread_sigmask")  # POSIX
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blocked else set()
+        try:
+            yield
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_SETMASK, before)  # one pending is noted now
     if caught:
         raise KeyboardInterrupt
 
 
-@contextlib.contextmanager
-def _terminated_cleanly() -> Iterator[None]:
-    """SIGTERM (a supervisor stopping ``quotalab``) meanwhile exits through the callers'
-    cleanup (``SystemExit(143)``), so the processes they started end first."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def exit_cleanly(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, exit_cleanly)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+def _exit_cleanly(signum: int, frame: object) -> None:
+    """SIGTERM (a supervisor stopping ``quotalab``) exits through the callers' cleanup
+    (``SystemExit(143)``), so the processes they started end first."""
+    raise SystemExit(128 + signum)
 
 
 def _watch_parent() -> None:
@@ -157,12 +156,14 @@ def _stop(processes: Sequence[BaseProcess]) -> None:
 
 
 class _Pool:
-    """The processes of one ``run_in_processes``: started in the order of the names."""
+    """The processes playing ``names``, started in their order, at most ``jobs`` at once."""
 
-    def __init__(self, settings: SimSettings, names: Sequence[str], faults_path: str | None):
+    def __init__(
+        self, settings: SimSettings, names: Sequence[str], faults_path: str | None, jobs: int
+    ) -> None:
         self.context = multiprocessing.get_context("spawn")
-        self.settings, self.names, self.faults_path = settings, names, faults_path
-        self.playing: dict[Connection, tuple[int, BaseProcess]] = {}
+        self.settings, self.names, self.faults_path, self.jobs = settings, names, faults_path, jobs
+        self.playing: dict[Connection, tuple[int, BaseProcess]] = {}  # by its end of the pipe
         self.next = 0  # the index of the next name to start
 
     def start_next(self) -> str:
@@ -187,6 +188,71 @@ class _Pool:
             theirs.close()  # the child holds its end: EOF here when it is gone
         return name
 
+    def stop(self, pipes: Sequence[Connection]) -> None:
+        """End the processes at the other end of ``pipes`` and close those."""
+        _stop([self.playing.pop(pipe)[1] for pipe in pipes])
+        for pipe in pipes:
+            pipe.close()
+
+    def play(
+        self,
+        on_started: Callable[[int], None] | None,
+        on_progress: Callable[[str, float], None] | None,
+        on_done: Callable[[str, StrategyRun, float], None] | None,
+    ) -> list[StrategyRun]:
+        """``run_in_processes``, once the pool is made."""
+        names, playing = self.names, self.playing
+        runs: dict[str, StrategyRun] = {}
+        failed: dict[int, BaseException] = {}  # by the index of its name
+        try:
+            while self.next < len(names) or playing:
+                while not failed and self.next < len(names) and len(playing) < self.jobs:
+                    name = self.start_next()
+                    if on_progress is not None:
+                        on_progress(name, 0.0)
+                    full = self.next == len(names) or len(playing) == self.jobs
+                    if on_started is not None and full:
+                        on_started(len(playing))
+                        on_started = None
+                for ready in connection_wait(list(playing)):
+                    assert isinstance(ready, Connection)
+                    i, process = playing[ready]
+                    name = names[i]
+                    try:
+                        kind, value = ready.recv()
+                    except EOFError:
+                        kind, value = "died", None
+                    if kind == "progress":
+                        if on_progress is not None:
+                            on_progress(name, value)
+                        continue
+                    del playing[ready]
+                    ready.close()
+                    process.join()
+                    code = _how_it_ended(process)
+                    process.close()
+                    if kind == "run":
+                        run, wall = value
+                        runs[name] = run
+                        if on_done is not None:
+                            on_done(name, run, wall)
+                    elif kind == "interrupted":  # as the strategy itself raised it
+                        failed[i] = KeyboardInterrupt()
+                    elif kind == "error":
+                        failed[i] = QuotalabError(value)
+                    else:
+                        failed[i] = QuotalabError(
+                            f"the process simulating {name} stopped before it finished ({code})"
+                        )
+                if failed:  # those after the first failure would not have run one by one
+                    first = min(failed)
+                    self.stop([pipe for pipe, (i, _) in playing.items() if i > first])
+                    if not playing:  # none before it is still going either
+                        raise failed[first]
+        finally:
+            self.stop(list(playing))
+        return [runs[name] for name in names]
+
 
 def run_in_processes(
     settings: SimSettings,
@@ -209,78 +275,9 @@ def run_in_processes(
     dies (killed, out of memory: a ``QuotalabError`` naming its strategy) is
     raised as playing them one by one would: the first in the order of
     ``names``, once every strategy before it has ended. Whatever stops this
-    call (an error, Ctrl-C) ends every process it started.
+    call (an error, Ctrl-C, SIGTERM: ``SystemExit(143)``) ends every process
+    it started.
     """
     resource_tracker.ensure_running()  # before Ctrl-C is held: starting it lets Ctrl-C go
-    pool = _Pool(settings, names, faults_path)
-    runs: dict[str, StrategyRun] = {}
-    failed: dict[int, BaseException] = {}  # by the index of its name
-    with _terminated_cleanly():
-        return _play_all(pool, names, jobs, runs, failed, on_started, on_progress, on_done)
-
-
-def _play_all(
-    pool: _Pool,
-    names: Sequence[str],
-    jobs: int,
-    runs: dict[str, StrategyRun],
-    failed: dict[int, BaseException],
-    on_started: Callable[[int], None] | None,
-    on_progress: Callable[[str, float], None] | None,
-    on_done: Callable[[str, StrategyRun, float], None] | None,
-) -> list[StrategyRun]:
-    """The loop of ``run_in_processes``."""
-    try:
-        while pool.next < len(names) or pool.playing:
-            while not failed and pool.next < len(names) and len(pool.playing) < jobs:
-                name = pool.start_next()
-                if on_progress is not None:
-                    on_progress(name, 0.0)
-                if on_started is not None and (
-                    pool.next == len(names) or len(pool.playing) == jobs
-                ):
-                    on_started(len(pool.playing))
-                    on_started = None
-            for ready in connection_wait(list(pool.playing)):
-                assert isinstance(ready, Connection)
-                i, process = pool.playing[ready]
-                name = names[i]
-                try:
-                    kind, value = ready.recv()
-                except EOFError:
-                    kind, value = "died", None
-                if kind == "progress":
-                    if on_progress is not None:
-                        on_progress(name, value)
-                    continue
-                del pool.playing[ready]
-                ready.close()
-                process.join()
-                code = _how_it_ended(process)
-                process.close()
-                if kind == "run":
-                    run, wall = value
-                    runs[name] = run
-                    if on_done is not None:
-                        on_done(name, run, wall)
-                elif kind == "interrupted":  # as the strategy itself raised it
-                    failed[i] = KeyboardInterrupt()
-                elif kind == "error":
-                    failed[i] = QuotalabError(value)
-                else:
-                    failed[i] = QuotalabError(
-                        f"the process simulating {name} stopped before it finished ({code})"
-                    )
-            if failed:  # those after the first failure would not have run one by one
-                first = min(failed)
-                later = [c for c, (i, _) in pool.playing.items() if i > first]
-                _stop([pool.playing.pop(c)[1] for c in later])
-                for c in later:
-                    c.close()
-                if not pool.playing:  # none before it is still going either
-                    raise failed[first]
-    finally:
-        _stop([process for _, process in pool.playing.values()])
-        for c in pool.playing:
-            c.close()
-    return [runs[name] for name in names]
+    with _handled(signal.SIGTERM, _exit_cleanly):
+        return _Pool(settings, names, faults_path, jobs).play(on_started, on_progress, on_done)
