@@ -156,9 +156,17 @@ def test_a_slow_strategy_says_how_long_it_has_left() -> None:
 OWN_STRATEGY = """
 import os
 import signal
-import time
+import threading
 
 from quotalab import ClientStrategy, RetryPolicy, TokenPolicy
+
+LATER = "later.fifo"  # made by a test whose failing_late must fail after another strategy
+_held = []
+
+
+def _done_for_later():  # LATER's write end held until this process ends (once read)
+    if os.path.exists(LATER):
+        _held.append(open(LATER, "wb"))
 
 
 def factory(settings, *, clock, rng):
@@ -193,8 +201,7 @@ class Stubborn(ClientStrategy):
     def call(self, request, **progress):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("stubborn: deaf to SIGTERM from now on", flush=True)
-        while True:
-            time.sleep(0.5)
+        threading.Event().wait()  # for good
 
 
 def stubborn(settings, *, clock, rng):
@@ -204,6 +211,7 @@ def stubborn(settings, *, clock, rng):
 
 class Interrupting(ClientStrategy):
     def call(self, request, **progress):
+        _done_for_later()
         raise KeyboardInterrupt
 
 
@@ -233,13 +241,15 @@ def says_mask_b(settings, *, clock, rng):
 
 def failing_late(settings, *, clock, rng):  # fails in the run, not in the first check
     if settings.client_id.startswith("sim-client"):
-        time.sleep(1.5)
+        with open(LATER, "rb") as later:
+            later.read()  # until the other strategy's process has ended
         raise RuntimeError("the late one failed")
     return factory(settings, clock=clock, rng=rng)
 
 
 def failing_early(settings, *, clock, rng):
     if settings.client_id.startswith("sim-client"):
+        _done_for_later()
         raise RuntimeError("the early one failed")
     return factory(settings, clock=clock, rng=rng)
 """
@@ -318,9 +328,17 @@ def _gone(pids: list[int], timeout_s: float) -> bool:
             os.close(handle)
 
 
-def test_a_killed_run_takes_its_processes_with_it(tmp_path: Path) -> None:
-    """SIGTERM to the main process alone (what a supervisor sends): its processes end too,
-    even one that ignores SIGTERM and sends nothing back."""
+@pytest.mark.parametrize(
+    ("stop", "returncode"),
+    # SIGTERM (what a supervisor sends): it ends its processes, then itself. SIGKILL:
+    # it cannot, and they end on their own once it is gone.
+    [(signal.SIGTERM, 143), (signal.SIGKILL, -signal.SIGKILL)],
+)
+def test_a_killed_run_takes_its_processes_with_it(
+    tmp_path: Path, stop: signal.Signals, returncode: int
+) -> None:
+    """A signal to the main process alone: its processes end too, even one that ignores
+    SIGTERM and sends nothing back."""
     process, marker = _start_marked(
         tmp_path, "simulate", "--clients", "2", "--duration", "5m",
         "--strategies", "naive,own_strategy:stubborn", "--jobs", "2",
@@ -330,9 +348,9 @@ def test_a_killed_run_takes_its_processes_with_it(tmp_path: Path) -> None:
         assert process.stdout.readline().startswith("stubborn: deaf to SIGTERM")
         children = [pid for pid in _marked(marker) if pid != process.pid]
         assert children
-        process.terminate()
+        process.send_signal(stop)
         _, err = process.communicate(timeout=30)
-        assert process.returncode == 143, err  # it ended its processes, then itself
+        assert process.returncode == returncode, err
         assert "Traceback" not in err
         assert _gone(children, timeout_s=10.0)
     finally:
@@ -401,6 +419,7 @@ def test_a_failed_strategy_is_one_line_as_in_one_process(
     tmp_path: Path, strategies: str, last: str
 ) -> None:
     (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
+    os.mkfifo(tmp_path / "later.fifo")  # failing_late fails once the other's process has ended
     done = quotalab(
         "simulate", "--clients", "2", "--duration", "1m", "--strategies", strategies,
         "--jobs", "2", cwd=tmp_path,
