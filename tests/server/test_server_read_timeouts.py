@@ -17,9 +17,14 @@ READ_TIMEOUT_S = 0.3
 WAIT_AT_MOST_S = 5.0  # far past the deadline: a close before it is the deadline at work
 
 
-def _closed_by_server(base_url: str, first_bytes: bytes) -> bool:
+def _connect(base_url: str) -> socket.socket:
+    """A raw connection to the server at ``base_url``, its reads bounded by ``WAIT_AT_MOST_S``."""
     host, port = base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=WAIT_AT_MOST_S) as raw:
+    return socket.create_connection((host, int(port)), timeout=WAIT_AT_MOST_S)
+
+
+def _closed_by_server(base_url: str, first_bytes: bytes) -> bool:
+    with _connect(base_url) as raw:
         raw.sendall(first_bytes)
         try:
             return raw.recv(4096) == b""
@@ -76,15 +81,16 @@ def test_an_answer_slower_than_the_deadline_and_pipelined_requests_are_not_cut(
         b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
     )
-    with serve_in_thread(provider, read_timeout_s=READ_TIMEOUT_S, http=http) as base_url:
-        host, port = base_url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=WAIT_AT_MOST_S) as raw:
-            raw.sendall(request * 2)  # two requests at once, each answered after the deadline
-            received = b""
-            while received.count(b"HTTP/1.1 200") < 2:
-                chunk = raw.recv(65536)
-                assert chunk, f"closed after {received.count(b'HTTP/1.1 200')} answers"
-                received += chunk
+    with (
+        serve_in_thread(provider, read_timeout_s=READ_TIMEOUT_S, http=http) as base_url,
+        _connect(base_url) as raw,
+    ):
+        raw.sendall(request * 2)  # two requests at once, each answered after the deadline
+        received = b""
+        while received.count(b"HTTP/1.1 200") < 2:
+            chunk = raw.recv(65536)
+            assert chunk, f"closed after {received.count(b'HTTP/1.1 200')} answers"
+            received += chunk
 
 
 class _Timer:
@@ -296,20 +302,21 @@ def test_requests_after_one_answered_before_its_body_arrived_are_still_timed(
         b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
     )
-    with serve_in_thread(provider, read_timeout_s=READ_TIMEOUT_S, http=http) as base_url:
-        host, port = base_url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=WAIT_AT_MOST_S) as raw:
-            raw.sendall(oversized)
-            _read_until(raw, b"HTTP/1.1 413")
-            raw.sendall(b"x" * 1000 + _TOKEN_REQUEST)
-            _read_until(raw, b"HTTP/1.1 200")
-            raw.sendall(_TOKEN_REQUEST)  # one more, answered: the deadline starts again
-            _read_until(raw, b"HTTP/1.1 200")
-            raw.sendall(b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
-            try:
-                assert raw.recv(4096) == b""
-            except TimeoutError:
-                pytest.fail("a request that never finished kept its connection")
+    with (
+        serve_in_thread(provider, read_timeout_s=READ_TIMEOUT_S, http=http) as base_url,
+        _connect(base_url) as raw,
+    ):
+        raw.sendall(oversized)
+        _read_until(raw, b"HTTP/1.1 413")
+        raw.sendall(b"x" * 1000 + _TOKEN_REQUEST)
+        _read_until(raw, b"HTTP/1.1 200")
+        raw.sendall(_TOKEN_REQUEST)  # one more, answered: the deadline starts again
+        _read_until(raw, b"HTTP/1.1 200")
+        raw.sendall(b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+        try:
+            assert raw.recv(4096) == b""
+        except TimeoutError:
+            pytest.fail("a request that never finished kept its connection")
 
 
 @pytest.mark.parametrize("http", ["h11", "httptools"])
@@ -318,16 +325,17 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive_time(
 ) -> None:
     provider = make_provider()
     # A read deadline far off: only the keep-alive (1 s) can close the connection in time.
-    with serve_in_thread(provider, read_timeout_s=60.0, keep_alive_s=1, http=http) as base_url:
-        host, port = base_url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=WAIT_AT_MOST_S) as raw:
-            raw.sendall(_TOKEN_REQUEST)
-            received = _read_until(raw, b"HTTP/1.1 200")
-            try:
-                while chunk := raw.recv(65536):  # the rest of the answer, then the close
-                    received += chunk
-            except TimeoutError:
-                pytest.fail("an idle keep-alive connection was kept")
+    with (
+        serve_in_thread(provider, read_timeout_s=60.0, keep_alive_s=1, http=http) as base_url,
+        _connect(base_url) as raw,
+    ):
+        raw.sendall(_TOKEN_REQUEST)
+        received = _read_until(raw, b"HTTP/1.1 200")
+        try:
+            while chunk := raw.recv(65536):  # the rest of the answer, then the close
+                received += chunk
+        except TimeoutError:
+            pytest.fail("an idle keep-alive connection was kept")
 
 
 @pytest.mark.parametrize("http", ["h11", "httptools"])
@@ -338,8 +346,9 @@ def test_a_pipelined_request_slower_than_the_keep_alive_is_not_cut(
     # connection is not idle, whatever the keep-alive (1 s) and the answer's latency.
     provider = make_provider()
     provider.set_faults({"endpoints": {"token": {"latency_ms": 1200}}})
-    with serve_in_thread(provider, read_timeout_s=60.0, keep_alive_s=1, http=http) as base_url:
-        host, port = base_url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=WAIT_AT_MOST_S) as raw:
-            raw.sendall(_TOKEN_REQUEST * 2)
-            _read_until(raw, b"HTTP/1.1 200", count=2)
+    with (
+        serve_in_thread(provider, read_timeout_s=60.0, keep_alive_s=1, http=http) as base_url,
+        _connect(base_url) as raw,
+    ):
+        raw.sendall(_TOKEN_REQUEST * 2)
+        _read_until(raw, b"HTTP/1.1 200", count=2)
