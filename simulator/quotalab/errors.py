@@ -6,6 +6,7 @@
     ├── ConfigError                a config or profile file is unusable
     ├── InputError                 a CLI option or argument is impossible
     ├── StoreUnavailable           the limiter store (Redis) cannot be reached
+    ├── StrategyExit               a client's own code tried to end the program
     └── StrategyError              a client strategy gave up on a call
         ├── ThrottledError         still throttled when retries ran out
         ├── CredentialsError       401 / 403: retrying cannot help
@@ -38,6 +39,11 @@ class InputError(QuotalabError):
 
 class StoreUnavailable(QuotalabError):
     """The rate-limit store cannot be reached."""
+
+
+class StrategyExit(QuotalabError):
+    """A client's own code raised ``SystemExit`` (``sys.exit``) or another exception that is
+    not an ``Exception`` where it should return or raise one: the run stops, unreported."""
 
 
 class StrategyError(QuotalabError):

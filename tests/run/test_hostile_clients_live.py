@@ -99,6 +99,21 @@ def test_call_api_raising_keyboard_interrupt_stops_the_run_in_one_line(
     )
 
 
+@pytest.mark.live
+def test_a_strategy_calling_sys_exit_stops_the_run_in_one_line(user_folder: Path) -> None:
+    """``sys.exit(0)`` in a custom strategy's policy must not end its locust user quietly
+    and leave a report of the calls before it: the run stops, exit 2, one line."""
+    done = quotalab(
+        "run", "--strategies", "hostile:exiting,naive", "--duration", "2s", "--users", "2",
+        cwd=user_folder, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line == (
+        "quotalab: error: hostile:exiting: the strategy raised SystemExit; the run stopped"
+    )
+
+
 def children_of(pid: int) -> set[int]:
     """Every live descendant of ``pid`` (from /proc)."""
     parents: dict[int, int] = {}

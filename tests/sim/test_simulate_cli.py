@@ -156,6 +156,7 @@ def test_a_slow_strategy_says_how_long_it_has_left() -> None:
 OWN_STRATEGY = """
 import os
 import signal
+import sys
 import threading
 
 from quotalab import ClientStrategy, RetryPolicy, TokenPolicy
@@ -237,6 +238,58 @@ def says_mask_a(settings, *, clock, rng):
 
 def says_mask_b(settings, *, clock, rng):
     return SaysMask("b", settings, token=TokenPolicy(), retry=RetryPolicy(), clock=clock, rng=rng)
+
+
+class Exiting(ClientStrategy):
+    def call(self, request, **progress):
+        sys.exit(0)  # a status of success, and no report
+
+
+def exiting(settings, *, clock, rng):
+    return Exiting("exiting", settings, token=TokenPolicy(), retry=RetryPolicy(),
+                   clock=clock, rng=rng)
+
+
+class ExitingLater(ClientStrategy):
+    def call(self, request, **progress):
+        flow = super().call(request, **progress)
+        yield next(flow)  # its token request, sent
+        raise SystemExit(0)
+
+
+def exiting_later(settings, *, clock, rng):
+    return ExitingLater("exiting-later", settings, token=TokenPolicy(), retry=RetryPolicy(),
+                        clock=clock, rng=rng)
+
+
+class NotClosing(ClientStrategy):
+    def call(self, request, **progress):
+        try:
+            yield "not an action"
+        finally:
+            sys.exit(0)  # when the engine closes it
+
+
+def not_closing(settings, *, clock, rng):
+    return NotClosing("not-closing", settings, token=TokenPolicy(), retry=RetryPolicy(),
+                      clock=clock, rng=rng)
+
+
+class YieldingOnClose(ClientStrategy):
+    def call(self, request, **progress):
+        try:
+            yield "not an action"
+        finally:
+            yield "still not one"  # close() raises RuntimeError: a failed call all the same
+
+
+def yielding_on_close(settings, *, clock, rng):
+    return YieldingOnClose("yielding-on-close", settings, token=TokenPolicy(),
+                           retry=RetryPolicy(), clock=clock, rng=rng)
+
+
+def exiting_factory(settings, *, clock, rng):
+    sys.exit(0)
 
 
 def failing_late(settings, *, clock, rng):  # fails in the run, not in the first check
@@ -427,6 +480,68 @@ def test_a_failed_strategy_is_one_line_as_in_one_process(
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(last), done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize(
+    ("spec", "last"),
+    [
+        (
+            "own_strategy:exiting",
+            "quotalab: error: strategy 'exiting': call() raised SystemExit: 0; a call ends by "
+            "returning or by raising an Exception, so the run stopped and wrote no report",
+        ),
+        (
+            "own_strategy:exiting_later",
+            "quotalab: error: strategy 'exiting-later': its flow raised SystemExit: 0; a call "
+            "ends by returning or by raising an Exception, so the run stopped and wrote no report",
+        ),
+        (
+            "own_strategy:not_closing",
+            "quotalab: error: strategy 'not-closing': its flow raised SystemExit: 0; a call "
+            "ends by returning or by raising an Exception, so the run stopped and wrote no report",
+        ),
+        (
+            "own_strategy:exiting_factory",
+            "quotalab: error: --strategies 'own_strategy:exiting_factory': the factory failed "
+            "(SystemExit: 0); it is called as factory(settings, *, clock, rng)",
+        ),
+        (
+            "exits_on_import:factory",
+            "quotalab: error: --strategies 'exits_on_import:factory': cannot import "
+            "'exits_on_import' (SystemExit: 0)",
+        ),
+    ],
+)
+def test_a_strategy_calling_sys_exit_fails_the_run(
+    tmp_path: Path, spec: str, last: str, jobs: str
+) -> None:
+    """``sys.exit(0)`` in a strategy's module, factory, ``call()`` or flow: exit 2 in one
+    line and no report, never a silent exit 0 that a CI step would take for success."""
+    (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
+    (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit(0)\n", encoding="utf-8")
+    done = quotalab(
+        "simulate", "--clients", "2", "--duration", "1m", "--strategies", f"naive,{spec}",
+        "--jobs", jobs, "--out", "out", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == last, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_a_flow_that_will_not_close_is_a_failed_call(tmp_path: Path) -> None:
+    (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
+    done = quotalab(
+        "simulate", "--clients", "2", "--duration", "1m",
+        "--strategies", "own_strategy:yielding_on_close", "--out", "out", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    figures = report["strategies"]["own_strategy:yielding_on_close"]
+    assert figures["calls"] > 0 and figures["calls_ok"] == 0
+    (failure,) = figures["failures"]
+    assert failure["reason"] == "TypeError" and failure["calls"] == figures["calls"]
 
 
 def test_a_strategy_raising_ctrl_c_aborts_the_run(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import os
 import random
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import gevent
 from gevent.event import Event
@@ -183,9 +183,18 @@ class StrategyUser(FastHttpUser):
             RECORDER.tally.record_call_latency((time.perf_counter() - started) * 1000)
             RECORDER.record_strategy_error(error)
             return
+        except (KeyboardInterrupt, SystemExit) as error:
+            self._stop_run("the strategy", error)
         RECORDER.tally.record_call_latency((time.perf_counter() - started) * 1000)
         ok = 200 <= response.status < 300
         RECORDER.tally.record_flow("ok" if ok else f"http_{response.status}")
+
+    def _stop_run(self, what: str, error: BaseException) -> NoReturn:
+        """``what`` raised ``error`` (``sys.exit``, Ctrl-C): stop the whole run, which
+        quotalab then reports as failed in one line."""
+        RECORDER.tally.fatal = f"{what} raised {type(error).__name__}"
+        gevent.spawn(self.environment.runner.quit)
+        raise StopUser from None
 
     def _call_own_client(self, client: OwnClient) -> None:
         """A client doing its own I/O: only how each call ended and its latency are seen here.
@@ -203,8 +212,6 @@ class StrategyUser(FastHttpUser):
             RECORDER.record_own_failure(time.time(), error, latency_ms)
             return
         except (KeyboardInterrupt, SystemExit) as error:
-            RECORDER.tally.fatal = f"call_api raised {type(error).__name__}"
-            gevent.spawn(self.environment.runner.quit)
-            raise StopUser from None
+            self._stop_run("call_api", error)
         latency_ms = (time.perf_counter() - started) * 1000
         RECORDER.record_own_call(time.time(), status, latency_ms)

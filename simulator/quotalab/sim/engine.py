@@ -23,6 +23,7 @@ import heapq
 from collections.abc import Callable, Sequence
 
 from quotalab.clock import VirtualClock
+from quotalab.errors import StrategyExit
 from quotalab.outcomes import THROTTLED_KINDS
 from quotalab.sim.aggregates import BucketSeries, ClientTally, answer_kind, bucket_width_s
 from quotalab.sim.call_accounting import CallAccounting
@@ -44,6 +45,7 @@ from quotalab.sim.script_seams import ExactRefusals, RefusalProof
 from quotalab.sim.scripted_calls import ScriptedCalls
 from quotalab.sim.scripted_retries import ScriptedRetries
 from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep
+from quotalab.strategies.own_client import cause, strategy_name
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
 _THROTTLES = THROTTLED_KINDS  # what ``is_throttled`` and the tallies count
@@ -66,6 +68,16 @@ def _message(error: Exception) -> str:
         return str(error)
     except Exception:
         return ""
+
+
+def _exited(call: Call, where: str, error: BaseException) -> StrategyExit:
+    """The error that stops the run when a strategy's ``where`` raised ``error``, an
+    exception that is not an ``Exception`` (``sys.exit``): a call cannot end so."""
+    return StrategyExit(
+        f"strategy {strategy_name(call.worker.group.strategy)!r}: {where} raised {cause(error)}; "
+        "a call ends by returning or by raising an Exception, so the run stopped "
+        "and wrote no report"
+    )
 
 
 def _raising(error: Exception) -> Flow:
@@ -242,6 +254,10 @@ class Engine(CallAccounting):
             flow = worker.group.strategy.call(worker.request)
         except Exception as error:  # a custom strategy's call() itself raised: a failed call
             flow = _raising(error)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # sys.exit(): no call ends so
+            raise _exited(Call(_raising(RuntimeError()), worker, t), "call()", error) from None
         call = Call(flow, worker, t)
         self._step(call, None, t)
 
@@ -297,6 +313,10 @@ class Engine(CallAccounting):
             except Exception as error:  # a StrategyError, or a custom strategy's own
                 self._finish(call, None, t, error)
                 action = None
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:  # sys.exit(): no call ends so
+                raise _exited(call, "its flow", error) from None
             if was_token:
                 self._wake(t)
             if action is None:
@@ -333,7 +353,14 @@ class Engine(CallAccounting):
                 self._waiting.setdefault(id(cache), (cache, []))[1].append(call)
                 return
             else:  # a custom strategy's bug: a failed call, like any exception of its flow
-                call.flow.close()
+                try:
+                    call.flow.close()
+                except Exception:  # it yielded again, or raised: a failed call all the same
+                    pass
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as error:
+                    raise _exited(call, "its flow", error) from None
                 expected = "expected Send, Sleep or AwaitRefresh"
                 self._finish(call, None, t, TypeError(f"the flow yielded {action!r}: {expected}"))
                 self._wake(t)  # closing it may have ended its claim on a token refresh

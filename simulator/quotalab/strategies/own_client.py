@@ -90,9 +90,11 @@ def load_strategy(spec: str) -> StrategyFactory:
         raise InputError(f"--strategies {spec!r}: expected 'package.module:factory'")
     try:
         module = import_from_cwd(module_name)
-    except Exception as error:  # ImportError, SyntaxError, or whatever the module raises
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # ImportError, SyntaxError, sys.exit(): whatever it raises
         raise InputError(
-            f"--strategies {spec!r}: cannot import {module_name!r} ({_cause(error)})"
+            f"--strategies {spec!r}: cannot import {module_name!r} ({cause(error)})"
         ) from None
     factory = getattr(module, attr, None)
     if factory is None:
@@ -102,7 +104,7 @@ def load_strategy(spec: str) -> StrategyFactory:
     return factory  # type: ignore[no-any-return]
 
 
-def _cause(error: BaseException) -> str:
+def cause(error: BaseException) -> str:
     """``Type: first line of message``, safe for one line whatever the exception does."""
     try:
         lines = str(error).strip().splitlines()
@@ -111,6 +113,15 @@ def _cause(error: BaseException) -> str:
     text = lines[0] if lines else ""
     name = type(error).__name__
     return f"{name}: {text}" if text else name
+
+
+def strategy_name(strategy: object) -> str:
+    """``strategy.name``, or its type's name when reading it fails or gives no string."""
+    try:
+        name = getattr(strategy, "name", None)
+    except Exception:
+        name = None
+    return name if isinstance(name, str) else type(strategy).__name__
 
 
 def build_strategy(
@@ -123,9 +134,11 @@ def build_strategy(
     factory = load_strategy(spec)
     try:
         client = factory(settings, clock=clock, rng=rng)
-    except Exception as error:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # sys.exit() included: the run cannot go on without it
         raise InputError(
-            f"--strategies {spec!r}: the factory failed ({_cause(error)}); it is called as "
+            f"--strategies {spec!r}: the factory failed ({cause(error)}); it is called as "
             "factory(settings, *, clock, rng)"
         ) from None
     if isinstance(client, OwnClient):

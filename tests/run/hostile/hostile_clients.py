@@ -1,5 +1,6 @@
 """Own clients and custom strategies that misbehave, as users' code does."""
 
+import sys
 import time
 
 import requests
@@ -22,6 +23,22 @@ class Raiser:
 
 def raiser(settings, *, clock, rng):
     return Raiser(make_strategy("naive", settings, clock=clock, rng=rng))
+
+
+class Exiting(Raiser):
+    """A custom strategy whose policy calls ``sys.exit(0)`` on its third call."""
+
+    name = "exiting"
+
+    def call(self, request):
+        self.calls += 1
+        if self.calls == 3:
+            sys.exit(0)
+        return self.inner.call(request)
+
+
+def exiting(settings, *, clock, rng):
+    return Exiting(make_strategy("naive", settings, clock=clock, rng=rng))
 
 
 class Own:
