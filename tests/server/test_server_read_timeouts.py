@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import socket
+import threading
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 
+from quotalab.server import read_timeouts
 from quotalab.server.read_timeouts import _ReadDeadline
 from quotalab.server.runner import serve_in_thread
 from server.builders import AUDIENCE
@@ -91,6 +95,46 @@ def test_an_answer_slower_than_the_deadline_and_pipelined_requests_are_not_cut(
             chunk = raw.recv(65536)
             assert chunk, f"closed after {received.count(b'HTTP/1.1 200')} answers"
             received += chunk
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_pipelined_requests_are_all_answered_and_never_queued_without_bound(
+    make_provider: MakeProvider, http: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2,000 requests of 1 KB sent at once on one connection: each answered, in order, and
+    the server never holds more of them queued than one read brings (~256 with 1 KB
+    requests). uvicorn's httptools protocol read on after every answer, queueing a whole
+    read of requests for each one answered: a client pipelining faster than it read its
+    answers made the queue, and the server's memory, grow without bound."""
+    deepest = [0]
+    protocol = read_timeouts.ReadTimeoutHttpToolsProtocol
+    if http == "httptools":
+        assert protocol is not None
+        queue_one = protocol.on_headers_complete  # type: ignore[attr-defined]
+
+        def on_headers_complete(self: Any) -> None:
+            queue_one(self)
+            deepest[0] = max(deepest[0], len(self.pipeline))
+
+        monkeypatch.setattr(protocol, "on_headers_complete", on_headers_complete)
+    n = 2000
+    padding = b"x" * 1000
+    request = b"GET /api/data HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: %s\r\n\r\n" % padding
+    with (
+        serve_in_thread(make_provider(), http=http) as base_url,
+        _connect(base_url) as raw,
+    ):
+        sender = threading.Thread(target=raw.sendall, args=(request * n,), daemon=True)
+        sender.start()
+        received = b""
+        while received.count(b"HTTP/1.1 ") < n:
+            chunk = raw.recv(1 << 20)
+            assert chunk, f"closed after {received.count(b'HTTP/1.1 ')} answers"
+            received += chunk
+        sender.join(WAIT_AT_MOST_S)
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", received)
+    assert statuses == [b"401"] * n  # no token: each one refused, none lost or doubled
+    assert deepest[0] <= 600, deepest[0]
 
 
 class _Timer:

@@ -186,6 +186,12 @@ if importlib.util.find_spec("httptools") is not None:
             if unanswered or self.pipeline or self.transport.is_closing():
                 # uvicorn's own: counts it and starts a queued request.
                 HttpToolsProtocol.on_response_complete(self)
+                if self.pipeline:
+                    # uvicorn resumes reading after every answer, and each read queues
+                    # a whole buffer of pipelined requests: a client that pipelines
+                    # without reading its answers grew the queue (and the server's
+                    # memory) without bound. Reading waits until the queue is empty.
+                    self.flow.pause_reading()
                 if not unanswered and not self.transport.is_closing():
                     self._arm_read_deadline()  # the queued request's body is still coming
                 return
