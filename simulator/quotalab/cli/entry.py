@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -57,10 +58,15 @@ def _usage_line(error: Exception) -> str:
     return f"quotalab: error: {message} (see '{command} --help')"
 
 
+def _aborted() -> NoReturn:
+    typer.echo("quotalab: aborted", err=True)
+    sys.exit(130)
+
+
 def main() -> None:
     """Run the CLI; a ``QuotalabError`` or usage error becomes one line on stderr and exit 2."""
-    _register_commands()
     try:
+        _register_commands()  # most of the start-up: Ctrl-C is likeliest here
         result = app(prog_name="quotalab", standalone_mode=False)
     except QuotalabError as error:
         typer.echo(f"quotalab: error: {error}", err=True)
@@ -70,11 +76,10 @@ def main() -> None:
             sys.exit(2)  # a bare ``quotalab``: the help has been printed already
         typer.echo(_usage_line(error), err=True)
         sys.exit(2)
-    except typer.Abort:
-        typer.echo("quotalab: aborted", err=True)
-        sys.exit(130)
+    except (typer.Abort, KeyboardInterrupt):
+        _aborted()
     # Outside standalone mode click returns typer.Exit's code instead of exiting; typer
     # turns Ctrl-C into Exit(130), which no command raises itself.
     if result == 130:
-        typer.echo("quotalab: aborted", err=True)
+        _aborted()
     sys.exit(result if isinstance(result, int) else 0)
