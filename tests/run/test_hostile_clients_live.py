@@ -85,33 +85,25 @@ def test_every_call_of_misbehaving_clients_is_counted(user_folder: Path) -> None
 
 
 @pytest.mark.live
-def test_call_api_raising_keyboard_interrupt_stops_the_run_in_one_line(
-    user_folder: Path,
+@pytest.mark.parametrize(
+    ("spec", "what"),
+    [
+        ("hostile:interrupted", "call_api raised KeyboardInterrupt"),
+        # sys.exit(0) in a custom strategy must not end its locust user quietly and
+        # leave a report of the calls before it.
+        ("hostile:exiting", "the strategy raised SystemExit"),
+    ],
+)
+def test_ctrl_c_or_sys_exit_in_the_users_code_stops_the_run_in_one_line(
+    user_folder: Path, spec: str, what: str
 ) -> None:
     done = quotalab(
-        "run", "--strategies", "hostile:interrupted,naive", "--duration", "2s", "--users", "2",
+        "run", "--strategies", f"{spec},naive", "--duration", "2s", "--users", "2",
         cwd=user_folder, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2, done.stdout + done.stderr
     (line,) = done.stderr.strip().splitlines()
-    assert line == (
-        "quotalab: error: hostile:interrupted: call_api raised KeyboardInterrupt; the run stopped"
-    )
-
-
-@pytest.mark.live
-def test_a_strategy_calling_sys_exit_stops_the_run_in_one_line(user_folder: Path) -> None:
-    """``sys.exit(0)`` in a custom strategy's policy must not end its locust user quietly
-    and leave a report of the calls before it: the run stops, exit 2, one line."""
-    done = quotalab(
-        "run", "--strategies", "hostile:exiting,naive", "--duration", "2s", "--users", "2",
-        cwd=user_folder, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 2, done.stdout + done.stderr
-    (line,) = done.stderr.strip().splitlines()
-    assert line == (
-        "quotalab: error: hostile:exiting: the strategy raised SystemExit; the run stopped"
-    )
+    assert line == f"quotalab: error: {spec}: {what}; the run stopped"
 
 
 def children_of(pid: int) -> set[int]:
