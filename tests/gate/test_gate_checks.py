@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 import xml.etree.ElementTree as ET
 
@@ -56,6 +57,32 @@ def test_each_violation_is_reported_with_figure_and_bound(
     assert failed[0].bound == bound
     assert f"= {figure_value}" in failed[0].message
     assert str(bound) in failed[0].message
+
+
+ZERO_TOLERANCE = """
+[strategies."cached+backoff"]
+min_success_ratio = 1
+max_throttled_ratio = 0
+max_token_requests_per_1k_calls = 1
+"""
+
+
+def test_a_shortfall_below_the_reports_precision_still_breaks_a_zero_tolerance_bound() -> None:
+    """1 failed call in 2 M, 1 throttled answer, 1.00001 token requests per 1k calls: rounded
+    to 4 decimals the nearest way they read 1, 0 and 1, and passed bounds they break."""
+    shortfall = measured(
+        api_calls=2_000_000, api_ok=1_999_999, token_requests=2_000, throttled_429=1
+    )
+    shortfall = dataclasses.replace(shortfall, token_requests=2_001)
+    results = check_thresholds(document(cached_backoff=shortfall), thresholds(ZERO_TOLERANCE))
+    assert [r.name for r in results if not r.passed] == [
+        "min_success_ratio",
+        "max_throttled_ratio",
+        "max_token_requests_per_1k_calls",
+    ]
+    exact = measured(api_calls=2_000_000, api_ok=2_000_000, token_requests=2_000)
+    passed = check_thresholds(document(cached_backoff=exact), thresholds(ZERO_TOLERANCE))
+    assert all(r.passed for r in passed)
 
 
 def test_extra_bounds_on_tokens_and_quota_days() -> None:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from report_samples import META, cached, naive
 
 from quotalab.errors import InputError
+from quotalab.report.figures import rounded_worse
 from quotalab.report import (
     QuotaPlan,
     StrategyMeasurements,
@@ -40,6 +41,18 @@ def test_counts_ratios_and_percentiles_follow_their_definitions() -> None:
     assert figures.p99_ms == nearest_rank(samples, 99)
     assert figures.throttled_429 == measured.throttled_429
     assert figures.tokens_issued == measured.tokens_issued
+
+
+@given(
+    st.floats(min_value=0, max_value=1e12, allow_nan=False),
+    st.sampled_from(["higher", "lower"]),
+)
+def test_figures_are_rounded_towards_their_worse_side(value: float, worse: str) -> None:
+    shown = rounded_worse(value, worse)
+    assert shown is not None
+    assert abs(shown - value) < 1.0001e-4 * max(1.0, value / 1e11)  # one step at most
+    assert (shown >= value) if worse == "higher" else (shown <= value)
+    assert rounded_worse(shown, worse) == shown  # a figure at the precision stays put
 
 
 def test_calls_attempted_are_the_denominator_when_a_producer_knows_them() -> None:

@@ -2,7 +2,10 @@
 
 Every float is rounded to ``DIGITS`` decimal places here, once, so the JSON,
 the tables and the gate all read the same numbers and a deterministic producer
-gets byte-identical output.
+gets byte-identical output. A figure a gate may bound is rounded towards its
+worse side (``rounded_worse``): 52 failed calls in 2 M never read as a success
+ratio of 1, so a bound with no tolerance (``min_success_ratio = 1``,
+``max_throttled_ratio = 0``) fails as the exact figure would.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 
 from quotalab.errors import InputError
 from quotalab.report.day_projection import SECONDS_PER_DAY, Agreement, DayProjection
@@ -34,6 +38,21 @@ PROJECTION_BASIS = "tokens_issued"
 def rounded(value: float | None) -> float | None:
     """Round a figure to the report's precision; ``None`` stays ``None``."""
     return None if value is None else round(float(value), DIGITS)
+
+
+_QUANTUM = Decimal(1).scaleb(-DIGITS)
+_EXACT = Context(prec=400)  # digits enough for any finite float at the precision
+
+
+def rounded_worse(value: float | None, worse: str) -> float | None:
+    """``rounded``, but towards the ``worse`` side ("higher" or "lower"): a gate bound the
+    exact figure breaks is broken by the rounded one too. Rounded as written in decimal
+    (``repr``), so a figure already at the precision (0.9999) stays what it is."""
+    if value is None or not math.isfinite(value):
+        return value
+    how = ROUND_CEILING if worse == "higher" else ROUND_FLOOR
+    exact = Decimal(repr(float(value)))
+    return float(exact.quantize(_QUANTUM, rounding=how, context=_EXACT))
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
@@ -101,11 +120,11 @@ def project(
     days_left = quota / per_day if within and per_day and quota else None
     return Projection(
         basis=PROJECTION_BASIS,
-        tokens_per_day=rounded(per_day),
-        tokens_per_month=rounded(per_month),
+        tokens_per_day=rounded_worse(per_day, "higher"),
+        tokens_per_month=rounded_worse(per_month, "higher"),
         monthly_quota=quota,
-        quota_used_per_month=rounded(quota_share),
-        days_until_quota_exhausted=rounded(days_left),
+        quota_used_per_month=rounded_worse(quota_share, "higher"),
+        days_until_quota_exhausted=rounded_worse(days_left, "lower"),
         quota_exhausted_within_month=within,
         method=day.method if day else "linear",
         note=day.note if day else "tokens issued over the run, extrapolated linearly",
@@ -197,17 +216,21 @@ def figures_of(name: str, measured: StrategyMeasurements, plan: QuotaPlan) -> St
         api_ok=measured.api_ok,
         token_requests=measured.token_requests,
         tokens_issued=measured.tokens_issued,
-        token_requests_per_1k_calls=rounded(None if per_call is None else per_call * 1000),
+        token_requests_per_1k_calls=rounded_worse(
+            None if per_call is None else per_call * 1000, "higher"
+        ),
         throttled_429=measured.throttled_429,
         forbidden_403_99=measured.forbidden_403_99,
         throttled_4xx=measured.throttled_4xx,
         auth_failures_401_403=measured.auth_failures_401_403,
         faults_503=measured.faults_503,
-        throttled_ratio=rounded(ratio(throttled, measured.api_calls + measured.token_requests)),
-        success_ratio=rounded(ratio(calls_ok, calls)),
-        p50_ms=rounded(latency.p50_ms) if latency else None,
-        p95_ms=rounded(latency.p95_ms) if latency else None,
-        p99_ms=rounded(latency.p99_ms) if latency else None,
+        throttled_ratio=rounded_worse(
+            ratio(throttled, measured.api_calls + measured.token_requests), "higher"
+        ),
+        success_ratio=rounded_worse(ratio(calls_ok, calls), "lower"),
+        p50_ms=rounded_worse(latency.p50_ms, "higher") if latency else None,
+        p95_ms=rounded_worse(latency.p95_ms, "higher") if latency else None,
+        p99_ms=rounded_worse(latency.p99_ms, "higher") if latency else None,
         duration_s=round(float(measured.duration_s), DIGITS),
         projection=project(
             measured.tokens_issued, measured.duration_s, plan, measured.day, measured.simulated
