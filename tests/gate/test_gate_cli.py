@@ -71,6 +71,13 @@ def test_junit_file_is_written_even_when_failing(
     assert root.get("tests") == "4" and root.get("failures") == "1"
 
 
+HOSTILE_BASELINES = {
+    "NaN in the baseline": '"token_requests_per_1k_calls": NaN',
+    "Infinity in the baseline": '"token_requests_per_1k_calls": Infinity',
+    "1e400 in the baseline": '"token_requests_per_1k_calls": 1e400',  # infinity to json.loads
+}
+
+
 def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Path]:
     """Arguments for one kind of unusable input."""
     thresholds = tmp_path / "t.toml"
@@ -122,6 +129,28 @@ def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Pa
         empty = dict(data, strategies={})
         baseline = write_json(tmp_path / "empty.json", empty)
         return [report, "--thresholds", files["thresholds"], "--baseline", baseline]
+    elif case in HOSTILE_BASELINES:  # what json.loads reads as a number that is none
+        text = report.read_text().replace(
+            '"token_requests_per_1k_calls": 1.0', HOSTILE_BASELINES[case]
+        )
+        assert text != report.read_text()
+        (tmp_path / "b.json").write_text(text)
+        return [report, "--thresholds", files["thresholds"], "--baseline", tmp_path / "b.json"]
+    elif case == "report nested 100,000 deep":
+        (tmp_path / "r.json").write_text("[" * 100_000 + "]" * 100_000)
+        return [tmp_path / "r.json", "--thresholds", files["thresholds"]]
+    elif case == "report nested 70 deep":  # within the parser's recursion, past the checks'
+        (tmp_path / "r.json").write_text('{"a":' * 70 + "1" + "}" * 70)
+        return [tmp_path / "r.json", "--thresholds", files["thresholds"]]
+    elif case == "5,000-digit integer in the report":
+        (tmp_path / "r.json").write_text('{"schema_version": ' + "9" * 5000 + "}")
+        return [tmp_path / "r.json", "--thresholds", files["thresholds"]]
+    elif case == "thresholds nested 100,000 deep":
+        thresholds.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+        return [report, "--thresholds", thresholds]
+    elif case == "5,000-digit integer in the thresholds":
+        thresholds.write_text('[strategies."cached+backoff"]\nmax_p95_ms = ' + "9" * 5000 + "\n")
+        return [report, "--thresholds", thresholds]
     elif case == "unknown option":
         return [report, "--thresholds", files["thresholds"], "--bogus"]
     elif case == "missing thresholds option":
@@ -150,6 +179,12 @@ def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Pa
         "option value of the wrong type",
         "unknown option",
         "missing thresholds option",
+        *HOSTILE_BASELINES,
+        "report nested 100,000 deep",
+        "report nested 70 deep",
+        "5,000-digit integer in the report",
+        "thresholds nested 100,000 deep",
+        "5,000-digit integer in the thresholds",
     ],
 )
 def test_unusable_input_exits_2_with_one_line(

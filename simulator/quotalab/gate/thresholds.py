@@ -12,13 +12,13 @@
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from quotalab.errors import ConfigError
 from quotalab.gate.gated_figures import FIGURES
+from quotalab.user_files import UnusableText, read_toml
 
 Kind = Literal["max", "min"]
 
@@ -97,11 +97,11 @@ def load_thresholds(path: Path | str) -> Thresholds:
     """Read a thresholds TOML file; ConfigError for a missing, unreadable or bad file."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = read_toml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(str(path), "", "thresholds file not found") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(str(path), "", f"cannot read thresholds ({error})") from None
-    except tomllib.TOMLDecodeError as error:
+    except UnusableText as error:
         raise ConfigError(str(path), "", f"not valid TOML ({error})") from None
     return parse_thresholds(data, str(path))

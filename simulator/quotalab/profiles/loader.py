@@ -10,7 +10,6 @@ the offending key.
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from quotalab.errors import ConfigError
 from quotalab.profiles.profile_model import ProviderConfig
 from quotalab.profiles.schema import ConfigReader, fault_from_json
+from quotalab.user_files import UnusableText, read_toml
 
 BUILTIN_PROFILES = ("auth0", "twitter", "entra", "okta")
 __all__ = ["BUILTIN_PROFILES", "fault_from_json", "load_config"]
@@ -25,8 +25,8 @@ __all__ = ["BUILTIN_PROFILES", "fault_from_json", "load_config"]
 
 def _read_toml(text: str, source: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        return read_toml(text)
+    except UnusableText as error:
         raise ConfigError(source, "", f"not valid TOML ({error})") from None
 
 

@@ -17,6 +17,7 @@ import jsonschema
 from quotalab.errors import InputError
 from quotalab.report.day_projection import Agreement
 from quotalab.report.values import Report, StrategyFigures
+from quotalab.user_files import UnusableText, read_json
 
 SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "report-v1.json"
@@ -154,7 +155,7 @@ def load_report(path: Path | str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: cannot read report ({error})") from None
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+        document = read_json(text)
+    except UnusableText as error:
+        raise InputError(f"{path}: not valid JSON ({error})") from None
     return validate_document(document, str(path))
