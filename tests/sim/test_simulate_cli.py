@@ -105,13 +105,29 @@ def test_simulate_writes_the_report_files_and_prints_the_table(tmp_path: Path) -
         (("--traffic", "steady"), "expected one of constant, poisson, diurnal, burst"),
         (("--strategies", "lazy"), "unknown strategy 'lazy'"),
         (("--clients", "0"), "--clients must be >= 1"),
-        (("--rate", "-1"), "--rate must be a positive number"),
+        (("--rate", "-1"), "--rate -1 is impossible; calls per second per client"),
+        (("--rate", "nan"), "--rate nan is impossible"),
+        (("--rate", "1e9"), "--rate 1e+09 is impossible"),
+        (("--duration", "100000000d"), "is impossible; use up to 366 days"),
+        (("--clients", "10000000"), "at most 100,000 workers in all"),
+        (("--clients", "100", "--workers-per-client", "1001"), "at most 100,000 workers in all"),
+        (("--latency-ms", "nan"), "--latency-ms nan is impossible; use 0 to 60000"),
+        (("--latency-ms", "inf"), "--latency-ms inf is impossible"),
+        (("--latency-ms", "-1"), "--latency-ms -1 is impossible"),
+        (("--config", "deep.toml"), "not valid TOML (nested more than 64 deep)"),
+        (("--config", "long.toml"), "not valid TOML (Exceeds the limit (4300 digits)"),
+        (("--faults", "deep.json"), "not JSON (nested more than 64 deep)"),
+        (("--faults", "nan.json"), "not JSON (NaN is not a number quotalab accepts"),
         (("--jobs", "-1"), "--jobs must be >= 0 (0: one per CPU), got -1"),
     ],
 )
 def test_bad_options_get_one_line_and_exit_2(
     tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
+    (tmp_path / "deep.toml").write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    (tmp_path / "long.toml").write_text("[limits.oauth_token]\nburst = " + "9" * 5000 + "\n")
+    (tmp_path / "deep.json").write_text('{"a":' * 70 + "1" + "}" * 70)
+    (tmp_path / "nan.json").write_text('{"endpoints": {"token": {"error_rate": NaN}}}')
     done = quotalab("simulate", "--duration", "1m", *args, cwd=tmp_path)
     assert done.returncode == 2
     assert message in done.stderr
@@ -286,6 +302,51 @@ class YieldingOnClose(ClientStrategy):
 def yielding_on_close(settings, *, clock, rng):
     return YieldingOnClose("yielding-on-close", settings, token=TokenPolicy(),
                            retry=RetryPolicy(), clock=clock, rng=rng)
+
+
+class Mislabelled:  # a token for every API call, its request labelled "api"
+    name = "mislabelled"
+
+    def __init__(self, settings):
+        from quotalab.strategies.client_settings import token_request
+
+        self.token_request = token_request(settings)
+
+    def call(self, request):
+        from quotalab import Send
+        from quotalab.strategies.client_settings import with_bearer
+
+        answer = yield Send(self.token_request, "api")
+        return (yield Send(with_bearer(request, answer.json()["access_token"]), "api"))
+
+
+def mislabelled(settings, *, clock, rng):
+    return Mislabelled(settings)
+
+
+class Garbage(ClientStrategy):  # a flow that yields or returns what is no action or answer
+    def call(self, request, **progress):
+        from quotalab import Send, Sleep
+
+        kind = self.name
+        if kind == "returns-status":
+            yield Sleep(0.01)
+            return 200
+        yield {"sends-no-request": Send(42, "api"), "sleeps-text": Sleep("1"),
+               "sleeps-none": Sleep(None)}[kind]
+
+
+def garbage(kind):
+    def factory(settings, *, clock, rng):
+        return Garbage(kind, settings, token=TokenPolicy(), retry=RetryPolicy(),
+                       clock=clock, rng=rng)
+    return factory
+
+
+returns_status = garbage("returns-status")
+sends_no_request = garbage("sends-no-request")
+sleeps_text = garbage("sleeps-text")
+sleeps_none = garbage("sleeps-none")
 
 
 def exiting_factory(settings, *, clock, rng):
@@ -530,15 +591,39 @@ def test_a_strategy_calling_sys_exit_fails_the_run(
     assert not (tmp_path / "out" / "report.json").exists()
 
 
-def test_a_flow_that_will_not_close_is_a_failed_call(tmp_path: Path) -> None:
+def test_requests_are_counted_as_the_provider_takes_them_not_by_their_label(
+    tmp_path: Path,
+) -> None:
+    """A token request a custom strategy sends as "api" is a token request, as a live
+    server counts it: 1,000 per 1,000 calls, not 0 and a quota that lasts forever."""
+    (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
+    done = quotalab(
+        "simulate", "--clients", "1", "--duration", "2m",
+        "--strategies", "naive,own_strategy:mislabelled", "--out", "out", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))["strategies"]
+    own, naive = figures["own_strategy:mislabelled"], figures["naive"]
+    assert own["calls"] == naive["calls"] > 0
+    for name in ("token_requests", "tokens_issued", "api_calls", "token_requests_per_1k_calls"):
+        assert own[name] == naive[name], name
+
+
+@pytest.mark.parametrize(
+    "factory",
+    ["yielding_on_close", "returns_status", "sends_no_request", "sleeps_text", "sleeps_none"],
+)
+def test_a_flow_yielding_or_returning_garbage_fails_its_calls(tmp_path: Path, factory: str) -> None:
+    """Garbage out of a flow, and a flow that will not close after it: failed calls of
+    type TypeError, never a traceback that ends the run."""
     (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
     done = quotalab(
         "simulate", "--clients", "2", "--duration", "1m",
-        "--strategies", "own_strategy:yielding_on_close", "--out", "out", cwd=tmp_path,
+        "--strategies", f"own_strategy:{factory}", "--out", "out", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
-    figures = report["strategies"]["own_strategy:yielding_on_close"]
+    figures = report["strategies"][f"own_strategy:{factory}"]
     assert figures["calls"] > 0 and figures["calls_ok"] == 0
     (failure,) = figures["failures"]
     assert failure["reason"] == "TypeError" and failure["calls"] == figures["calls"]

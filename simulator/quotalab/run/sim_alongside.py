@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from quotalab.errors import InputError
 from quotalab.report.day_projection import Agreement, compare_with_simulation, project_day
 from quotalab.run.orchestrate import RunResult
 from quotalab.run.settings import RunSettings
@@ -112,7 +113,12 @@ def simulate_alongside(
         if on_start is not None:
             on_start(name)
         try:
-            simulated = _simulated_tokens(sim_settings_for(settings, name), name, budget_s, wall)
+            sim = sim_settings_for(settings, name)
+        except InputError as error:  # a load past what a simulation takes (--rate 1e5 a client)
+            skipped[name] = f"the load cannot be simulated ({error})"
+            continue
+        try:
+            simulated = _simulated_tokens(sim, name, budget_s, wall)
         except _OverBudget:
             skipped[name] = (
                 f"a simulated day would take more than {budget_s:g} s here "
@@ -120,7 +126,7 @@ def simulate_alongside(
             )
             continue
         counts = figures.counts
-        delivered = (counts.calls if figures.calls_known else counts.api_calls) / asked_calls
+        delivered = counts.calls / asked_calls
         agreements[name] = compare_with_simulation(
             project_day(observation), simulated, caches_of(settings), min(delivered, 1.0)
         )

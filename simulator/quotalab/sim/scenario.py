@@ -9,7 +9,7 @@ workers each; workers of one client share one token cache unless
 from __future__ import annotations
 
 import dataclasses
-import json
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,10 +35,19 @@ from quotalab.strategies.client_settings import ClientSettings
 from quotalab.strategies.messages import Strategy
 from quotalab.strategies.own_client import OwnClient, build_strategy
 from quotalab.strategies.profile_client import client_settings_for
+from quotalab.user_files import read_json
 from quotalab.wire import HttpRequest
 
 BASE_URL = "http://quotalab.sim"
 API_PATHS = {"jwt_api": 0, "bearer_api": 1}
+
+
+MAX_WORKERS = 100_000
+"""Workers (clients x workers per client) a simulation may hold: each is an object, and
+a million of them is memory a machine may not have."""
+MAX_RATE = 100_000.0  # calls per second per client
+MAX_DURATION_S = 366 * 86_400.0  # a year of quota, and a day to spare
+MAX_LATENCY_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +74,23 @@ class SimSettings:
             raise InputError(f"--clients must be >= 1, got {self.clients}")
         if self.workers_per_client < 1:
             raise InputError(f"--workers-per-client must be >= 1, got {self.workers_per_client}")
-        if self.latency_s < 0:
-            raise InputError(f"latency must be >= 0 s, got {self.latency_s}")
+        if self.clients * self.workers_per_client > MAX_WORKERS:
+            raise InputError(
+                f"--clients {self.clients} x --workers-per-client {self.workers_per_client} "
+                f"is impossible; at most {MAX_WORKERS:,} workers in all"
+            )
+        if not (math.isfinite(self.rate) and 0 < self.rate <= MAX_RATE):
+            raise InputError(
+                f"--rate {self.rate:g} is impossible; calls per second per client, "
+                f"> 0 and <= {MAX_RATE:g}"
+            )
+        if not (math.isfinite(self.duration_s) and 0 < self.duration_s <= MAX_DURATION_S):
+            raise InputError(f"--duration {self.duration_s:g}s is impossible; use up to 366 days")
+        if not (math.isfinite(self.latency_s) and 0 <= self.latency_s <= MAX_LATENCY_S):
+            raise InputError(
+                f"--latency-ms {self.latency_s * 1000:g} is impossible; use 0 to "
+                f"{MAX_LATENCY_S * 1000:g}"
+            )
         if not self.drain_s >= 0:
             raise InputError(f"drain must be >= 0 s, got {self.drain_s}")
         if not self.strategies:
@@ -238,9 +262,9 @@ def load_faults(provider: MockProvider, path: str | Path | None) -> None:
     if path is None:
         return
     try:
-        document = json.loads(Path(path).read_text("utf-8"))
+        document = read_json(Path(path).read_text("utf-8"))
     except OSError as error:
         raise InputError(f"--faults {path}: cannot be read ({error.strerror})") from None
-    except ValueError as error:
+    except ValueError as error:  # UnusableText, or text that is not UTF-8
         raise InputError(f"--faults {path}: not JSON ({error})") from None
     provider.set_faults(document)
