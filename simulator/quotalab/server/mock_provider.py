@@ -115,6 +115,13 @@ class MockProvider(Admission):
 
     # -- public API -------------------------------------------------------
 
+    def purpose_of(self, request: HttpRequest) -> str:
+        """What this provider counts ``request`` as: "token" at a token endpoint, else
+        "api" (whatever the client that sent it calls it)."""
+        incoming = read_request(request)
+        endpoint = self.routes.get((incoming.method, incoming.path))
+        return "token" if endpoint is not None and endpoint.kind in _TOKEN_FLOWS else "api"
+
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer ``request`` (absolute or path-only URL)."""
         return self.respond(request).response

@@ -80,6 +80,11 @@ def _exited(call: Call, where: str, error: BaseException) -> StrategyExit:
     )
 
 
+def _is_seconds(value: object) -> bool:
+    """Whether ``value`` is a number of seconds a flow may sleep (NaN and below 0: none)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _raising(error: Exception) -> Flow:
     """A flow that fails with ``error`` as soon as it is stepped."""
     raise error
@@ -128,6 +133,7 @@ class Engine(CallAccounting):
         width = width_s if width_s is not None else bucket_width_s(duration_s)
         self._start_accounting(BucketSeries(self.start, duration_s, width))
         self._waiting: dict[int, tuple[object, list[Call]]] = {}
+        self._purposes: dict[tuple[str, str, str], str] = {}  # ``_counted_as``, by request
         self._script: ScriptedCalls | None = None
         self._retries: ScriptedRetries | None = None  # backoff calls, in herds
         # Per group: the script's ``start`` that plays its calls (``_player_of``).
@@ -261,6 +267,20 @@ class Engine(CallAccounting):
         call = Call(flow, worker, t)
         self._step(call, None, t)
 
+    def _counted_as(self, action: Send) -> str:
+        """The purpose ``action``'s request is counted under: what the provider takes it
+        for, as a live server counts it, not the label a custom strategy gave it (a token
+        request sent as "api" must not leave the token count at 0)."""
+        key = (action.request.method, action.request.url, action.purpose)
+        counted = self._purposes.get(key)
+        if counted is None:
+            purpose_of = getattr(self.provider, "purpose_of", None)
+            counted = action.purpose if purpose_of is None else purpose_of(action.request)
+            if len(self._purposes) >= 4096:
+                self._purposes.clear()
+            self._purposes[key] = counted
+        return counted
+
     def _player_of(self, group: CacheGroup) -> Callable[[Worker, float], bool] | None:
         """The script's ``start`` that plays the calls of ``group`` from their arrival
         (it may still decline one); None: their flows play them, event by event."""
@@ -308,7 +328,12 @@ class Engine(CallAccounting):
             try:
                 action = call.flow.send(reply)
             except StopIteration as stop:
-                self._finish(call, stop.value, t, None)
+                value = stop.value
+                if value is None or isinstance(value, HttpResponse):
+                    self._finish(call, value, t, None)
+                else:  # a custom strategy's bug: a failed call, not a crashed run
+                    error = TypeError(f"the flow returned {value!r}: expected an HttpResponse")
+                    self._finish(call, None, t, error)
                 action = None
             except Exception as error:  # a StrategyError, or a custom strategy's own
                 self._finish(call, None, t, error)
@@ -322,7 +347,7 @@ class Engine(CallAccounting):
             if action is None:
                 return
             what = type(action)
-            if what is Send:
+            if what is Send and isinstance(action.request, HttpRequest):  # type: ignore[union-attr]
                 assert isinstance(action, Send)
                 delay = self.latency_s
                 if self._respond is not None:
@@ -335,12 +360,12 @@ class Engine(CallAccounting):
                 history.append((purpose, t, response))
                 if purpose == "api" and len(history) == 1:
                     call.only_api = action.request
-                self.account_send(call, call.worker, purpose, response, t)
+                self.account_send(call, call.worker, self._counted_as(action), response, t)
                 if delay > 0:
                     self.queue.push(t + delay, RESUME, call, response)
                     return
                 reply = response
-            elif what is Sleep:
+            elif what is Sleep and _is_seconds(action.seconds):  # type: ignore[union-attr]
                 assert isinstance(action, Sleep)
                 self.queue.push(t + max(0.0, action.seconds), RESUME, call, None)
                 return
@@ -361,7 +386,7 @@ class Engine(CallAccounting):
                     raise
                 except BaseException as error:
                     raise _exited(call, "its flow", error) from None
-                expected = "expected Send, Sleep or AwaitRefresh"
+                expected = "expected Send of an HttpRequest, Sleep of seconds, or AwaitRefresh"
                 self._finish(call, None, t, TypeError(f"the flow yielded {action!r}: {expected}"))
                 self._wake(t)  # closing it may have ended its claim on a token refresh
                 return

@@ -58,6 +58,10 @@ class FastProvider(FastApi):
     def handle(self, request: HttpRequest) -> HttpResponse:
         return self.respond(request).response
 
+    def purpose_of(self, request: HttpRequest) -> str:
+        """``MockProvider.purpose_of``: what the provider counts ``request`` as."""
+        return self.provider.purpose_of(request)
+
     def respond(self, request: HttpRequest) -> ProviderReply:
         """Answer ``request`` and say how much latency to inject first."""
         entry = self._token_plans.get(id(request))
