@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from quotalab.gate.checks import check_evidence
 from quotalab.outcomes import ClientTally
-from quotalab.report import TimeSeries
+from quotalab.report import RunMeta, TimeSeries, build_report, to_document
 from quotalab.run.live_measurements import count_flows, disagreements, figures_of, server_totals
 from quotalab.run.live_tally import Tally
 from quotalab.run.reporting import measurements_of
 
 START = 1_800_000_000.0
+META = RunMeta(mode="live", profile="auth0", scenario="steady", generated_at="2025-01-01T00:00:00Z")
 
 SERVER = {
     "token_requests": 3,
@@ -55,11 +57,19 @@ def test_without_server_counts_the_client_tally_stands_alone() -> None:
 
 def test_calls_cut_off_at_stop_are_attempted_calls_that_did_not_succeed() -> None:
     counts = ClientTally()
-    assert count_flows(counts, {"ok": 361, "ThrottledError": 89, "abandoned": 4})
+    count_flows(counts, {"ok": 361, "ThrottledError": 89, "abandoned": 4})
     assert (counts.calls, counts.ok, counts.failed) == (454, 361, 93)
     assert counts.errors == {"ThrottledError": 89, "abandoned": 4}
-    assert count_flows(ClientTally(), {"abandoned": 3})
-    assert not count_flows(ClientTally(), {})
+
+
+def test_a_call_that_never_ended_is_no_call_whatever_the_server_saw() -> None:
+    """A call_api that hangs after its requests reached the server: the report says no
+    call was made (so every gate fails it), not the server's 2 API requests as 2 calls."""
+    server = {**SERVER, "token_requests": 1, "tokens_issued": 1, "api_calls": 2, "api_ok": 2}
+    measured = measurements_of(figures_of("hangs:factory", Tally(), server, START, 2.0))
+    assert (measured.calls, measured.calls_ok, measured.api_calls) == (0, 0, 2)
+    report = build_report(META, {"hangs:factory": measured})
+    assert [r.name for r in check_evidence(to_document(report))] == ["made_calls"]
 
 
 def test_per_1k_calls_divides_by_every_call_that_made_the_requests() -> None:

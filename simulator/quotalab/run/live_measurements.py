@@ -54,7 +54,6 @@ class Figures:
     series: TimeSeries
     throttled_flows: dict[str, int]
     first_messages: dict[str, str]
-    calls_known: bool
     source: str  # "server" or "client": where the request counts came from
     series_source: str  # "server" or "client": where the per-second series came from
     client_counts: dict[str, int] = field(default_factory=dict)
@@ -83,21 +82,17 @@ def series_of(tally: Tally, started_s: float, duration_s: float) -> TimeSeries:
 ABANDONED_MESSAGE = "cut off when the run stopped, while waiting to retry"
 
 
-def count_flows(counts: ClientTally, flows: Mapping[str, int]) -> bool:
-    """Count attempted calls into ``counts``; False when there was none (calls unknown).
+def count_flows(counts: ClientTally, flows: Mapping[str, int]) -> None:
+    """Count attempted calls into ``counts``, by how each ended.
 
     A call cut off when the run stopped (``abandoned``: it was sleeping before
     a retry) was attempted, and its requests are in the server's counts: it
     counts as a call that did not succeed, so every per-call figure divides
     the requests by the calls that made them (docs/reports.md).
     """
-    attempted = False
     for ending, n in flows.items():
-        if n <= 0:
-            continue
-        attempted = True
-        counts.count_call(None if ending == "ok" else ending, n)
-    return attempted
+        if n > 0:
+            counts.count_call(None if ending == "ok" else ending, n)
 
 
 def tally_counts(tally: Tally) -> ClientTally:
@@ -150,7 +145,9 @@ def figures_of(
             counts.faults_503 += _transport_errors(tally)
     else:
         counts = seen
-    calls_known = count_flows(counts, tally.flows)
+    # quotalab's locust user records every call that ends, so these are the calls: none
+    # ended is none made (a call_api that never returns), never the server's API requests.
+    count_flows(counts, tally.flows)
     first_messages = dict(tally.first_messages)
     if tally.flows.get(ABANDONED, 0) > 0:
         first_messages.setdefault(ABANDONED, ABANDONED_MESSAGE)
@@ -168,7 +165,6 @@ def figures_of(
         series=series,
         throttled_flows=dict(tally.throttled_flows),
         first_messages=first_messages,
-        calls_known=calls_known,
         source="server" if server is not None else "client",
         series_source="server" if server_series is not None else "client",
         client_counts={name: getattr(seen, name) for name in COMPARED} if sent_itself else {},

@@ -45,7 +45,6 @@ def measurements_of(
         duration_s=figures.duration_s,
         latency_histogram_ms=figures.latency_histogram,
         series=figures.series,
-        calls_known=figures.calls_known,
         failures=failures_of(figures.counts, figures.throttled_flows, figures.first_messages),
     )
     day = None if observation is None else project_day(observation)
