@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from report_samples import META, both, cached
 from rich.console import Console
 
 from quotalab.clock import VirtualClock
+from quotalab.errors import InputError
 from quotalab.report import (
     StrategyMeasurements,
     TimeSeries,
@@ -131,6 +133,28 @@ def test_write_report_and_latest_link(tmp_path: Path) -> None:
     assert link == tmp_path / "latest"
     assert link.is_symlink() and link.resolve() == second.resolve()
     assert (link / "report.json").read_text() == paths.json.read_text()
+
+
+@pytest.mark.parametrize("kind", ["directory", "file"])
+def test_a_latest_that_is_not_our_link_stops_the_run_before_it_starts(
+    tmp_path: Path, kind: str
+) -> None:
+    """An unpacked CI artifact holds ``latest/`` as a real directory: the run refuses it
+    before any load, in one line, and never leaves a stale report there for a gate."""
+    latest = tmp_path / "latest"
+    if kind == "directory":
+        latest.mkdir()
+        (latest / "report.json").write_text("{}")
+    else:
+        latest.write_text("")
+    with pytest.raises(InputError, match=f"latest: a {kind}, not the link to the latest run"):
+        run_directory(tmp_path, "steady", VirtualClock())
+    assert [p.name for p in tmp_path.iterdir()] == ["latest"]  # no run directory made
+    run_dir = tmp_path / "20250101-000000-steady"
+    run_dir.mkdir()
+    with pytest.raises(InputError, match="not the link to the latest run"):
+        point_latest(run_dir)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["20250101-000000-steady", "latest"]
 
 
 def test_terminal_prints_user_names_literally() -> None:

@@ -57,6 +57,7 @@ def run_directory(reports_root: Path | str, scenario: str, clock: Clock) -> Path
     stamp = datetime.fromtimestamp(clock.now(), tz=UTC).strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^A-Za-z0-9_.+-]+", "-", scenario).strip("-.") or "run"
     root = Path(reports_root)
+    _check_latest_is_ours(root / LATEST)  # before the run, not after it
     candidate = root / f"{stamp}-{slug}"
     suffix = 2
     while candidate.exists():
@@ -71,13 +72,30 @@ def run_directory(reports_root: Path | str, scenario: str, clock: Clock) -> Path
     return candidate
 
 
+def _check_latest_is_ours(link: Path) -> None:
+    """``InputError`` when ``link`` is a file or directory of the user's (a CI artifact
+    unpacked in place, say), which ``point_latest`` must not replace."""
+    if link.is_symlink() or not link.exists():
+        return
+    kind = "directory" if link.is_dir() else "file"
+    raise InputError(
+        f"{link}: a {kind}, not the link to the latest run that quotalab keeps there; "
+        "move it away or write the reports elsewhere (--out)"
+    )
+
+
 def point_latest(run_dir: Path | str) -> Path:
     """Point ``<parent>/latest`` at ``run_dir`` (a relative symlink, replaced atomically)."""
     run_dir = Path(run_dir)
     link = run_dir.parent / LATEST
+    _check_latest_is_ours(link)  # it may have appeared while the run went on
     temporary = run_dir.parent / f".{LATEST}.{os.getpid()}"
     if temporary.is_symlink() or temporary.exists():
         temporary.unlink()
     temporary.symlink_to(run_dir.name, target_is_directory=True)
-    os.replace(temporary, link)
+    try:
+        os.replace(temporary, link)
+    except OSError as error:
+        temporary.unlink()
+        raise InputError(f"{link}: cannot point it at {run_dir.name} ({error.strerror})") from None
     return link
