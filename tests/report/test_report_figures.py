@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 from report_samples import META, cached, naive
 
 from quotalab.errors import InputError
-from quotalab.report.figures import rounded_worse
 from quotalab.report import (
     QuotaPlan,
     StrategyMeasurements,
     TimeSeries,
     build_report,
 )
+from quotalab.report.figures import rounded_worse
 
 
 def nearest_rank(samples: list[float], percent: float) -> float:
