@@ -122,6 +122,25 @@ status = 503
             "responses.global_limit.headers.x-a",
             "ASCII",
         ),
+        # Numbers that pass a lower bound and then break dates and arithmetic (500s).
+        ("[provider]\nclock_offset_s = 1e12\n", "provider.clock_offset_s", "<= 3.1536e+07"),
+        ("[provider]\nclock_offset_s = -inf\n", "provider.clock_offset_s", "a number >= "),
+        ("[provider]\nclock_offset_s = nan\n", "provider.clock_offset_s", "a finite number"),
+        ("[limits.oauth_token]\nrefill_rate = inf\n", "limits.oauth_token.refill_rate", "finite"),
+        ("[limits.oauth_token]\nrefill_rate = nan\n", "limits.oauth_token.refill_rate", "finite"),
+        ("[provider]\ntoken_lifetime_s = 10000000000\n", "provider.token_lifetime_s", "<= "),
+        ("[limits.oauth_token]\nburst = 10000000000000000\n", "limits.oauth_token.burst", "<= "),
+        # Headers that frame the answer are the server's own.
+        (
+            '[responses.global_limit.headers]\nContent-Length = "61"\n',
+            "responses.global_limit.headers.Content-Length",
+            "a header the server does not set itself",
+        ),
+        (
+            '[responses.global_limit.headers]\ntransfer-encoding = "chunked"\n',
+            "responses.global_limit.headers.transfer-encoding",
+            "a header the server does not set itself",
+        ),
     ],
 )
 def test_broken_config_names_the_file_key_and_expectation(
@@ -143,6 +162,10 @@ def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None
         load_config("auth0", path)
     with pytest.raises(ConfigError, match="cannot be read"):
         load_config("auth0", tmp_path / "absent.toml")
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes(b"# caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"latin1.toml: not UTF-8 text \(byte 5\)"):
+        load_config("auth0", latin1)
 
 
 def test_unknown_builtin_profile() -> None:

@@ -72,6 +72,8 @@ def load_config(
             text = Path(config_path).read_text("utf-8")
         except OSError as error:
             raise ConfigError(user_source, "", f"cannot be read ({error.strerror})") from None
+        except UnicodeDecodeError as error:
+            raise ConfigError(user_source, "", f"not UTF-8 text (byte {error.start})") from None
         user = _read_toml(text, user_source)
         chosen = user.pop("profile", None)
         if chosen is not None:

@@ -45,6 +45,14 @@ __all__ = [
 ]
 
 _KEY_PARTS = ("tenant", "client", "endpoint", "request")
+MAX_NUMBER = 1e9
+"""The largest number a profile may hold (seconds, rates): larger ones overflow the
+dates and arithmetic they feed."""
+MAX_INTEGER = 10**15
+MAX_TOKEN_LIFETIME_S = 10 * 365 * 86_400
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+"""Headers that frame an answer on the wire: the HTTP server sets them, a response's
+``headers`` may not (a second ``content-length`` breaks every client)."""
 _CLIENT_AUTH = ("client_secret_post", "client_secret_basic")
 
 
@@ -81,21 +89,37 @@ class ConfigReader:
         return value
 
     def number(
-        self, table: dict[str, Any], key: str, dotted: str, default: float | None, minimum: float
+        self,
+        table: dict[str, Any],
+        key: str,
+        dotted: str,
+        default: float | None,
+        minimum: float,
+        maximum: float = MAX_NUMBER,
     ) -> float:
         self.read_values.add(dotted)
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
             raise self.fail(dotted, f"a number >= {minimum:g}")
+        if not value <= maximum:  # NaN, infinity, or too large to compute with
+            raise self.fail(dotted, f"a finite number <= {maximum:g}")
         return float(value)
 
     def integer(
-        self, table: dict[str, Any], key: str, dotted: str, default: int | None, minimum: int
+        self,
+        table: dict[str, Any],
+        key: str,
+        dotted: str,
+        default: int | None,
+        minimum: int,
+        maximum: int = MAX_INTEGER,
     ) -> int:
         self.read_values.add(dotted)
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise self.fail(dotted, f"an integer >= {minimum}")
+        if value > maximum:
+            raise self.fail(dotted, f"an integer <= {maximum:,}")
         return value
 
     def boolean(self, table: dict[str, Any], key: str, dotted: str, default: bool) -> bool:
@@ -134,6 +158,12 @@ class ConfigReader:
                 raise self.fail(f"{dotted}.{name}", "a one-line ASCII string")
             if not name.isascii() or not name or any(ch in name for ch in " :\t"):
                 raise self.fail(f"{dotted}.{name}", "a header name (ASCII, no spaces or colons)")
+            if name.lower() in FRAMING_HEADERS:
+                raise self.fail(
+                    f"{dotted}.{name}",
+                    "a header the server does not set itself (it frames each answer: "
+                    f"{', '.join(sorted(FRAMING_HEADERS))} are its own)",
+                )
             out.append((name.lower(), text))
         return tuple(out)
 
@@ -150,12 +180,16 @@ class ConfigReader:
             issuer=self.string(t, "issuer", f"{p}.issuer", ""),
             issuer_path=self.issuer_path(t, p),
             token_signing=token_signing,
-            token_lifetime_s=self.integer(t, "token_lifetime_s", f"{p}.token_lifetime_s", 86400, 1),
+            token_lifetime_s=self.integer(
+                t, "token_lifetime_s", f"{p}.token_lifetime_s", 86400, 1, MAX_TOKEN_LIFETIME_S
+            ),
             include_nbf=self.boolean(t, "include_nbf", f"{p}.include_nbf", False),
             validation_leeway_s=self.number(
                 t, "validation_leeway_s", f"{p}.validation_leeway_s", 0.0, 0.0
             ),
-            clock_offset_s=self.number(t, "clock_offset_s", f"{p}.clock_offset_s", 0.0, -1e9),
+            clock_offset_s=self.number(
+                t, "clock_offset_s", f"{p}.clock_offset_s", 0.0, -MAX_SCHEDULE_S, MAX_SCHEDULE_S
+            ),
             max_body_bytes=self.integer(t, "max_body_bytes", f"{p}.max_body_bytes", 65536, 64),
             limits_enabled=self.boolean(t, "limits_enabled", f"{p}.limits_enabled", True),
             seed=self.integer(t, "seed", f"{p}.seed", 0, 0),
