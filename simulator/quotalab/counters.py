@@ -34,6 +34,11 @@ OTHER_CLIENTS = "other"
 """Where ids beyond ``max_tracked_clients`` are counted together."""
 UNKNOWN_CLIENTS = "unknown"
 """Where the server counts every client id its profile does not configure."""
+ANONYMOUS_CLIENTS = "anonymous"
+"""Where the server counts requests that present no client id."""
+SHARED_ROWS = frozenset({UNKNOWN_CLIENTS, ANONYMOUS_CLIENTS})
+"""Rows of many ids at once: always counted, and never in the place of a real client
+(``max_tracked_clients`` counts the other ids only)."""
 DEFAULT_MAX_TRACKED_CLIENTS = 10_000
 DEFAULT_IDLE_TTL_S = 86_400.0
 
@@ -87,6 +92,7 @@ class MemoryCounters:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._rows: OrderedDict[str, _Row] = OrderedDict()
+        self._shared = 0  # rows of ``SHARED_ROWS`` among them
         self._other: dict[str, int] = {}
 
     def _row_locked(self, client_id: str, now: float) -> _Row | None:
@@ -95,12 +101,18 @@ class MemoryCounters:
         if row is not None:
             self._rows.move_to_end(client_id)
             return row
-        if len(self._rows) >= self.max_tracked_clients:
-            oldest = next(iter(self._rows.values()))
+        if client_id in SHARED_ROWS:
+            self._shared += 1
+        elif len(self._rows) - self._shared >= self.max_tracked_clients:
+            for _ in range(len(SHARED_ROWS) + 1):  # the oldest row that is one id's
+                oldest_id, oldest = next(iter(self._rows.items()))
+                if oldest_id not in SHARED_ROWS:
+                    break
+                self._rows.move_to_end(oldest_id)
             if now - oldest.seen_at < self.idle_ttl_s:
                 return None
-            _, idle = self._rows.popitem(last=False)
-            for name, value in idle.counts.items():
+            del self._rows[oldest_id]
+            for name, value in oldest.counts.items():
                 self._other[name] = self._other.get(name, 0) + value
         row = self._rows[client_id] = _Row(now)
         return row
@@ -145,14 +157,22 @@ class MemoryCounters:
         with self._lock:
             # New containers, not clear(): the memory of a million rows goes back.
             self._rows = OrderedDict()
+            self._shared = 0
             self._other = {}
 
 
 _REDIS_INCR = """
 -- KEYS: set of tracked ids, this id's hash, the hash of other ids
--- ARGV: client id, counter name, amount, max tracked ids, ttl ms
+-- ARGV: client id, counter name, amount, max tracked ids, ttl ms, the shared rows' ids
+-- (always tracked, and not in the place of one id: the cap grows by those present)
 local tracked = redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1
-if not tracked and redis.call('SCARD', KEYS[1]) < tonumber(ARGV[4]) then
+local cap = tonumber(ARGV[4])
+local shared = false
+for i = 6, #ARGV do
+  if ARGV[i] == ARGV[1] then shared = true end
+  cap = cap + redis.call('SISMEMBER', KEYS[1], ARGV[i])
+end
+if not tracked and (shared or redis.call('SCARD', KEYS[1]) < cap) then
   redis.call('SADD', KEYS[1], ARGV[1])
   tracked = true
 end
@@ -286,6 +306,7 @@ class RedisCounters:
         if client_id == OTHER_CLIENTS:
             keys[1] = self._other_key
         args: list[str | int] = [client_id, name, amount, self.max_tracked_clients, self._ttl_ms]
+        args += sorted(SHARED_ROWS)
         self._incr_script(keys=keys, args=args, client=pipe)
 
     def snapshot(self) -> dict[str, dict[str, int]]:

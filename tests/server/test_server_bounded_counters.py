@@ -11,7 +11,14 @@ import tracemalloc
 import httpx
 import pytest
 
-from quotalab.counters import OTHER_CLIENTS, UNKNOWN_CLIENTS, MemoryCounters, RedisCounters
+from quotalab.counters import (
+    ANONYMOUS_CLIENTS,
+    OTHER_CLIENTS,
+    UNKNOWN_CLIENTS,
+    Counters,
+    MemoryCounters,
+    RedisCounters,
+)
 from quotalab.profiles import BUILTIN_PROFILES
 from quotalab.server import MockProvider
 from quotalab.server.asgi import create_app
@@ -117,6 +124,55 @@ def test_an_idle_id_gives_its_place_up_and_its_counts_join_other() -> None:
         "d": {"token_requests": 1},
         OTHER_CLIENTS: {"token_requests": 4},
     }
+
+
+def _shared_rows_take_no_place(counters: Counters) -> None:
+    """With one place, junk ids (unknown) and requests without an id (anonymous) count in
+    their rows and the one real client still gets the place; the next real one: other."""
+    counters.incr(UNKNOWN_CLIENTS, "token_requests")
+    counters.incr(ANONYMOUS_CLIENTS, "token_requests")
+    counters.incr_pair("demo-client", "token_requests", "tokens_issued")
+    counters.incr("second-client", "token_requests")
+    assert counters.snapshot() == {
+        UNKNOWN_CLIENTS: {"token_requests": 1},
+        ANONYMOUS_CLIENTS: {"token_requests": 1},
+        "demo-client": {"token_requests": 1, "tokens_issued": 1},
+        OTHER_CLIENTS: {"token_requests": 1},
+    }
+
+
+def test_unknown_and_anonymous_never_take_a_real_clients_place() -> None:
+    _shared_rows_take_no_place(MemoryCounters(max_tracked_clients=1))
+
+
+def test_an_idle_real_client_gives_its_place_up_past_the_shared_rows() -> None:
+    monotonic = FakeMonotonic()
+    counters = MemoryCounters(max_tracked_clients=1, idle_ttl_s=60.0, monotonic=monotonic)
+    counters.incr(UNKNOWN_CLIENTS, "token_requests")  # the oldest row: not one id's
+    counters.incr("a", "token_requests")
+    monotonic.now_s = 61.0
+    counters.incr("b", "token_requests")  # a idle: b takes its place, unknown stays
+    assert counters.snapshot() == {
+        UNKNOWN_CLIENTS: {"token_requests": 1},
+        "b": {"token_requests": 1},
+        OTHER_CLIENTS: {"token_requests": 1},
+    }
+
+
+@pytest.mark.redis
+def test_unknown_and_anonymous_never_take_a_real_clients_place_in_redis() -> None:
+    from quotalab.limits.redis_store import connect
+    from tests.limits.redis_fixtures import fresh_namespace, open_test_redis, redis_url
+
+    open_test_redis(fresh_namespace()).close()  # skips locally / fails in CI without Redis
+    counters = RedisCounters(
+        connect(redis_url()), namespace=fresh_namespace(), max_tracked_clients=1
+    )
+    try:
+        _shared_rows_take_no_place(counters)
+    finally:
+        counters.reset()
+        counters.close()
 
 
 def test_reset_gives_the_memory_of_many_ids_back(make_provider: MakeProvider) -> None:

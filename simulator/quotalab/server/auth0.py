@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from quotalab.counters import ANONYMOUS_CLIENTS
 from quotalab.profiles.profile_model import EndpointSpec
 from quotalab.server.parsing import Incoming, basic_credentials, bearer_token
 from quotalab.server.request_plans import TokenAsk
@@ -28,7 +29,7 @@ KNOWN_GRANTS = frozenset(
         "urn:ietf:params:oauth:grant-type:jwt-bearer",
     }
 )
-ANONYMOUS = "anonymous"
+ANONYMOUS = ANONYMOUS_CLIENTS
 _MANAGEMENT_MESSAGES = {
     "jwt expired": "Expired token received for JSON Web Token validation",
     "Missing authentication": "Missing authentication",
