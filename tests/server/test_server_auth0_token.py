@@ -267,3 +267,20 @@ def test_refused_credentials_are_counted_for_the_client_presenting_them(
     clients = provider.stats()["clients"]
     assert clients["demo-client"]["token_401"] == 1
     assert clients["web"]["token_403"] == 1
+
+
+def test_audiences_refused_with_403_are_counted_as_token_403(make_provider: MakeProvider) -> None:
+    """Auth0's 403 access_denied for a missing, unknown or ungranted audience: a client
+    misconfigured so shows in the report's 401/403 failures, not as nothing at all."""
+    toml = '[clients.narrow]\nsecret = "s"\naudiences = ["https://other.quotalab.test/"]\n'
+    toml += '[audiences."https://other.quotalab.test/"]\nscopes = []\n'
+    provider = make_provider(toml=toml)
+    refused = [
+        auth0_token_request(audience=None),
+        auth0_token_request(audience="https://elsewhere/"),
+        auth0_token_request("narrow", "s"),  # the demo audience, not granted to it
+    ]
+    assert [provider.handle(request).status for request in refused] == [403, 403, 403]
+    clients = provider.stats()["clients"]
+    assert clients["demo-client"]["token_403"] == 2
+    assert clients["narrow"]["token_403"] == 1

@@ -43,7 +43,8 @@ def with_headers(response: HttpResponse, headers: dict[str, str]) -> HttpRespons
 
 
 def _refused(p: MockProvider, who: str, response: HttpResponse) -> HttpResponse:
-    """A refusal of the client's credentials, counted as ``token_401``/``token_403``."""
+    """A refusal of the client's credentials or of the audience it asked for, counted as
+    ``token_401``/``token_403``."""
     if response.status in (401, 403):
         p.counters.incr(who, f"token_{response.status}")
     return response
@@ -95,13 +96,16 @@ def token(p: MockProvider, ask: TokenAsk, headers: dict[str, str], now: float) -
     if grant_type != "client_credentials":
         return r["unsupported_grant_type"].render({"grant_type": grant_type}, headers)
     audience = fields.get("audience", "")
+    # Auth0's 403 access_denied for an audience the client may not have: refused too.
     if not audience:
-        return r["no_audience"].render(None, headers)
+        return _refused(p, who, r["no_audience"].render(None, headers))
     audience_scopes = p.config.audiences.get(audience)
     if audience_scopes is None:
-        return r["service_not_found"].render({"audience": audience}, headers)
+        return _refused(p, who, r["service_not_found"].render({"audience": audience}, headers))
     if client.audiences and audience not in client.audiences:
-        return r["client_not_authorized"].render({"audience": audience}, headers)
+        return _refused(
+            p, who, r["client_not_authorized"].render({"audience": audience}, headers)
+        )
     allowed = [s for s in client.scopes if s in audience_scopes]
     requested = fields.get("scope")
     granted = allowed if requested is None else [s for s in requested.split() if s in allowed]
