@@ -103,9 +103,7 @@ def token(p: MockProvider, ask: TokenAsk, headers: dict[str, str], now: float) -
     if audience_scopes is None:
         return _refused(p, who, r["service_not_found"].render({"audience": audience}, headers))
     if client.audiences and audience not in client.audiences:
-        return _refused(
-            p, who, r["client_not_authorized"].render({"audience": audience}, headers)
-        )
+        return _refused(p, who, r["client_not_authorized"].render({"audience": audience}, headers))
     allowed = [s for s in client.scopes if s in audience_scopes]
     requested = fields.get("scope")
     granted = allowed if requested is None else [s for s in requested.split() if s in allowed]
