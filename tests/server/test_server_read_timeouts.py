@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -135,6 +136,43 @@ def test_pipelined_requests_are_all_answered_and_never_queued_without_bound(
     statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", received)
     assert statuses == [b"401"] * n  # no token: each one refused, none lost or doubled
     assert deepest[0] <= 600, deepest[0]
+
+
+def _send_quietly(raw: socket.socket, data: bytes) -> None:
+    """``raw.sendall(data)``; the server may close the connection before it is all sent."""
+    with contextlib.suppress(OSError):
+        raw.sendall(data)
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_headers_without_end_are_refused_and_their_connection_closed(
+    make_provider: MakeProvider, http: str
+) -> None:
+    """4 MiB of header lines: a 400 and a closed connection, not a server holding each
+    byte (httptools has no limit of its own: 60 MB of headers took 2 GB)."""
+    endless = b"GET /.well-known/jwks.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    endless += b"X-A: b\r\n" * (1 << 19)
+    with (
+        serve_in_thread(make_provider(), http=http) as base_url,
+        _connect(base_url) as raw,
+    ):
+        sender = threading.Thread(target=_send_quietly, args=(raw, endless), daemon=True)
+        sender.start()
+        received = b""
+        while chunk := raw.recv(65536):
+            received += chunk
+        sender.join(WAIT_AT_MOST_S)
+    assert received.startswith(b"HTTP/1.1 400 "), received[:80]
+    assert not sender.is_alive()
+
+
+def test_headers_within_the_limit_are_read_on_httptools(make_provider: MakeProvider) -> None:
+    headers = {f"x-h{i}": "v" * 90 for i in range(400)}  # ~40 KB, past h11's own 16 KiB
+    with (
+        serve_in_thread(make_provider(), http="httptools") as base_url,
+        httpx.Client(base_url=base_url) as client,
+    ):
+        assert client.get("/.well-known/jwks.json", headers=headers).status_code == 200
 
 
 class _Timer:

@@ -24,6 +24,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 ENV_READ_TIMEOUT_S = "QUOTALAB_READ_TIMEOUT_S"
 DEFAULT_READ_TIMEOUT_S = 10.0
+MAX_HEAD_BYTES = 65_536
+"""How much of a request's line and headers the httptools protocol takes before it
+answers 400 and closes (h11 stops at 16 KiB itself; httptools has no limit, and one
+connection sending headers without end took the server's memory to 2 GB)."""
 
 
 class _ReadDeadline:
@@ -164,10 +168,31 @@ if importlib.util.find_spec("httptools") is not None:
         """uvicorn's httptools protocol plus a per-request read deadline."""
 
         _unanswered = 0  # requests read whole, not answered yet (pipelining)
+        _head_bytes: int | None = None  # bytes read into the head being read; None: none
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             HttpToolsProtocol.connection_made(self, transport)
             self._arm_read_deadline()
+
+        def data_received(self, data: bytes) -> None:
+            head = self._head_bytes
+            if head is not None:  # counted from the read after the head began
+                head += len(data)
+                if head > MAX_HEAD_BYTES:
+                    self._head_bytes = None
+                    self.logger.warning("Request line and headers too large.")
+                    self.send_400_response("Request line and headers too large.")
+                    return
+                self._head_bytes = head
+            HttpToolsProtocol.data_received(self, data)
+
+        def on_message_begin(self) -> None:
+            HttpToolsProtocol.on_message_begin(self)
+            self._head_bytes = 0
+
+        def on_headers_complete(self) -> None:
+            self._head_bytes = None
+            HttpToolsProtocol.on_headers_complete(self)
 
         # Two hooks per request, as on h11: the deadline counts from the previous
         # answer (or the connection), and a request read whole lets it lapse.
