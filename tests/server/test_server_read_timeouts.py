@@ -144,12 +144,29 @@ def _send_quietly(raw: socket.socket, data: bytes) -> None:
         raw.sendall(data)
 
 
-@pytest.mark.parametrize("http", ["h11", "httptools"])
+@pytest.mark.parametrize(
+    ("http", "said"),
+    [
+        ("h11", "Invalid HTTP request received."),
+        ("httptools", "Request line and headers too large."),
+    ],
+)
 def test_headers_without_end_are_refused_and_their_connection_closed(
-    make_provider: MakeProvider, http: str
+    make_provider: MakeProvider, http: str, said: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """4 MiB of header lines: a 400 and a closed connection, not a server holding each
     byte (httptools has no limit of its own: 60 MB of headers took 2 GB)."""
+    protocol = read_timeouts.ReadTimeoutH11Protocol
+    if http == "httptools":
+        protocol = read_timeouts.ReadTimeoutHttpToolsProtocol  # type: ignore[assignment]
+    refusals: list[str] = []
+    refuse = protocol.send_400_response  # type: ignore[attr-defined]
+
+    def send_400_response(self: Any, msg: str) -> None:
+        refusals.append(msg)
+        refuse(self, msg)
+
+    monkeypatch.setattr(protocol, "send_400_response", send_400_response)
     endless = b"GET /.well-known/jwks.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
     endless += b"X-A: b\r\n" * (1 << 19)
     with (
@@ -158,11 +175,12 @@ def test_headers_without_end_are_refused_and_their_connection_closed(
     ):
         sender = threading.Thread(target=_send_quietly, args=(raw, endless), daemon=True)
         sender.start()
-        received = b""
-        while chunk := raw.recv(65536):
-            received += chunk
+        # The answer may be lost to a reset: the server closes with bytes unread.
+        with contextlib.suppress(ConnectionResetError):
+            while raw.recv(65536):
+                pass
         sender.join(WAIT_AT_MOST_S)
-    assert received.startswith(b"HTTP/1.1 400 "), received[:80]
+    assert refusals == [said]
     assert not sender.is_alive()
 
 

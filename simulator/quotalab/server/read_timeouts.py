@@ -169,26 +169,33 @@ if importlib.util.find_spec("httptools") is not None:
 
         _unanswered = 0  # requests read whole, not answered yet (pipelining)
         _head_bytes: int | None = None  # bytes read into the head being read; None: none
+        _heads = 0  # heads begun on this connection: tells one head from the next
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             HttpToolsProtocol.connection_made(self, transport)
             self._arm_read_deadline()
 
         def data_received(self, data: bytes) -> None:
-            head = self._head_bytes
-            if head is not None:  # counted from the read after the head began
-                head += len(data)
-                if head > MAX_HEAD_BYTES:
-                    self._head_bytes = None
-                    self.logger.warning("Request line and headers too large.")
-                    self.send_400_response("Request line and headers too large.")
-                    return
-                self._head_bytes = head
+            # A read is counted when one head was being read before it and still is after
+            # it: all of it was that head. The reads where a head begins or ends are not
+            # (they may carry other requests too), so a head is refused past the limit
+            # and at most two reads (256 KiB each) more.
+            head, heads = self._head_bytes, self._heads
             HttpToolsProtocol.data_received(self, data)
+            if head is None or self._head_bytes is None or self._heads != heads:
+                return
+            head += len(data)
+            if head > MAX_HEAD_BYTES:
+                self._head_bytes = None
+                self.logger.warning("Request line and headers too large.")
+                self.send_400_response("Request line and headers too large.")
+                return
+            self._head_bytes = head
 
         def on_message_begin(self) -> None:
             HttpToolsProtocol.on_message_begin(self)
             self._head_bytes = 0
+            self._heads += 1
 
         def on_headers_complete(self) -> None:
             self._head_bytes = None
