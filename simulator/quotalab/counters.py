@@ -162,22 +162,25 @@ class MemoryCounters:
 
 
 _REDIS_INCR = """
--- KEYS: set of tracked ids, this id's hash, the hash of other ids
+-- KEYS: set of tracked ids, this id's hash (other's hash for "other" itself), the
+-- hash of other ids
 -- ARGV: client id, counter name, amount, max tracked ids, ttl ms, the shared rows' ids
 -- (always tracked, and not in the place of one id: the cap grows by those present)
-local tracked = redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1
-local cap = tonumber(ARGV[4])
-local shared = false
-for i = 6, #ARGV do
-  if ARGV[i] == ARGV[1] then shared = true end
-  cap = cap + redis.call('SISMEMBER', KEYS[1], ARGV[i])
-end
-if not tracked and (shared or redis.call('SCARD', KEYS[1]) < cap) then
-  redis.call('SADD', KEYS[1], ARGV[1])
-  tracked = true
-end
 local key = KEYS[3]
-if tracked then key = KEYS[2] end
+if KEYS[2] ~= KEYS[3] then
+  local tracked = redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1
+  local cap = tonumber(ARGV[4])
+  local shared = false
+  for i = 6, #ARGV do
+    if ARGV[i] == ARGV[1] then shared = true end
+    cap = cap + redis.call('SISMEMBER', KEYS[1], ARGV[i])
+  end
+  if not tracked and (shared or redis.call('SCARD', KEYS[1]) < cap) then
+    redis.call('SADD', KEYS[1], ARGV[1])
+    tracked = true
+  end
+  if tracked then key = KEYS[2] end
+end
 redis.call('HINCRBY', key, ARGV[2], ARGV[3])
 redis.call('PEXPIRE', key, ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -303,7 +306,7 @@ class RedisCounters:
 
     def _add(self, pipe: redis.client.Pipeline, client_id: str, name: str, amount: int) -> None:
         keys = [self._clients_key, self._client_key(client_id), self._other_key]
-        if client_id == OTHER_CLIENTS:
+        if client_id == OTHER_CLIENTS:  # counted together: never a tracked place of its own
             keys[1] = self._other_key
         args: list[str | int] = [client_id, name, amount, self.max_tracked_clients, self._ttl_ms]
         args += sorted(SHARED_ROWS)

@@ -17,10 +17,12 @@ import math
 import tomllib
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "UnusableText", "read_json", "read_toml"]
+__all__ = ["MAX_DEPTH", "MAX_INTEGER", "UnusableText", "read_json", "read_toml"]
 
 MAX_DEPTH = 64
 """How deep a document may nest (quotalab's own reports nest 6 deep)."""
+MAX_INTEGER = 2**64
+"""The largest integer (in size) a document may hold: larger ones overflow a float."""
 
 
 class UnusableText(ValueError):
@@ -73,7 +75,8 @@ def _first_line(error: Exception) -> str:
 
 def _check_depth(value: object) -> None:
     """``UnusableText`` when ``value`` nests lists and tables more than ``MAX_DEPTH`` deep
-    (checked without recursion: the checks after this one recurse)."""
+    (checked without recursion: the checks after this one recurse) or holds an integer
+    larger than ``MAX_INTEGER``."""
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -82,6 +85,8 @@ def _check_depth(value: object) -> None:
         elif isinstance(item, list):
             children = item
         else:
+            if isinstance(item, int) and abs(item) > MAX_INTEGER:
+                raise UnusableText(f"the integer {str(item)[:12]}... is past 64 bits")
             continue
         if depth > MAX_DEPTH:
             raise UnusableText(f"nested more than {MAX_DEPTH} deep")

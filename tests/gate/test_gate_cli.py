@@ -145,6 +145,15 @@ def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Pa
     elif case == "5,000-digit integer in the report":
         (tmp_path / "r.json").write_text('{"schema_version": ' + "9" * 5000 + "}")
         return [tmp_path / "r.json", "--thresholds", files["thresholds"]]
+    elif case == "401-digit integer in the thresholds":  # within int's limit, past a float
+        thresholds.write_text('[strategies."cached+backoff"]\nmax_p95_ms = 1' + "0" * 400 + "\n")
+        return [report, "--thresholds", thresholds]
+    elif case == "401-digit integer in the baseline":
+        text = report.read_text().replace(
+            '"token_requests_per_1k_calls": 1.0', '"token_requests_per_1k_calls": 1' + "0" * 400
+        )
+        (tmp_path / "b.json").write_text(text)
+        return [report, "--thresholds", files["thresholds"], "--baseline", tmp_path / "b.json"]
     elif case == "thresholds nested 100,000 deep":
         thresholds.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
         return [report, "--thresholds", thresholds]
@@ -185,6 +194,8 @@ def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Pa
         "5,000-digit integer in the report",
         "thresholds nested 100,000 deep",
         "5,000-digit integer in the thresholds",
+        "401-digit integer in the thresholds",
+        "401-digit integer in the baseline",
     ],
 )
 def test_unusable_input_exits_2_with_one_line(

@@ -333,7 +333,7 @@ class Garbage(ClientStrategy):  # a flow that yields or returns what is no actio
             yield Sleep(0.01)
             return 200
         yield {"sends-no-request": Send(42, "api"), "sleeps-text": Sleep("1"),
-               "sleeps-none": Sleep(None)}[kind]
+               "sleeps-none": Sleep(None), "sleeps-past-floats": Sleep(10**400)}[kind]
 
 
 def garbage(kind):
@@ -347,6 +347,7 @@ returns_status = garbage("returns-status")
 sends_no_request = garbage("sends-no-request")
 sleeps_text = garbage("sleeps-text")
 sleeps_none = garbage("sleeps-none")
+sleeps_past_floats = garbage("sleeps-past-floats")
 
 
 def exiting_factory(settings, *, clock, rng):
@@ -611,7 +612,14 @@ def test_requests_are_counted_as_the_provider_takes_them_not_by_their_label(
 
 @pytest.mark.parametrize(
     "factory",
-    ["yielding_on_close", "returns_status", "sends_no_request", "sleeps_text", "sleeps_none"],
+    [
+        "yielding_on_close",
+        "returns_status",
+        "sends_no_request",
+        "sleeps_text",
+        "sleeps_none",
+        "sleeps_past_floats",
+    ],
 )
 def test_a_flow_yielding_or_returning_garbage_fails_its_calls(tmp_path: Path, factory: str) -> None:
     """Garbage out of a flow, and a flow that will not close after it: failed calls of

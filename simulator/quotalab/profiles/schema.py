@@ -192,7 +192,7 @@ class ConfigReader:
             ),
             max_body_bytes=self.integer(t, "max_body_bytes", f"{p}.max_body_bytes", 65536, 64),
             limits_enabled=self.boolean(t, "limits_enabled", f"{p}.limits_enabled", True),
-            seed=self.integer(t, "seed", f"{p}.seed", 0, 0),
+            seed=self.integer(t, "seed", f"{p}.seed", 0, 0, 2**64 - 1),
             signing_key_file=self.string(t, "signing_key_file", f"{p}.signing_key_file", ""),
             client_retry_budget_s=self.number(
                 t, "client_retry_budget_s", f"{p}.client_retry_budget_s", 120.0, 0.0

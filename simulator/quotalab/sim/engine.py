@@ -81,8 +81,15 @@ def _exited(call: Call, where: str, error: BaseException) -> StrategyExit:
 
 
 def _is_seconds(value: object) -> bool:
-    """Whether ``value`` is a number of seconds a flow may sleep (NaN and below 0: none)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """Whether ``value`` is a number of seconds a flow may sleep (NaN and below 0: none;
+    an integer past a float's range is no number of seconds)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 def _raising(error: Exception) -> Flow:
