@@ -324,6 +324,20 @@ def mislabelled(settings, *, clock, rng):
     return Mislabelled(settings)
 
 
+class WithKeys(ClientStrategy):  # fetches the provider's keys first, labelled "api"
+    def call(self, request, **progress):
+        from quotalab import HttpRequest, Send
+
+        origin = self.settings.token_url.rsplit("/", 2)[0]
+        yield Send(HttpRequest("GET", origin + "/.well-known/jwks.json"), "api")
+        return (yield from super().call(request, **progress))
+
+
+def with_keys(settings, *, clock, rng):
+    return WithKeys("own", settings, token=TokenPolicy(margin_s=30.0),
+                    retry=RetryPolicy(max_attempts=3), clock=clock, rng=rng)
+
+
 class Garbage(ClientStrategy):  # a flow that yields or returns what is no action or answer
     def call(self, request, **progress):
         from quotalab import Send, Sleep
@@ -608,6 +622,23 @@ def test_requests_are_counted_as_the_provider_takes_them_not_by_their_label(
     assert own["calls"] == naive["calls"] > 0
     for name in ("token_requests", "tokens_issued", "api_calls", "token_requests_per_1k_calls"):
         assert own[name] == naive[name], name
+
+
+def test_requests_the_provider_counts_nowhere_are_not_api_calls(tmp_path: Path) -> None:
+    """A strategy that fetches the provider's keys before each call: the live server counts
+    that request nowhere, and nor does the simulation (it is no API call)."""
+    (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
+    done = quotalab(
+        "simulate", "--clients", "2", "--duration", "2m", "--no-fast-forward",
+        "--strategies", "own_strategy:factory,own_strategy:with_keys", "--out", "out",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))["strategies"]
+    plain, keys = figures["own_strategy:factory"], figures["own_strategy:with_keys"]
+    assert keys["calls"] == plain["calls"] > 0
+    for name in ("token_requests", "api_calls", "calls_ok"):
+        assert keys[name] == plain[name], name
 
 
 @pytest.mark.parametrize(

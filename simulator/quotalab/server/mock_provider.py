@@ -115,12 +115,16 @@ class MockProvider(Admission):
 
     # -- public API -------------------------------------------------------
 
-    def purpose_of(self, request: HttpRequest) -> str:
-        """What this provider counts ``request`` as: "token" at a token endpoint, else
-        "api" (whatever the client that sent it calls it)."""
+    def purpose_of(self, request: HttpRequest) -> str | None:
+        """What this provider counts ``request`` as, whatever the client that sent it calls
+        it: "token" at a token endpoint, "api" at a protected API, None elsewhere (keys,
+        discovery, a path or method it does not serve: counted nowhere)."""
         incoming = read_request(request)
         endpoint = self.routes.get((incoming.method, incoming.path))
-        return "token" if endpoint is not None and endpoint.kind in _TOKEN_FLOWS else "api"
+        if endpoint is None:
+            return None
+        counter = _OVERSIZED_COUNTER.get(endpoint.kind)
+        return None if counter is None else ("token" if counter == "token_requests" else "api")
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer ``request`` (absolute or path-only URL)."""

@@ -277,12 +277,12 @@ class Engine(CallAccounting):
     def _counted_as(self, action: Send) -> str:
         """The purpose ``action``'s request is counted under: what the provider takes it
         for, as a live server counts it, not the label a custom strategy gave it (a token
-        request sent as "api" must not leave the token count at 0)."""
+        request sent as "api" must not leave the token count at 0); "": not counted."""
         key = (action.request.method, action.request.url, action.purpose)
         counted = self._purposes.get(key)
         if counted is None:
             purpose_of = getattr(self.provider, "purpose_of", None)
-            counted = action.purpose if purpose_of is None else purpose_of(action.request)
+            counted = action.purpose if purpose_of is None else purpose_of(action.request) or ""
             if len(self._purposes) >= 4096:
                 self._purposes.clear()
             self._purposes[key] = counted
@@ -367,7 +367,9 @@ class Engine(CallAccounting):
                 history.append((purpose, t, response))
                 if purpose == "api" and len(history) == 1:
                     call.only_api = action.request
-                self.account_send(call, call.worker, self._counted_as(action), response, t)
+                counted = self._counted_as(action)
+                if counted:  # "": a request the provider counts nowhere (its keys, say)
+                    self.account_send(call, call.worker, counted, response, t)
                 if delay > 0:
                     self.queue.push(t + delay, RESUME, call, response)
                     return

@@ -58,7 +58,7 @@ class FastProvider(FastApi):
     def handle(self, request: HttpRequest) -> HttpResponse:
         return self.respond(request).response
 
-    def purpose_of(self, request: HttpRequest) -> str:
+    def purpose_of(self, request: HttpRequest) -> str | None:
         """``MockProvider.purpose_of``: what the provider counts ``request`` as."""
         return self.provider.purpose_of(request)
 
