@@ -70,11 +70,11 @@ def _message(error: Exception) -> str:
         return ""
 
 
-def _exited(call: Call, where: str, error: BaseException) -> StrategyExit:
-    """The error that stops the run when a strategy's ``where`` raised ``error``, an
+def _exited(strategy: object, where: str, error: BaseException) -> StrategyExit:
+    """The error that stops the run when ``strategy``'s ``where`` raised ``error``, an
     exception that is not an ``Exception`` (``sys.exit``): a call cannot end so."""
     return StrategyExit(
-        f"strategy {strategy_name(call.worker.group.strategy)!r}: {where} raised {cause(error)}; "
+        f"strategy {strategy_name(strategy)!r}: {where} raised {cause(error)}; "
         "a call ends by returning or by raising an Exception, so the run stopped "
         "and wrote no report"
     )
@@ -270,7 +270,7 @@ class Engine(CallAccounting):
         except KeyboardInterrupt:
             raise
         except BaseException as error:  # sys.exit(): no call ends so
-            raise _exited(Call(_raising(RuntimeError()), worker, t), "call()", error) from None
+            raise _exited(worker.group.strategy, "call()", error) from None
         call = Call(flow, worker, t)
         self._step(call, None, t)
 
@@ -348,7 +348,7 @@ class Engine(CallAccounting):
             except KeyboardInterrupt:
                 raise
             except BaseException as error:  # sys.exit(): no call ends so
-                raise _exited(call, "its flow", error) from None
+                raise _exited(call.worker.group.strategy, "its flow", error) from None
             if was_token:
                 self._wake(t)
             if action is None:
@@ -394,7 +394,7 @@ class Engine(CallAccounting):
                 except KeyboardInterrupt:
                     raise
                 except BaseException as error:
-                    raise _exited(call, "its flow", error) from None
+                    raise _exited(call.worker.group.strategy, "its flow", error) from None
                 expected = "expected Send of an HttpRequest, Sleep of seconds, or AwaitRefresh"
                 self._finish(call, None, t, TypeError(f"the flow yielded {action!r}: {expected}"))
                 self._wake(t)  # closing it may have ended its claim on a token refresh
