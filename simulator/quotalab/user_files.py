@@ -22,7 +22,8 @@ __all__ = ["MAX_DEPTH", "MAX_INTEGER", "UnusableText", "read_json", "read_toml"]
 MAX_DEPTH = 64
 """How deep a document may nest (quotalab's own reports nest 6 deep)."""
 MAX_INTEGER = 2**64
-"""The largest integer (in size) a document may hold: larger ones overflow a float."""
+"""The largest integer (in size) a document may hold: no count, seed or bound is larger,
+and far larger ones overflow the floats the checks compare them as."""
 
 
 class UnusableText(ValueError):

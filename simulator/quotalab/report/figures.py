@@ -3,7 +3,7 @@
 Every float is rounded to ``DIGITS`` decimal places here, once, so the JSON,
 the tables and the gate all read the same numbers and a deterministic producer
 gets byte-identical output. A figure a gate may bound is rounded towards its
-worse side (``rounded_worse``): 52 failed calls in 2 M never read as a success
+worse side (``rounded_worse``): 1 failed call in 2 M never reads as a success
 ratio of 1, so a bound with no tolerance (``min_success_ratio = 1``,
 ``max_throttled_ratio = 0``) fails as the exact figure would.
 """
@@ -41,7 +41,7 @@ def rounded(value: float | None) -> float | None:
 
 
 _QUANTUM = Decimal(1).scaleb(-DIGITS)
-_EXACT = Context(prec=400)  # digits enough for any finite float at the precision
+_EXACT = Context(prec=400)  # digits to spare for any finite float at 4 decimals
 
 
 def rounded_worse(value: float | None, worse: str) -> float | None:
