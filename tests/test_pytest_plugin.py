@@ -196,3 +196,42 @@ def test_a_client_without_a_cache_is_caught(
     # Without a cache every call fetches a token: the 1,000-call test must fail.
     result.assert_outcomes(passed=8, failed=1)
     result.stdout.fnmatch_lines(["*test_one_token_for_1000_calls*assert 1000 == 1*"])
+
+
+MARKERS = """
+import pytest
+
+
+@pytest.mark.quotalab("twitter")
+def test_the_profile_by_position(quotalab_server):
+    assert quotalab_server.stats()["provider"] == "twitter"
+
+
+@pytest.mark.quotalab(profile="okta")
+class TestMarkersMerge:
+    @pytest.mark.quotalab(tls=True)
+    def test_the_class_profile_and_the_method_tls(self, quotalab_server):
+        assert quotalab_server.stats()["provider"] == "okta"
+        assert quotalab_server.tls
+
+
+@pytest.mark.quotalab(profle="twitter")
+def test_a_misspelt_setting(quotalab_server):
+    pass
+"""
+
+
+def test_every_marker_counts_and_a_bad_one_is_an_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A positional profile, or a class's marker under a method's, once gave a silent
+    Auth0 server; a misspelt setting must not either."""
+    pytester.makepyfile(test_markers=MARKERS)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    installed = any(ep.name == "quotalab" for ep in entry_points(group="pytest11"))
+    load = () if installed else ("-p", "quotalab.pytest_plugin")
+    result = pytester.runpytest_subprocess(*load, "-q", "--strict-markers")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*@pytest.mark.quotalab(profle='twitter'): got an unexpected keyword argument*"]
+    )

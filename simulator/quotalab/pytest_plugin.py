@@ -18,6 +18,7 @@ See docs/simulation.md for a complete example.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -33,16 +34,34 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def quotalab_server(request: pytest.FixtureRequest) -> Iterator[QuotalabServer]:
-    """The mock provider (Auth0 unless ``@pytest.mark.quotalab(profile=..., tls=...)``)."""
-    marker = request.node.get_closest_marker("quotalab")
-    options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
+    """The mock provider (Auth0 unless ``@pytest.mark.quotalab(profile=..., tls=...)``).
+
+    Every ``quotalab`` marker counts, the module's and the class's too, the closest
+    winning for each setting; the profile may be given by position. A marker that
+    ``QuotalabServer`` cannot take is an error, never a silent Auth0 server.
+    """
     from quotalab.testing import QuotalabServer
 
+    signature = inspect.signature(QuotalabServer)
+    options: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("quotalab"))):  # farthest first
+        try:
+            bound = signature.bind_partial(*marker.args, **marker.kwargs)
+        except TypeError as error:
+            raise TypeError(
+                f"@pytest.mark.quotalab{_shown(marker.args, marker.kwargs)}: {error}; "
+                "it takes profile, config_path and tls"
+            ) from None
+        options.update(bound.arguments)
     server = QuotalabServer(**options)
     try:
         yield server
     finally:
         server.close()
+
+
+def _shown(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    return "(" + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]) + ")"
 
 
 def pytest_configure(config: pytest.Config) -> None:
