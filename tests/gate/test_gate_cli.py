@@ -250,6 +250,18 @@ def test_per_figure_tolerances_and_latency_on_request(
             ),
             "40 calls succeeded but the server counted no API request",
         ),
+        (  # a wrong target: every token request got a 404 the server counts nowhere
+            StrategyMeasurements(
+                api_calls=0,
+                api_ok=0,
+                token_requests=0,
+                tokens_issued=0,
+                duration_s=2,
+                calls=14,
+                calls_ok=0,
+            ),
+            "none of its 14 calls sent a request the server counted",
+        ),
     ],
 )
 def test_a_strategy_that_measured_nothing_fails_the_gate_whatever_the_bounds(

@@ -7,6 +7,7 @@ from quotalab.outcomes import ClientTally
 from quotalab.report import RunMeta, TimeSeries, build_report, to_document
 from quotalab.run.live_measurements import count_flows, disagreements, figures_of, server_totals
 from quotalab.run.live_tally import Tally
+from quotalab.run.orchestrate import untrustworthy
 from quotalab.run.reporting import measurements_of
 
 START = 1_800_000_000.0
@@ -135,3 +136,20 @@ def test_an_own_clients_refused_credentials_are_auth_failures_from_the_server() 
     figures = figures_of("mine:factory", tally, server, START, 6.0)
     assert figures.counts.auth_failures_401_403 == 6
     assert figures.counts.api_calls == 2  # anonymous calls of the run are the run's
+
+
+def test_calls_none_of_whose_requests_the_server_counted_are_no_evidence() -> None:
+    """A wrong --target (every token request a 404 the server counts nowhere): the run
+    says so and fails, as the gate does, instead of reporting 0 token requests per 1k."""
+    tally = Tally()
+    for i in range(14):
+        tally.record_exchange(START + i * 0.1, "token", "http_404", 3)
+        tally.record_flow("StrategyError", message="token request: failed (HTTP 404)")
+    figures = figures_of("naive", tally, {}, START, 2.0)
+    assert (figures.counts.calls, figures.counts.token_requests) == (14, 0)
+    assert untrustworthy(figures, own_client=False) == [
+        "naive: none of its 14 calls sent a request the server counted "
+        "(a wrong --target or token URL?)"
+    ]
+    report = build_report(META, {"naive": measurements_of(figures)})
+    assert [r.name for r in check_evidence(to_document(report))] == ["reached_server"]

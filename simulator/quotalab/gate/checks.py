@@ -71,9 +71,12 @@ def check_evidence(document: Mapping[str, Any]) -> list[CheckResult]:
     """A failed check for each strategy whose figures are no evidence at all.
 
     A strategy that made no call (a ``call_api`` that never returns, a
-    factory that failed in the load generator) and one whose calls succeeded
+    factory that failed in the load generator), one whose calls succeeded
     while the server counted no API request (a client that never reaches the
-    server) pass no bound honestly, whatever the thresholds say.
+    server), and one none of whose requests was counted (every call failed
+    before one reached a token endpoint or API: a wrong target, a closed port)
+    pass no bound honestly, whatever the thresholds say: 0 token requests
+    per 1,000 calls there is no evidence of a frugal client.
     """
     results: list[CheckResult] = []
     for name, strategy in _strategies(document).items():
@@ -85,6 +88,14 @@ def check_evidence(document: Mapping[str, Any]) -> list[CheckResult]:
             message = (
                 f"{name}: {calls_ok} calls succeeded but the server counted no API "
                 "request: the client never reached the server"
+            )
+            results.append(
+                CheckResult("reached_server", name, "api_calls", False, message, 0, None)
+            )
+        elif strategy.get("token_requests", 0) == 0 and strategy.get("api_calls", 0) == 0:
+            message = (
+                f"{name}: none of its {calls} calls sent a request the server counted "
+                "(a wrong target or token URL?), so nothing was measured"
             )
             results.append(
                 CheckResult("reached_server", name, "api_calls", False, message, 0, None)

@@ -203,7 +203,8 @@ def own_clients_of(settings: RunSettings, config: ProviderConfig, base_url: str)
 
 
 def untrustworthy(figures: Figures, own_client: bool) -> list[str]:
-    """Why a strategy's figures cannot be trusted: no call, or successes the server never saw."""
+    """Why a strategy's figures cannot be trusted: no call, successes the server never saw,
+    or no request counted at all (every call failed before reaching the server)."""
     counts = figures.counts
     if counts.calls == 0:
         return [
@@ -214,6 +215,11 @@ def untrustworthy(figures: Figures, own_client: bool) -> list[str]:
         return [
             f"{figures.strategy}: {counts.ok} calls succeeded but the server saw no API "
             "request: call_api must call settings.api_base_url + path"
+        ]
+    if counts.token_requests == 0 and counts.api_calls == 0:
+        return [
+            f"{figures.strategy}: none of its {counts.calls} calls sent a request the "
+            "server counted (a wrong --target or token URL?)"
         ]
     return []
 
