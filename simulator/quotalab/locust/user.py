@@ -8,6 +8,8 @@ master forwards them to its workers, on this machine or others.
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import random
 import time
@@ -38,6 +40,17 @@ SIGNALS = RefreshSignals(STOPPING)
 _SHARED: dict[str, Strategy | OwnClient] = {}
 
 
+def _rate(text: str) -> float:
+    """``--rate``: a finite number of calls per second, >= 0 (NaN let users call at once)."""
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = math.nan
+    if not (math.isfinite(rate) and rate >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is no rate: a number >= 0 of calls/s")
+    return rate
+
+
 def _options(parser: Any) -> None:
     group = parser.add_argument_group("quotalab", "How the users call the API (quotalab)")
     group.add_argument(
@@ -45,7 +58,7 @@ def _options(parser: Any) -> None:
     )
     group.add_argument("--scenario", default="steady", choices=sorted(SCENARIOS))
     group.add_argument(
-        "--rate", type=float, default=0.0, help="API calls/s per user (0: the scenario's)"
+        "--rate", type=_rate, default=0.0, help="API calls/s per user (0: the scenario's)"
     )
     group.add_argument("--provider-style", default="auth0", choices=list(STYLES))
     group.add_argument("--token-path", default="/oauth/token")
