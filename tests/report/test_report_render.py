@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from quotalab.clock import VirtualClock
 from quotalab.errors import InputError
 from quotalab.report import (
+    FailedCalls,
     StrategyMeasurements,
     TimeSeries,
     build_report,
@@ -46,6 +48,17 @@ def test_markdown_escapes_pipes_and_html_in_names() -> None:
     assert len(data) == 1
     assert "\\|pipe" in data[0]
     assert "<script>" not in text  # Markdown renders raw HTML: it must stay text
+
+
+def test_markdown_makes_no_image_or_link_of_a_message() -> None:
+    """An own client's exception text holding Markdown: shown as text, never an image a
+    reader's browser fetches or a javascript: link (the HTML report escapes it too)."""
+    hostile = "see ![status](https://attacker.example/p.png) and [docs](javascript:alert(1))"
+    measured = dataclasses.replace(cached(), failures=(FailedCalls("RuntimeError", 3, 0, hostile),))
+    text = render_markdown(build_report(META, {"mine": measured}))
+    assert "\\!\\[status\\](https://attacker.example/p.png)" in text
+    assert "\\[docs\\](javascript:alert(1))" in text
+    assert "![" not in text and "[docs]" not in text.replace("\\[docs\\]", "")
 
 
 def test_terminal_prints_every_strategy_and_the_verdict() -> None:

@@ -6,16 +6,22 @@ from quotalab.report.projection_text import projection_lines
 from quotalab.report.table import COLUMNS, failure_lines, headline, projection_note, rows
 from quotalab.report.values import Report
 
+_MARKUP = str.maketrans({ch: "\\" + ch for ch in "\\[]!|"})
+"""What makes links and images in Markdown, and table cells, shown as itself (a backslash
+before it): a message's text is no markup a reader's browser acts on."""
+
 
 def _escape(text: str) -> str:
-    """Text safe inside a Markdown table cell (names and messages come from users).
+    """Text shown as it is wherever report.md is rendered (names and messages come from
+    users), and safe inside a Markdown table cell.
 
-    Markdown passes HTML through, so ``<``, ``>`` and ``&`` become entities:
-    an exception message holding ``<script>`` shows as text wherever report.md
-    is rendered.
+    Markdown passes HTML through, so ``<``, ``>`` and ``&`` become entities (an
+    exception message holding ``<script>`` shows as text); brackets and ``!`` are
+    escaped, so ``![x](https://...)`` in a message is no image fetched by whoever
+    opens the report and ``[docs](javascript:...)`` no link.
     """
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return text.translate(_MARKUP).replace("\n", " ")
 
 
 def render_markdown(report: Report) -> str:
