@@ -91,8 +91,8 @@ class MemoryCounters:
         self.idle_ttl_s = idle_ttl_s
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._rows: OrderedDict[str, _Row] = OrderedDict()
-        self._shared = 0  # rows of ``SHARED_ROWS`` among them
+        self._rows: OrderedDict[str, _Row] = OrderedDict()  # one id's each
+        self._shared: dict[str, _Row] = {}  # ``SHARED_ROWS``: never among ``_rows``
         self._other: dict[str, int] = {}
 
     def _row_locked(self, client_id: str, now: float) -> _Row | None:
@@ -102,17 +102,16 @@ class MemoryCounters:
             self._rows.move_to_end(client_id)
             return row
         if client_id in SHARED_ROWS:
-            self._shared += 1
-        elif len(self._rows) - self._shared >= self.max_tracked_clients:
-            for _ in range(len(SHARED_ROWS) + 1):  # the oldest row that is one id's
-                oldest_id, oldest = next(iter(self._rows.items()))
-                if oldest_id not in SHARED_ROWS:
-                    break
-                self._rows.move_to_end(oldest_id)
+            row = self._shared.get(client_id)
+            if row is None:
+                row = self._shared[client_id] = _Row(now)
+            return row
+        if len(self._rows) >= self.max_tracked_clients:
+            oldest = next(iter(self._rows.values()))
             if now - oldest.seen_at < self.idle_ttl_s:
                 return None
-            del self._rows[oldest_id]
-            for name, value in oldest.counts.items():
+            _, idle = self._rows.popitem(last=False)
+            for name, value in idle.counts.items():
                 self._other[name] = self._other.get(name, 0) + value
         row = self._rows[client_id] = _Row(now)
         return row
@@ -148,7 +147,8 @@ class MemoryCounters:
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self._lock:
-            out = {client: dict(row.counts) for client, row in self._rows.items()}
+            rows = (*self._shared.items(), *self._rows.items())
+            out = {client: dict(row.counts) for client, row in rows}
             if self._other:
                 out[OTHER_CLIENTS] = dict(self._other)
             return out
@@ -157,7 +157,7 @@ class MemoryCounters:
         with self._lock:
             # New containers, not clear(): the memory of a million rows goes back.
             self._rows = OrderedDict()
-            self._shared = 0
+            self._shared = {}
             self._other = {}
 
 
