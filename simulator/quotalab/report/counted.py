@@ -48,14 +48,13 @@ def measurements_from_counts(
     duration_s: float,
     latency_histogram_ms: Mapping[int, int],
     series: TimeSeries | None,
-    calls_known: bool = True,
     failures: tuple[FailedCalls, ...] | None = None,
 ) -> StrategyMeasurements:
     """One strategy's measurements from its counts.
 
-    ``calls_known``: the producer saw how each call ended (else the report
-    falls back to API requests); ``failures``: by reason, with messages, when
-    the producer has more to say than ``counts.errors``.
+    Its producer saw how each call ended (``counts.calls``, ``counts.ok``);
+    ``failures``: by reason, with messages, when it has more to say than
+    ``counts.errors``.
     """
     return StrategyMeasurements(
         api_calls=counts.api_calls,
@@ -68,8 +67,8 @@ def measurements_from_counts(
         throttled_4xx=counts.throttled_4xx,
         auth_failures_401_403=counts.auth_failures_401_403,
         faults_503=counts.faults_503,
-        calls=counts.calls if calls_known else None,
-        calls_ok=counts.ok if calls_known else None,
+        calls=counts.calls,
+        calls_ok=counts.ok,
         latency_histogram={float(ms): n for ms, n in sorted(latency_histogram_ms.items())},
         series=series,
         failures=failures_of(counts) if failures is None else failures,
