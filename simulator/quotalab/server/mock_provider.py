@@ -54,14 +54,15 @@ _TOKEN_FLOWS: dict[str, tuple[TokenReader, TokenFlow]] = {
 STORE_RETRY_AFTER_S = 1
 """``Retry-After`` on the 503 sent while the limiter store (Redis) is unreachable."""
 
-_OVERSIZED_COUNTER = {
+_COUNTED_AS = {
     "auth0_token": "token_requests",
     "twitter_token": "token_requests",
     "oauth2_token": "token_requests",
     "jwt_api": "api_calls",
     "bearer_api": "api_calls",
 }
-"""What an oversized request to each kind of endpoint counts as, for ``anonymous``."""
+"""What a request to each kind of endpoint counts as: an oversized one, for ``anonymous``,
+and any one in ``purpose_of`` (kinds not here are counted nowhere)."""
 
 
 class MockProvider(Admission):
@@ -123,7 +124,7 @@ class MockProvider(Admission):
         endpoint = self.routes.get((incoming.method, incoming.path))
         if endpoint is None:
             return None
-        counter = _OVERSIZED_COUNTER.get(endpoint.kind)
+        counter = _COUNTED_AS.get(endpoint.kind)
         return None if counter is None else ("token" if counter == "token_requests" else "api")
 
     def handle(self, request: HttpRequest) -> HttpResponse:
@@ -167,7 +168,7 @@ class MockProvider(Admission):
         latency_s = 0.0 if spec is None else spec.latency_ms / 1000.0
         if plan.oversized:
             # Counted, not lost: the body (and so the client id) was never read.
-            counter = _OVERSIZED_COUNTER.get(endpoint.kind)
+            counter = _COUNTED_AS.get(endpoint.kind)
             if counter is not None:
                 self.counters.incr(auth0.ANONYMOUS, counter)
             reply = self.render("payload_too_large", now=self.clock.now())
