@@ -12,12 +12,23 @@ file in.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import tomllib
+from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "MAX_INTEGER", "UnusableText", "read_json", "read_toml"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_INTEGER",
+    "UnusableText",
+    "read_bytes",
+    "read_json",
+    "read_text",
+    "read_toml",
+]
 
 MAX_DEPTH = 64
 """How deep a document may nest (quotalab's own reports nest 6 deep)."""
@@ -26,8 +37,30 @@ MAX_INTEGER = 2**64
 and far larger ones overflow the floats the checks compare them as."""
 
 
+MAX_FILE_BYTES = 16 * 2**20
+"""The largest file quotalab reads (its own reports are a few kB): a path to a device
+such as ``/dev/zero`` or to a file far past any real document is refused, not read on
+until memory runs out."""
+
+
 class UnusableText(ValueError):
     """The text is not a document quotalab can read; ``str()`` says why, in one line."""
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of the file at ``path``, at most ``MAX_FILE_BYTES``; ``OSError`` when it
+    cannot be read or is larger (its ``strerror`` says why, in one line)."""
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        limit = f"larger than {MAX_FILE_BYTES // 2**20} MiB"
+        raise OSError(errno.EFBIG, limit, str(path))
+    return data
+
+
+def read_text(path: str | Path) -> str:
+    """``read_bytes`` of ``path`` as UTF-8; ``UnicodeDecodeError`` when it is not."""
+    return read_bytes(path).decode("utf-8")
 
 
 def read_json(text: str | bytes) -> Any:

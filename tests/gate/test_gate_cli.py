@@ -162,6 +162,15 @@ def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Pa
         return [report, "--thresholds", thresholds]
     elif case == "unknown option":
         return [report, "--thresholds", files["thresholds"], "--bogus"]
+    elif case == "report is an endless device":
+        return ["/dev/zero", "--thresholds", files["thresholds"]]
+    elif case == "thresholds are an endless device":
+        return [report, "--thresholds", "/dev/zero"]
+    elif case == "baseline is an endless device":
+        return [report, "--thresholds", files["thresholds"], "--baseline", "/dev/zero"]
+    elif case == "report not UTF-8":
+        (tmp_path / "r.json").write_bytes(b'{"caf\xe9": 1}')
+        return [tmp_path / "r.json", "--thresholds", files["thresholds"]]
     elif case == "missing thresholds option":
         return [report]
     return [write_json(tmp_path / "r.json", data), "--thresholds", files["thresholds"]]
@@ -188,6 +197,10 @@ def unusable(tmp_path: Path, files: dict[str, Path], case: str) -> list[str | Pa
         "option value of the wrong type",
         "unknown option",
         "missing thresholds option",
+        "report is an endless device",
+        "thresholds are an endless device",
+        "baseline is an endless device",
+        "report not UTF-8",
         *HOSTILE_BASELINES,
         "report nested 100,000 deep",
         "report nested 70 deep",

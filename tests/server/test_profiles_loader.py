@@ -166,6 +166,8 @@ def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None
     latin1.write_bytes(b"# caf\xe9\n")
     with pytest.raises(ConfigError, match=r"latin1.toml: not UTF-8 text \(byte 5\)"):
         load_config("auth0", latin1)
+    with pytest.raises(ConfigError, match=r"/dev/zero: cannot be read \(larger than 16 MiB\)"):
+        load_config("auth0", "/dev/zero")  # read up to a bound, never to the end
 
 
 def test_unknown_builtin_profile() -> None:

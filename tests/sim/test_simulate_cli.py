@@ -118,6 +118,8 @@ def test_simulate_writes_the_report_files_and_prints_the_table(tmp_path: Path) -
         (("--config", "long.toml"), "not valid TOML (Exceeds the limit (4300 digits)"),
         (("--faults", "deep.json"), "not JSON (nested more than 64 deep)"),
         (("--faults", "nan.json"), "not JSON (NaN is not a number quotalab accepts"),
+        (("--config", "/dev/zero"), "/dev/zero: cannot be read (larger than 16 MiB)"),
+        (("--faults", "/dev/zero"), "--faults /dev/zero: cannot be read (larger than 16 MiB)"),
         (("--jobs", "-1"), "--jobs must be >= 0 (0: one per CPU), got -1"),
     ],
 )

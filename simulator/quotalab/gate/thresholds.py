@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from quotalab.errors import ConfigError
 from quotalab.gate.gated_figures import FIGURES
-from quotalab.user_files import UnusableText, read_toml
+from quotalab.user_files import UnusableText, read_text, read_toml
 
 Kind = Literal["max", "min"]
 
@@ -97,11 +97,13 @@ def load_thresholds(path: Path | str) -> Thresholds:
     """Read a thresholds TOML file; ConfigError for a missing, unreadable or bad file."""
     path = Path(path)
     try:
-        data = read_toml(path.read_text(encoding="utf-8"))
+        data = read_toml(read_text(path))
     except FileNotFoundError:
         raise ConfigError(str(path), "", "thresholds file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(str(path), "", f"cannot read thresholds ({error})") from None
+    except OSError as error:
+        raise ConfigError(str(path), "", f"cannot read thresholds ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(str(path), "", f"not UTF-8 text (byte {error.start})") from None
     except UnusableText as error:
         raise ConfigError(str(path), "", f"not valid TOML ({error})") from None
     return parse_thresholds(data, str(path))

@@ -17,7 +17,7 @@ from typing import Any
 from quotalab.errors import ConfigError
 from quotalab.profiles.profile_model import ProviderConfig
 from quotalab.profiles.schema import ConfigReader, fault_from_json
-from quotalab.user_files import UnusableText, read_toml
+from quotalab.user_files import UnusableText, read_text, read_toml
 
 BUILTIN_PROFILES = ("auth0", "twitter", "entra", "okta")
 __all__ = ["BUILTIN_PROFILES", "fault_from_json", "load_config"]
@@ -69,7 +69,7 @@ def load_config(
     if config_path is not None:
         user_source = str(config_path)
         try:
-            text = Path(config_path).read_text("utf-8")
+            text = read_text(config_path)
         except OSError as error:
             raise ConfigError(user_source, "", f"cannot be read ({error.strerror})") from None
         except UnicodeDecodeError as error:

@@ -17,7 +17,7 @@ import jsonschema
 from quotalab.errors import InputError
 from quotalab.report.day_projection import Agreement
 from quotalab.report.values import Report, StrategyFigures
-from quotalab.user_files import UnusableText, read_json
+from quotalab.user_files import UnusableText, read_json, read_text
 
 SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "report-v1.json"
@@ -149,11 +149,13 @@ def load_report(path: Path | str) -> dict[str, Any]:
     """Read and validate a report.json; InputError for a missing or unusable file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         raise InputError(f"{path}: report file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: cannot read report ({error})") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read report ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not UTF-8 text (byte {error.start})") from None
     try:
         document = read_json(text)
     except UnusableText as error:

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import json
 import secrets
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from quotalab.errors import ConfigError
+from quotalab.user_files import read_bytes
 
 
 def _b64url_uint(value: int) -> str:
@@ -82,7 +82,7 @@ class SigningKeys:
     def from_file(cls, algorithm: str, path: str) -> SigningKeys:
         """Keys from a PEM file (RS256) or a raw secret file (HS256)."""
         try:
-            data = Path(path).read_bytes()
+            data = read_bytes(path)
         except OSError as error:
             raise ConfigError(
                 path, "provider.signing_key_file", f"a readable key file ({error.strerror})"

@@ -35,7 +35,7 @@ from quotalab.strategies.client_settings import ClientSettings
 from quotalab.strategies.messages import Strategy
 from quotalab.strategies.own_client import OwnClient, build_strategy
 from quotalab.strategies.profile_client import client_settings_for
-from quotalab.user_files import read_json
+from quotalab.user_files import read_json, read_text
 from quotalab.wire import HttpRequest
 
 BASE_URL = "http://quotalab.sim"
@@ -262,7 +262,7 @@ def load_faults(provider: MockProvider, path: str | Path | None) -> None:
     if path is None:
         return
     try:
-        document = read_json(Path(path).read_text("utf-8"))
+        document = read_json(read_text(path))
     except OSError as error:
         raise InputError(f"--faults {path}: cannot be read ({error.strerror})") from None
     except ValueError as error:  # UnusableText, or text that is not UTF-8
