@@ -351,7 +351,7 @@ def open_counters(
     url: str = "memory://", *, max_tracked_clients: int = DEFAULT_MAX_TRACKED_CLIENTS
 ) -> Counters:
     """Counters for a store URL: ``memory://`` in-process, ``redis://...`` shared."""
-    if url in ("memory://", "memory", ""):
+    if url in ("memory://", "memory"):
         return MemoryCounters(max_tracked_clients=max_tracked_clients)
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisCounters.from_url(url, max_tracked_clients=max_tracked_clients)

@@ -78,7 +78,7 @@ def test_a_malformed_url_is_one_line_without_its_secret(url: str, opener: object
     assert "\n" not in message
 
 
-@pytest.mark.parametrize("url", ["mysql://db", "http://127.0.0.1:6379"])
+@pytest.mark.parametrize("url", ["mysql://db", "http://127.0.0.1:6379", ""])
 def test_unknown_schemes_are_input_errors(url: str) -> None:
     with pytest.raises(InputError, match="expected memory:// or redis://"):
         open_store(url)

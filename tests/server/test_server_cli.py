@@ -71,6 +71,16 @@ def test_several_workers_need_a_shared_store() -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_an_empty_store_url_is_refused_not_read_as_memory() -> None:
+    # An empty URL (an unset variable in a CI script) had meant memory://, so two
+    # workers kept separate limits without a word.
+    result = quotalab("serve", "--workers", "2", "--store", "")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "quotalab: error: unsupported store URL '': expected memory:// or redis://host:port/db"
+    ]
+
+
 @pytest.mark.parametrize(
     "store",
     [

@@ -14,7 +14,7 @@ def open_store(url: str = "memory://") -> Store:
     Raises ``StoreUnavailable`` (one line) when Redis cannot be reached and
     ``InputError`` for a URL no store understands.
     """
-    if url in ("memory://", "memory", ""):
+    if url in ("memory://", "memory"):
         return MemoryStore()
     if url.startswith(REDIS_SCHEMES):
         from quotalab.limits.redis_store import RedisStore  # redis only when asked for
