@@ -370,6 +370,10 @@ def exiting_factory(settings, *, clock, rng):
     sys.exit(0)
 
 
+def dying_factory(settings, *, clock, rng):
+    os._exit(0)
+
+
 def failing_late(settings, *, clock, rng):  # fails in the run, not in the first check
     if settings.client_id.startswith("sim-client"):
         with open(LATER, "rb") as later:
@@ -601,6 +605,44 @@ def test_a_strategy_calling_sys_exit_fails_the_run(
     done = quotalab(
         "simulate", "--clients", "2", "--duration", "1m", "--strategies", f"naive,{spec}",
         "--jobs", jobs, "--out", "out", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == last, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("spec", "last"),
+    [
+        (
+            "naive,own_strategy:dying",
+            "quotalab: error: the process simulating own_strategy:dying stopped before it "
+            "finished (exit code 3)",
+        ),
+        (
+            "naive,own_strategy:dying_factory",
+            "quotalab: error: the process checking naive, own_strategy:dying_factory stopped "
+            "before it finished (exit code 0)",
+        ),
+        (
+            "naive,dies_on_import:factory",
+            "quotalab: error: the process checking naive, dies_on_import:factory stopped "
+            "before it finished (exit code 0)",
+        ),
+    ],
+)
+def test_a_strategy_ending_its_process_fails_the_run_without_jobs(
+    tmp_path: Path, spec: str, last: str
+) -> None:
+    """``os._exit()`` in a strategy's module, factory or call, which no handler sees: own
+    strategies are checked and played in processes of their own even without --jobs, so
+    it is exit 2 in one line, never this process ending with status 0 and no report."""
+    (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
+    (tmp_path / "dies_on_import.py").write_text("import os\nos._exit(0)\n", encoding="utf-8")
+    done = quotalab(
+        "simulate", "--clients", "2", "--duration", "1m", "--strategies", spec,
+        "--out", "out", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines()[-1] == last, done.stderr

@@ -24,9 +24,9 @@ from quotalab.report import generated_at, render_terminal, write_report
 from quotalab.report.quota_plans import quota_plan
 from quotalab.run.settings import parse_strategies
 from quotalab.sim.duration import parse_duration
-from quotalab.sim.scenario import SimSettings, StrategyRun, check_strategies, run_strategy
+from quotalab.sim.scenario import SimSettings, StrategyRun, run_strategy
 from quotalab.sim.sim_measurements import simulated_report
-from quotalab.sim.strategy_pool import jobs_for, run_in_processes
+from quotalab.sim.strategy_pool import check_in_process, jobs_for, run_in_processes
 from quotalab.sim.traffic import TRAFFIC_MODELS
 from quotalab.strategies.registry import NAMES
 
@@ -97,8 +97,8 @@ def simulate(
         int,
         typer.Option(
             help="Strategies played at once, each in a process of its own (0: one per CPU). "
-            "The report is the same whatever the number, unless your own strategy keeps "
-            "state in its module between runs."
+            "The report is the same whatever the number. Your own strategies always play "
+            "in processes of their own."
         ),
     ] = 1,
 ) -> None:
@@ -135,10 +135,15 @@ def simulate(
     faults_path = str(faults) if faults is not None else None
     if gate is not None:
         check_gate_file(gate, names)  # a bad thresholds file fails before anything runs
-    check_strategies(settings)  # so does a custom strategy whose factory fails
+    # Your own strategies are checked and played in processes of their own, whatever
+    # --jobs: one that ends its process (os._exit, a crash) is then one line and exit 2,
+    # never this process ending with its status and no report.
+    own = any(name not in NAMES for name in names)
+    if own:
+        check_in_process(settings)  # a custom strategy whose factory fails fails now too
     console = Console(stderr=True, emoji=False)  # strategy names are user text
     quota = quota_plan(load_config(profile, config), profile, plan)
-    if processes > 1:
+    if processes > 1 or own:
         runs = _run_side_by_side(console, settings, names, faults_path, processes)
     else:
         runs = _run_one_by_one(console, settings, names, faults_path)
@@ -226,8 +231,12 @@ def _run_side_by_side(
             names,
             processes,
             faults_path=faults_path,
-            on_started=lambda n: bars.bar.console.print(
-                Text(f"simulating {', '.join(names)} in {n} processes", style="dim")
+            on_started=lambda n: (
+                bars.bar.console.print(
+                    Text(f"simulating {', '.join(names)} in {n} processes", style="dim")
+                )
+                if processes > 1
+                else None
             ),
             on_progress=bars.advance,
             on_done=bars.ended,

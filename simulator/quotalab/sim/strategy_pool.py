@@ -26,9 +26,16 @@ from multiprocessing.connection import wait as connection_wait
 from multiprocessing.process import BaseProcess
 
 from quotalab.errors import InputError, QuotalabError
-from quotalab.sim.scenario import SimSettings, StrategyRun, run_strategy
+from quotalab.sim.scenario import SimSettings, StrategyRun, check_strategies, run_strategy
 
-__all__ = ["STOP_GRACE_S", "available_cpus", "ctrl_c_held", "jobs_for", "run_in_processes"]
+__all__ = [
+    "STOP_GRACE_S",
+    "available_cpus",
+    "check_in_process",
+    "ctrl_c_held",
+    "jobs_for",
+    "run_in_processes",
+]
 
 STOP_GRACE_S = 2.0
 """How long a process told to stop (SIGTERM) has before it is killed."""
@@ -127,6 +134,60 @@ def _play(settings: SimSettings, name: str, faults_path: str | None, conn: Conne
     else:
         conn.send(("run", (run, time.perf_counter() - started)))
     conn.close()
+
+
+def _check(settings: SimSettings, conn: Connection) -> None:
+    """In a child process: ``check_strategies``, then "checked" or the error it raised."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent()
+    try:
+        check_strategies(settings)
+    except QuotalabError as error:
+        conn.send(("error", str(error)))
+    except KeyboardInterrupt:  # raised by a strategy itself
+        conn.send(("interrupted", None))
+    else:
+        conn.send(("checked", None))
+    conn.close()
+
+
+def check_in_process(settings: SimSettings) -> None:
+    """``check_strategies(settings)`` in a spawned process: a strategy module or factory
+    that ends its process (``os._exit``, a crash) is a ``QuotalabError`` here, in one
+    line, where in this process it would end ``quotalab`` with no word of why."""
+    resource_tracker.ensure_running()  # before Ctrl-C is held: starting it lets Ctrl-C go
+    context = multiprocessing.get_context("spawn")
+    what = f"checking {', '.join(settings.strategies)}"
+    try:
+        ours, theirs = context.Pipe(duplex=False)
+    except OSError as error:
+        raise QuotalabError(f"cannot start a process {what}: {error}") from None
+    process: BaseProcess = context.Process(target=_check, args=(settings, theirs), daemon=True)
+    with _handled(signal.SIGTERM, _exit_cleanly):
+        try:
+            with ctrl_c_held():
+                process.start()
+        except OSError as error:
+            ours.close()
+            raise QuotalabError(f"cannot start a process {what}: {error}") from None
+        finally:
+            theirs.close()  # the child holds its end: EOF here when it is gone
+        try:
+            try:
+                kind, value = ours.recv()
+            except EOFError:
+                kind, value = "died", None
+            process.join(STOP_GRACE_S)
+            ended = _how_it_ended(process)
+        finally:
+            ours.close()
+            _stop([process])
+    if kind == "error":
+        raise QuotalabError(value)
+    if kind == "interrupted":
+        raise KeyboardInterrupt
+    if kind != "checked":
+        raise QuotalabError(f"the process {what} stopped before it finished ({ended})")
 
 
 def _how_it_ended(process: BaseProcess) -> str:
