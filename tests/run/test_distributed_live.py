@@ -43,9 +43,10 @@ def target() -> Iterator[str]:
         yield base_url
 
 
-def quotalab(*args: str) -> subprocess.Popen[str]:
+def quotalab(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "quotalab", *args],
+        cwd=cwd,
         env=ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -96,3 +97,83 @@ def test_master_and_two_workers_report_the_servers_counts(tmp_path: Path, target
     assert server["token_requests"] == last["token_requests"]
     # One token cache per worker process: two workers fetch exactly two tokens.
     assert server["tokens_issued"] == 2
+
+
+OWN_CLIENT = """
+import sys
+
+
+class Exiting:
+    name = "exiting"
+
+    def call_api(self, path):
+        sys.exit(0)
+
+
+def exiting(settings, *, clock, rng):
+    return Exiting()
+
+
+def fine(settings, *, clock, rng):
+    return Exiting()  # never called: the worker cannot import this module
+"""
+
+
+@pytest.mark.live
+@pytest.mark.parametrize(
+    ("spec", "worker_has_module", "says"),
+    [
+        (
+            "own_client:fine",
+            False,
+            "own_client:fine: locust on {host} cannot build it: --strategies "
+            "'own_client:fine': cannot import 'own_client' (ModuleNotFoundError: "
+            "No module named 'own_client'); the run stopped",
+        ),
+        (
+            "own_client:exiting",
+            True,
+            "own_client:exiting: call_api raised SystemExit; the run stopped",
+        ),
+    ],
+)
+def test_a_worker_whose_run_must_stop_stops_it_and_says_why(
+    tmp_path: Path, target: str, spec: str, worker_has_module: bool, says: str
+) -> None:
+    """A worker that cannot build the strategy (its module sits only beside the master)
+    or whose client calls sys.exit: its tally, saying why, reaches the master at once,
+    which stops the run well before --duration and fails it in one line; never "made no
+    call", never a report that passes."""
+    master_dir, worker_dir = tmp_path / "master", tmp_path / "worker"
+    master_dir.mkdir()
+    worker_dir.mkdir()
+    (master_dir / "own_client.py").write_text(OWN_CLIENT, encoding="utf-8")
+    if worker_has_module:
+        (worker_dir / "own_client.py").write_text(OWN_CLIENT, encoding="utf-8")
+    port = str(free_port())
+    worker = quotalab(
+        "worker", "--master-host", "127.0.0.1", "--master-port", port, "--runs", "1",
+        cwd=worker_dir,
+    )  # fmt: skip
+    try:
+        run = quotalab(
+            "run", "--master", "--expect-workers", "1", "--master-bind-host", "127.0.0.1",
+            "--master-bind-port", port, "--target", target, "--strategies", spec,
+            "--users", "2", "--rate", "2", "--duration", "120s",
+            "--out", str(tmp_path / "reports"), cwd=master_dir,
+        )  # fmt: skip
+        output, _ = run.communicate(timeout=60)  # half of --duration: the run was cut short
+        worker_output, _ = worker.communicate(timeout=20)
+    finally:
+        for process in (worker, run):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert run.returncode == 2, output
+    assert output.strip().splitlines()[-1] == "quotalab: error: " + says.format(
+        host=socket.gethostname()
+    )
+    assert "Traceback" not in output + worker_output
+    assert "made no call" not in output
+    assert "the run stops: " in worker_output  # the worker says why too, in one line
+    assert not (tmp_path / "reports" / "latest").exists()

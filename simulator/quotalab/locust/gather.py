@@ -8,6 +8,9 @@ whole tally once its users have stopped, and the master writes one
 ``tally-<worker>.json`` per worker into ``--tally-dir`` on its own machine
 before it quits. A worker that never answers (within the stop timeout plus
 ``GATHER_GRACE_S``) has no file: the reader compares files with workers.
+A worker whose run must stop (its strategy cannot be built there, or raised
+``SystemExit``) sends its tally, which says why, at once; the master then
+stops and gathers every worker without waiting for ``--stop-after``.
 Imported only inside the locust process.
 """
 
@@ -18,6 +21,7 @@ import re
 from typing import Any
 
 import gevent
+from gevent.event import Event
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -48,6 +52,7 @@ class Gatherer:
         self.recorder = recorder
         self.received: dict[str, dict[str, Any]] = {}
         self.started = False
+        self.cut_short = Event()  # set when a worker's tally says its run must stop
 
     def install(self) -> None:
         """Register the listeners on locust's events (once, at import)."""
@@ -67,9 +72,21 @@ class Gatherer:
             self.started = True
             gevent.spawn(self._stop_and_gather, environment)
 
+    def send_fatal(self, environment: Any) -> bool:
+        """Worker of a gathering master: send the tally, whose ``fatal`` says why the run
+        must stop, now; the master then stops every worker and gathers them. False in
+        any other process, which stops the run itself."""
+        runner = environment.runner
+        if not (isinstance(runner, WorkerRunner) and gathering(environment)):
+            return False
+        runner.send_message(TALLY_MESSAGE, self.recorder.tally.to_json())
+        return True
+
     def _on_tally(self, environment: Any, msg: Any, **_: Any) -> None:
         """Master: one worker's whole tally."""
         self.received[str(msg.node_id)] = msg.data
+        if isinstance(msg.data, dict) and msg.data.get("fatal"):
+            self.cut_short.set()
 
     def _on_stop_request(self, environment: Any, msg: Any, **_: Any) -> None:
         """Worker: stop the users, then send what this process counted."""
@@ -80,7 +97,7 @@ class Gatherer:
     def _stop_and_gather(self, environment: Any) -> None:
         """Master: after ``--stop-after`` seconds stop every worker, write their tallies, quit."""
         options = environment.parsed_options
-        gevent.sleep(float(options.stop_after))
+        self.cut_short.wait(float(options.stop_after))
         runner = environment.runner
         expected = [client.id for client in runner.clients.all]
         runner.send_message(STOP_MESSAGE)

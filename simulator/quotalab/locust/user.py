@@ -9,9 +9,11 @@ master forwards them to its workers, on this machine or others.
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import random
+import socket
 import time
 from pathlib import Path
 from typing import Any, NoReturn, cast
@@ -34,6 +36,7 @@ from quotalab.strategies.messages import Strategy
 from quotalab.strategies.own_client import OwnClient, build_strategy
 from quotalab.wire import HttpRequest
 
+logger = logging.getLogger(__name__)
 RECORDER = Recorder()
 STOPPING = Event()
 SIGNALS = RefreshSignals(STOPPING)
@@ -114,7 +117,8 @@ for _event, _listener in (
     (events.quitting, _quit),
 ):
     _event.add_listener(_listener)  # type: ignore[no-untyped-call]
-Gatherer(RECORDER).install()
+GATHERER = Gatherer(RECORDER)
+GATHERER.install()
 
 
 def provider_settings(options: Any, host: str) -> ClientSettings:
@@ -154,6 +158,18 @@ def trusted_ssl_context(cafile: str | None = None) -> Any:
     return gevent.ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE") or cafile)
 
 
+class _Unbuilt:
+    """Stands for a strategy this process could not build: a user calling it stops."""
+
+    name = "unbuilt"
+
+    def call_api(self, path: str) -> int:
+        raise StopUser
+
+
+_UNBUILT = _Unbuilt()
+
+
 class StrategyUser(FastHttpUser):
     """Calls the API at the scenario's pace, through the shared strategy core."""
 
@@ -165,7 +181,13 @@ class StrategyUser(FastHttpUser):
         options = self.environment.parsed_options
         rate = options.rate or SCENARIOS[options.scenario].rate
         self._pace = constant_throughput(rate)
-        self.strategy = shared_strategy(options, self.host)
+        try:
+            self.strategy = shared_strategy(options, self.host)
+        except Exception as error:  # a worker on another machine or in another folder
+            # quotalab run built it before starting locust, so this process differs. The
+            # user stops at its first task (StopUser out of on_start is a logged traceback).
+            self._record_fatal(f"locust on {socket.gethostname()} cannot build it: {error}")
+            self.strategy = _UNBUILT
         # Decided once: a runtime Protocol check per call costs ~9% of the user's CPU.
         self.own_client = self.strategy if isinstance(self.strategy, OwnClient) else None
         self.api_url = self.host.rstrip("/") + options.api_path
@@ -205,9 +227,21 @@ class StrategyUser(FastHttpUser):
     def _stop_run(self, what: str, error: BaseException) -> NoReturn:
         """``what`` raised ``error`` (``sys.exit``, Ctrl-C): stop the whole run, which
         quotalab then reports as failed in one line."""
-        RECORDER.tally.fatal = f"{what} raised {type(error).__name__}"
-        gevent.spawn(self.environment.runner.quit)
+        self._stop_with(f"{what} raised {type(error).__name__}")
+
+    def _stop_with(self, fatal: str) -> NoReturn:
+        """Stop the whole run for ``fatal``, and this user now."""
+        self._record_fatal(fatal)
         raise StopUser from None
+
+    def _record_fatal(self, fatal: str) -> None:
+        """Stop the whole run for ``fatal``, which quotalab then reports as failed in one
+        line (the first reason in this process wins)."""
+        if not RECORDER.tally.fatal:
+            RECORDER.tally.fatal = fatal
+            logger.error("the run stops: %s", fatal)
+            if not GATHERER.send_fatal(self.environment):  # else the master stops the run
+                gevent.spawn(self.environment.runner.quit)
 
     def _call_own_client(self, client: OwnClient) -> None:
         """A client doing its own I/O: only how each call ended and its latency are seen here.
@@ -220,6 +254,8 @@ class StrategyUser(FastHttpUser):
         started = time.perf_counter()
         try:
             status = client.call_api(path)
+        except StopUser:  # from _UNBUILT: this user is stopping, no call was made
+            raise
         except Exception as error:  # any exception out of call_api is a failed call
             latency_ms = (time.perf_counter() - started) * 1000
             RECORDER.record_own_failure(time.time(), error, latency_ms)
