@@ -24,13 +24,23 @@ def _fail(base_url: str, what: str, error: Exception | str) -> InputError:
 
 
 def reset(base_url: str) -> None:
-    """``POST /_admin/reset``: zero the counters and refill every limit."""
+    """``POST /_admin/reset``: zero the counters and refill every limit.
+
+    Before each strategy: a target that is no quotalab server (one answering
+    ``200 {}`` to everything) fails here, before any load, not in counts of 0.
+    """
     try:
         response = httpx.post(f"{base_url}/_admin/reset", headers=_headers(), timeout=TIMEOUT_S)
     except httpx.HTTPError as error:
         raise _fail(base_url, "reset the server", error) from None
     if response.status_code != 200:
         raise _fail(base_url, "reset the server", f"HTTP {response.status_code}")
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if answer != {"reset": True}:
+        raise _fail(base_url, "reset the server", 'the answer is not {"reset": true}')
 
 
 def stats(base_url: str) -> dict[str, Any]:
@@ -42,4 +52,6 @@ def stats(base_url: str) -> dict[str, Any]:
         raise _fail(base_url, "read /_admin/stats", error) from None
     if response.status_code != 200 or not isinstance(document, dict):
         raise _fail(base_url, "read /_admin/stats", f"HTTP {response.status_code}")
+    if not isinstance(document.get("clients"), dict):
+        raise _fail(base_url, "read /_admin/stats", "the answer has no per-client counts")
     return document

@@ -1,0 +1,119 @@
+"""The run's use of the mock server's admin API: a target that is no quotalab server
+fails before any load, in one line, never as counts of 0 that a gate reads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import httpx
+import pytest
+import respx
+
+from quotalab.errors import InputError
+from quotalab.run import admin_client as admin
+
+BASE = "http://127.0.0.1:9"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@respx.mock
+def test_a_quotalab_answer_to_reset_and_stats_is_taken() -> None:
+    respx.post(f"{BASE}/_admin/reset").respond(200, json={"reset": True})
+    respx.get(f"{BASE}/_admin/stats").respond(200, json={"provider": "auth0", "clients": {}})
+    admin.reset(BASE)
+    assert admin.stats(BASE)["clients"] == {}
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (httpx.Response(200, json={}), 'the answer is not {"reset": true}'),
+        (httpx.Response(200, text="<html>ok</html>"), 'the answer is not {"reset": true}'),
+        (httpx.Response(200, json={"reset": False}), 'the answer is not {"reset": true}'),
+        (httpx.Response(404, json={}), "HTTP 404"),
+    ],
+)
+def test_a_reset_no_quotalab_server_would_answer_is_refused(
+    answer: httpx.Response, why: str
+) -> None:
+    respx.post(f"{BASE}/_admin/reset").mock(return_value=answer)
+    with pytest.raises(InputError) as caught:
+        admin.reset(BASE)
+    assert str(caught.value) == (
+        f"{BASE}: cannot reset the server ({why}); is it a quotalab mock server?"
+    )
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, json={}),
+        httpx.Response(200, json={"clients": []}),
+        httpx.Response(200, json=[1, 2]),
+        httpx.Response(200, text="not json"),
+    ],
+)
+def test_stats_without_per_client_counts_are_refused(answer: httpx.Response) -> None:
+    respx.get(f"{BASE}/_admin/stats").mock(return_value=answer)
+    with pytest.raises(InputError, match=r"cannot read /_admin/stats .*quotalab mock server\?$"):
+        admin.stats(BASE)
+
+
+class _AnswersEmptyObjects(BaseHTTPRequestHandler):
+    """A server that is not quotalab: ``200 {}`` to every request, counted."""
+
+    requests: ClassVar[list[str]] = []
+
+    def _answer(self) -> None:
+        self.requests.append(f"{self.command} {self.path}")
+        length = int(self.headers.get("content-length") or 0)
+        self.rfile.read(length)
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def not_quotalab() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AnswersEmptyObjects)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_run_against_a_server_that_is_not_quotalab_stops_before_any_load(
+    not_quotalab: str, tmp_path: Path
+) -> None:
+    _AnswersEmptyObjects.requests.clear()
+    done = subprocess.run(
+        [sys.executable, "-m", "quotalab", "run", "--target", not_quotalab,
+         "--strategies", "naive", "--duration", "3s", "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"quotalab: error: {not_quotalab}: cannot reset the server (the answer is not "
+        '{"reset": true}); is it a quotalab mock server?'
+    )
+    assert _AnswersEmptyObjects.requests == ["POST /_admin/reset"]  # no load was sent
+    assert not (tmp_path / "out" / "latest").exists()
