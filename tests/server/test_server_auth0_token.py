@@ -89,8 +89,10 @@ def test_issuer_is_configurable_and_discovery_points_at_this_server(
     )
     document = provider.handle(HttpRequest("GET", "/.well-known/openid-configuration")).json()
     assert document["issuer"] == "https://tenant.example/"
-    assert document["token_endpoint"] == "https://tenant.example/oauth/token"
-    assert document["jwks_uri"] == "https://tenant.example/.well-known/jwks.json"
+    # The endpoints stay this server's: a client following discovery never reaches the
+    # real tenant the issuer names (and never spends its quota).
+    assert document["token_endpoint"] == BASE_URL + "/oauth/token"
+    assert document["jwks_uri"] == BASE_URL + "/.well-known/jwks.json"
 
 
 @pytest.mark.parametrize(

@@ -106,6 +106,26 @@ def test_keys_and_authorization_server_metadata(make_provider: MakeProvider) -> 
     assert keys["keys"][0]["kty"] == "RSA"
 
 
+def test_an_issuer_naming_the_real_tenant_leaves_the_endpoints_on_this_server(
+    make_provider: MakeProvider,
+) -> None:
+    issuer = "https://dev-123.okta.com/oauth2/default"
+    provider = make_provider("okta", toml=f'[provider]\nissuer = "{issuer}"\n')
+    for path in ("oauth-authorization-server", "openid-configuration"):
+        metadata = json.loads(
+            provider.handle(
+                HttpRequest("GET", BASE_URL + "/oauth2/default/.well-known/" + path)
+            ).body
+        )
+        assert metadata["issuer"] == issuer
+        assert metadata["token_endpoint"] == TOKEN_URL
+        assert metadata["jwks_uri"] == BASE_URL + "/oauth2/default/v1/keys"
+        urls = [value for value in metadata.values() if isinstance(value, str) and "://" in value]
+        assert all(url.startswith(BASE_URL) for url in urls if url != issuer), urls
+    token = provider.handle(token_request()).json()["access_token"]
+    assert jwt.decode(token, options={"verify_signature": False})["iss"] == issuer
+
+
 def test_the_api_reads_scp_and_cid(make_provider: MakeProvider) -> None:
     provider = make_provider("okta")
     token = json.loads(provider.handle(token_request()).body)["access_token"]

@@ -70,8 +70,10 @@ OAUTH2_TOKEN_ROLE_VALUES: dict[str, frozenset[str]] = {
 """What each ``oauth2_token`` role fills in, besides ``PER_ANSWER_VALUES``."""
 OAUTH2_CLAIM_VALUES = frozenset({"client_id", "audience", "issuer", "tenant", "jti", "scopes"})
 """Placeholders an ``oauth2_token`` endpoint's ``claims`` may use."""
-DISCOVERY_VALUES = frozenset({"issuer", "base_url"})
-"""Placeholders a ``discovery`` endpoint's ``ok`` document may use."""
+DISCOVERY_VALUES = frozenset({"issuer", "base_url", "served_issuer"})
+"""Placeholders a ``discovery`` endpoint's ``ok`` document may use: ``served_issuer`` is
+this server's base URL plus ``issuer_path``, where the issuer's endpoints are served
+whatever ``issuer`` names (a real tenant's URL, so tokens validate as in production)."""
 KeyPart = Literal["tenant", "client", "endpoint", "request"]
 AudienceFrom = Literal["scope", "endpoint"]
 IetfFields = Literal["none", "structured", "legacy"]

@@ -228,9 +228,15 @@ def discovery(
         return rejected
     issuer = p.issuer(incoming)
     if any(role == "ok" for role, _ in endpoint.responses):
-        values = {"issuer": issuer, "base_url": p.public_base(incoming)}
+        values = {
+            "issuer": issuer,
+            "base_url": p.public_base(incoming),
+            "served_issuer": p.served_issuer(incoming),
+        }
         return p.render(endpoint.response("ok", "ok"), values, headers, now)
-    base = issuer.rstrip("/")
+    # The endpoints are this server's even when the issuer names a real tenant: a
+    # client following them must never be sent to the provider itself.
+    base = p.public_base(incoming)
     paths = {e.kind: e.path for e in p.config.endpoints}
     document = {
         "issuer": issuer,

@@ -290,9 +290,14 @@ class MockProvider(Admission):
         return self.base_url or f"http://{incoming.host or 'localhost'}"
 
     def issuer(self, incoming: Incoming) -> str:
-        """The configured issuer, else this server's base URL + ``provider.issuer_path``."""
+        """The configured issuer, else ``served_issuer``."""
         if self.settings.issuer:
             return self.settings.issuer
+        return self.served_issuer(incoming)
+
+    def served_issuer(self, incoming: Incoming) -> str:
+        """This server's base URL + ``provider.issuer_path``: where the issuer's endpoints
+        are served, whatever the configured issuer names."""
         return self.public_base(incoming) + self.settings.issuer_path
 
     def counted_id(self, client_id: str) -> str:
