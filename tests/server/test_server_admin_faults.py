@@ -69,6 +69,55 @@ def test_injected_503_by_schedule_with_retry_after(
     assert provider.stats()["clients"]["demo-client"]["faults_503"] == 1
 
 
+def test_keys_and_discovery_answer_their_injected_503s(
+    make_provider: MakeProvider, clock: VirtualClock
+) -> None:
+    """A fault set on the keys or the discovery document fires there as on any endpoint:
+    a client's handling of a JWKS outage is tested, not silently passed."""
+    provider = make_provider()
+    document = {
+        "endpoints": {
+            "jwks": {"probability": 1.0, "retry_after_s": 7},
+            "discovery": {"schedule": [[5, 10]]},
+        }
+    }
+    assert admin(provider, "PUT", "faults", document).status == 200
+    keys = provider.handle(HttpRequest("GET", "/.well-known/jwks.json"))
+    assert (keys.status, keys.headers["retry-after"]) == (503, "7")
+    assert keys.json() == {
+        "statusCode": 503,
+        "error": "Service Unavailable",
+        "message": "Service Unavailable",
+    }
+    discovery = HttpRequest("GET", "/.well-known/openid-configuration")
+    assert provider.handle(discovery).status == 200
+    clock.advance(5)
+    assert provider.handle(discovery).status == 503
+    clock.advance(5)
+    assert provider.handle(discovery).status == 200
+    assert provider.stats()["clients"]["anonymous"]["faults_503"] == 2
+
+
+def test_a_clock_offset_changed_at_run_time_leaves_outages_where_they_were(
+    make_provider: MakeProvider, clock: VirtualClock
+) -> None:
+    """Skew moves tokens' times and resets, not the schedule of an outage."""
+    provider = make_provider()
+    outage = {"endpoints": {"token": {"schedule": [[0, 600]]}}}
+    assert admin(provider, "PUT", "faults", outage).status == 200
+    assert provider.handle(auth0_token_request()).status == 503
+    assert admin(provider, "PUT", "faults", {"clock_offset_s": -60}).status == 200
+    assert provider.handle(auth0_token_request()).status == 503  # still down
+    later = {"clock_offset_s": 0, "endpoints": {"token": {"schedule": [[3600, 4000]]}}}
+    assert admin(provider, "PUT", "faults", later).status == 200
+    assert admin(provider, "PUT", "faults", {"clock_offset_s": 3700}).status == 200
+    assert provider.handle(auth0_token_request()).status == 200  # not down before its time
+    clock.advance(3600)
+    assert provider.handle(auth0_token_request()).status == 503
+    assert admin(provider, "POST", "reset").status == 200  # the schedule starts again now
+    assert provider.handle(auth0_token_request()).status == 200
+
+
 def test_probability_faults_replay_from_the_seed(make_provider: MakeProvider) -> None:
     toml = "[limits.oauth_token]\nburst = 1000\n[faults.token]\nprobability = 0.5\n"
     runs = []

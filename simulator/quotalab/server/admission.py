@@ -12,6 +12,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from quotalab.clock import OffsetClock
 from quotalab.counters import Counters, MemoryCounters
 from quotalab.errors import StoreUnavailable
 from quotalab.limits import MemoryStore, Store
@@ -44,6 +45,8 @@ def refusal_counter(status: int, counter: str) -> str:
 
 class Admission:
     """Faults, limits and the counts and answers of their refusals, for ``MockProvider``."""
+
+    clock: OffsetClock  # the provider's, skewed; set by ``MockProvider``
 
     def __init__(
         self,
@@ -92,7 +95,9 @@ class Admission:
         spec = self.faults.faults.get(endpoint.name)  # None: no fault set, the usual case
         if spec is None or not (spec.probability or spec.schedule):
             return None
-        if not self.faults.unavailable(spec, now):
+        # Schedules run on the time the server started on, unskewed: a clock offset
+        # changed at run time moves tokens' times and resets, never an outage.
+        if not self.faults.unavailable(spec, now - self.clock.offset_s):
             return None
         self.counters.incr(client_id, "faults_503")
         extra = None if spec.retry_after_s is None else {"retry-after": str(spec.retry_after_s)}

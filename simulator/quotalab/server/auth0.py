@@ -201,7 +201,10 @@ def jwt_api(
 def _limited(
     p: MockProvider, endpoint: EndpointSpec, now: float
 ) -> tuple[HttpResponse | None, dict[str, str]]:
-    """The endpoint's limits, if it names any (Okta counts keys and metadata in its bucket)."""
+    """An injected 503 (faults set on keys or discovery, as on any endpoint), else the
+    endpoint's limits, if it names any (Okta counts keys and metadata in its bucket)."""
+    if (fault := p.fault(endpoint, ANONYMOUS, now)) is not None:
+        return fault, {}
     if not endpoint.limits:
         return None, {}
     return p.limit(endpoint, "request", ANONYMOUS, now, "throttled_429")

@@ -1,7 +1,7 @@
 """Injected trouble: 503s by probability or schedule, added latency, clock skew.
 
 Decisions use a seeded RNG so a run can be replayed; schedules are seconds
-since the provider started (or was last reset). The core never sleeps: it
+since the provider started (or was last reset), on its clock without skew. The core never sleeps: it
 reports the latency and the adapter waits.
 """
 

@@ -91,7 +91,7 @@ class MockProvider(Admission):
             store,
             compile_responses(config.responses),
             Limiter(config.limits, store, settings.tenant),
-            FaultPlan(config.faults, settings.seed, self.clock.now()),
+            FaultPlan(config.faults, settings.seed, clock.now()),  # unskewed, as it reads
             random.Random(settings.seed + 1),
         )
         self.limiter.enabled = settings.limits_enabled
@@ -241,7 +241,7 @@ class MockProvider(Admission):
         except StoreUnavailable as error:
             raise StoreUnavailable(f"limits were reset, counters were not: {error}") from None
         self._fields_memo = {}  # the memory of many distinct bodies goes back too
-        self.faults.restart(self.clock.now())
+        self.faults.restart(self.clock.base.now())
 
     def faults_json(self) -> dict[str, Any]:
         """Faults in force, as ``GET /_admin/faults`` shows them."""
