@@ -80,8 +80,41 @@ def test_every_call_of_misbehaving_clients_is_counted(user_folder: Path) -> None
     # Successes the server never saw, and a client that never returned: the run fails.
     out = " ".join(done.stdout.split())
     assert "error: hostile:no_http: " in out and "the server saw no API request" in out
-    assert "error: hostile:sleeper: made no call" in out
+    # A call still running when locust ends its user is a failed call (abandoned), so
+    # the client that never returns is no evidence either, with its calls counted.
+    sleeper = figures["hostile:sleeper"]
+    assert sleeper["calls"] == 4 and sleeper["calls_ok"] == 0  # one per user, cut off
+    assert (
+        "still running when the run stopped"
+        in failed["hostile:sleeper"]["abandoned"]["first_message"]
+    )
+    assert "error: hostile:sleeper: none of its 4 calls sent a request the server counted" in out
     assert "hostile:no_token: no API call reached the server" not in out
+
+
+@pytest.mark.live
+def test_a_client_that_deadlocks_fails_its_gate_with_its_stuck_calls(user_folder: Path) -> None:
+    """A token cache that deadlocks after its first failed refresh: the calls stuck on
+    its lock when the run stops are failed calls, so a gate on its success ratio fails
+    (they had been dropped, and its first few calls passed it)."""
+    (user_folder / "gate.toml").write_text(
+        '[strategies."hostile:deadlocking"]\nmin_success_ratio = 0.9\n', encoding="utf-8"
+    )
+    done = quotalab(
+        "run", "--strategies", "hostile:deadlocking", "--duration", "3s", "--users", "4",
+        "--gate", "gate.toml", cwd=user_folder, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    report: dict[str, Any] = json.loads(
+        (user_folder / "reports" / "latest" / "report.json").read_text("utf-8")
+    )
+    figures = report["strategies"]["hostile:deadlocking"]
+    failed = {f["reason"]: f["calls"] for f in figures["failures"]}
+    assert figures["calls_ok"] == 4  # before the refresh that failed
+    assert failed == {"RuntimeError": 1, "abandoned": 4}  # every user, stuck on the lock
+    assert figures["calls"] == 9
+    assert "FAIL" in done.stdout and "success_ratio" in done.stdout
 
 
 @pytest.mark.live

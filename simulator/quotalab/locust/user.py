@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 import gevent
+from gevent import GreenletExit
 from gevent.event import Event
 from locust import FastHttpUser, constant_throughput, events, task
 from locust.exception import StopUser
@@ -37,8 +38,14 @@ from quotalab.strategies.own_client import OwnClient, build_strategy
 from quotalab.wire import HttpRequest
 
 logger = logging.getLogger(__name__)
+CUT_OFF_MESSAGE = (
+    "still running when the run stopped and its stop timeout ran out "
+    "(a call that blocks: a lock never released, a request without a timeout?)"
+)
+"""Why a call ended by locust at the stop timeout failed (reason ``abandoned``)."""
 RECORDER = Recorder()
 STOPPING = Event()
+_STOPPED_AT = [math.inf]  # perf_counter() when the test began to stop
 SIGNALS = RefreshSignals(STOPPING)
 _SHARED: dict[str, Strategy | OwnClient] = {}
 
@@ -91,6 +98,7 @@ def _options(parser: Any) -> None:
 
 def _start(environment: Any, **_: Any) -> None:
     STOPPING.clear()
+    _STOPPED_AT[0] = math.inf
     _SHARED.clear()
     directory = getattr(environment.parsed_options, "tally_dir", "")
     if directory:  # tells quotalab run when the measured time began
@@ -99,7 +107,17 @@ def _start(environment: Any, **_: Any) -> None:
 
 
 def _stopping(environment: Any, **_: Any) -> None:
+    _STOPPED_AT[0] = time.perf_counter()
     STOPPING.set()
+
+
+def _cut_off(started: float) -> None:
+    """Count a call that locust ended (``GreenletExit``) as a failed one, ``abandoned``:
+    one still running when the stop timeout ran out (a deadlocked client must not pass
+    on its first calls). A call begun after the test began to stop is none: locust
+    kills a user it found waiting, and the kill can land just inside its next call."""
+    if started < _STOPPED_AT[0]:
+        RECORDER.tally.record_flow(ABANDONED, message=CUT_OFF_MESSAGE)
 
 
 def _quit(environment: Any, **_: Any) -> None:
@@ -214,6 +232,9 @@ class StrategyUser(FastHttpUser):
         except Abandoned:
             RECORDER.tally.record_flow(ABANDONED)
             return
+        except GreenletExit:  # locust ended this user while the call still ran
+            _cut_off(started)
+            raise
         except Exception as error:  # a StrategyError, or a custom strategy's own exception
             RECORDER.tally.record_call_latency((time.perf_counter() - started) * 1000)
             RECORDER.record_strategy_error(error)
@@ -255,6 +276,9 @@ class StrategyUser(FastHttpUser):
         try:
             status = client.call_api(path)
         except StopUser:  # from _UNBUILT: this user is stopping, no call was made
+            raise
+        except GreenletExit:  # locust ended this user while the call still ran
+            _cut_off(started)
             raise
         except Exception as error:  # any exception out of call_api is a failed call
             latency_ms = (time.perf_counter() - started) * 1000

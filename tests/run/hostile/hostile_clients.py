@@ -138,3 +138,30 @@ class Busy(Own):
 
 def busy(settings, *, clock, rng):
     return Busy(settings, "busy")
+
+
+class Deadlocking(Own):
+    """A token cache whose lock is never released once a refresh fails: every call after
+    the fourth blocks for good (a common bug)."""
+
+    def __init__(self, settings, name):
+        super().__init__(settings, name)
+        import threading
+
+        self.lock, self.calls, self.bearer = threading.Lock(), 0, None
+
+    def call_api(self, path):
+        self.lock.acquire()
+        self.calls += 1
+        if self.bearer is None or self.calls > 4:
+            token = self.token(self.s.client_secret)
+            if self.calls > 4:
+                raise RuntimeError("refresh failed")  # the lock stays held
+            self.bearer = token
+        self.lock.release()
+        headers = {"authorization": "Bearer " + self.bearer}
+        return self.http.get(self.s.api_base_url + path, headers=headers, timeout=5).status_code
+
+
+def deadlocking(settings, *, clock, rng):
+    return Deadlocking(settings, "deadlocking")
