@@ -275,6 +275,18 @@ def test_per_figure_tolerances_and_latency_on_request(
             ),
             "none of its 14 calls sent a request the server counted",
         ),
+        (  # a client that swallows its throttles and says 200: 100% success, not true
+            StrategyMeasurements(
+                api_calls=135,
+                api_ok=135,
+                token_requests=380,
+                tokens_issued=135,
+                duration_s=4,
+                calls=380,
+                calls_ok=380,
+            ),
+            "380 calls succeeded but the server answered only 135 API requests with success",
+        ),
     ],
 )
 def test_a_strategy_that_measured_nothing_fails_the_gate_whatever_the_bounds(

@@ -41,6 +41,7 @@ def test_every_call_of_misbehaving_clients_is_counted(user_folder: Path) -> None
         "hostile:no_http",
         "hostile:returns_none",
         "hostile:unprintable",
+        "hostile:swallower",
         "hostile:sleeper",
     ]
     done = quotalab(
@@ -80,6 +81,13 @@ def test_every_call_of_misbehaving_clients_is_counted(user_folder: Path) -> None
     # Successes the server never saw, and a client that never returned: the run fails.
     out = " ".join(done.stdout.split())
     assert "error: hostile:no_http: " in out and "the server saw no API request" in out
+    # Successes the server never gave (a failed token request swallowed, 200 returned).
+    swallower = figures["hostile:swallower"]
+    assert swallower["calls_ok"] == swallower["calls"] > swallower["api_ok"] > 0
+    assert (
+        f"error: hostile:swallower: {swallower['calls']} calls succeeded but the server "
+        f"answered only {swallower['api_ok']} API requests with success"
+    ) in out
     # A call still running when locust ends its user is a failed call (abandoned), so
     # the client that never returns is no evidence either, with its calls counted.
     sleeper = figures["hostile:sleeper"]

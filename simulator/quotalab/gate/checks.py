@@ -73,10 +73,12 @@ def check_evidence(document: Mapping[str, Any]) -> list[CheckResult]:
     A strategy that made no call (a ``call_api`` that never returns, a
     factory that failed in the load generator), one whose calls succeeded
     while the server counted no API request (a client that never reaches the
-    server), and one none of whose requests was counted (every call failed
-    before one reached a token endpoint or API: a wrong target, a closed port)
-    pass no bound honestly, whatever the thresholds say: 0 token requests
-    per 1,000 calls there is no evidence of a frugal client.
+    server) or fewer successful API answers than successful calls (a client
+    that swallows its errors and says 200), and one none of whose requests
+    was counted (every call failed before one reached a token endpoint or
+    API: a wrong target, a closed port) pass no bound honestly, whatever the
+    thresholds say: 0 token requests per 1,000 calls there is no evidence of
+    a frugal client, nor 100% success of a healthy one.
     """
     results: list[CheckResult] = []
     for name, strategy in _strategies(document).items():
@@ -89,6 +91,12 @@ def check_evidence(document: Mapping[str, Any]) -> list[CheckResult]:
             unseen = (
                 f"{calls_ok} calls succeeded but the server counted no API "
                 "request: the client never reached the server"
+            )
+        elif calls_ok > (api_ok := strategy.get("api_ok", 0)):
+            unseen = (
+                f"{calls_ok} calls succeeded but the server answered only {api_ok} API "
+                "requests with success: the client reports successes the server never "
+                "gave (an error swallowed?)"
             )
         elif strategy.get("token_requests", 0) == 0 and strategy.get("api_calls", 0) == 0:
             unseen = (

@@ -216,6 +216,12 @@ def untrustworthy(figures: Figures, own_client: bool) -> list[str]:
             f"{figures.strategy}: {counts.ok} calls succeeded but the server saw no API "
             "request: call_api must call settings.api_base_url + path"
         ]
+    if figures.source == "server" and counts.ok > counts.api_ok:
+        return [
+            f"{figures.strategy}: {counts.ok} calls succeeded but the server answered only "
+            f"{counts.api_ok} API requests with success: call_api must return the API's "
+            "status, not hide a failure behind a 200"
+        ]
     if counts.token_requests == 0 and counts.api_calls == 0:
         return [
             f"{figures.strategy}: none of its {counts.calls} calls sent a request the "

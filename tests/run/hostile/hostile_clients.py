@@ -165,3 +165,23 @@ class Deadlocking(Own):
 
 def deadlocking(settings, *, clock, rng):
     return Deadlocking(settings, "deadlocking")
+
+
+class Swallower(Own):
+    """Says 200 whatever happened: every other call's token request fails, unseen."""
+
+    calls = 0
+
+    def call_api(self, path):
+        self.calls += 1
+        try:
+            secret = self.s.client_secret if self.calls % 2 else "WRONG"
+            headers = {"authorization": "Bearer " + self.token(secret)}
+            self.http.get(self.s.api_base_url + path, headers=headers, timeout=5)
+        except Exception:
+            pass
+        return 200
+
+
+def swallower(settings, *, clock, rng):
+    return Swallower(settings, "swallower")
