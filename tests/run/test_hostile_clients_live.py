@@ -164,6 +164,15 @@ def children_of(pid: int) -> set[int]:
     return found
 
 
+def command_line(pid: int) -> bytes:
+    """``pid``'s command line, empty once it is gone (multiprocessing's resource tracker,
+    a child of the run too, ends on its own once the run is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 @pytest.mark.live
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_a_client_that_never_yields_is_stopped_and_nothing_is_left_behind(
@@ -192,7 +201,7 @@ def test_sigterm_stops_the_run_and_its_locust_processes(user_folder: Path) -> No
             if list((user_folder / "reports").glob("*/locust/tally-*/started")):
                 break
             threading.Event().wait(0.1)  # polling another process, not a window
-        locust = children_of(run.pid)
+        locust = {pid for pid in children_of(run.pid) if b"locust" in command_line(pid)}
         assert locust, "locust never started"
         run.send_signal(signal.SIGTERM)
         run.wait(timeout=30)
@@ -202,3 +211,24 @@ def test_sigterm_stops_the_run_and_its_locust_processes(user_folder: Path) -> No
     assert run.returncode != 0
     left = {pid for pid in locust if Path(f"/proc/{pid}").exists()}
     assert not left, f"locust processes left behind: {left}"
+
+
+@pytest.mark.live
+def test_a_client_refreshing_on_its_own_thread_neither_hangs_the_run_nor_taints_others(
+    user_folder: Path,
+) -> None:
+    """quotalab builds each own client once to check it before any load: that copy, with
+    the refresher its constructor starts, must end with the check, not keep fetching
+    tokens the server counts against the strategy that runs next, nor keep quotalab
+    alive after its report."""
+    done = quotalab(
+        "run", "--strategies", "hostile:refresher,cached", "--duration", "2s",
+        "--users", "2", cwd=user_folder, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report: dict[str, Any] = json.loads(
+        (user_folder / "reports" / "latest" / "report.json").read_text("utf-8")
+    )
+    cached = report["strategies"]["cached"]
+    assert cached["token_requests"] == cached["tokens_issued"] == 1  # its own, no other
+    assert "counts differ" not in done.stdout + done.stderr

@@ -12,7 +12,8 @@ import pytest
 
 from quotalab.errors import InputError, QuotalabError
 from quotalab.sim.scenario import SimSettings, run_strategy
-from quotalab.sim.strategy_pool import available_cpus, ctrl_c_held, jobs_for, run_in_processes
+from quotalab.sim.strategy_pool import available_cpus, jobs_for, run_in_processes
+from quotalab.spawned import ctrl_c_held
 from tests.sim.test_fast_forward import observable
 
 

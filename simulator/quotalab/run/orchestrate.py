@@ -36,8 +36,10 @@ from quotalab.run.settings import RunSettings
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.runner import serve_in_thread
 from quotalab.server.tls import local_ca
+from quotalab.spawned import call_in_child
 from quotalab.strategies.own_client import OwnClient, build_strategy
 from quotalab.strategies.profile_client import TOKEN_STYLES, client_settings_for
+from quotalab.strategies.registry import NAMES
 
 API_KINDS = ("jwt_api", "bearer_api")
 
@@ -181,13 +183,26 @@ def _ticker(tick: Tick | None, strategy: str, sampler: IssuanceSampler) -> Calla
 
 
 def own_clients_of(settings: RunSettings, config: ProviderConfig, base_url: str) -> frozenset[str]:
-    """Build each strategy once, here, before any load; the specs that are own clients.
+    """Build each strategy once, before any load; the specs that are own clients.
 
     A factory that fails (raises, returns no client) is an ``InputError`` now,
-    in one line, rather than a run of locust users that all die.
+    in one line, rather than a run of locust users that all die. Your own
+    strategies are built in a process of their own, ended once they are
+    built: a client that starts a token refresher in its constructor must
+    neither keep ``quotalab`` alive after its report nor spend tokens that
+    the server would count against the strategies that run next.
     """
     if not config.clients:
         raise InputError("the profile registers no client: add one under [clients.<id>]")
+    if all(strategy in NAMES for strategy in settings.strategies):
+        return frozenset()  # the built-in ones: none is an own client, none fails
+    what = f"checking {', '.join(settings.strategies)}"
+    owned: frozenset[str] = call_in_child(_own_clients, (settings, config, base_url), what)
+    return owned
+
+
+def _own_clients(settings: RunSettings, config: ProviderConfig, base_url: str) -> frozenset[str]:
+    """``own_clients_of``'s work, in the process that builds the strategies."""
     client = next(iter(config.clients.values()))
     owned = set()
     for strategy in settings.strategies:

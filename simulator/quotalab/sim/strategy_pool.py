@@ -13,13 +13,11 @@ threads), import quotalab and the user's own strategy modules from the same
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as connection_wait
@@ -27,18 +25,17 @@ from multiprocessing.process import BaseProcess
 
 from quotalab.errors import InputError, QuotalabError
 from quotalab.sim.scenario import SimSettings, StrategyRun, check_strategies, run_strategy
+from quotalab.spawned import (
+    call_in_child,
+    ctrl_c_held,
+    exit_cleanly,
+    handled,
+    how_it_ended,
+    stop_processes,
+    watch_parent,
+)
 
-__all__ = [
-    "STOP_GRACE_S",
-    "available_cpus",
-    "check_in_process",
-    "ctrl_c_held",
-    "jobs_for",
-    "run_in_processes",
-]
-
-STOP_GRACE_S = 2.0
-"""How long a process told to stop (SIGTERM) has before it is killed."""
+__all__ = ["available_cpus", "check_in_process", "jobs_for", "run_in_processes"]
 
 
 def available_cpus() -> int:
@@ -57,69 +54,12 @@ def jobs_for(jobs: int, strategies: int) -> int:
     return max(1, min(wanted, strategies))
 
 
-@contextlib.contextmanager
-def _handled(signum: int, handler: Callable[[int, object], None]) -> Iterator[bool]:
-    """``handler`` takes ``signum`` meanwhile; yields False, and sets nothing, outside the
-    main thread (no signal handler can be set there)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield False
-        return
-    previous = signal.signal(signum, handler)
-    try:
-        yield True
-    finally:
-        if previous is None:  # set outside Python, it cannot be put back: Python's own then
-            previous = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
-        signal.signal(signum, previous)
-
-
-@contextlib.contextmanager
-def ctrl_c_held() -> Iterator[None]:
-    """Ctrl-C held back meanwhile and raised after (``KeyboardInterrupt``); a process
-    started meanwhile inherits it blocked, for good, and never stops half-started on it.
-
-    A Ctrl-C may reach any thread (a progress bar's, say), so it is both blocked
-    in this one and caught by a handler that only notes it. In a thread other
-    than the main one, nothing is held.
-    """
-    caught: list[int] = []
-    with _handled(signal.SIGINT, lambda signum, frame: caught.append(signum)) as held:
-        blocked = held and hasattr(signal, "pthread_sigmask")  # POSIX
-        before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blocked else set()
-        try:
-            yield
-        finally:
-            if blocked:
-                signal.pthread_sigmask(signal.SIG_SETMASK, before)  # one pending is noted now
-    if caught:
-        raise KeyboardInterrupt
-
-
-def _exit_cleanly(signum: int, frame: object) -> None:
-    """SIGTERM (a supervisor stopping ``quotalab``) exits through the callers' cleanup
-    (``SystemExit(143)``), so the processes they started end first."""
-    raise SystemExit(128 + signum)
-
-
-def _watch_parent() -> None:
-    """In a child process: end it as soon as its parent is gone, however that ended."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch(sentinel: int) -> None:
-        connection_wait([sentinel])
-        os._exit(1)
-
-    threading.Thread(target=watch, args=(parent.sentinel,), daemon=True).start()
-
-
 def _play(settings: SimSettings, name: str, faults_path: str | None, conn: Connection) -> None:
     """In a child process: ``run_strategy``, its progress, then its run and wall time or the
     error it raised, sent through ``conn``. Ctrl-C is the parent's to handle (it is held
     from the start, ``ctrl_c_held``, and ignored here too): the parent ends the children."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _watch_parent()
+    watch_parent()
     started = time.perf_counter()
 
     def progress(done: float) -> None:
@@ -134,86 +74,6 @@ def _play(settings: SimSettings, name: str, faults_path: str | None, conn: Conne
     else:
         conn.send(("run", (run, time.perf_counter() - started)))
     conn.close()
-
-
-def _check(settings: SimSettings, conn: Connection) -> None:
-    """In a child process: ``check_strategies``, then "checked" or the error it raised."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _watch_parent()
-    try:
-        check_strategies(settings)
-    except QuotalabError as error:
-        conn.send(("error", str(error)))
-    except KeyboardInterrupt:  # raised by a strategy itself
-        conn.send(("interrupted", None))
-    else:
-        conn.send(("checked", None))
-    conn.close()
-
-
-def check_in_process(settings: SimSettings) -> None:
-    """``check_strategies(settings)`` in a spawned process: a strategy module or factory
-    that ends its process (``os._exit``, a crash) is a ``QuotalabError`` here, in one
-    line, where in this process it would end ``quotalab`` with no word of why."""
-    resource_tracker.ensure_running()  # before Ctrl-C is held: starting it lets Ctrl-C go
-    context = multiprocessing.get_context("spawn")
-    what = f"checking {', '.join(settings.strategies)}"
-    try:
-        ours, theirs = context.Pipe(duplex=False)
-    except OSError as error:
-        raise QuotalabError(f"cannot start a process {what}: {error}") from None
-    process: BaseProcess = context.Process(target=_check, args=(settings, theirs), daemon=True)
-    with _handled(signal.SIGTERM, _exit_cleanly):
-        try:
-            with ctrl_c_held():
-                process.start()
-        except OSError as error:
-            ours.close()
-            raise QuotalabError(f"cannot start a process {what}: {error}") from None
-        finally:
-            theirs.close()  # the child holds its end: EOF here when it is gone
-        try:
-            try:
-                kind, value = ours.recv()
-            except EOFError:
-                kind, value = "died", None
-            process.join(STOP_GRACE_S)
-            ended = _how_it_ended(process)
-        finally:
-            ours.close()
-            _stop([process])
-    if kind == "error":
-        raise QuotalabError(value)
-    if kind == "interrupted":
-        raise KeyboardInterrupt
-    if kind != "checked":
-        raise QuotalabError(f"the process {what} stopped before it finished ({ended})")
-
-
-def _how_it_ended(process: BaseProcess) -> str:
-    code = process.exitcode
-    if code is not None and code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            pass
-    return f"exit code {code}"
-
-
-def _stop(processes: Sequence[BaseProcess]) -> None:
-    """End ``processes`` (terminated, killed if they outlast ``STOP_GRACE_S``) and free
-    what they hold; a Ctrl-C meanwhile waits until they are gone."""
-    with ctrl_c_held():
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-        deadline = time.monotonic() + STOP_GRACE_S
-        for process in processes:
-            process.join(max(0.0, deadline - time.monotonic()))
-            if process.is_alive():
-                process.kill()
-                process.join()
-            process.close()
 
 
 class _Pool:
@@ -251,7 +111,7 @@ class _Pool:
 
     def stop(self, pipes: Sequence[Connection]) -> None:
         """End the processes at the other end of ``pipes`` and close those."""
-        _stop([self.playing.pop(pipe)[1] for pipe in pipes])
+        stop_processes([self.playing.pop(pipe)[1] for pipe in pipes])
         for pipe in pipes:
             pipe.close()
 
@@ -290,7 +150,7 @@ class _Pool:
                     del playing[ready]
                     ready.close()
                     process.join()
-                    code = _how_it_ended(process)
+                    code = how_it_ended(process)
                     process.close()
                     if kind == "run":
                         run, wall = value
@@ -313,6 +173,13 @@ class _Pool:
         finally:
             self.stop(list(playing))
         return [runs[name] for name in names]
+
+
+def check_in_process(settings: SimSettings) -> None:
+    """``check_strategies(settings)`` in a spawned process: a strategy module or factory
+    that ends its process (``os._exit``, a crash) is a ``QuotalabError`` here, in one
+    line, where in this process it would end ``quotalab`` with no word of why."""
+    call_in_child(check_strategies, (settings,), f"checking {', '.join(settings.strategies)}")
 
 
 def run_in_processes(
@@ -340,5 +207,5 @@ def run_in_processes(
     it started.
     """
     resource_tracker.ensure_running()  # before Ctrl-C is held: starting it lets Ctrl-C go
-    with _handled(signal.SIGTERM, _exit_cleanly):
+    with handled(signal.SIGTERM, exit_cleanly):
         return _Pool(settings, names, faults_path, jobs).play(on_started, on_progress, on_done)

@@ -1,5 +1,6 @@
 """Own clients and custom strategies that misbehave, as users' code does."""
 
+import contextlib
 import sys
 import time
 
@@ -185,3 +186,28 @@ class Swallower(Own):
 
 def swallower(settings, *, clock, rng):
     return Swallower(settings, "swallower")
+
+
+class Refresher(Own):
+    """Starts a token refresher in its constructor, on a non-daemon timer thread."""
+
+    def __init__(self, settings, name):
+        super().__init__(settings, name)
+        self.bearer = None
+        self._refresh()
+
+    def _refresh(self):
+        import threading
+
+        with contextlib.suppress(Exception):
+            self.bearer = self.token(self.s.client_secret)
+        timer = threading.Timer(0.2, self._refresh)
+        timer.start()
+
+    def call_api(self, path):
+        headers = {"authorization": f"Bearer {self.bearer}"}
+        return self.http.get(self.s.api_base_url + path, headers=headers, timeout=5).status_code
+
+
+def refresher(settings, *, clock, rng):
+    return Refresher(settings, "refresher")
