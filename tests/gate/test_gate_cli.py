@@ -224,6 +224,43 @@ def test_unusable_input_exits_2_with_one_line(
     assert "Traceback" not in err[0]
 
 
+@pytest.mark.parametrize(
+    ("path", "value", "said"),
+    [
+        (("mode",), "simulated", "the baseline's mode is 'simulated', the report's 'live'"),
+        (("profile",), "okta", "the baseline's profile is 'okta', the report's"),
+        (("scenario",), "spike", "the baseline's scenario is 'spike', the report's"),
+        (("plan", "name"), "auth0-b2b", "the baseline's plan is 'auth0-b2b', the report's"),
+    ],
+)
+def test_a_baseline_of_another_kind_of_run_is_refused_whichever_way(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, Path],
+    tmp_path: Path,
+    path: tuple[str, ...],
+    value: str,
+    said: str,
+) -> None:
+    """A live 5 s run against a simulated day (or another profile, scenario or plan) would
+    fail a good change by 877,100%, or pass a bad one as an improvement the other way:
+    exit 2 in one line, whichever report is the baseline."""
+    other = json.loads(files["good"].read_text())
+    meta = other["meta"]
+    for key in path[:-1]:
+        meta = meta[key]
+    meta[path[-1]] = value
+    baseline = write_json(tmp_path / "other.json", other)
+    for report, earlier in ((files["good"], baseline), (baseline, files["good"])):
+        assert gate(monkeypatch, report, "--thresholds", files["thresholds"], "--baseline",
+                    earlier) == 2  # fmt: skip
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "compare like with like" in err[0]
+    assert gate(monkeypatch, files["good"], "--thresholds", files["thresholds"], "--baseline",
+                baseline) == 2  # fmt: skip
+    assert said in capsys.readouterr().err
+
+
 def test_per_figure_tolerances_and_latency_on_request(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], files: dict[str, Path]
 ) -> None:

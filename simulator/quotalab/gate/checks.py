@@ -180,6 +180,25 @@ def parse_figure_tolerance(text: str) -> tuple[str, float]:
     return name, tolerance
 
 
+def check_comparable(report: Mapping[str, Any], baseline: Mapping[str, Any], source: str) -> None:
+    """``InputError`` when ``baseline`` (read from ``source``) measured another kind of run
+    than ``report``: a live run against a simulated day, another profile, scenario or
+    plan. Their figures differ for reasons that have nothing to do with the client,
+    so the comparison would fail or pass a change for the wrong reason."""
+    now, then = report["meta"], baseline["meta"]
+    for what, ours, theirs in (
+        ("mode", now["mode"], then["mode"]),
+        ("profile", now["profile"], then["profile"]),
+        ("scenario", now["scenario"], then["scenario"]),
+        ("plan", now["plan"]["name"], then["plan"]["name"]),
+    ):
+        if ours != theirs:
+            raise InputError(
+                f"{source}: the baseline's {what} is {theirs!r}, the report's {ours!r}: "
+                "compare like with like (write the baseline from the same kind of run)"
+            )
+
+
 def baseline_figures(
     tolerances: Mapping[str, float] | None = None, compare_latency: bool = False
 ) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from quotalab.errors import InputError
 from quotalab.gate.checks import (
     CheckResult,
+    check_comparable,
     check_evidence,
     check_thresholds,
     check_tolerance,
@@ -40,6 +41,7 @@ def gate_files(
         earlier = load_report(baseline)
         if not earlier["strategies"]:
             raise InputError(f"{baseline}: the baseline has no strategies, so nothing to compare")
+        check_comparable(document, earlier, str(baseline))
         results += compare_baseline(
             document,
             earlier,
