@@ -93,6 +93,10 @@ def test_short_lived_tokens_measure_the_cadence_and_scale_it_to_the_real_lifetim
     assert day.margin_s == pytest.approx(30)
     assert day.refresh_interval_s == pytest.approx(DAY - 30)
     assert day.tokens_per_day == pytest.approx(DAY / (DAY - 30))
+    # One lifetime cannot tell this margin from a cache kept 30 s whatever the token:
+    # the note says the projection assumes the refreshes follow the lifetime.
+    assert "if its refreshes follow the token's lifetime" in day.note
+    assert "run again with another --token-lifetime" in day.note
 
 
 def test_an_expiry_herd_is_measured_per_refresh() -> None:

@@ -23,7 +23,10 @@ multiply that warm-up by 7,200. The rules, each pinned by a test:
    time between them, the margin the client showed is the lifetime minus that
    cadence, and the day repeats the mean refresh burst at the real lifetime
    minus the same margin (in seconds). A client that did not refresh although
-   its tokens expired falls back to rule 3's one refresh per lifetime.
+   its tokens expired falls back to rule 3's one refresh per lifetime. One
+   lifetime cannot tell a margin from a cache kept for a fixed time (which
+   refreshes as often whatever tokens live): the note says so, and how to
+   tell (another lifetime, whose cadence must follow).
 5. **Simulation next to it.** Where the virtual-time simulation played the
    same load for a day, the two agree when they differ by at most
    ``AGREE_RATIO`` of the larger or ``AGREE_TOKENS_PER_CACHE`` tokens a day per
@@ -211,7 +214,10 @@ def project_day(obs: IssuanceObservation) -> DayProjection:
         note=(
             f"{len(refreshes)} refresh(es) of {per_refresh:.3g} token(s) every "
             f"{_seconds(cadence)} with {_seconds(lifetime)} tokens (margin {_seconds(margin)}); "
-            f"at the profile's {_seconds(real)} tokens, one every {_seconds(interval)}"
+            f"at the profile's {_seconds(real)} tokens, one every {_seconds(interval)}, "
+            "if its refreshes follow the token's lifetime (a cache kept for a fixed time "
+            "refreshes as often whatever tokens live: run again with another "
+            "--token-lifetime, its cadence must follow)"
         ),
     )
 
