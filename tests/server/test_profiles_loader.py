@@ -107,8 +107,12 @@ status = 503
         (
             "[responses.global_limit]\nstatus = 999\n",
             "responses.global_limit.status",
-            "100 and 599",
+            "from 200 to 599 other than 204 and 304",
         ),
+        # Statuses that carry no body: h11 refused to send them, httptools framed them wrong.
+        ("[responses.global_limit]\nstatus = 101\n", "responses.global_limit.status", "200"),
+        ("[responses.token_ok]\nstatus = 204\n", "responses.token_ok.status", "204 and 304"),
+        ("[responses.unauthorized]\nstatus = 304\n", "responses.unauthorized.status", "304"),
         ("[faults.token]\nprobability = 2\n", "faults.token.probability", "a number from 0 to 1"),
         ("[faults.nowhere]\nprobability = 0.5\n", "faults.nowhere", "[endpoints.*]"),
         ("profile = 'keycloak'\n", "profile", "auth0, twitter, entra, okta, none"),

@@ -227,8 +227,10 @@ class ConfigReader:
     def response(self, name: str, t: dict[str, Any]) -> ResponseSpec:
         p = f"responses.{name}"
         status = self.integer(t, "status", f"{p}.status", None, 100)
-        if status > 599:
-            raise self.fail(f"{p}.status", "an HTTP status between 100 and 599")
+        if status > 599 or status < 200 or status in (204, 304):
+            # An answer always carries its body and its length: 1xx, 204 and 304 cannot
+            # (h11 refused to send them, httptools sent a broken frame).
+            raise self.fail(f"{p}.status", "an HTTP status from 200 to 599 other than 204 and 304")
         return ResponseSpec(
             name=name,
             status=status,
