@@ -131,6 +131,23 @@ def test_serve_in_thread_answers_on_loopback_with_its_own_issuer(
         httpx.get(f"{base_url}/_admin/stats", timeout=2)
 
 
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_paths_are_routed_as_sent_not_decoded(make_provider: MakeProvider, http: str) -> None:
+    """A percent-encoded ``?`` or ``/`` is part of the path, as at a provider: such a
+    request is a 404, never the endpoint its decoded form names (a client's URL-building
+    bug must show)."""
+    pytest.importorskip(http)
+    provider = make_provider()
+    provider.base_url = ""
+    with serve_in_thread(provider, http=http) as base_url:
+        token = httpx.post(f"{base_url}/oauth/token%3Fx=1", json=TOKEN_BODY, timeout=10)
+        keys = httpx.get(f"{base_url}/.well-known%2Fjwks.json", timeout=10)
+        assert (token.status_code, keys.status_code) == (404, 404)
+        assert httpx.get(f"{base_url}/.well-known/jwks.json", timeout=10).status_code == 200
+        assert httpx.post(f"{base_url}/oauth/token?x=1", json=TOKEN_BODY, timeout=10).is_success
+    assert "tokens_issued" in provider.stats()["clients"]["demo-client"]
+
+
 @pytest.mark.anyio
 async def test_injected_latency_is_awaited_by_the_adapter_not_the_core(
     make_provider: MakeProvider, monkeypatch: pytest.MonkeyPatch

@@ -119,7 +119,10 @@ class ProviderApp:
                 await send({"type": "websocket.close", "code": 1008})
             return
         method: str = scope["method"]
-        path: str = scope["path"]
+        # Routed as sent, as a provider routes it: the decoded ``path`` would let
+        # ``/oauth/token%3Fx=1`` or ``/.well-known%2Fjwks.json`` reach an endpoint.
+        raw_path: bytes | None = scope.get("raw_path")
+        path: str = raw_path.partition(b"?")[0].decode("latin-1") if raw_path else scope["path"]
         if path == "/metrics" and method == "GET":
             await self._send_metrics(send)
             return
