@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from quotalab.clock import VirtualClock
@@ -34,6 +36,41 @@ def test_several_rules_make_one_list_each(make_provider: MakeProvider) -> None:
     headers = provider.handle(entra_token_request()).headers
     assert headers["ratelimit-policy"] == '"loop_detection";q=30;w=60, "token_throttle";q=20;w=60'
     assert headers["ratelimit"] == '"loop_detection";r=29;t=60, "token_throttle";r=19;t=60'
+
+
+@pytest.mark.parametrize(
+    ("profile", "request_rule", "rules", "reject", "request_"),
+    [
+        ("auth0", "oauth_token", '["oauth_token", "quota"]', "global_limit", auth0_token_request),
+        (
+            "entra",
+            "token_throttle",
+            '["loop_detection", "token_throttle", "quota"]',
+            "throttled_plain",
+            entra_token_request,
+        ),
+    ],
+)
+def test_a_request_rule_and_an_issue_rule_make_one_list(
+    make_provider: MakeProvider,
+    profile: str,
+    request_rule: str,
+    rules: str,
+    reject: str,
+    request_: Any,
+) -> None:
+    """The quota checked when a token is issued adds its item to the request-stage
+    rule's, never replaces it: a client pacing itself on RateLimit sees the bucket."""
+    toml = f'[limits.{request_rule}]\nietf_fields = "structured"\n'
+    toml += '[limits.quota]\nalgorithm = "counter_quota"\nlimit = 1000\nperiod = "month"\n'
+    toml += f'stage = "issue"\nietf_fields = "structured"\nreject = "{reject}"\n'
+    toml += f"[endpoints.token]\nlimits = {rules}\n"
+    provider = make_provider(profile, toml)
+    answer = provider.handle(request_())
+    assert answer.status == 200, answer.body
+    policy = [item.split(";")[0] for item in answer.headers["ratelimit-policy"].split(", ")]
+    assert policy == [f'"{request_rule}"', '"quota"']
+    assert '"quota";r=999;' in answer.headers["ratelimit"]
 
 
 def test_a_throttled_client_waits_what_the_fields_say(

@@ -13,6 +13,7 @@ from quotalab.counters import ANONYMOUS_CLIENTS
 from quotalab.profiles.profile_model import EndpointSpec
 from quotalab.server.parsing import Incoming, basic_credentials, bearer_token
 from quotalab.server.request_plans import TokenAsk
+from quotalab.server.throttle import merged_headers
 from quotalab.wire import HttpResponse
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def token(p: MockProvider, ask: TokenAsk, headers: dict[str, str], now: float) -
     requested = fields.get("scope")
     granted = allowed if requested is None else [s for s in requested.split() if s in allowed]
     quota_rejected, quota_headers = p.limit(endpoint, "issue", who, now, "throttled_429")
-    headers = {**headers, **quota_headers}
+    headers = merged_headers(headers, quota_headers)  # one list item per rule
     if quota_rejected is not None:
         return with_headers(quota_rejected, headers)
     issued_at = int(now)

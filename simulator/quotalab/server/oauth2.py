@@ -33,6 +33,7 @@ from quotalab.server.parsing import Incoming, basic_credentials, media_type
 from quotalab.server.request_ids import generated_values
 from quotalab.server.request_plans import TokenAsk
 from quotalab.server.templates import TextTemplate
+from quotalab.server.throttle import merged_headers
 from quotalab.wire import HttpResponse
 
 if TYPE_CHECKING:
@@ -197,7 +198,7 @@ def token(p: MockProvider, ask: TokenAsk, headers: dict[str, str], now: float) -
     if refusal is not None:
         return answer(audience, refusal)
     quota_rejected, quota_headers = p.limit(endpoint, "issue", who, now, "throttled_429")
-    headers = {**headers, **quota_headers}
+    headers = merged_headers(headers, quota_headers)  # one list item per rule
     if quota_rejected is not None:
         return quota_rejected
     issuer = p.issuer(ask.incoming)

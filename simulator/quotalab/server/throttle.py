@@ -79,7 +79,7 @@ def template_values(rule: LimitRule, decision: Decision, now: float) -> dict[str
     return _values(rule, _numbers(decision, now))
 
 
-def _merged(headers: Mapping[str, str], more: Mapping[str, str]) -> dict[str, str]:
+def merged_headers(headers: Mapping[str, str], more: Mapping[str, str]) -> dict[str, str]:
     """``headers`` then ``more``; a list field both carry gets one item per rule."""
     out = dict(headers)
     for header, value in more.items():
@@ -180,7 +180,7 @@ class Limiter:
                 if headers is None:
                     headers, allowed = memo[1], memo[2]
                 elif memo[1]:
-                    headers, allowed = _merged(headers, memo[1]), None
+                    headers, allowed = merged_headers(headers, memo[1]), None
                 if not admitted and rule.enforce:
                     if headers is memo[1]:  # this memo's own headers: share its verdict
                         return memo[3]

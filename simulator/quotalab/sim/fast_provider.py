@@ -26,7 +26,7 @@ from collections.abc import Iterable
 
 from quotalab.server import auth0
 from quotalab.server.mock_provider import MockProvider, ProviderReply
-from quotalab.server.throttle import UNLIMITED
+from quotalab.server.throttle import UNLIMITED, merged_headers
 from quotalab.sim.deferred_counts import LATER_AT, PLANS_MAX
 from quotalab.sim.fast_api import FastApi
 from quotalab.sim.refusal_proofs import RefusalProofs, RefusalWindow
@@ -320,7 +320,7 @@ class FastProvider(FastApi):
                 counted = True
             quota_rejected, quota_headers = p.limit(endpoint, "issue", who, now, "throttled_429")
             if quota_headers:
-                headers = {**headers, **quota_headers}
+                headers = merged_headers(headers, quota_headers)
             if quota_rejected is not None:
                 return auth0.with_headers(quota_rejected, headers)
         if counted:
