@@ -44,7 +44,9 @@ def test_the_simulated_load_matches_the_live_one() -> None:
 
 def test_only_built_in_strategies_under_constant_load_are_simulated() -> None:
     assert why_not_simulated(settings(), "cached") is None
-    assert "not a built-in" in str(why_not_simulated(settings(), "examples.own_client:factory"))
+    own = str(why_not_simulated(settings(), "examples.own_client:factory"))
+    assert "your own strategy is not simulated beside a run" in own
+    assert "quotalab simulate --strategies examples.own_client:factory" in own
     spike = settings(scenario="spike")
     assert "spike scenario's load shape" in str(why_not_simulated(spike, "cached"))
 

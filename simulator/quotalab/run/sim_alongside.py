@@ -67,8 +67,11 @@ def sim_settings_for(settings: RunSettings, strategy: str) -> SimSettings:
 
 def why_not_simulated(settings: RunSettings, strategy: str) -> str | None:
     """Why ``strategy`` of this run has no simulated day, or None when it can have one."""
-    if strategy not in NAMES:
-        return "not a built-in strategy: the simulation cannot play it"
+    if strategy not in NAMES:  # your own code is not run in quotalab's process
+        return (
+            "your own strategy is not simulated beside a run (an own client does its own "
+            f"I/O and cannot be; a sans-I/O one can: quotalab simulate --strategies {strategy})"
+        )
     if settings.scenario.shape != "constant":
         return f"the {settings.scenario.name} scenario's load shape is not simulated"
     return None
