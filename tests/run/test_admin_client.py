@@ -112,8 +112,36 @@ def test_a_run_against_a_server_that_is_not_quotalab_stops_before_any_load(
     )  # fmt: skip
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
-        f"quotalab: error: {not_quotalab}: cannot reset the server (the answer is not "
-        '{"reset": true}); is it a quotalab mock server?'
+        f"quotalab: error: {not_quotalab}: cannot read /_admin/stats (the answer has no "
+        "per-client counts); is it a quotalab mock server?"
     )
-    assert _AnswersEmptyObjects.requests == ["POST /_admin/reset"]  # no load was sent
+    assert _AnswersEmptyObjects.requests == ["GET /_admin/stats"]  # no load was sent
     assert not (tmp_path / "out" / "latest").exists()
+
+
+def test_a_run_against_a_server_of_another_provider_stops_before_any_load(tmp_path: Path) -> None:
+    """An Auth0 run at an Okta server: every token request would be a 404, measured as
+    the client's. One line before any load instead, naming both."""
+    from quotalab.clock import SystemClock
+    from quotalab.counters import MemoryCounters
+    from quotalab.limits import open_store
+    from quotalab.profiles import load_config
+    from quotalab.server.mock_provider import MockProvider
+    from quotalab.server.runner import serve_in_thread
+
+    okta = MockProvider(
+        load_config("okta", None), SystemClock(), open_store("memory://"), MemoryCounters()
+    )
+    with serve_in_thread(okta, "127.0.0.1", 0) as target:
+        done = subprocess.run(
+            [sys.executable, "-m", "quotalab", "run", "--target", target, "--strategies",
+             "naive", "--duration", "3s", "--out", str(tmp_path / "out")],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        )  # fmt: skip
+        assert okta.stats()["clients"] == {}  # no load reached it
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"quotalab: error: --target {target} serves the 'okta' provider, this run's profile "
+        "is 'auth0': pass the --profile (and --config) the target was started with"
+    ]

@@ -245,6 +245,18 @@ def untrustworthy(figures: Figures, own_client: bool) -> list[str]:
     return []
 
 
+def check_target_provider(base_url: str, provider: str) -> None:
+    """``InputError`` when the ``--target`` server plays another provider than this run's
+    profile: every request would meet answers its clients were not written for (an
+    Auth0 client's token requests are 404s at an Okta server), and the run measure that."""
+    served = admin.stats(base_url).get("provider")
+    if served != provider:
+        raise InputError(
+            f"--target {base_url} serves the {served!r} provider, this run's profile is "
+            f"{provider!r}: pass the --profile (and --config) the target was started with"
+        )
+
+
 def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = None) -> RunResult:
     """Run every strategy of ``settings`` in turn; locust logs and tallies go to ``work_dir``."""
     config = provider_config(settings)
@@ -256,6 +268,8 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
     observations: dict[str, IssuanceObservation] = {}
     problems: list[str] = []
     with server_for(settings, config, work_dir) as (base_url, counters):
+        if settings.target is not None:
+            check_target_provider(base_url, config.settings.name)
         own_clients = own_clients_of(settings, config, base_url)
         for strategy in settings.strategies:
             own = strategy in own_clients
