@@ -224,20 +224,20 @@ def _run_side_by_side(
     faults_path: str | None,
     processes: int,
 ) -> list[StrategyRun]:
-    """The strategies in ``processes`` processes at once, a progress bar for each playing."""
+    """The strategies in ``processes`` processes at once, a progress bar for each playing
+    (said when more than one play at once)."""
     with _bars(console, settings) as bars:
+
+        def say_started(n: int) -> None:
+            text = f"simulating {', '.join(names)} in {n} processes"
+            bars.bar.console.print(Text(text, style="dim"))
+
         return run_in_processes(
             settings,
             names,
             processes,
             faults_path=faults_path,
-            on_started=lambda n: (
-                bars.bar.console.print(
-                    Text(f"simulating {', '.join(names)} in {n} processes", style="dim")
-                )
-                if processes > 1
-                else None
-            ),
+            on_started=say_started if processes > 1 else None,
             on_progress=bars.advance,
             on_done=bars.ended,
         )

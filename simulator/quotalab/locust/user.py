@@ -247,12 +247,8 @@ class StrategyUser(FastHttpUser):
 
     def _stop_run(self, what: str, error: BaseException) -> NoReturn:
         """``what`` raised ``error`` (``sys.exit``, Ctrl-C): stop the whole run, which
-        quotalab then reports as failed in one line."""
-        self._stop_with(f"{what} raised {type(error).__name__}")
-
-    def _stop_with(self, fatal: str) -> NoReturn:
-        """Stop the whole run for ``fatal``, and this user now."""
-        self._record_fatal(fatal)
+        quotalab then reports as failed in one line, and this user now."""
+        self._record_fatal(f"{what} raised {type(error).__name__}")
         raise StopUser from None
 
     def _record_fatal(self, fatal: str) -> None:
