@@ -3,8 +3,6 @@ fails before any load, in one line, never as counts of 0 that a gate reads."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,11 +13,17 @@ import httpx
 import pytest
 import respx
 
+from quotalab.clock import SystemClock
+from quotalab.counters import MemoryCounters
 from quotalab.errors import InputError
+from quotalab.limits import open_store
+from quotalab.profiles import load_config
 from quotalab.run import admin_client as admin
+from quotalab.server.mock_provider import MockProvider
+from quotalab.server.runner import serve_in_thread
+from tests.cli_process import quotalab
 
 BASE = "http://127.0.0.1:9"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @respx.mock
@@ -104,11 +108,9 @@ def test_a_run_against_a_server_that_is_not_quotalab_stops_before_any_load(
     not_quotalab: str, tmp_path: Path
 ) -> None:
     _AnswersEmptyObjects.requests.clear()
-    done = subprocess.run(
-        [sys.executable, "-m", "quotalab", "run", "--target", not_quotalab,
-         "--strategies", "naive", "--duration", "3s", "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+    done = quotalab(
+        "run", "--target", not_quotalab, "--strategies", "naive", "--duration", "3s",
+        "--out", str(tmp_path / "out"), cwd=tmp_path, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
@@ -122,22 +124,13 @@ def test_a_run_against_a_server_that_is_not_quotalab_stops_before_any_load(
 def test_a_run_against_a_server_of_another_provider_stops_before_any_load(tmp_path: Path) -> None:
     """An Auth0 run at an Okta server: every token request would be a 404, measured as
     the client's. One line before any load instead, naming both."""
-    from quotalab.clock import SystemClock
-    from quotalab.counters import MemoryCounters
-    from quotalab.limits import open_store
-    from quotalab.profiles import load_config
-    from quotalab.server.mock_provider import MockProvider
-    from quotalab.server.runner import serve_in_thread
-
     okta = MockProvider(
         load_config("okta", None), SystemClock(), open_store("memory://"), MemoryCounters()
     )
     with serve_in_thread(okta, "127.0.0.1", 0) as target:
-        done = subprocess.run(
-            [sys.executable, "-m", "quotalab", "run", "--target", target, "--strategies",
-             "naive", "--duration", "3s", "--out", str(tmp_path / "out")],
-            capture_output=True, text=True, timeout=120, cwd=tmp_path,
-            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        done = quotalab(
+            "run", "--target", target, "--strategies", "naive", "--duration", "3s",
+            "--out", str(tmp_path / "out"), cwd=tmp_path, timeout=120,
         )  # fmt: skip
         assert okta.stats()["clients"] == {}  # no load reached it
     assert done.returncode == 2, done.stdout + done.stderr
