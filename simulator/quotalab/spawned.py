@@ -37,6 +37,7 @@ __all__ = [
     "exit_cleanly",
     "handled",
     "how_it_ended",
+    "start_child",
     "stop_processes",
     "watch_parent",
 ]
@@ -149,6 +150,34 @@ def _answer(target: Callable[..., Any], args: tuple[Any, ...], conn: Connection)
     os._exit(0)
 
 
+def start_child(
+    target: Callable[..., None],
+    args: tuple[Any, ...],
+    what: str,
+    started: Callable[[Connection, BaseProcess], None],
+) -> tuple[Connection, BaseProcess]:
+    """A spawned (daemon) process running ``target(*args, conn)``, and this end of its
+    pipe (EOF once the process is gone). ``started`` is told of both before a Ctrl-C
+    held meanwhile is raised, so the caller can always stop what it started. A system
+    that refuses is a ``QuotalabError``: ``cannot start a process <what>: ...``."""
+    context = multiprocessing.get_context("spawn")
+    try:
+        ours, theirs = context.Pipe(duplex=False)
+    except OSError as error:
+        raise QuotalabError(f"cannot start a process {what}: {error}") from None
+    process: BaseProcess = context.Process(target=target, args=(*args, theirs), daemon=True)
+    try:
+        with ctrl_c_held():
+            process.start()
+            started(ours, process)
+    except OSError as error:
+        ours.close()
+        raise QuotalabError(f"cannot start a process {what}: {error}") from None
+    finally:
+        theirs.close()  # the child holds its end: EOF here when it is gone
+    return ours, process
+
+
 def call_in_child(target: Callable[..., Any], args: tuple[Any, ...], what: str) -> Any:
     """``target(*args)`` in a spawned process (``target`` a module-level function, its
     arguments and value picklable); its value, or the ``QuotalabError`` it raised.
@@ -158,22 +187,12 @@ def call_in_child(target: Callable[..., Any], args: tuple[Any, ...], what: str) 
     is ended, with whatever threads it left running. Ctrl-C and SIGTERM end it too.
     """
     resource_tracker.ensure_running()  # before Ctrl-C is held: starting it lets Ctrl-C go
-    context = multiprocessing.get_context("spawn")
-    try:
-        ours, theirs = context.Pipe(duplex=False)
-    except OSError as error:
-        raise QuotalabError(f"cannot start a process {what}: {error}") from None
-    process: BaseProcess = context.Process(target=_answer, args=(target, args, theirs), daemon=True)
+    started: list[tuple[Connection, BaseProcess]] = []
     with handled(signal.SIGTERM, exit_cleanly):
         try:
-            with ctrl_c_held():
-                process.start()
-        except OSError as error:
-            ours.close()
-            raise QuotalabError(f"cannot start a process {what}: {error}") from None
-        finally:
-            theirs.close()  # the child holds its end: EOF here when it is gone
-        try:
+            ours, process = start_child(
+                _answer, (target, args), what, lambda pipe, child: started.append((pipe, child))
+            )
             try:
                 kind, value = ours.recv()
             except EOFError:
@@ -181,8 +200,9 @@ def call_in_child(target: Callable[..., Any], args: tuple[Any, ...], what: str) 
             process.join(STOP_GRACE_S)
             ended = how_it_ended(process)
         finally:
-            ours.close()
-            stop_processes([process])
+            for pipe, _ in started:
+                pipe.close()
+            stop_processes([child for _, child in started])
     if kind == "error":
         raise QuotalabError(value)
     if kind == "interrupted":

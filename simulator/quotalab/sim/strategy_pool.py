@@ -13,7 +13,6 @@ threads), import quotalab and the user's own strategy modules from the same
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import time
@@ -27,10 +26,10 @@ from quotalab.errors import InputError, QuotalabError
 from quotalab.sim.scenario import SimSettings, StrategyRun, check_strategies, run_strategy
 from quotalab.spawned import (
     call_in_child,
-    ctrl_c_held,
     exit_cleanly,
     handled,
     how_it_ended,
+    start_child,
     stop_processes,
     watch_parent,
 )
@@ -82,7 +81,6 @@ class _Pool:
     def __init__(
         self, settings: SimSettings, names: Sequence[str], faults_path: str | None, jobs: int
     ) -> None:
-        self.context = multiprocessing.get_context("spawn")
         self.settings, self.names, self.faults_path, self.jobs = settings, names, faults_path, jobs
         self.playing: dict[Connection, tuple[int, BaseProcess]] = {}  # by its end of the pipe
         self.next = 0  # the index of the next name to start
@@ -91,22 +89,11 @@ class _Pool:
         """Start a process for the next name; that name."""
         i, name = self.next, self.names[self.next]
         self.next += 1
-        try:
-            ours, theirs = self.context.Pipe(duplex=False)
-        except OSError as error:
-            raise QuotalabError(f"cannot start a process to simulate {name}: {error}") from None
-        process: BaseProcess = self.context.Process(
-            target=_play, args=(self.settings, name, self.faults_path, theirs), daemon=True
-        )
-        try:
-            with ctrl_c_held():  # a Ctrl-C meanwhile is raised once it is counted as playing
-                process.start()
-                self.playing[ours] = (i, process)
-        except OSError as error:
-            ours.close()
-            raise QuotalabError(f"cannot start a process to simulate {name}: {error}") from None
-        finally:
-            theirs.close()  # the child holds its end: EOF here when it is gone
+
+        def playing(pipe: Connection, process: BaseProcess) -> None:
+            self.playing[pipe] = (i, process)  # before a Ctrl-C meanwhile is raised
+
+        start_child(_play, (self.settings, name, self.faults_path), f"to simulate {name}", playing)
         return name
 
     def stop(self, pipes: Sequence[Connection]) -> None:
