@@ -116,3 +116,41 @@ def test_simulate_refuses_an_own_client_in_one_line(user_folder: Path) -> None:
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert "own client" in line and "quotalab run" in line
+
+
+EAGER = """
+import requests
+
+class Eager:
+    name = "eager"
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.http = requests.Session()
+        body = {"client_id": settings.client_id, "client_secret": settings.client_secret,
+                "audience": settings.audience, "grant_type": "client_credentials"}
+        answer = self.http.post(settings.token_url, json=body, timeout=5)
+        answer.raise_for_status()  # a client that cannot get a token cannot be built
+        self.token = answer.json()["access_token"]
+
+    def call_api(self, path):
+        url = self.settings.api_base_url.rstrip("/") + path
+        return self.http.get(url, headers={"Authorization": "Bearer " + self.token}).status_code
+
+def factory(settings, *, clock, rng):
+    return Eager(settings)
+"""
+
+
+@pytest.mark.live
+def test_a_client_fetching_its_token_as_it_is_built_is_measured(tmp_path: Path) -> None:
+    # Its factory reaches the server: it is called only against the run's own server.
+    (tmp_path / "eager.py").write_text(EAGER, encoding="utf-8")
+    done = as_user(["run", "--strategies", "eager:factory", "--duration", "2s"], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report: dict[str, Any] = json.loads(
+        (tmp_path / "reports" / "latest" / "report.json").read_text("utf-8")
+    )
+    eager = report["strategies"]["eager:factory"]
+    assert eager["calls"] > 0 and eager["success_ratio"] == 1
+    assert eager["tokens_issued"] >= 1  # each user's own token, fetched as it was built

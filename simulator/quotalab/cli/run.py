@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -13,9 +14,15 @@ from rich.text import Text
 
 from quotalab.cli.entry import app
 from quotalab.clock import SystemClock
+from quotalab.errors import QuotalabError
 from quotalab.gate import check_gate_file, echo_results, gate_files
 from quotalab.report import render_terminal
-from quotalab.run.orchestrate import own_clients_of, provider_config, run_comparison, run_plan
+from quotalab.run.orchestrate import (
+    check_strategy_specs,
+    provider_config,
+    run_comparison,
+    run_plan,
+)
 from quotalab.run.reporting import new_run_directory, write_run_report
 from quotalab.run.scenarios import SCENARIOS
 from quotalab.run.settings import RunSettings, build_settings
@@ -27,11 +34,23 @@ def _check_before_start(settings: RunSettings) -> None:
     """Fail on a bad profile, config, plan, strategy factory or thresholds file before any load."""
     config = provider_config(settings)
     run_plan(settings, config)
-    # Each factory is called once here (a failing one stops everything before any
-    # output), and once more against the run's server: own_clients_of.
-    own_clients_of(settings, config, settings.target or "http://127.0.0.1")
+    # Own modules are imported here; their factories are called only against the
+    # run's server (own_clients_of), before any load: a client may fetch a token
+    # as it is built.
+    check_strategy_specs(settings)
     if settings.gate is not None:
         check_gate_file(settings.gate, settings.strategies)
+
+
+def _discard(run_dir: Path, made: list[Path]) -> None:
+    """Remove ``run_dir`` and the folders of ``made`` (created for it, deepest first)
+    that it leaves empty."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for folder in made:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _terminate_on_sigterm() -> None:
@@ -176,6 +195,8 @@ def run(
     _terminate_on_sigterm()
     console = Console(emoji=False)  # strategy names are user text: printed literally
     clock = SystemClock()
+    out = settings.out_dir
+    made = [folder for folder in (out, *out.parents) if not folder.exists()]  # for _discard
     run_dir = new_run_directory(settings, clock)
     console.print(
         f"quotalab run: scenario [bold]{settings.scenario.name}[/bold], "
@@ -228,7 +249,13 @@ def run(
             status = "running" if elapsed_s < settings.duration_s else "stopping"
             progress.update(tasks[strategy], completed=done, status=status)
 
-        result = run_comparison(settings, run_dir / "locust", tick)
+        try:
+            result = run_comparison(settings, run_dir / "locust", tick)
+        except QuotalabError:
+            if not any(task_of(name).started for name in settings.strategies):
+                # found before any load (a factory, the target): nothing to keep
+                _discard(run_dir, made)
+            raise
         for name in settings.strategies:
             finish(name)
     days = SimulatedDays({}, {})

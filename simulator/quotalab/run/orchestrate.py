@@ -37,7 +37,7 @@ from quotalab.server.mock_provider import MockProvider
 from quotalab.server.runner import serve_in_thread
 from quotalab.server.tls import local_ca
 from quotalab.spawned import call_in_child
-from quotalab.strategies.own_client import OwnClient, build_strategy
+from quotalab.strategies.own_client import OwnClient, build_strategy, load_strategy
 from quotalab.strategies.profile_client import TOKEN_STYLES, client_settings_for
 from quotalab.strategies.registry import NAMES
 
@@ -199,6 +199,27 @@ def own_clients_of(settings: RunSettings, config: ProviderConfig, base_url: str)
     what = f"checking {', '.join(settings.strategies)}"
     owned: frozenset[str] = call_in_child(_own_clients, (settings, config, base_url), what)
     return owned
+
+
+def check_strategy_specs(settings: RunSettings) -> None:
+    """Every strategy of ``settings`` resolves to a factory: an own module that cannot be
+    imported, or has no such callable, is an ``InputError`` before any server starts.
+
+    Nothing is built here: a factory may reach the server as it builds its client
+    (a token fetched in a constructor, discovery read), so it is called only
+    against the run's own server (``own_clients_of``). Your modules are imported
+    in a process of their own, so whatever they start at import ends with it.
+    """
+    if all(strategy in NAMES for strategy in settings.strategies):
+        return
+    what = f"checking {', '.join(settings.strategies)}"
+    call_in_child(_load_each, (settings.strategies,), what)
+
+
+def _load_each(specs: tuple[str, ...]) -> None:
+    """``check_strategy_specs``'s work, in the process that imports the modules."""
+    for spec in specs:
+        load_strategy(spec)
 
 
 def _own_clients(settings: RunSettings, config: ProviderConfig, base_url: str) -> frozenset[str]:
