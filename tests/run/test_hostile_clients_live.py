@@ -80,7 +80,8 @@ def test_every_call_of_misbehaving_clients_is_counted(user_folder: Path) -> None
     assert "could not be read" in failed["hostile:unprintable"]["Unprintable"]["first_message"]
     # Successes the server never saw, and a client that never returned: the run fails.
     out = " ".join(done.stdout.split())
-    assert "error: hostile:no_http: " in out and "the server saw no API request" in out
+    assert "error: hostile:no_http: " in out and "the server counted no API request" in out
+    assert "(call_api must call settings.api_base_url + path)" in out
     # Successes the server never gave (a failed token request swallowed, 200 returned).
     swallower = figures["hostile:swallower"]
     assert swallower["calls_ok"] == swallower["calls"] > swallower["api_ok"] > 0

@@ -148,8 +148,8 @@ def test_calls_none_of_whose_requests_the_server_counted_are_no_evidence() -> No
     figures = figures_of("naive", tally, {}, START, 2.0)
     assert (figures.counts.calls, figures.counts.token_requests) == (14, 0)
     assert untrustworthy(figures, own_client=False) == [
-        "naive: none of its 14 calls sent a request the server counted "
-        "(a wrong --target or token URL?)"
+        "naive: none of its 14 calls sent a request the server counted, so nothing was "
+        "measured (a wrong --target or token URL?)"
     ]
     report = build_report(META, {"naive": measurements_of(figures)})
     assert [r.name for r in check_evidence(to_document(report))] == ["reached_server"]

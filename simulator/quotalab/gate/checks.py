@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quotalab.errors import InputError
+from quotalab.evidence import Lack, lack_of_evidence
 from quotalab.gate.gated_figures import BASELINE_FIGURES, FIGURES, LATENCY_FIGURES, show
 from quotalab.gate.thresholds import Bound, Thresholds
 
@@ -67,44 +68,34 @@ def check_bound(bound: Bound, strategy: Mapping[str, Any]) -> CheckResult:
     return CheckResult(bound.key, bound.strategy, bound.figure, passed, message, value, bound.limit)
 
 
-def check_evidence(document: Mapping[str, Any]) -> list[CheckResult]:
-    """A failed check for each strategy whose figures are no evidence at all.
+GATE_HINTS: dict[Lack, str] = {
+    "no_call": "",
+    "unseen": "",
+    "swallowed": " (an error swallowed?)",
+    "uncounted": " (a wrong target or token URL?)",
+}
+"""What the gate adds to each reason of ``lack_of_evidence``."""
 
-    A strategy that made no call (a ``call_api`` that never returns, a
-    factory that failed in the load generator), one whose calls succeeded
-    while the server counted no API request (a client that never reaches the
-    server) or fewer successful API answers than successful calls (a client
-    that swallows its errors and says 200), and one none of whose requests
-    was counted (every call failed before one reached a token endpoint or
-    API: a wrong target, a closed port) pass no bound honestly, whatever the
-    thresholds say: 0 token requests per 1,000 calls there is no evidence of
-    a frugal client, nor 100% success of a healthy one.
-    """
+
+def check_evidence(document: Mapping[str, Any]) -> list[CheckResult]:
+    """A failed check for each strategy whose figures are no evidence at all
+    (``quotalab.evidence``): whatever the thresholds say, they pass no bound honestly."""
     results: list[CheckResult] = []
     for name, strategy in _strategies(document).items():
-        calls, calls_ok = strategy.get("calls", 0), strategy.get("calls_ok", 0)
-        unseen = ""  # why the server's counts hold none of its requests
-        if calls == 0:
-            message = f"{name}: made no call, so nothing was measured"
+        found = lack_of_evidence(
+            strategy.get("calls", 0),
+            strategy.get("calls_ok", 0),
+            strategy.get("api_calls", 0),
+            strategy.get("api_ok", 0),
+            strategy.get("token_requests", 0),
+        )
+        if found is None:
+            continue
+        lack, reason = found
+        message = f"{name}: {reason}{GATE_HINTS[lack]}"
+        if lack == "no_call":
             results.append(CheckResult("made_calls", name, "calls", False, message, 0, None))
-        elif calls_ok and strategy.get("api_calls", 0) == 0:
-            unseen = (
-                f"{calls_ok} calls succeeded but the server counted no API "
-                "request: the client never reached the server"
-            )
-        elif calls_ok > (api_ok := strategy.get("api_ok", 0)):
-            unseen = (
-                f"{calls_ok} calls succeeded but the server answered only {api_ok} API "
-                "requests with success: the client reports successes the server never "
-                "gave (an error swallowed?)"
-            )
-        elif strategy.get("token_requests", 0) == 0 and strategy.get("api_calls", 0) == 0:
-            unseen = (
-                f"none of its {calls} calls sent a request the server counted "
-                "(a wrong target or token URL?), so nothing was measured"
-            )
-        if unseen:
-            message = f"{name}: {unseen}"
+        else:
             results.append(
                 CheckResult("reached_server", name, "api_calls", False, message, 0, None)
             )

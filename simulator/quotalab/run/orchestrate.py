@@ -21,6 +21,7 @@ from pathlib import Path
 from quotalab.clock import SystemClock
 from quotalab.counters import MemoryCounters
 from quotalab.errors import InputError, QuotalabError
+from quotalab.evidence import Lack, lack_of_evidence
 from quotalab.limits import open_store
 from quotalab.profiles import load_config
 from quotalab.profiles.profile_model import ProviderConfig
@@ -239,31 +240,25 @@ def _own_clients(settings: RunSettings, config: ProviderConfig, base_url: str) -
 
 
 def untrustworthy(figures: Figures, own_client: bool) -> list[str]:
-    """Why a strategy's figures cannot be trusted: no call, successes the server never saw,
-    or no request counted at all (every call failed before reaching the server)."""
+    """Why a strategy's figures cannot be trusted (``quotalab.evidence``), with what to
+    look at; the server's reasons only where its counts are the figures'."""
     counts = figures.counts
-    if counts.calls == 0:
-        return [
-            f"{figures.strategy}: made no call in {figures.duration_s:g} s "
-            "(a call_api that never returns? see the locust log)"
-        ]
-    if own_client and figures.source == "server" and counts.api_calls == 0 and counts.ok > 0:
-        return [
-            f"{figures.strategy}: {counts.ok} calls succeeded but the server saw no API "
-            "request: call_api must call settings.api_base_url + path"
-        ]
-    if figures.source == "server" and counts.ok > counts.api_ok:
-        return [
-            f"{figures.strategy}: {counts.ok} calls succeeded but the server answered only "
-            f"{counts.api_ok} API requests with success: call_api must return the API's "
-            "status, not hide a failure behind a 200"
-        ]
-    if counts.token_requests == 0 and counts.api_calls == 0:
-        return [
-            f"{figures.strategy}: none of its {counts.calls} calls sent a request the "
-            "server counted (a wrong --target or token URL?)"
-        ]
-    return []
+    found = lack_of_evidence(
+        counts.calls, counts.ok, counts.api_calls, counts.api_ok, counts.token_requests
+    )
+    if found is None:
+        return []
+    lack, reason = found
+    if lack in ("unseen", "swallowed") and figures.source != "server":
+        return []
+    hints: dict[Lack, str] = {
+        "no_call": f" in {figures.duration_s:g} s (a call_api that never returns? see the "
+        "locust log)",
+        "unseen": " (call_api must call settings.api_base_url + path)" if own_client else "",
+        "swallowed": " (call_api must return the API's status, not hide a failure behind a 200)",
+        "uncounted": " (a wrong --target or token URL?)",
+    }
+    return [f"{figures.strategy}: {reason}{hints[lack]}"]
 
 
 def check_target_provider(base_url: str, provider: str) -> None:
