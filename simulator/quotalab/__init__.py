@@ -21,10 +21,11 @@ that every pytest run loads) stays light.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # ``typing`` is not imported: the command's first instants stay short
 if TYPE_CHECKING:
+    from typing import Any
+
     from quotalab.clock import Clock, VirtualClock
     from quotalab.drivers.httpx_auth import StrategyAuth
     from quotalab.errors import QuotalabError, StrategyError
@@ -38,11 +39,6 @@ if TYPE_CHECKING:
     from quotalab.strategies.token_cache import TokenPolicy
     from quotalab.testing import QuotalabServer
     from quotalab.wire import HttpRequest, HttpResponse, TransportError
-
-try:
-    __version__ = version("quotalab")
-except PackageNotFoundError:  # pragma: no cover - only when run from an unpacked tree
-    __version__ = "0+unknown"
 
 _HOMES = {
     "AwaitRefresh": "quotalab.strategies.messages",
@@ -96,8 +92,20 @@ __all__ = [
 ]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("quotalab")
+    except PackageNotFoundError:  # pragma: no cover - only when run from an unpacked tree
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
     """Import a public name from its home module on first use."""
+    if name == "__version__":
+        value = globals()[name] = _version()
+        return value
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'quotalab' has no attribute {name!r}")

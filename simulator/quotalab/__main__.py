@@ -1,5 +1,5 @@
 """``python -m quotalab`` is the ``quotalab`` command."""
 
-from quotalab.cli import main
+from quotalab.command import main
 
 main()

@@ -8,6 +8,7 @@ from typing import NoReturn
 import typer
 
 from quotalab import __version__
+from quotalab.command import ABORTED
 from quotalab.errors import QuotalabError
 
 app = typer.Typer(
@@ -59,7 +60,7 @@ def _usage_line(error: Exception) -> str:
 
 
 def _aborted() -> NoReturn:
-    typer.echo("quotalab: aborted", err=True)
+    typer.echo(ABORTED, err=True)
     sys.exit(130)
 
 
