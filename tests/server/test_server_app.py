@@ -164,3 +164,23 @@ async def test_injected_latency_is_awaited_by_the_adapter_not_the_core(
         await client.get("/.well-known/jwks.json")
     assert response.status_code == 200
     assert waited == [1.5]
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_head_is_answered_as_get_without_the_body(make_provider: MakeProvider, http: str) -> None:
+    """Keys, discovery, the API and /metrics answer HEAD as a provider does: GET's status
+    and headers (its content-length too), no body; a POST-only endpoint stays a 404."""
+    pytest.importorskip(http)
+    provider = make_provider()
+    provider.base_url = ""
+    with serve_in_thread(provider, http=http) as base_url:
+        for path in ("/.well-known/jwks.json", "/.well-known/openid-configuration", "/metrics"):
+            got, head = httpx.get(base_url + path, timeout=10), httpx.head(base_url + path)
+            assert (head.status_code, head.content) == (200, b""), path
+            assert head.headers["content-type"] == got.headers["content-type"], path
+            if path != "/metrics":  # the metrics change between the two requests
+                assert head.headers["content-length"] == str(len(got.content)), path
+        api = httpx.head(f"{base_url}/api/data", timeout=10)
+        assert (api.status_code, api.content) == (401, b"")  # no token: the API's own 401
+        assert int(api.headers["content-length"]) > 0
+        assert httpx.head(f"{base_url}/oauth/token", timeout=10).status_code == 404

@@ -119,12 +119,17 @@ class ProviderApp:
                 await send({"type": "websocket.close", "code": 1008})
             return
         method: str = scope["method"]
+        # HEAD is answered as GET is, headers and all, without the body (RFC 9110 9.3.2):
+        # a provider's keys, discovery and API answer it so.
+        head_only = method == "HEAD"
+        if head_only:
+            method = "GET"
         # Routed as sent, as a provider routes it: the decoded ``path`` would let
         # ``/oauth/token%3Fx=1`` or ``/.well-known%2Fjwks.json`` reach an endpoint.
         raw_path: bytes | None = scope.get("raw_path")
         path: str = raw_path.partition(b"?")[0].decode("latin-1") if raw_path else scope["path"]
         if path == "/metrics" and method == "GET":
-            await self._send_metrics(send)
+            await self._send_metrics(send, head_only)
             return
         query: bytes = scope.get("query_string", b"")
         raw = scope["headers"]
@@ -171,7 +176,7 @@ class ProviderApp:
             entry = self._encode(response)
         # A tuple (ASGI asks for an iterable): shared by every answer, changed by none.
         await send({"type": "http.response.start", "status": status, "headers": entry[1]})
-        await send({"type": "http.response.body", "body": response.body})
+        await send({"type": "http.response.body", "body": b"" if head_only else response.body})
 
     def _read_head(
         self, method: str, path: str, query: bytes, raw: Any, key: HeadKey | None
@@ -212,7 +217,7 @@ class ProviderApp:
         entry = self._raw[id(response)] = (response, tuple(raw))  # keeps the id its own
         return entry
 
-    async def _send_metrics(self, send: Send) -> None:
+    async def _send_metrics(self, send: Send, head_only: bool) -> None:
         text: bytes | None
         try:
             if self._handoff is None:
@@ -224,17 +229,17 @@ class ProviderApp:
             text = None
         if text is None:
             headers = [(b"content-type", b"text/plain"), (b"retry-after", b"1")]
-            await self._send(send, 503, headers, b"store unavailable\n")
+            await self._send(send, 503, headers, b"store unavailable\n", head_only)
             return
-        await self._send(send, 200, [(b"content-type", CONTENT_TYPE.encode())], text)
+        await self._send(send, 200, [(b"content-type", CONTENT_TYPE.encode())], text, head_only)
 
     @staticmethod
     async def _send(
-        send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+        send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, head_only: bool
     ) -> None:
         headers.append((b"content-length", str(len(body)).encode("ascii")))
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": b"" if head_only else body})
 
     @staticmethod
     async def _lifespan(receive: Receive, send: Send) -> None:
