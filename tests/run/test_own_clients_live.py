@@ -154,3 +154,72 @@ def test_a_client_fetching_its_token_as_it_is_built_is_measured(tmp_path: Path) 
     eager = report["strategies"]["eager:factory"]
     assert eager["calls"] > 0 and eager["success_ratio"] == 1
     assert eager["tokens_issued"] >= 1  # each user's own token, fetched as it was built
+
+
+ASYNC = """
+import asyncio
+import httpx
+
+class AsyncNaive:
+    name = "async-naive"
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.http = httpx.AsyncClient(timeout=10)
+
+    async def call_api(self, path):
+        s = self.settings
+        body = {"client_id": s.client_id, "client_secret": s.client_secret,
+                "audience": s.audience, "grant_type": "client_credentials"}
+        token = await self.http.post(s.token_url, json=body)
+        if token.status_code != 200:
+            return token.status_code
+        bearer = {"Authorization": "Bearer " + token.json()["access_token"]}
+        return (await self.http.get(s.api_base_url.rstrip("/") + path, headers=bearer)).status_code
+
+class Raises(AsyncNaive):
+    async def call_api(self, path):
+        await asyncio.sleep(0)
+        raise LookupError("no such tenant")
+
+class Exits(AsyncNaive):
+    async def call_api(self, path):
+        await asyncio.sleep(0)
+        raise SystemExit(3)
+
+def naive(settings, *, clock, rng):
+    return AsyncNaive(settings)
+
+def raises(settings, *, clock, rng):
+    return Raises(settings)
+
+def exits(settings, *, clock, rng):
+    return Exits(settings)
+"""
+
+
+@pytest.mark.live
+def test_async_clients_are_awaited_and_measured_like_blocking_ones(tmp_path: Path) -> None:
+    (tmp_path / "async_client.py").write_text(ASYNC, encoding="utf-8")
+    tight = tmp_path / "tight.toml"
+    tight.write_text("[limits.oauth_token]\nburst = 10\nrefill_rate = 5\n", encoding="utf-8")
+    strategies = "naive,async_client:naive,async_client:raises"
+    args = ["run", "--strategies", strategies, "--duration", "3s", "--config", str(tight)]
+    done = as_user(args, tmp_path)
+    report: dict[str, Any] = json.loads(
+        (tmp_path / "reports" / "latest" / "report.json").read_text("utf-8")
+    )
+    figures = report["strategies"]
+    naive, own = figures["naive"], figures["async_client:naive"]
+    assert naive["success_ratio"] < 1, "the run must throttle a naive client to mean anything"
+    assert abs(own["success_ratio"] - naive["success_ratio"]) < 0.15
+    assert own["token_requests_per_1k_calls"] == pytest.approx(1000, rel=0.05)
+    assert own["calls"] > 10 and own["tokens_issued"] > 0
+    failed = figures["async_client:raises"]["failures"]
+    assert [f["reason"] for f in failed] == ["LookupError"], failed
+    assert done.returncode == 1  # the raiser sent no request: no evidence, the run fails
+    stopped = as_user(["run", "--strategies", "async_client:exits", "--duration", "3s"], tmp_path)
+    assert stopped.returncode == 2
+    assert stopped.stderr.strip().splitlines()[-1] == (
+        "quotalab: error: async_client:exits: call_api raised SystemExit; the run stopped"
+    )

@@ -9,6 +9,7 @@ master forwards them to its workers, on this machine or others.
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import math
 import os
@@ -26,6 +27,7 @@ from locust.exception import StopUser
 from locust.runners import MasterRunner
 
 from quotalab.clock import SystemClock
+from quotalab.locust.async_calls import AsyncCalls, CallStopped
 from quotalab.locust.driver import Abandoned, FlowDriver, RefreshSignals
 from quotalab.locust.gather import Gatherer, gathering
 from quotalab.locust.recorder import Recorder
@@ -47,6 +49,7 @@ RECORDER = Recorder()
 STOPPING = Event()
 _STOPPED_AT = [math.inf]  # perf_counter() when the test began to stop
 SIGNALS = RefreshSignals(STOPPING)
+ASYNC_CALLS = AsyncCalls()  # async own clients' calls: one loop for the process
 _SHARED: dict[str, Strategy | OwnClient] = {}
 
 
@@ -271,8 +274,12 @@ class StrategyUser(FastHttpUser):
         started = time.perf_counter()
         try:
             status = client.call_api(path)
+            if inspect.isawaitable(status):  # an async call_api: awaited on this process's loop
+                status = ASYNC_CALLS.wait_for(status)
         except StopUser:  # from _UNBUILT: this user is stopping, no call was made
             raise
+        except CallStopped as stopped:  # an async call_api raised sys.exit() or Ctrl-C
+            self._stop_run("call_api", stopped.error)
         except GreenletExit:  # locust ended this user while the call still ran
             _cut_off(started)
             raise

@@ -3,8 +3,9 @@
 (a) **A sans-I/O strategy**: an object with ``name`` and ``call(request) -> Flow``
     (``quotalab.strategies.messages.Strategy``). quotalab drives it, so it runs
     under httpx, locust and the virtual-time simulation alike.
-(b) **An own client** (``OwnClient``): blocking code that does its own HTTP,
-    e.g. your production client wrapped in ``call_api(path) -> status``. Only
+(b) **An own client** (``OwnClient``): code that does its own HTTP, e.g. your
+    production client wrapped in ``call_api(path) -> status`` (blocking, or
+    ``async def``: ``quotalab.locust.async_calls`` awaits it). Only
     real-time runs can drive it; the server counts its requests, quotalab its
     calls (raised ones included: docs/strategies.md).
 
