@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import random
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quotalab.clock import VirtualClock
+from quotalab.clock import Clock, VirtualClock
 from quotalab.sim.engine import Engine
 from quotalab.sim.event_queue import EventQueue
 from quotalab.sim.fast_provider import FastProvider
@@ -24,7 +25,11 @@ from quotalab.sim.scenario import (
     simulation_config,
 )
 from quotalab.strategies.article import ArticleStrategy
-from quotalab.strategies.messages import Send
+from quotalab.strategies.backoff import RetryPolicy
+from quotalab.strategies.client import ClientStrategy
+from quotalab.strategies.client_settings import ClientSettings, Token
+from quotalab.strategies.messages import Send, Strategy
+from quotalab.strategies.token_cache import TokenCache, TokenPolicy
 
 CACHING = ["cached+backoff", "cached", "article"]
 """The strategies whose calls can be quiet."""
@@ -251,3 +256,53 @@ def test_fast_forward_equals_event_by_event_on_random_scenarios(
     )
     fast, slow = both_ways(tmp_path, settings, strategy, profile, {"clock_offset_s": skew_s})
     assert observable(fast) == observable(slow)
+
+
+class UseCountingCache(TokenCache):
+    """A cache of one's own: its token serves 100 calls, then it is fetched again
+    (``valid`` counts its uses: no plain function of time)."""
+
+    __slots__ = ("uses",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uses = 0
+
+    def valid(self, now: float, margin_s: float) -> str | None:
+        token = super().valid(now, margin_s)
+        if token is None:
+            return None
+        self.uses += 1
+        if self.uses > 100:
+            self.uses = 0
+            return None
+        return token
+
+    def store(self, token: Token) -> None:
+        super().store(token)
+        self.uses = 0
+
+
+def use_counting(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> Strategy:
+    return ClientStrategy(
+        "use-counting",
+        settings,
+        token=TokenPolicy(),
+        retry=RetryPolicy(max_attempts=1),
+        clock=clock,
+        rng=rng,
+        cache=UseCountingCache(),
+    )
+
+
+def test_a_cache_of_ones_own_is_played_not_fast_forwarded() -> None:
+    """Fast-forward bisects the built-in cache's ``valid`` in time; a cache whose ``valid``
+    counts uses would be skipped past its refreshes (3 token requests instead of 54)."""
+    spec = f"{__name__}:use_counting"
+    settings = SimSettings(clients=3, duration_s=1800.0, strategies=(spec,))
+    fast = run_strategy(settings, spec)
+    slow = run_strategy(dataclasses.replace(settings, fast_forward=False), spec)
+    assert observable(fast) == observable(slow)
+    requests = sum(t.token_requests for t in slow.result.tallies.values())
+    assert requests == 3 * math.ceil(1800 / 101)  # one per 101 calls of each client
+    assert fast.result.skipped_calls == 0

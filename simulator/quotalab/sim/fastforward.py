@@ -100,7 +100,9 @@ class ProviderOracle:
         if not self.single_worker:
             return False
         if type(strategy) is ClientStrategy:
-            return strategy.token.cache
+            # Only the built-in cache's ``valid`` is known to be a plain function of time
+            # (bisected for its horizon): a cache of your own may count uses, keep hours.
+            return strategy.token.cache and type(strategy.cache) is TokenCache
         return type(strategy) is ArticleStrategy
 
     def quiet_until(self, worker: Worker, now: float) -> float:
@@ -160,7 +162,9 @@ class ProviderOracle:
         if type(strategy) is ClientStrategy:
             if strategy.clock is not self.provider.clock.base:
                 return None
-            if not strategy.token.cache or strategy.cache.refreshing:
+            if not strategy.token.cache or type(strategy.cache) is not TokenCache:
+                return None
+            if strategy.cache.refreshing:
                 return None
             return strategy.cache.valid(now, strategy.token.margin_s)
         if type(strategy) is ArticleStrategy:
