@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import random
+import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -11,12 +13,13 @@ import pytest
 
 from quotalab import make_strategy
 from quotalab.clock import Clock
+from quotalab.drivers.loop import RefreshGate, run_flow_sync
 from quotalab.errors import InputError
 from quotalab.sim.scenario import SimSettings, check_strategies, run_strategy
 from quotalab.sim.sim_measurements import measurements_of
 from quotalab.strategies.client_settings import ClientSettings
-from quotalab.strategies.messages import Strategy
-from quotalab.wire import HttpRequest
+from quotalab.strategies.messages import Sleep, Strategy
+from quotalab.wire import HttpRequest, HttpResponse
 from tests.cli_process import quotalab
 
 
@@ -147,3 +150,51 @@ def test_an_own_exception_on_a_throttle_is_reported_throttled_with_its_message()
     assert (builtin.reason, builtin.throttled) == ("ThrottledError", builtin.calls)
     assert builtin.calls == failed.calls
     assert builtin.first_message == "token request: still throttled (HTTP 429)"
+
+
+class NeverLetsTimePass:
+    """``Sleep(0)`` for ever: virtual time would stand still, the run never end."""
+
+    name = "spinner"
+
+    def call(self, request: HttpRequest) -> Generator[Sleep, object, None]:
+        while True:
+            yield Sleep(0)
+
+
+class SleepsNoSeconds:
+    name = "bad-sleeps"
+
+    def __init__(self) -> None:
+        self.waits = iter([-5, math.nan, True, 10**400] * 1000)
+
+    def call(self, request: HttpRequest) -> Generator[Sleep, object, None]:
+        yield Sleep(next(self.waits))
+
+
+def spinner(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> object:
+    return NeverLetsTimePass()
+
+
+def bad_sleeps(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> object:
+    return SleepsNoSeconds()
+
+
+def test_a_flow_that_never_lets_time_pass_fails_its_calls_instead_of_hanging() -> None:
+    spec = f"{__name__}:spinner"
+    measured = measurements_of(run_strategy(settings_for(spec), spec))
+    assert (measured.calls, measured.calls_ok) == (120, 0)
+    (failure,) = measured.failures
+    assert (failure.reason, failure.calls) == ("NoTimePassed", 120)
+    assert "10,000 actions without virtual time passing" in failure.first_message
+
+
+def test_sleeps_of_no_seconds_fail_the_call_in_every_driver() -> None:
+    spec = f"{__name__}:bad_sleeps"
+    measured = measurements_of(run_strategy(settings_for(spec), spec))
+    assert (measured.calls, measured.calls_ok) == (120, 0)
+    assert [(f.reason, f.calls) for f in measured.failures] == [("TypeError", 120)]
+    flow = SleepsNoSeconds().call(HttpRequest("GET", "http://127.0.0.1/api"))
+    with pytest.raises(TypeError, match=r"yielded Sleep\(seconds=-5\)"):
+        answer = HttpResponse(200, {}, b"")
+        run_flow_sync(flow, lambda request: answer, time.sleep, RefreshGate())

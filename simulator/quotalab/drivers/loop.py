@@ -14,7 +14,16 @@ import asyncio
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 
-from quotalab.strategies.messages import Flow, Purpose, Reply, Send, Sleep
+from quotalab.strategies.messages import (
+    AwaitRefresh,
+    Flow,
+    Purpose,
+    Reply,
+    Send,
+    Sleep,
+    is_seconds,
+    not_an_action,
+)
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
 SendFn = Callable[[HttpRequest, Purpose], HttpResponse | TransportError]
@@ -102,9 +111,11 @@ def drive_sync(
             if isinstance(action, Send):
                 token_sent = action.purpose == "token"
                 reply = yield action
-            elif isinstance(action, Sleep):
+            elif isinstance(action, Sleep) and is_seconds(action.seconds):
                 sleep(action.seconds)
                 reply = None
+            elif not isinstance(action, AwaitRefresh):
+                raise not_an_action(action)
             else:
                 gate.wait(action.cache)
                 reply = None
@@ -137,9 +148,11 @@ async def drive_async(
             if isinstance(action, Send):
                 token_sent = action.purpose == "token"
                 reply = yield action
-            elif isinstance(action, Sleep):
+            elif isinstance(action, Sleep) and is_seconds(action.seconds):
                 await sleep(action.seconds)
                 reply = None
+            elif not isinstance(action, AwaitRefresh):
+                raise not_an_action(action)
             else:
                 await gate.wait(action.cache)
                 reply = None

@@ -28,11 +28,13 @@ from quotalab.outcomes import THROTTLED_KINDS
 from quotalab.sim.aggregates import BucketSeries, ClientTally, answer_kind, bucket_width_s
 from quotalab.sim.call_accounting import CallAccounting
 from quotalab.sim.engine_types import (
+    MAX_STEPS_AT_ONE_INSTANT,
     CacheGroup,
     Call,
     CycleProbe,
     EngineResult,
     Exchange,
+    NoTimePassed,
     Provider,
     QuietOracle,
     ReplyLike,
@@ -44,7 +46,7 @@ from quotalab.sim.quiet_skip import count_quiet_calls
 from quotalab.sim.script_seams import ExactRefusals, RefusalProof
 from quotalab.sim.scripted_calls import ScriptedCalls
 from quotalab.sim.scripted_retries import ScriptedRetries
-from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep
+from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep, is_seconds, not_an_action
 from quotalab.strategies.own_client import cause, strategy_name
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
@@ -78,18 +80,6 @@ def _exited(strategy: object, where: str, error: BaseException) -> StrategyExit:
         "a call ends by returning or by raising an Exception, so the run stopped "
         "and wrote no report"
     )
-
-
-def _is_seconds(value: object) -> bool:
-    """Whether ``value`` is a number of seconds a flow may sleep (NaN and below 0: none;
-    an integer past a float's range is no number of seconds)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    try:
-        float(value)
-    except OverflowError:
-        return False
-    return True
 
 
 def _raising(error: Exception) -> Flow:
@@ -330,6 +320,15 @@ class Engine(CallAccounting):
     def _step(self, call: Call, reply: HttpResponse | TransportError | None, t: float) -> None:
         """Feed ``reply`` to the flow and perform what it asks next."""
         while True:
+            if t != call.still_at:
+                call.still_at, call.still_steps = t, 0
+            elif call.still_steps < MAX_STEPS_AT_ONE_INSTANT:
+                call.still_steps += 1
+            else:  # it would hold virtual time still for ever: a failed call
+                self._close(call)
+                self._finish(call, None, t, NoTimePassed())
+                self._wake(t)
+                return
             was_token = call.token_pending
             call.token_pending = False
             try:
@@ -374,7 +373,7 @@ class Engine(CallAccounting):
                     self.queue.push(t + delay, RESUME, call, response)
                     return
                 reply = response
-            elif what is Sleep and _is_seconds(action.seconds):  # type: ignore[union-attr]
+            elif what is Sleep and is_seconds(action.seconds):  # type: ignore[union-attr]
                 assert isinstance(action, Sleep)
                 self.queue.push(t + max(0.0, action.seconds), RESUME, call, None)
                 return
@@ -387,18 +386,22 @@ class Engine(CallAccounting):
                 self._waiting.setdefault(id(cache), (cache, []))[1].append(call)
                 return
             else:  # a custom strategy's bug: a failed call, like any exception of its flow
-                try:
-                    call.flow.close()
-                except Exception:  # it yielded again, or raised: a failed call all the same
-                    pass
-                except KeyboardInterrupt:
-                    raise
-                except BaseException as error:
-                    raise _exited(call.worker.group.strategy, "its flow", error) from None
-                expected = "expected Send of an HttpRequest, Sleep of seconds, or AwaitRefresh"
-                self._finish(call, None, t, TypeError(f"the flow yielded {action!r}: {expected}"))
+                self._close(call)
+                self._finish(call, None, t, not_an_action(action))
                 self._wake(t)  # closing it may have ended its claim on a token refresh
                 return
+
+    @staticmethod
+    def _close(call: Call) -> None:
+        """Close the flow of a call that fails without its flow's say."""
+        try:
+            call.flow.close()
+        except Exception:  # it yielded again, or raised: a failed call all the same
+            pass
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:
+            raise _exited(call.worker.group.strategy, "its flow", error) from None
 
     def adopt(self, call: Call, response: HttpResponse | TransportError, resume_at: float) -> None:
         """Play the rest of a scripted call event by event: ``response`` at ``resume_at``."""

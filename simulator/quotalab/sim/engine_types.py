@@ -70,7 +70,16 @@ class Worker:
 class Call:
     """One API call in flight: its strategy flow and what it exchanged so far."""
 
-    __slots__ = ("flow", "history", "only_api", "started_at", "token_pending", "worker")
+    __slots__ = (
+        "flow",
+        "history",
+        "only_api",
+        "started_at",
+        "still_at",
+        "still_steps",
+        "token_pending",
+        "worker",
+    )
 
     def __init__(self, flow: Flow, worker: Worker, started_at: float) -> None:
         self.flow = flow
@@ -79,6 +88,24 @@ class Call:
         self.token_pending = False
         self.only_api: HttpRequest | None = None
         self.history: list[Exchange] = []  # every request sent and its answer
+        # The instant of its last action, and how many it took there: a flow that
+        # never lets time pass would hold virtual time still for ever.
+        self.still_at = started_at
+        self.still_steps = 0
+
+
+MAX_STEPS_AT_ONE_INSTANT = 10_000
+"""Actions a call may take without virtual time passing before it is stopped as failed."""
+
+
+class NoTimePassed(RuntimeError):
+    """A call's flow took ``MAX_STEPS_AT_ONE_INSTANT`` actions at one virtual instant."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"the flow took {MAX_STEPS_AT_ONE_INSTANT:,} actions without virtual time "
+            "passing (a loop that never sleeps?); the call was stopped"
+        )
 
 
 class QuietGate(Protocol):

@@ -48,6 +48,26 @@ class AwaitRefresh:
 
 
 Action = Send | Sleep | AwaitRefresh
+
+
+def is_seconds(value: object) -> bool:
+    """Whether ``value`` is a number of seconds a flow may sleep: an int or float from 0
+    up (NaN, negatives, booleans and integers past a float's range are none)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return float(value) >= 0.0  # False for NaN
+    except OverflowError:
+        return False
+
+
+def not_an_action(action: object) -> TypeError:
+    """The error of a call whose flow yielded ``action``, which no driver can perform
+    (a custom strategy's bug: the call fails, whichever driver runs it)."""
+    expected = "expected Send of an HttpRequest, Sleep of seconds >= 0, or AwaitRefresh"
+    return TypeError(f"the flow yielded {action!r}: {expected}")
+
+
 __all__ = [
     "Action",
     "AwaitRefresh",
@@ -60,6 +80,8 @@ __all__ = [
     "Sleep",
     "Strategy",
     "TransportError",
+    "is_seconds",
+    "not_an_action",
 ]
 
 Reply = HttpResponse | TransportError | None
