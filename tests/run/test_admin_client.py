@@ -138,3 +138,16 @@ def test_a_run_against_a_server_of_another_provider_stops_before_any_load(tmp_pa
         f"quotalab: error: --target {target} serves the 'okta' provider, this run's profile "
         "is 'auth0': pass the --profile (and --config) the target was started with"
     ]
+
+
+@respx.mock
+def test_a_server_asking_for_the_admin_token_says_which_variable_gives_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    respx.post(f"{BASE}/_admin/reset").respond(403, json={"error": "forbidden"})
+    monkeypatch.delenv("QUOTALAB_ADMIN_TOKEN", raising=False)
+    with pytest.raises(InputError, match=r"HTTP 403.*set QUOTALAB_ADMIN_TOKEN to the token"):
+        admin.reset(BASE)
+    monkeypatch.setenv("QUOTALAB_ADMIN_TOKEN", "wrong")
+    with pytest.raises(InputError, match="QUOTALAB_ADMIN_TOKEN is not the token the server"):
+        admin.reset(BASE)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import quotalab.profiles as quotalab_profiles
 from quotalab.errors import ConfigError
 from quotalab.limits import FixedWindow, TokenBucket
 from quotalab.profiles import load_config
@@ -201,3 +202,18 @@ def test_a_placeholder_nothing_fills_is_refused_at_load_time(tmp_path: Path) -> 
 def test_the_builtin_profiles_fill_every_placeholder_they_write() -> None:
     for profile in BUILTIN_PROFILES:
         load_config(profile)  # raises ConfigError naming the first unfillable one
+
+
+def test_a_provider_named_over_another_profile_is_refused(tmp_path: Path) -> None:
+    """A copy of okta.toml renamed and given without ``profile = "none"`` would be merged
+    over Auth0: Auth0's endpoints and clients beside its own, 0% success, no word."""
+    text = (Path(quotalab_profiles.__file__).parent / "okta.toml").read_text("utf-8")
+    mine = write(tmp_path, text.replace('name = "okta"', 'name = "acme-idp"', 1))
+    with pytest.raises(ConfigError, match=r'merged over .* start the file with profile = "none"'):
+        load_config("auth0", mine)
+    okta = write(tmp_path, '[provider]\nname = "okta"\n')
+    with pytest.raises(ConfigError, match='start the file with profile = "okta"'):
+        load_config("auth0", okta)
+    assert load_config("okta", okta).settings.name == "okta"  # its own name: fine
+    config = load_config("auth0", write(tmp_path, 'profile = "none"\n' + text))
+    assert config.settings.name == "okta"

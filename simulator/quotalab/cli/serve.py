@@ -207,7 +207,7 @@ def serve(
 ) -> None:
     """Run the mock token server.
 
-    The fast HTTP stack (httptools, uvloop) comes with pip install 'quotalab[fast]'.
+    The fast HTTP stack (httptools, uvloop) comes with pip install 'quotalab\\[fast]'.
 
     Example: quotalab serve --profile entra --tls --tls-dir /tmp/quotalab-tls
     """

@@ -56,6 +56,26 @@ def _record(value: Any, source: str, origins: dict[str, str], dotted: str) -> No
             _record(inner, source, origins, f"{dotted}.{key}")
 
 
+def _check_same_provider(
+    user: dict[str, Any], base: dict[str, Any], profile: str, source: str
+) -> None:
+    """A user file naming another provider than its base profile is a new provider
+    written over the base one, whose endpoints, limits and clients it would keep: a
+    provider is written from scratch (``profile = "none"``) or on its own profile."""
+    provider = user.get("provider")
+    name = provider.get("name") if isinstance(provider, dict) else None
+    base_name = base.get("provider", {}).get("name")
+    if profile == "none" or not isinstance(name, str) or name == base_name:
+        return
+    hint = f'profile = "{name}"' if name in BUILTIN_PROFILES else 'profile = "none"'
+    raise ConfigError(
+        source,
+        "provider.name",
+        f"{name!r} is not the {base_name!r} profile this file is merged over (its endpoints, "
+        f"limits and clients would stay); start the file with {hint}",
+    )
+
+
 def load_config(
     profile: str = "auth0", config_path: str | Path | None = None, *, demo: bool = True
 ) -> ProviderConfig:
@@ -101,6 +121,7 @@ def load_config(
             _merge(merged, demo_part, demo_source, origins, "")
             sources.append(demo_source)
     if user_source:
+        _check_same_provider(user, merged, profile, user_source)
         _merge(merged, user, user_source, origins, "")
         sources.append(user_source)
     return ConfigReader(merged, origins, sources[-1] if sources else "<config>").build(

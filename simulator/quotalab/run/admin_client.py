@@ -20,6 +20,11 @@ def _headers() -> dict[str, str]:
 
 
 def _fail(base_url: str, what: str, error: Exception | str) -> InputError:
+    if error in ("HTTP 401", "HTTP 403"):  # a server beyond loopback asks for the admin token
+        hint = f"set {ENV_ADMIN_TOKEN} to the token the server was started with"
+        if os.environ.get(ENV_ADMIN_TOKEN):
+            hint = f"{ENV_ADMIN_TOKEN} is not the token the server was started with"
+        return InputError(f"{base_url}: cannot {what} ({error}); {hint}")
     return InputError(f"{base_url}: cannot {what} ({error}); is it a quotalab mock server?")
 
 
