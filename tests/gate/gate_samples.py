@@ -14,7 +14,13 @@ from quotalab.report import (
     to_document,
 )
 
-META = RunMeta(mode="live", profile="auth0", scenario="steady", generated_at="2025-01-01T00:00:00Z")
+META = RunMeta(
+    mode="live",
+    profile="auth0",
+    scenario="steady",
+    generated_at="2025-01-01T00:00:00Z",
+    settings={"users": 10, "rate_per_user": 4.0, "duration_s": 60.0, "config": None},
+)
 
 GOOD_THRESHOLDS = """
 [strategies."cached+backoff"]

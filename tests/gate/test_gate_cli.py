@@ -231,6 +231,10 @@ def test_unusable_input_exits_2_with_one_line(
         (("profile",), "okta", "the baseline's profile is 'okta', the report's"),
         (("scenario",), "spike", "the baseline's scenario is 'spike', the report's"),
         (("plan", "name"), "auth0-b2b", "the baseline's plan is 'auth0-b2b', the report's"),
+        # A 2-minute baseline against a 2-hour run: a cache's warm-up weighs 60x more.
+        (("settings", "duration_s"), 120.0, "the baseline's settings.duration_s is 120.0"),
+        (("settings", "rate_per_user"), 99.0, "the baseline's settings.rate_per_user is 99.0"),
+        (("settings", "config"), "/ci/tight.toml", "the baseline's config is 'a --config file'"),
     ],
 )
 def test_a_baseline_of_another_kind_of_run_is_refused_whichever_way(

@@ -171,18 +171,44 @@ def parse_figure_tolerance(text: str) -> tuple[str, float]:
     return name, tolerance
 
 
+SHAPING_SETTINGS = (
+    "clients",
+    "workers_per_client",
+    "shared_cache",
+    "traffic",
+    "rate_per_client",
+    "latency_ms",
+    "users",
+    "rate_per_user",
+    "token_lifetime_s",
+    "duration_s",
+)
+"""The ``meta.settings`` that change a run's figures (a cache's warm-up weighs less
+in a longer run; a faster rate meets the limits sooner): a baseline must share them."""
+
+
 def check_comparable(report: Mapping[str, Any], baseline: Mapping[str, Any], source: str) -> None:
     """``InputError`` when ``baseline`` (read from ``source``) measured another kind of run
-    than ``report``: a live run against a simulated day, another profile, scenario or
-    plan. Their figures differ for reasons that have nothing to do with the client,
-    so the comparison would fail or pass a change for the wrong reason."""
+    than ``report``: a live run against a simulated day, another profile, scenario,
+    plan, duration, load or latency, a config or faults file on one side only. Their
+    figures differ for reasons that have nothing to do with the client, so the
+    comparison would fail or pass a change for the wrong reason."""
     now, then = report["meta"], baseline["meta"]
-    for what, ours, theirs in (
+    pairs = [
         ("mode", now["mode"], then["mode"]),
         ("profile", now["profile"], then["profile"]),
         ("scenario", now["scenario"], then["scenario"]),
         ("plan", now["plan"]["name"], then["plan"]["name"]),
-    ):
+    ]
+    ours_set, theirs_set = now["settings"], then["settings"]
+    for key in SHAPING_SETTINGS:  # where both reports record it (older ones may not)
+        if key in ours_set and key in theirs_set:
+            pairs.append((f"settings.{key}", ours_set[key], theirs_set[key]))
+    for key in ("config", "faults"):  # a file or none (paths differ between machines)
+        if key in ours_set and key in theirs_set:
+            given = (f"a --{key} file", f"no --{key} file")
+            pairs.append((key, given[not ours_set[key]], given[not theirs_set[key]]))
+    for what, ours, theirs in pairs:
         if ours != theirs:
             raise InputError(
                 f"{source}: the baseline's {what} is {theirs!r}, the report's {ours!r}: "
