@@ -66,7 +66,9 @@ def read_text(path: str | Path) -> str:
 def read_json(text: str | bytes) -> Any:
     """The JSON value of ``text``: finite numbers only, nested at most ``MAX_DEPTH`` deep."""
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        value = json.loads(
+            text, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=_unique_keys
+        )
     except json.JSONDecodeError as error:
         raise UnusableText(f"{error.msg} at line {error.lineno}") from None
     except RecursionError:
@@ -89,6 +91,17 @@ def read_toml(text: str) -> dict[str, Any]:
         raise UnusableText(_first_line(error)) from None
     _check_depth(table)
     return table
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: where one repeats, JSON readers disagree
+    on which value counts (Python keeps the last), so no reading is the file's."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"key {key!r} appears twice in one object")
+        found[key] = value
+    return found
 
 
 def _no_constant(name: str) -> float:

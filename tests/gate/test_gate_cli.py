@@ -343,3 +343,49 @@ def test_a_strategy_that_measured_nothing_fails_the_gate_whatever_the_bounds(
     assert gate(monkeypatch, report, "--thresholds", thresholds) == 1
     (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAIL")]
     assert line.startswith("FAIL mine: ") and reason in line
+
+
+def test_a_report_whose_ratios_are_not_its_counts_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    """A success ratio edited to 1 beside 946 successful calls of 1,000 must not pass a
+    gate; nor a baseline edited so: both are read as quotalab wrote them."""
+    edited = json.loads(files["good"].read_text())
+    strategy = edited["strategies"]["cached+backoff"]
+    strategy["calls_ok"] = strategy["calls"] - 54
+    strategy["api_ok"] = strategy["api_calls"] - 54
+    path = write_json(tmp_path / "edited.json", edited)
+    for args in ((path,), (files["good"], "--baseline", path)):
+        assert gate(monkeypatch, *args[:1], "--thresholds", files["thresholds"], *args[1:]) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert "'cached+backoff' gives success_ratio = 1.0, but its counts make it 0.9946" in line
+
+
+def test_a_report_with_a_key_twice_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    """JSON readers differ on which of two values of one key counts: no reading is the file's."""
+    text = files["good"].read_text()
+    twice = text.replace('"strategies": {', '"strategies": {"cached+backoff": {}, ', 1)
+    assert twice != text
+    files["good"].write_text(twice)
+    assert gate(monkeypatch, files["good"], "--thresholds", files["thresholds"]) == 2
+    assert "key 'cached+backoff' appears twice in one object" in capsys.readouterr().err
+
+
+def test_a_baseline_that_measured_nothing_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    """Every comparison with it would say "nothing to compare" and pass."""
+    empty = document(cached_backoff=measured(api_calls=0, api_ok=0, token_requests=0))
+    baseline = write_json(tmp_path / "empty.json", empty)
+    args = ("--thresholds", files["thresholds"], "--baseline", baseline)
+    assert gate(monkeypatch, files["good"], *args) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "the baseline is no evidence (cached+backoff: made no call" in line

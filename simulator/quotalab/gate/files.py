@@ -42,6 +42,12 @@ def gate_files(
         if not earlier["strategies"]:
             raise InputError(f"{baseline}: the baseline has no strategies, so nothing to compare")
         check_comparable(document, earlier, str(baseline))
+        unmeasured = check_evidence(earlier)
+        if unmeasured:  # every comparison with it would be "nothing to compare", a pass
+            raise InputError(
+                f"{baseline}: the baseline is no evidence ({unmeasured[0].message}): write it "
+                "from a run that measured"
+            )
         results += compare_baseline(
             document,
             earlier,

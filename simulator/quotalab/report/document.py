@@ -7,6 +7,7 @@ fixed rounding, so the same report always gives the same bytes.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -16,6 +17,7 @@ import jsonschema
 
 from quotalab.errors import InputError
 from quotalab.report.day_projection import Agreement
+from quotalab.report.figures import count_ratios
 from quotalab.report.values import Report, StrategyFigures
 from quotalab.user_files import UnusableText, read_json, read_text
 
@@ -142,7 +144,33 @@ def validate_document(document: object, source: str = "report") -> dict[str, Any
         error = errors[0]
         where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
         raise InputError(f"{source}: does not match the report schema at {where}: {error.message}")
+    check_counts_agree(document, source)
     return document
+
+
+def check_counts_agree(document: Mapping[str, Any], source: str) -> None:
+    """``InputError`` when a strategy's ratios are not those of its own counts (a report
+    edited by hand, or written by something else): a gate reads the ratios, so a
+    ``success_ratio`` of 1 beside 946 calls of 1,000 succeeded must not pass it."""
+    for name, strategy in document["strategies"].items():
+        if strategy["calls_ok"] > strategy["calls"] or strategy["api_ok"] > strategy["api_calls"]:
+            raise InputError(f"{source}: strategy {name!r} counts more successes than calls")
+        throttled = sum(
+            strategy.get(key, 0) for key in ("throttled_429", "forbidden_403_99", "throttled_4xx")
+        )
+        derived = count_ratios(
+            strategy["calls"],
+            strategy["calls_ok"],
+            strategy["api_calls"],
+            strategy["token_requests"],
+            throttled,
+        )
+        for figure, value in derived.items():
+            if strategy[figure] != value:
+                raise InputError(
+                    f"{source}: strategy {name!r} gives {figure} = {strategy[figure]!r}, but "
+                    f"its counts make it {value!r}: a report is read as quotalab wrote it"
+                )
 
 
 def load_report(path: Path | str) -> dict[str, Any]:

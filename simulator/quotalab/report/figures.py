@@ -206,6 +206,21 @@ def _check_counts(name: str, measured: StrategyMeasurements) -> None:
         raise InputError(f"strategy {name!r}: duration_s must be a finite number >= 0")
 
 
+def count_ratios(
+    calls: int, calls_ok: int, api_calls: int, token_requests: int, throttled: int
+) -> dict[str, float | None]:
+    """The figures a report derives from its counts alone, rounded as it writes them:
+    ``token_requests_per_1k_calls``, ``throttled_ratio`` and ``success_ratio``."""
+    per_call = ratio(token_requests, calls)
+    return {
+        "token_requests_per_1k_calls": rounded_worse(
+            None if per_call is None else per_call * 1000, "higher"
+        ),
+        "throttled_ratio": rounded_worse(ratio(throttled, api_calls + token_requests), "higher"),
+        "success_ratio": rounded_worse(ratio(calls_ok, calls), "lower"),
+    }
+
+
 def figures_of(name: str, measured: StrategyMeasurements, plan: QuotaPlan) -> StrategyFigures:
     """Every derived figure of one strategy."""
     _check_counts(name, measured)
@@ -213,7 +228,7 @@ def figures_of(name: str, measured: StrategyMeasurements, plan: QuotaPlan) -> St
     throttled = measured.throttled_429 + measured.forbidden_403_99 + measured.throttled_4xx
     calls = measured.api_calls if measured.calls is None else measured.calls
     calls_ok = measured.api_ok if measured.calls_ok is None else measured.calls_ok
-    per_call = ratio(measured.token_requests, calls)
+    derived = count_ratios(calls, calls_ok, measured.api_calls, measured.token_requests, throttled)
     return StrategyFigures(
         calls=calls,
         calls_ok=calls_ok,
@@ -221,18 +236,14 @@ def figures_of(name: str, measured: StrategyMeasurements, plan: QuotaPlan) -> St
         api_ok=measured.api_ok,
         token_requests=measured.token_requests,
         tokens_issued=measured.tokens_issued,
-        token_requests_per_1k_calls=rounded_worse(
-            None if per_call is None else per_call * 1000, "higher"
-        ),
+        token_requests_per_1k_calls=derived["token_requests_per_1k_calls"],
         throttled_429=measured.throttled_429,
         forbidden_403_99=measured.forbidden_403_99,
         throttled_4xx=measured.throttled_4xx,
         auth_failures_401_403=measured.auth_failures_401_403,
         faults_503=measured.faults_503,
-        throttled_ratio=rounded_worse(
-            ratio(throttled, measured.api_calls + measured.token_requests), "higher"
-        ),
-        success_ratio=rounded_worse(ratio(calls_ok, calls), "lower"),
+        throttled_ratio=derived["throttled_ratio"],
+        success_ratio=derived["success_ratio"],
         p50_ms=rounded_worse(latency.p50_ms, "higher") if latency else None,
         p95_ms=rounded_worse(latency.p95_ms, "higher") if latency else None,
         p99_ms=rounded_worse(latency.p99_ms, "higher") if latency else None,
