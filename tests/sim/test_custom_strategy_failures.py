@@ -15,6 +15,7 @@ from quotalab import make_strategy
 from quotalab.clock import Clock
 from quotalab.drivers.loop import RefreshGate, run_flow_sync
 from quotalab.errors import InputError
+from quotalab.report.counted import MAX_REASONS
 from quotalab.sim.scenario import SimSettings, check_strategies, run_strategy
 from quotalab.sim.sim_measurements import measurements_of
 from quotalab.strategies.client_settings import ClientSettings
@@ -198,3 +199,37 @@ def test_sleeps_of_no_seconds_fail_the_call_in_every_driver() -> None:
     with pytest.raises(TypeError, match=r"yielded Sleep\(seconds=-5\)"):
         answer = HttpResponse(200, {}, b"")
         run_flow_sync(flow, lambda request: answer, time.sleep, RefreshGate())
+
+
+class RaisesAtLength:
+    """A new exception type per call, each with a message of a megabyte."""
+
+    name = "raises-at-length"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def call(self, request: HttpRequest) -> Generator[Sleep, object, None]:
+        self.calls += 1
+        yield Sleep(0.001)
+        kind = type(f"Error{self.calls:04d}", (Exception,), {})
+        raise kind("x" * 1_000_000 + "\nsecond line")
+
+
+def at_length(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> object:
+    return RaisesAtLength()
+
+
+def test_failures_are_worded_as_live_and_bounded_in_number() -> None:
+    """A message keeps its first line up to 200 characters, as a live run keeps it, and a
+    report lists 50 reasons at most: the rest are one line, counts kept."""
+    spec = f"{__name__}:at_length"
+    measured = measurements_of(run_strategy(settings_for(spec), spec))
+    assert measured.calls == 120
+    assert len(measured.failures) == MAX_REASONS
+    assert sum(f.calls for f in measured.failures) == 120
+    first = measured.failures[0]
+    assert first.first_message == "x" * 199 + "…"
+    folded = measured.failures[-1]  # 60 types (one per call of each client's strategy), 2 each
+    assert folded.reason == "(11 other reasons)" and folded.calls == 22
+    assert folded.first_message.startswith("each of at most 2 calls: Error")

@@ -15,6 +15,10 @@ from quotalab.report.values import FailedCalls, StrategyMeasurements, TimeSeries
 THROTTLED = frozenset({"ThrottledError", "http_429"})
 """Reasons that are throttles by name: a strategy giving up throttled, a final 429."""
 
+MAX_REASONS = 50
+"""Reasons a report lists one by one; the rarer ones are summed into one line (a client
+raising a new exception type per call would otherwise write a report per call)."""
+
 
 def failures_of(
     counts: ClientTally,
@@ -31,7 +35,7 @@ def failures_of(
     reasons = sorted(
         (r for r, n in counts.errors.items() if n > 0), key=lambda r: (-counts.errors[r], r)
     )
-    return tuple(
+    listed = [
         FailedCalls(
             reason=reason,
             calls=counts.errors[reason],
@@ -39,7 +43,19 @@ def failures_of(
             first_message=first_messages.get(reason, ""),
         )
         for reason in reasons
+    ]
+    if len(listed) <= MAX_REASONS:
+        return tuple(listed)
+    kept, rest = listed[: MAX_REASONS - 1], listed[MAX_REASONS - 1 :]
+    folded = FailedCalls(
+        reason=f"({len(rest)} other reasons)",
+        calls=sum(failed.calls for failed in rest),
+        throttled=sum(failed.throttled for failed in rest),
+        first_message=f"each of at most {rest[0].calls} calls: "
+        + ", ".join(failed.reason for failed in rest[:5])
+        + (", ..." if len(rest) > 5 else ""),
     )
+    return (*kept, folded)
 
 
 def measurements_from_counts(

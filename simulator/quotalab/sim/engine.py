@@ -48,6 +48,7 @@ from quotalab.sim.scripted_calls import ScriptedCalls
 from quotalab.sim.scripted_retries import ScriptedRetries
 from quotalab.strategies.messages import AwaitRefresh, Flow, Send, Sleep, is_seconds, not_an_action
 from quotalab.strategies.own_client import cause, strategy_name
+from quotalab.strategies.raised_calls import raised_call
 from quotalab.wire import HttpRequest, HttpResponse, TransportError
 
 _THROTTLES = THROTTLED_KINDS  # what ``is_throttled`` and the tallies count
@@ -62,14 +63,6 @@ __all__ = [
     "QuietOracle",
     "Worker",
 ]
-
-
-def _message(error: Exception) -> str:
-    """``str(error)``, or "" when a custom exception cannot say it."""
-    try:
-        return str(error)
-    except Exception:
-        return ""
 
 
 def _exited(strategy: object, where: str, error: BaseException) -> StrategyExit:
@@ -439,6 +432,5 @@ class Engine(CallAccounting):
         # strategy's own exception says nothing of it).
         last = call.history[-1][2] if call.history else None
         throttled = last is not None and answer_kind(last) in _THROTTLES
-        self.end_call(
-            worker, call.started_at, t, status, type(error).__name__, throttled, _message(error)
-        )
+        raised = raised_call(error)  # named and worded as a live run words it
+        self.end_call(worker, call.started_at, t, status, raised.reason, throttled, raised.message)

@@ -19,6 +19,7 @@ from quotalab.outcomes import THROTTLED_KINDS, answer_kind
 from quotalab.sim.engine_types import Worker
 from quotalab.sim.script_seams import ScriptHost
 from quotalab.strategies.backoff import RetryPolicy
+from quotalab.strategies.raised_calls import raised_call
 from quotalab.strategies.retry_step import AnswerReading, Retryable, read_at, reading_of
 from quotalab.wire import HttpResponse
 
@@ -88,7 +89,8 @@ class RetryReadings:
         if ending is None or ending[0] is not error:
             if len(self._endings) >= _MEMO_MAX:
                 self._endings.clear()
-            ending = self._endings[id(error)] = (error, type(error).__name__, str(error))
+            raised = raised_call(error)  # named and worded as a live run words it
+            ending = self._endings[id(error)] = (error, raised.reason, raised.message)
         self.host.end_alike(
             [(member.worker, member.started_at) for member in members],
             t,

@@ -46,6 +46,7 @@ from quotalab.sim.script_seams import RefusalProof, ScriptHost
 from quotalab.sim.token_grants import BearerRequests, Issued
 from quotalab.strategies.client import ClientStrategy
 from quotalab.strategies.messages import Send
+from quotalab.strategies.raised_calls import raised_call
 from quotalab.wire import HttpRequest, HttpResponse
 
 __all__ = ["RefusalProof", "ScriptHost", "ScriptedCalls", "scriptable"]
@@ -269,7 +270,8 @@ class ScriptedCalls(CallLanes):
         except StopIteration:
             pass
         except Exception as error:  # how the flow gives up: what the engine records
-            ending = (type(error).__name__, str(error))
+            raised = raised_call(error)  # named and worded as a live run words it
+            ending = (raised.reason, raised.message)
         else:
             flow.close()
         if len(self._endings) >= _MEMO_MAX:
