@@ -233,3 +233,36 @@ def test_failures_are_worded_as_live_and_bounded_in_number() -> None:
     folded = measured.failures[-1]  # 60 types (one per call of each client's strategy), 2 each
     assert folded.reason == "(11 other reasons)" and folded.calls == 22
     assert folded.first_message.startswith("each of at most 2 calls: Error")
+
+
+class HangsAfterAWhile:
+    """Works for its first calls, then waits for ever on every call."""
+
+    name = "hangs"
+
+    def __init__(self, inner: Strategy) -> None:
+        self.inner, self.calls = inner, 0
+
+    def call(self, request: HttpRequest) -> Any:
+        self.calls += 1
+        if self.calls > 10:
+            return self._forever()
+        return self.inner.call(request)
+
+    @staticmethod
+    def _forever() -> Generator[Sleep, object, None]:
+        yield Sleep(10**9)
+
+
+def hangs(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> object:
+    return HangsAfterAWhile(make_strategy("naive", settings, clock=clock, rng=rng))
+
+
+def test_calls_still_running_when_the_simulation_stops_are_failed_abandoned() -> None:
+    """As a live run counts calls its stop timeout cut off: failed, with the reason."""
+    spec = f"{__name__}:hangs"
+    measured = measurements_of(run_strategy(settings_for(spec), spec))
+    assert (measured.calls, measured.calls_ok) == (120, 20)
+    (abandoned,) = measured.failures
+    assert (abandoned.reason, abandoned.calls) == ("abandoned", 100)
+    assert abandoned.first_message.startswith("still running 3600 s after the simulated span")

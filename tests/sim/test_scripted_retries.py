@@ -178,8 +178,9 @@ def test_calls_cut_off_mid_retry_count_what_they_sent(tmp_path: Path, drain_s: f
     assert scripted == played
     tallies = scripted["tallies"]
     assert isinstance(tallies, dict)
-    # Some calls never ended: they were cut off mid-retry.
-    assert sum(t["calls"] - t["ok"] - t["failed"] for t in tallies.values()) > 50
+    # Some calls never ended: they were cut off mid-retry, and failed as abandoned.
+    assert sum(t["errors"].get("abandoned", 0) for t in tallies.values()) > 50
+    assert all(t["calls"] == t["ok"] + t["failed"] for t in tallies.values())
 
 
 def test_a_drain_must_not_be_negative() -> None:

@@ -31,7 +31,7 @@ from quotalab.locust.async_calls import AsyncCalls, CallStopped
 from quotalab.locust.driver import Abandoned, FlowDriver, RefreshSignals
 from quotalab.locust.gather import Gatherer, gathering
 from quotalab.locust.recorder import Recorder
-from quotalab.run.live_tally import ABANDONED
+from quotalab.outcomes import ABANDONED
 from quotalab.run.locust_process import ENV_CLIENT_SECRET, STARTED_MARKER
 from quotalab.run.scenarios import SCENARIOS
 from quotalab.strategies.client_settings import CLIENT_AUTH, STYLES, ClientSettings

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from quotalab.outcomes import ClientTally
+from quotalab.outcomes import ABANDONED, ClientTally
 from quotalab.report.values import TimeSeries
-from quotalab.run.live_tally import ABANDONED, CALL, TRANSPORT, Tally, kind_of
+from quotalab.run.live_tally import CALL, TRANSPORT, Tally, kind_of
 
 WIRE_PURPOSES = ("token", "api")
 """Purposes of requests the client itself sent (an own client's calls are ``call``)."""

@@ -25,9 +25,6 @@ TRANSPORT = "transport"
 CALL = "call"
 """The purpose of whole logical calls: their latency, and an own client's endings."""
 
-ABANDONED = "abandoned"
-"""How a call cut off by the end of the run ends: attempted, never finished (docs/reports.md)."""
-
 OUTCOMES: tuple[str, ...] = (*KIND_NAMES, TRANSPORT)
 """Outcome names of exchanges: ``quotalab.outcomes``' kinds by name, and ``transport``."""
 

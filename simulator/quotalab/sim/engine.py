@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 from quotalab.clock import VirtualClock
 from quotalab.errors import StrategyExit
-from quotalab.outcomes import THROTTLED_KINDS
+from quotalab.outcomes import ABANDONED, THROTTLED_KINDS
 from quotalab.sim.aggregates import BucketSeries, ClientTally, answer_kind, bucket_width_s
 from quotalab.sim.call_accounting import CallAccounting
 from quotalab.sim.engine_types import (
@@ -214,6 +214,8 @@ class Engine(CallAccounting):
         tallies: dict[str, ClientTally] = {}
         for worker in self.workers:
             tallies.setdefault(worker.client_id, worker.tally)
+        for tally in tallies.values():
+            self._abandon_unfinished(tally)
         return EngineResult(
             self.start,
             self.duration_s,
@@ -223,6 +225,20 @@ class Engine(CallAccounting):
             self.latencies,
             self.skipped,
             events,
+        )
+
+    def _abandon_unfinished(self, tally: ClientTally) -> None:
+        """Count the calls still running when the run stopped, its drain spent, as failed
+        (``abandoned``), as a live run counts those its stop timeout cut off."""
+        unfinished = tally.calls - tally.ok - tally.failed
+        if unfinished <= 0:
+            return
+        tally.failed += unfinished
+        tally.errors[ABANDONED] = tally.errors.get(ABANDONED, 0) + unfinished
+        tally.first_messages.setdefault(
+            ABANDONED,
+            f"still running {self.stop_at - self.end:g} s after the simulated span ended "
+            "(a call that never ends: a wait without end, a refresh never finished?)",
         )
 
     def _arrive(self, worker: Worker, t: float) -> None:
