@@ -389,3 +389,24 @@ def test_a_baseline_that_measured_nothing_is_refused(
     assert gate(monkeypatch, files["good"], *args) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "the baseline is no evidence (cached+backoff: made no call" in line
+
+
+def test_control_characters_in_a_strategy_name_reach_no_screen_and_no_xml(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    """An ESC in a name must not recolour the CI log, nor make the JUnit file no XML."""
+    name = "own\x1b[31m\x00:factory"
+    report = write_json(tmp_path / "esc.json", document(**{name: measured()}))
+    thresholds = tmp_path / "esc.toml"
+    thresholds.write_text(
+        '[strategies."own\\u001b[31m\\u0000:factory"]\nmax_token_requests_per_1k_calls = 0.5\n'
+    )
+    junit = tmp_path / "gate.xml"
+    assert gate(monkeypatch, report, "--thresholds", thresholds, "--junit", junit) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "own\\x1b[31m\\x00:factory" in out
+    (case,) = ET.parse(junit).getroot().iter("testcase")
+    assert case.get("classname") == "quotalab.gate.own\\x1b[31m\\x00:factory"

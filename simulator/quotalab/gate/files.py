@@ -17,6 +17,7 @@ from quotalab.gate.checks import (
 from quotalab.gate.junit import junit_xml
 from quotalab.gate.thresholds import load_thresholds
 from quotalab.report.document import load_report
+from quotalab.strategies.raised_calls import printable
 
 
 def gate_files(
@@ -81,7 +82,7 @@ def check_gate_file(thresholds: Path | str, strategies: Sequence[str]) -> None:
 def echo_results(results: Sequence[CheckResult], echo: Callable[[str], object]) -> int:
     """Print one line per check and a summary; returns how many checks failed."""
     for result in results:
-        echo(f"{'ok  ' if result.passed else 'FAIL'} {result.message}")
+        echo(f"{'ok  ' if result.passed else 'FAIL'} {printable(result.message)}")
     failed = sum(1 for result in results if not result.passed)
     echo(f"gate: {len(results)} checks, {failed} failed")
     return failed

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from quotalab.gate.checks import CheckResult
+from quotalab.strategies.raised_calls import printable
 
 SUITE = "quotalab.gate"
 
@@ -18,13 +19,13 @@ def junit_xml(results: Sequence[CheckResult]) -> str:
         suites, "testsuite", name=SUITE, tests=str(len(results)), failures=str(failures), errors="0"
     )
     for result in results:
-        case = ET.SubElement(
-            suite, "testcase", classname=f"{SUITE}.{result.strategy}", name=result.name
-        )
+        # Strategy names are user text: a control character is no XML even escaped.
+        strategy, message = printable(result.strategy), printable(result.message)
+        case = ET.SubElement(suite, "testcase", classname=f"{SUITE}.{strategy}", name=result.name)
         if result.passed:
-            ET.SubElement(case, "system-out").text = result.message
+            ET.SubElement(case, "system-out").text = message
         else:
-            failure = ET.SubElement(case, "failure", message=result.message, type="threshold")
-            failure.text = result.message
+            failure = ET.SubElement(case, "failure", message=message, type="threshold")
+            failure.text = message
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
