@@ -29,12 +29,24 @@ def test_no_strategies() -> None:
 
 
 def test_no_api_calls_anywhere() -> None:
-    assert "No API calls" in build_report(META, {"a": calls(0, 0), "b": calls(0, 3)}).verdict
+    verdict = build_report(META, {"a": calls(0, 0), "b": calls(0, 3)}).verdict
+    assert verdict == "No strategy measured anything, so none can be compared."
 
 
 def test_single_comparable_strategy() -> None:
     verdict = build_report(META, {"a": calls(0, 0), "solo": calls(1000, 7)}).verdict
-    assert verdict.startswith("Only solo made API calls: 7.0 token requests")
+    assert verdict.startswith("Only solo was measured: 7.0 token requests")
+
+
+def test_calls_that_sent_no_counted_request_are_not_compared() -> None:
+    """0 token requests per 1,000 calls of a client that never reached the server is no
+    figure to compare (``quotalab.evidence``), not the best of the run."""
+    silent = StrategyMeasurements(
+        api_calls=0, api_ok=0, token_requests=0, tokens_issued=0, duration_s=10, calls=50,
+        calls_ok=0,
+    )  # fmt: skip
+    verdict = build_report(META, {"silent": silent, "naive": calls(100, 100)}).verdict
+    assert verdict == "Only naive was measured: 1,000 token requests per 1,000 calls."
 
 
 def test_best_with_no_token_requests_is_not_divided_by() -> None:

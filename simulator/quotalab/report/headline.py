@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from quotalab.evidence import lack_of_evidence
 from quotalab.report.values import StrategyFigures
 
 
@@ -20,25 +21,40 @@ HEADLINE_PAIR = ("naive", "cached+backoff")
 the one quotalab recommends, whichever strategy happens to be worst or best."""
 
 
+def _measured(figures: StrategyFigures) -> bool:
+    """Whether ``figures`` are evidence of anything (``lack_of_evidence`` finds nothing)."""
+    return (
+        lack_of_evidence(
+            figures.calls,
+            figures.calls_ok,
+            figures.api_calls,
+            figures.api_ok,
+            figures.token_requests,
+        )
+        is None
+    )
+
+
 def verdict_for(strategies: Mapping[str, StrategyFigures]) -> str:
     """Compare naive with cached+backoff, or else the strategies with the most
     and the fewest token requests per 1k calls.
 
-    Ties break by name so the sentence is deterministic; strategies without API
-    calls cannot be compared and are left out.
+    Ties break by name so the sentence is deterministic; strategies whose figures
+    are no evidence (``quotalab.evidence``: no call, or no request the server
+    counted) cannot be compared and are left out.
     """
     if not strategies:
         return "No strategies were measured."
     rated = sorted(
         (figures.token_requests_per_1k_calls, name)
         for name, figures in strategies.items()
-        if figures.token_requests_per_1k_calls is not None
+        if figures.token_requests_per_1k_calls is not None and _measured(figures)
     )
     if not rated:
-        return "No API calls were made, so no strategy can be compared."
+        return "No strategy measured anything, so none can be compared."
     if len(rated) == 1:
         value, name = rated[0]
-        return f"Only {name} made API calls: {_number(value)} token requests per 1,000 calls."
+        return f"Only {name} was measured: {_number(value)} token requests per 1,000 calls."
     by_name = {name: value for value, name in rated}
     if all(name in by_name for name in HEADLINE_PAIR):
         worst, best = HEADLINE_PAIR
