@@ -3,8 +3,9 @@
 A factory takes the provider settings and returns either a sans-I/O
 ``Strategy`` (``name`` + ``call(request) -> Flow``; quotalab drives it on
 locust's fast client, so every request is counted and timed) or an
-``OwnClient`` (``name`` + ``call_api(path) -> status``; your code does its own
-HTTP, e.g. your production client; the server still counts its tokens).
+``OwnClient`` (``name`` + ``call_api(path) -> status``, blocking or ``async def``;
+your code does its own HTTP, e.g. your production client; the server still
+counts its tokens).
 
     quotalab run --strategies naive,locustfiles.my_client:my_factory
     locust -f locustfiles/steady.py --host http://127.0.0.1:8080 -u 10 -t 30s \
