@@ -153,7 +153,9 @@ def test_a_client_fetching_its_token_as_it_is_built_is_measured(tmp_path: Path) 
     )
     eager = report["strategies"]["eager:factory"]
     assert eager["calls"] > 0 and eager["success_ratio"] == 1
-    assert eager["tokens_issued"] >= 1  # each user's own token, fetched as it was built
+    # One client per locust process, built once though its constructor waits on the
+    # network while the other users start: one token, fetched as it was built.
+    assert eager["tokens_issued"] == 1
 
 
 ASYNC = """

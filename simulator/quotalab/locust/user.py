@@ -22,6 +22,7 @@ from typing import Any, NoReturn, cast
 import gevent
 from gevent import GreenletExit
 from gevent.event import Event
+from gevent.lock import Semaphore
 from locust import FastHttpUser, constant_throughput, events, task
 from locust.exception import StopUser
 from locust.runners import MasterRunner
@@ -51,6 +52,7 @@ _STOPPED_AT = [math.inf]  # perf_counter() when the test began to stop
 SIGNALS = RefreshSignals(STOPPING)
 ASYNC_CALLS = AsyncCalls()  # async own clients' calls: one loop for the process
 _SHARED: dict[str, Strategy | OwnClient] = {}
+_BUILDING: dict[str, Semaphore] = {}  # a lock per key while its strategy is built
 
 
 def _rate(text: str) -> float:
@@ -162,14 +164,21 @@ def provider_settings(options: Any, host: str) -> ClientSettings:
 def shared_strategy(options: Any, host: str) -> Strategy | OwnClient:
     """The strategy every user of this process with the same client id calls through."""
     key = options.client_id
-    if key not in _SHARED:
-        _SHARED[key] = build_strategy(
-            options.strategy,
-            provider_settings(options, host),
-            clock=SystemClock(),
-            rng=random.Random(),
-        )
-    return _SHARED[key]
+    made = _SHARED.get(key)
+    if made is not None:
+        return made
+    # Built once: a factory doing I/O (a token fetched as its client is built) yields to
+    # the other users starting, which must wait for it rather than build their own.
+    with _BUILDING.setdefault(key, Semaphore()):
+        made = _SHARED.get(key)
+        if made is None:
+            made = _SHARED[key] = build_strategy(
+                options.strategy,
+                provider_settings(options, host),
+                clock=SystemClock(),
+                rng=random.Random(),
+            )
+    return made
 
 
 def trusted_ssl_context(cafile: str | None = None) -> Any:
