@@ -42,10 +42,10 @@ KIND_NAMES: tuple[str, ...] = (
 KINDS: dict[str, int] = {name: kind for kind, name in enumerate(KIND_NAMES)}
 
 THROTTLED_KINDS = frozenset({THROTTLED_429, FORBIDDEN_403_99, THROTTLED_4XX})
+"""Every throttle, whatever its status: reports' ``throttled_ratio`` and the gate count these."""
 
 ABANDONED = "abandoned"
 """How a call cut off by the end of the run ends: attempted, never finished (docs/reports.md)."""
-"""Every throttle, whatever its status: reports' ``throttled_ratio`` and the gate count these."""
 
 
 def status_kind(status: int) -> int:

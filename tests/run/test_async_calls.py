@@ -38,6 +38,15 @@ async def exits():
     raise SystemExit(3)
 
 
+class Fatal(BaseException):
+    pass
+
+
+async def fatal():
+    await asyncio.sleep(0)
+    raise Fatal
+
+
 async def cancels_itself():
     raise asyncio.CancelledError
 
@@ -65,6 +74,7 @@ gevent.joinall(users, timeout=10)
 results["overlapping"] = [u.value for u in users]
 results["raises"] = caught(raises)
 results["exits"] = caught(exits)
+results["fatal"] = caught(fatal)
 results["cancels_itself"] = caught(cancels_itself)
 stuck = gevent.spawn(calls.wait_for, waits_forever())
 gevent.sleep(0.05)
@@ -85,6 +95,7 @@ def test_async_calls_under_gevent() -> None:
     assert results["overlapping"] == list(range(20))
     assert results["raises"] == ("ValueError", "boom")
     assert results["exits"] == ("stopped", "SystemExit")
+    assert results["fatal"] == ("stopped", "Fatal")
     assert results["cancels_itself"] == (
         "RuntimeError",
         "the call was cancelled (asyncio.CancelledError)",

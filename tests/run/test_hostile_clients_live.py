@@ -134,6 +134,10 @@ def test_a_client_that_deadlocks_fails_its_gate_with_its_stuck_calls(user_folder
         # sys.exit(0) in a custom strategy must not end its locust user quietly and
         # leave a report of the calls before it.
         ("hostile:exiting", "the strategy raised SystemExit"),
+        # Any exception that is no Exception: a user ended so dropped its calls, and
+        # the run passed at 100% success.
+        ("hostile:fatal", "call_api raised Fatal"),
+        ("hostile:fatal_strategy", "the strategy raised Fatal"),
     ],
 )
 def test_ctrl_c_or_sys_exit_in_the_users_code_stops_the_run_in_one_line(

@@ -24,8 +24,9 @@ T = TypeVar("T")
 
 
 class CallStopped(Exception):
-    """The awaited call raised ``KeyboardInterrupt`` or ``SystemExit`` (``error``): the
-    run stops, as when a blocking ``call_api`` raises it."""
+    """The awaited call raised ``error``, an exception that is not an ``Exception``
+    (``SystemExit``, ``KeyboardInterrupt``, a ``BaseException`` of its own): the run
+    stops, as when a blocking ``call_api`` raises it."""
 
     def __init__(self, error: BaseException) -> None:
         super().__init__(type(error).__name__)
@@ -36,7 +37,11 @@ async def _awaited(awaitable: Awaitable[T]) -> T:
     """``awaitable``'s value; what would end the loop itself is handed back instead."""
     try:
         return await awaitable
-    except (KeyboardInterrupt, SystemExit) as error:
+    except (asyncio.CancelledError, GeneratorExit):  # the call is being cancelled or closed
+        raise
+    except Exception:
+        raise
+    except BaseException as error:  # sys.exit(), Ctrl-C, any other non-Exception
         raise CallStopped(error) from None
 
 
@@ -55,7 +60,7 @@ class AsyncCalls:
 
     def wait_for(self, awaitable: Awaitable[T]) -> T:
         """Run ``awaitable`` on the loop and wait for its value, or its exception
-        (``CallStopped`` for ``KeyboardInterrupt``/``SystemExit``)."""
+        (``CallStopped`` for one that is not an ``Exception``)."""
         future = asyncio.run_coroutine_threadsafe(_awaited(awaitable), self._running_loop())
         done = Event()
         future.add_done_callback(lambda _: done.set())

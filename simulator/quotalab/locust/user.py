@@ -251,7 +251,7 @@ class StrategyUser(FastHttpUser):
             RECORDER.tally.record_call_latency((time.perf_counter() - started) * 1000)
             RECORDER.record_strategy_error(error)
             return
-        except (KeyboardInterrupt, SystemExit) as error:
+        except BaseException as error:  # sys.exit(), Ctrl-C, any other non-Exception
             self._stop_run("the strategy", error)
         RECORDER.tally.record_call_latency((time.perf_counter() - started) * 1000)
         ok = 200 <= response.status < 300
@@ -296,7 +296,7 @@ class StrategyUser(FastHttpUser):
             latency_ms = (time.perf_counter() - started) * 1000
             RECORDER.record_own_failure(time.time(), error, latency_ms)
             return
-        except (KeyboardInterrupt, SystemExit) as error:
+        except BaseException as error:  # sys.exit(), Ctrl-C, any other non-Exception
             self._stop_run("call_api", error)
         latency_ms = (time.perf_counter() - started) * 1000
         RECORDER.record_own_call(time.time(), status, latency_ms)

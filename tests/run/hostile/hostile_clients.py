@@ -129,6 +129,40 @@ def interrupted(settings, *, clock, rng):
     return Interrupted(settings, "interrupted")
 
 
+class Fatal(BaseException):
+    """An exception of the client's own that is no ``Exception``."""
+
+
+class RaisesFatal(Own):
+    """Works for 3 calls, then raises ``Fatal``: its user must not just vanish."""
+
+    calls = 0
+
+    def call_api(self, path):
+        self.calls += 1
+        if self.calls > 3:
+            raise Fatal("shutting down")
+        return 200
+
+
+def fatal(settings, *, clock, rng):
+    return RaisesFatal(settings, "fatal")
+
+
+class FatalStrategy(Raiser):
+    name = "fatal-strategy"
+
+    def call(self, request):
+        self.calls += 1
+        if self.calls == 3:
+            raise Fatal("shutting down")
+        return self.inner.call(request)
+
+
+def fatal_strategy(settings, *, clock, rng):
+    return FatalStrategy(make_strategy("naive", settings, clock=clock, rng=rng))
+
+
 class Busy(Own):
     def call_api(self, path):
         started = time.perf_counter()
