@@ -410,3 +410,18 @@ def test_control_characters_in_a_strategy_name_reach_no_screen_and_no_xml(
     assert "\x1b" not in out and "own\\x1b[31m\\x00:factory" in out
     (case,) = ET.parse(junit).getroot().iter("testcase")
     assert case.get("classname") == "quotalab.gate.own\\x1b[31m\\x00:factory"
+
+
+def test_a_report_rounded_to_the_nearest_step_is_still_read(
+    monkeypatch: pytest.MonkeyPatch, files: dict[str, Path], tmp_path: Path
+) -> None:
+    """Reports of earlier 0.2.0 builds rounded ratios to the nearest step, not worse-ward:
+    one step off their counts is how quotalab wrote them, two steps is not."""
+    older = json.loads(files["good"].read_text())
+    strategy = older["strategies"]["cached+backoff"]
+    assert strategy["calls"] == 10_000
+    strategy["calls_ok"] = strategy["api_ok"] = 9_993  # a success ratio of 0.9993
+    for ratio, code in ((0.9993, 0), (0.9994, 0), (0.9992, 0), (0.9995, 2), (0.9991, 2)):
+        strategy["success_ratio"] = ratio
+        path = write_json(tmp_path / "older.json", older)
+        assert gate(monkeypatch, path, "--thresholds", files["thresholds"]) == code, ratio

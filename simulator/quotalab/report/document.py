@@ -17,7 +17,7 @@ import jsonschema
 
 from quotalab.errors import InputError
 from quotalab.report.day_projection import Agreement
-from quotalab.report.figures import count_ratios
+from quotalab.report.figures import DIGITS, count_ratios
 from quotalab.report.values import Report, StrategyFigures
 from quotalab.user_files import UnusableText, read_json, read_text
 
@@ -148,6 +148,11 @@ def validate_document(document: object, source: str = "report") -> dict[str, Any
     return document
 
 
+ONE_STEP = 10.0**-DIGITS * 1.000001
+"""One step of a report's rounding (float noise included): how far a ratio written by
+an earlier quotalab, which rounded to the nearest step, may be from today's."""
+
+
 def check_counts_agree(document: Mapping[str, Any], source: str) -> None:
     """``InputError`` when a strategy's ratios are not those of its own counts (a report
     edited by hand, or written by something else): a gate reads the ratios, so a
@@ -166,9 +171,13 @@ def check_counts_agree(document: Mapping[str, Any], source: str) -> None:
             throttled,
         )
         for figure, value in derived.items():
-            if strategy[figure] != value:
+            given = strategy[figure]
+            if given == value:
+                continue
+            # Reports rounded to the nearest step before they rounded worse-ward.
+            if given is None or value is None or abs(given - value) > ONE_STEP:
                 raise InputError(
-                    f"{source}: strategy {name!r} gives {figure} = {strategy[figure]!r}, but "
+                    f"{source}: strategy {name!r} gives {figure} = {given!r}, but "
                     f"its counts make it {value!r}: a report is read as quotalab wrote it"
                 )
 
