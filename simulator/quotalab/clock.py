@@ -65,19 +65,34 @@ class VirtualClock:
             self._now = float(when)
 
 
+MOVED_BY_EVENTS = (
+    "the simulation's clock moves with its events alone: a strategy waits by "
+    "yielding Sleep(seconds), and reads the time with now()"
+)
+
+
 class EngineClock(VirtualClock):
     """A ``VirtualClock`` that one thread moves: a simulation's event loop.
 
-    ``set`` takes no lock (it runs once per simulated event); it still never
-    goes back. Anything may read it, as any ``VirtualClock``.
+    Strategies read it as any clock; only the engine moves it (``move_to``,
+    without a lock: it runs once per simulated event; it never goes back).
+    ``advance`` and ``set`` raise ``TypeError``: a strategy that moved the time
+    itself (a wait written for a ``VirtualClock`` in its own tests) would make
+    the report's duration false without a word.
     """
 
     __slots__ = ()
 
-    def set(self, when: float) -> None:
+    def move_to(self, when: float) -> None:
         if when < self._now:
             raise ValueError(f"a clock cannot go back: {when} < {self._now}")
         self._now = float(when)
+
+    def set(self, when: float) -> None:
+        raise TypeError(MOVED_BY_EVENTS)
+
+    def advance(self, seconds: float) -> float:
+        raise TypeError(MOVED_BY_EVENTS)
 
 
 class OffsetClock:

@@ -266,3 +266,32 @@ def test_calls_still_running_when_the_simulation_stops_are_failed_abandoned() ->
     (abandoned,) = measured.failures
     assert (abandoned.reason, abandoned.calls) == ("abandoned", 100)
     assert abandoned.first_message.startswith("still running 3600 s after the simulated span")
+
+
+class MovesTheClock:
+    """Waits as its own tests did with a ``VirtualClock``: by moving the clock."""
+
+    name = "moves-the-clock"
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def call(self, request: HttpRequest) -> Generator[Sleep, object, None]:
+        self.clock.advance(3600.0)  # type: ignore[attr-defined]
+        yield Sleep(0.0)
+
+
+def moves_the_clock(settings: ClientSettings, *, clock: Clock, rng: random.Random) -> object:
+    return MovesTheClock(clock)
+
+
+def test_a_strategy_cannot_move_the_simulations_clock() -> None:
+    """Fifty days passed while the report read 600 s: now each such call fails, saying how
+    a strategy waits."""
+    spec = f"{__name__}:moves_the_clock"
+    run = run_strategy(settings_for(spec), spec)
+    measured = measurements_of(run)
+    assert (measured.calls, measured.calls_ok) == (120, 0)
+    (failure,) = measured.failures
+    assert failure.reason == "TypeError" and "yielding Sleep(seconds)" in failure.first_message
+    assert run.result.ended_at - run.result.start <= 60 + 3600  # the span and its drain only
