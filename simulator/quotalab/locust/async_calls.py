@@ -37,9 +37,7 @@ async def _awaited(awaitable: Awaitable[T]) -> T:
     """``awaitable``'s value; what would end the loop itself is handed back instead."""
     try:
         return await awaitable
-    except (asyncio.CancelledError, GeneratorExit):  # the call is being cancelled or closed
-        raise
-    except Exception:
+    except (Exception, asyncio.CancelledError, GeneratorExit):  # its own, or it is cancelled
         raise
     except BaseException as error:  # sys.exit(), Ctrl-C, any other non-Exception
         raise CallStopped(error) from None

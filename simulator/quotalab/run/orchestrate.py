@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from quotalab.clock import SystemClock
 from quotalab.counters import MemoryCounters
@@ -195,11 +196,8 @@ def own_clients_of(settings: RunSettings, config: ProviderConfig, base_url: str)
     """
     if not config.clients:
         raise InputError("the profile registers no client: add one under [clients.<id>]")
-    if all(strategy in NAMES for strategy in settings.strategies):
-        return frozenset()  # the built-in ones: none is an own client, none fails
-    what = f"checking {', '.join(settings.strategies)}"
-    owned: frozenset[str] = call_in_child(_own_clients, (settings, config, base_url), what)
-    return owned
+    owned: frozenset[str] | None = _with_own(settings, _own_clients, settings, config, base_url)
+    return frozenset() if owned is None else owned  # None: built-ins only, none fails
 
 
 def check_strategy_specs(settings: RunSettings) -> None:
@@ -211,10 +209,15 @@ def check_strategy_specs(settings: RunSettings) -> None:
     against the run's own server (``own_clients_of``). Your modules are imported
     in a process of their own, so whatever they start at import ends with it.
     """
+    _with_own(settings, _load_each, settings.strategies)
+
+
+def _with_own(settings: RunSettings, target: Callable[..., Any], *args: Any) -> Any:
+    """``target(*args)`` in a spawned process when ``settings`` names a strategy of your
+    own (``call_in_child``); None, and no process, for built-in strategies alone."""
     if all(strategy in NAMES for strategy in settings.strategies):
-        return
-    what = f"checking {', '.join(settings.strategies)}"
-    call_in_child(_load_each, (settings.strategies,), what)
+        return None
+    return call_in_child(target, args, f"checking {', '.join(settings.strategies)}")
 
 
 def _load_each(specs: tuple[str, ...]) -> None:

@@ -1,8 +1,8 @@
 """Injected trouble: 503s by probability or schedule, added latency, clock skew.
 
 Decisions use a seeded RNG so a run can be replayed; schedules are seconds
-since the provider started (or was last reset), on its clock without skew. The core never sleeps: it
-reports the latency and the adapter waits.
+since the provider started (or was last reset), on its clock without skew.
+The core never sleeps: it reports the latency and the adapter waits.
 """
 
 from __future__ import annotations

@@ -71,6 +71,13 @@ def accepted_until(provider: MockProvider, token: str) -> float:
     return exp + provider.settings.validation_leeway_s - provider.clock.offset_s
 
 
+def _bisectable_cache(strategy: ClientStrategy) -> bool:
+    """Whether ``strategy`` caches in the built-in ``TokenCache``, whose ``valid`` is a plain
+    function of time (bisected for its horizon): a cache of your own may count uses or
+    keep hours, so its calls are played."""
+    return strategy.token.cache and type(strategy.cache) is TokenCache
+
+
 class ProviderOracle:
     """The quiet-call oracle for real strategies against a ``MockProvider``."""
 
@@ -100,9 +107,7 @@ class ProviderOracle:
         if not self.single_worker:
             return False
         if type(strategy) is ClientStrategy:
-            # Only the built-in cache's ``valid`` is known to be a plain function of time
-            # (bisected for its horizon): a cache of your own may count uses, keep hours.
-            return strategy.token.cache and type(strategy.cache) is TokenCache
+            return _bisectable_cache(strategy)
         return type(strategy) is ArticleStrategy
 
     def quiet_until(self, worker: Worker, now: float) -> float:
@@ -162,9 +167,7 @@ class ProviderOracle:
         if type(strategy) is ClientStrategy:
             if strategy.clock is not self.provider.clock.base:
                 return None
-            if not strategy.token.cache or type(strategy.cache) is not TokenCache:
-                return None
-            if strategy.cache.refreshing:
+            if not _bisectable_cache(strategy) or strategy.cache.refreshing:
                 return None
             return strategy.cache.valid(now, strategy.token.margin_s)
         if type(strategy) is ArticleStrategy:
