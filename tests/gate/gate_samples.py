@@ -19,7 +19,14 @@ META = RunMeta(
     profile="auth0",
     scenario="steady",
     generated_at="2025-01-01T00:00:00Z",
-    settings={"users": 10, "rate_per_user": 4.0, "duration_s": 60.0, "config": None},
+    settings={
+        "users": 10,
+        "rate_per_user": 4.0,
+        "duration_s": 60.0,
+        "config": None,
+        "processes": 1,
+        "workers": None,
+    },
 )
 
 GOOD_THRESHOLDS = """

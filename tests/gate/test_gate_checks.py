@@ -12,6 +12,7 @@ from gate_samples import GOOD_THRESHOLDS, document, measured
 from quotalab.errors import ConfigError, InputError
 from quotalab.gate import (
     BOUND_KEYS,
+    CheckResult,
     check_thresholds,
     compare_baseline,
     junit_xml,
@@ -261,3 +262,22 @@ def test_tokens_issued_in_no_measured_time_are_not_never_exhausting_the_quota() 
     text = "[strategies.naive]\nmin_days_until_quota_exhausted = 30\n"
     [result] = check_thresholds(run, thresholds(text))
     assert not result.passed and "never" not in result.message
+
+
+def test_a_quota_that_outlasted_the_month_is_a_figure_to_compare_against() -> None:
+    """A baseline whose quota is never exhausted (days ``null``) against a change that
+    exhausts it in a day is a regression, not "nothing to compare"; the other way an
+    improvement, and never against never passes."""
+    never, soon = measured(token_requests=0), measured(token_requests=10_000)
+    tolerances = {"days_until_quota_exhausted": 0.0}
+
+    def days(now: StrategyMeasurements, then: StrategyMeasurements) -> CheckResult:
+        results = compare_baseline(document(s=now), document(s=then), 0.1, tolerances=tolerances)
+        [result] = [r for r in results if r.figure == "days_until_quota_exhausted"]
+        return result
+
+    regressed = days(soon, never)
+    assert not regressed.passed
+    assert "vs baseline not within the month: lower than the baseline" in regressed.message
+    assert days(never, soon).passed
+    assert days(never, never).passed

@@ -234,6 +234,9 @@ def test_unusable_input_exits_2_with_one_line(
         # A 2-minute baseline against a 2-hour run: a cache's warm-up weighs 60x more.
         (("settings", "duration_s"), 120.0, "the baseline's settings.duration_s is 120.0"),
         (("settings", "rate_per_user"), 99.0, "the baseline's settings.rate_per_user is 99.0"),
+        # Each locust process keeps a token cache: two processes warm up twice.
+        (("settings", "processes"), 2, "the baseline's settings.processes is 2"),
+        (("settings", "workers"), 3, "the baseline's settings.workers is 3"),
         (("settings", "config"), "/ci/tight.toml", "the baseline's config is 'a --config file'"),
     ],
 )

@@ -9,7 +9,13 @@ from typing import Any
 
 from quotalab.errors import InputError
 from quotalab.evidence import Lack, lack_of_evidence
-from quotalab.gate.gated_figures import BASELINE_FIGURES, FIGURES, LATENCY_FIGURES, show
+from quotalab.gate.gated_figures import (
+    BASELINE_FIGURES,
+    FIGURES,
+    LATENCY_FIGURES,
+    Figure,
+    show,
+)
 from quotalab.gate.thresholds import Bound, Thresholds
 
 
@@ -119,17 +125,36 @@ def check_thresholds(document: Mapping[str, Any], thresholds: Thresholds) -> lis
     return [check_bound(bound, strategies[bound.strategy]) for bound in thresholds.bounds]
 
 
+def _unbounded(figure: Figure, strategy: Mapping[str, Any]) -> float | None:
+    """``figure`` of ``strategy``; a ``null`` that means "never" (the quota outlasts the
+    month) as infinity, which any finite figure is worse than."""
+    value = figure.read(strategy)
+    if value is None and figure.null_is_unbounded and never_exhausted(strategy):
+        return math.inf
+    return value
+
+
+def _shown(value: float | None) -> str:
+    return "not within the month" if value == math.inf else show(value)
+
+
 def _compare(
     name: str, figure_name: str, now: float | None, then: float | None, tolerance: float
 ) -> CheckResult:
     figure = FIGURES[figure_name]
     check = f"baseline_{figure_name}"
     label = f"{name}: {figure_name}"
+    if None not in (now, then) and math.inf in (now, then):  # "never", against any figure
+        passed = now == then or (now == math.inf) == (figure.worse == "lower")
+        verdict = "within the tolerance" if passed else f"{figure.worse} than the baseline"
+        message = f"{label} = {_shown(now)} vs baseline {_shown(then)}: {verdict}"
+        shown_now = None if now == math.inf else now
+        return CheckResult(check, name, figure_name, passed, message, shown_now, None)
     if then is None:
         message = f"{label} = {show(now)}, baseline has none: nothing to compare"
         return CheckResult(check, name, figure_name, True, message, now, None)
     if now is None:
-        message = f"{label} = none, baseline was {show(then)}"
+        message = f"{label} = none, baseline was {_shown(then)}"
         return CheckResult(check, name, figure_name, False, message, None, then)
     if figure.worse == "higher":
         limit = then * (1 + tolerance)
@@ -182,9 +207,12 @@ SHAPING_SETTINGS = (
     "rate_per_user",
     "token_lifetime_s",
     "duration_s",
+    "processes",
+    "workers",
 )
 """The ``meta.settings`` that change a run's figures (a cache's warm-up weighs less
-in a longer run; a faster rate meets the limits sooner): a baseline must share them."""
+in a longer run; a faster rate meets the limits sooner; each locust process or
+remote worker keeps a token cache of its own): a baseline must share them."""
 
 
 def check_comparable(report: Mapping[str, Any], baseline: Mapping[str, Any], source: str) -> None:
@@ -266,8 +294,8 @@ def compare_baseline(
                 _compare(
                     name,
                     figure_name,
-                    figure.read(current[name]),
-                    figure.read(before),
+                    _unbounded(figure, current[name]),
+                    _unbounded(figure, before),
                     tolerances.get(figure_name, tolerance),
                 )
             )
