@@ -35,6 +35,29 @@ def test_twitter_tokens_never_expire() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
+        (
+            {"scenario": "twitter", "token_lifetime": "60s"},
+            "--token-lifetime 60s: the twitter profile's app-only bearer tokens never expire",
+        ),
+        (
+            {"scenario": "expiry-herd", "profile": "twitter"},
+            "the expiry-herd scenario's 6s tokens: the twitter profile's",
+        ),
+    ],
+)
+def test_a_lifetime_for_tokens_that_never_expire_is_refused(
+    overrides: dict[str, Any], message: str
+) -> None:
+    """Twitter's tokens ignore a lifetime: the run would measure no refresh, stretch
+    past its API window and report the throttling as the client's."""
+    with pytest.raises(InputError, match=message) as error:
+        provider_config(settings(**overrides))
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
         ({"token_lifetime": "soon"}, "--token-lifetime 'soon' is impossible"),
         ({"token_lifetime": "1s"}, "--token-lifetime '1s' is impossible"),
         ({"token_lifetime": "1.5s"}, "--token-lifetime '1.5s' is impossible"),
@@ -93,6 +116,7 @@ def test_a_plan_without_a_quota_is_a_config_error(tmp_path: Path) -> None:
         (["run", "--plan", "gold"], "--plan 'gold' is not a plan of profile 'auth0'"),
         (["run", "--token-lifetime", "0s"], "--token-lifetime '0s' is impossible"),
         (["run", "--token-lifetime", "60s", "--duration", "10s"], "no token would expire"),
+        (["run", "--scenario", "twitter", "--token-lifetime", "60s"], "tokens never expire"),
         (["simulate", "--plan", "gold"], "--plan 'gold' is not a plan of profile 'auth0'"),
     ],
 )

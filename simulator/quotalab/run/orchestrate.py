@@ -93,10 +93,25 @@ def provider_config(settings: RunSettings) -> ProviderConfig:
     """The profile (and ``--config``) the run uses, with the token lifetime it asks for."""
     config = load_config(settings.profile, settings.config)
     lifetime = settings.token_lifetime_s or settings.scenario.token_lifetime_s
+    if lifetime is not None and _tokens_never_expire(config):
+        asked = (
+            f"--token-lifetime {lifetime:g}s"
+            if settings.token_lifetime_s
+            else f"the {settings.scenario.name} scenario's {lifetime:g}s tokens"
+        )
+        raise InputError(
+            f"{asked}: the {settings.profile} profile's app-only bearer tokens never "
+            "expire, so there are no refreshes to measure; run it without"
+        )
     if lifetime is not None and settings.target is None:
         shorter = dataclasses.replace(config.settings, token_lifetime_s=int(lifetime))
         config = dataclasses.replace(config, settings=shorter)
     return config
+
+
+def _tokens_never_expire(config: ProviderConfig) -> bool:
+    """Whether ``config`` issues Twitter's app-only bearer tokens, which never expire."""
+    return any(endpoint.kind == "twitter_token" for endpoint in config.endpoints)
 
 
 def token_lifetimes(
@@ -106,7 +121,7 @@ def token_lifetimes(
 
     Twitter's app-only bearer tokens never expire: ``(None, None)``.
     """
-    if any(endpoint.kind == "twitter_token" for endpoint in config.endpoints):
+    if _tokens_never_expire(config):
         return None, None
     real = float(load_config(settings.profile, settings.config).settings.token_lifetime_s)
     return float(config.settings.token_lifetime_s), real
