@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 from gate_samples import GOOD_THRESHOLDS, document, measured
@@ -20,6 +21,7 @@ from quotalab.gate import (
     parse_thresholds,
 )
 from quotalab.report import StrategyMeasurements
+from quotalab.report.day_projection import Agreement, DayProjection
 
 
 def thresholds(text: str):  # type: ignore[no-untyped-def]
@@ -281,3 +283,28 @@ def test_a_quota_that_outlasted_the_month_is_a_figure_to_compare_against() -> No
     assert "vs baseline not within the month: lower than the baseline" in regressed.message
     assert days(never, soon).passed
     assert days(never, never).passed
+
+
+def _trusting(trust: str) -> dict[str, Any]:
+    """A run whose live projection (10 tokens a day, from one call per user: all warm-up)
+    disagrees with its simulated day (43,200); the report says which to trust."""
+    day = DayProjection("steady_state", 10.0, 10, 0, 86_400.0, None, None, "no refresh seen")
+    simulated = Agreement(43_200.0, False, trust, "why")  # type: ignore[arg-type]
+    return document(naive=dataclasses.replace(measured(), day=day, simulated=simulated))
+
+
+def test_the_day_figures_are_those_of_the_day_the_report_trusts() -> None:
+    """A report that says "trust the simulation" is gated on the simulated day: its
+    live projection assumed what the simulation played (here: a client fetching per
+    call, which a run of one call per user cannot tell from a cache)."""
+    text = "[strategies.naive]\nmax_tokens_per_day = 1000\nmin_days_until_quota_exhausted = 30\n"
+    results = {r.name: r for r in check_thresholds(_trusting("simulation"), thresholds(text))}
+    assert not results["max_tokens_per_day"].passed
+    assert results["max_tokens_per_day"].value == 43_200.0
+    assert "(of the simulated day, which the report trusts) = 43200" in (
+        results["max_tokens_per_day"].message
+    )
+    days = results["min_days_until_quota_exhausted"]
+    assert not days.passed and days.value == pytest.approx(1000 / 43_200, abs=1e-4)
+    assert all(r.passed for r in check_thresholds(_trusting("live"), thresholds(text)))
+    assert all(r.passed for r in check_thresholds(_trusting("both"), thresholds(text)))

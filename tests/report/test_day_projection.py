@@ -59,6 +59,19 @@ def test_a_client_paying_per_call_in_a_run_barely_longer_than_its_warmup_stays_l
     assert day.tokens_per_day == pytest.approx(12 * DAY / 2)
 
 
+def test_a_run_in_which_each_user_called_once_cannot_tell_a_cache_and_stays_linear() -> None:
+    # 10 users, one call each at --rate 0.05: 10 tokens, all within the warm-up.
+    # As a cache's first tokens they would be 10 a day; as naive's, 72,000. No call
+    # went without a token of its own, so nothing shows a cache: the worse, with why.
+    times = [i / 20 for i in range(10)]
+    day = observe(times, api_calls=10, callers=10)
+    assert day.method == "linear" and day.warmup_tokens == 10
+    assert day.tokens_per_day == pytest.approx(10 * DAY / 12)
+    assert "cannot tell a cache from fetching per call" in day.note
+    # one call made with a cached token is the evidence a cache needs
+    assert observe(times, api_calls=11, callers=10).method == "steady_state"
+
+
 def test_a_cache_in_a_run_shorter_than_a_lifetime_refreshes_once_per_profile_lifetime() -> None:
     # rule 3: one token in 12 s is one token a day at 24 h tokens, not 7,200
     day = observe([0.4])

@@ -24,6 +24,9 @@ from quotalab.report import (
     run_directory,
     write_report,
 )
+from quotalab.report.day_projection import Agreement
+from quotalab.report.projection_text import quota_lasts
+from quotalab.report.values import Projection
 
 HOSTILE = '<script>alert("x")</script>|pipe&amp'
 
@@ -245,3 +248,24 @@ def test_html_charts_of_nothing_have_no_zero_to_zero_axis() -> None:
     assert page.count("none in this run") == 2
     assert not re.search(r">0</text>[^<]*<text[^>]*>0</text>", page)
     assert page.count('class="series"') == 1
+
+
+def test_quota_lasts_follows_the_day_the_report_trusts() -> None:
+    """A live projection of 10 tokens a day that the simulation (43,200 a day) overrules:
+    the quota lasts 0.0231 days by the simulated day, marked as such, not "the month"."""
+    live = Projection(
+        basis="tokens_issued",
+        tokens_per_day=10.0,
+        tokens_per_month=300.0,
+        monthly_quota=1000,
+        quota_used_per_month=0.3,
+        days_until_quota_exhausted=None,
+        quota_exhausted_within_month=False,
+        method="steady_state",
+        note="",
+    )
+    assert quota_lasts(live) == "the month"
+    trusted = Agreement(43_200.0, False, "simulation", "why")
+    assert quota_lasts(dataclasses.replace(live, simulated=trusted)) == "0.0231 d (sim)"
+    overruled = dataclasses.replace(trusted, trust="live")
+    assert quota_lasts(dataclasses.replace(live, simulated=overruled)) == "the month"

@@ -11,10 +11,13 @@ from quotalab.errors import InputError
 from quotalab.evidence import Lack, lack_of_evidence
 from quotalab.gate.gated_figures import (
     BASELINE_FIGURES,
+    DAY_FIGURES,
     FIGURES,
     LATENCY_FIGURES,
     Figure,
     show,
+    trusted_day,
+    trusts_simulation,
 )
 from quotalab.gate.thresholds import Bound, Thresholds
 
@@ -41,17 +44,14 @@ def never_exhausted(strategy: Mapping[str, Any]) -> bool:
     """True when the projection says the monthly quota outlasts the month."""
     if strategy.get("tokens_issued") == 0:
         return True
-    projection = strategy.get("projection", {})
-    return (
-        isinstance(projection, Mapping) and projection.get("quota_exhausted_within_month") is False
-    )
+    return trusted_day(strategy)[2] is False
 
 
 def check_bound(bound: Bound, strategy: Mapping[str, Any]) -> CheckResult:
     """Hold one figure of one strategy against one bound."""
     figure = FIGURES[bound.figure]
     value = figure.read(strategy)
-    label = f"{bound.strategy}: {bound.figure}"
+    label = _label(bound.strategy, bound.figure, strategy)
     if value is None:
         # "never exhausted" (no token taken, or a month's use below the quota, which
         # renews first) meets any minimum; any other missing figure is no evidence,
@@ -138,12 +138,23 @@ def _shown(value: float | None) -> str:
     return "not within the month" if value == math.inf else show(value)
 
 
+def _label(name: str, figure_name: str, strategy: Mapping[str, Any]) -> str:
+    """``strategy: figure``, saying when a day's figure is the simulated day."""
+    if figure_name in DAY_FIGURES and trusts_simulation(strategy):
+        return f"{name}: {figure_name} (of the simulated day, which the report trusts)"
+    return f"{name}: {figure_name}"
+
+
 def _compare(
-    name: str, figure_name: str, now: float | None, then: float | None, tolerance: float
+    name: str,
+    figure_name: str,
+    now: float | None,
+    then: float | None,
+    tolerance: float,
+    label: str,
 ) -> CheckResult:
     figure = FIGURES[figure_name]
     check = f"baseline_{figure_name}"
-    label = f"{name}: {figure_name}"
     if None not in (now, then) and math.inf in (now, then):  # "never", against any figure
         passed = now == then or (now == math.inf) == (figure.worse == "lower")
         verdict = "within the tolerance" if passed else f"{figure.worse} than the baseline"
@@ -297,6 +308,7 @@ def compare_baseline(
                     _unbounded(figure, current[name]),
                     _unbounded(figure, before),
                     tolerances.get(figure_name, tolerance),
+                    _label(name, figure_name, current[name]),
                 )
             )
     return results

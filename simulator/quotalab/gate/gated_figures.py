@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from quotalab.report.figures import quota_days, rounded_worse
+
 Worse = Literal["higher", "lower"]
 
 
@@ -32,6 +34,28 @@ def _nested(outer: str, inner: str) -> Callable[[Mapping[str, Any]], float | Non
     return lambda strategy: strategy[outer][inner]
 
 
+def trusts_simulation(strategy: Mapping[str, Any]) -> bool:
+    """Whether the report says to trust the simulated day over the live projection
+    (the live run saw no refresh and assumed one, or delivered less load than asked)."""
+    simulated = strategy["projection"].get("simulated")
+    return isinstance(simulated, Mapping) and simulated.get("trust") == "simulation"
+
+
+def trusted_day(strategy: Mapping[str, Any]) -> tuple[float | None, float | None, bool | None]:
+    """``(tokens_per_day, days_until_quota_exhausted, quota_exhausted_within_month)`` of
+    the day the report trusts: the simulated one where it says so, else the projection."""
+    projection = strategy["projection"]
+    if not trusts_simulation(strategy):
+        return (
+            projection["tokens_per_day"],
+            projection["days_until_quota_exhausted"],
+            projection["quota_exhausted_within_month"],
+        )
+    per_day = projection["simulated"]["tokens_per_day"]
+    within, days = quota_days(per_day, projection["monthly_quota"])
+    return per_day, rounded_worse(days, "lower"), within
+
+
 FIGURES: dict[str, Figure] = {
     figure.name: figure
     for figure in (
@@ -41,15 +65,18 @@ FIGURES: dict[str, Figure] = {
         Figure("success_ratio", _top("success_ratio"), "lower", is_ratio=True),
         Figure("p95_ms", _nested("latency_ms", "p95"), "higher"),
         Figure("p99_ms", _nested("latency_ms", "p99"), "higher"),
-        Figure("tokens_per_day", _nested("projection", "tokens_per_day"), "higher"),
+        Figure("tokens_per_day", lambda strategy: trusted_day(strategy)[0], "higher"),
         Figure(
             "days_until_quota_exhausted",
-            _nested("projection", "days_until_quota_exhausted"),
+            lambda strategy: trusted_day(strategy)[1],
             "lower",
             null_is_unbounded=True,
         ),
     )
 }
+
+DAY_FIGURES: tuple[str, ...] = ("tokens_per_day", "days_until_quota_exhausted")
+"""Figures of the projected day, read from the simulated day where the report trusts it."""
 
 # Figures a baseline comparison looks at: the ones a regression shows up in.
 # Latency is left out by default: it moves with the machine, not the code.

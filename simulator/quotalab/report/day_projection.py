@@ -11,7 +11,10 @@ multiply that warm-up by 7,200. The rules, each pinned by a test:
 2. **Already at steady state.** A client that, after the warm-up, still
    fetched a token for at least ``STEADY_TOKENS_PER_CALL`` of its API calls
    does not live off a cache (naive, backoff): its day is the linear
-   extrapolation of every token of the run.
+   extrapolation of every token of the run. So is a client none of whose API
+   calls went without a token of its own (as many tokens as calls, or more):
+   where each user called once, every token counts as warm-up and the run
+   cannot tell a cache from fetching per call; the note says so.
 3. **No refresh observed.** When the run is shorter than the lifetime of the
    tokens it was issued, no cache could refresh: the day is the steady-state
    issuance (tokens after warm-up, per second of the run) plus one refresh
@@ -168,7 +171,22 @@ def project_day(obs: IssuanceObservation) -> DayProjection:
     total = len(times)
     warmup = warmup_count(times, obs.callers)
     steady = total - warmup
-    if total == 0 or (steady > 0 and steady >= STEADY_TOKENS_PER_CALL * obs.api_calls):
+    at_steady_state = steady > 0 and steady >= STEADY_TOKENS_PER_CALL * obs.api_calls
+    if total == 0 or at_steady_state or total >= obs.api_calls > 0:
+        if total == 0:
+            note = "no token issued"
+        elif at_steady_state:
+            note = (
+                "fetches tokens as it calls, at steady state from the start: tokens "
+                "issued over the run, extrapolated linearly"
+            )
+        else:  # every token may be a cache's first: the run cannot tell
+            note = (
+                f"no API call of the run went without a token of its own ({total} tokens, "
+                f"{obs.api_calls} calls), so the run cannot tell a cache from fetching per "
+                "call: extrapolated linearly (make more calls per user, with a longer run "
+                "or a higher --rate, to measure a cache)"
+            )
         return DayProjection(
             method="linear",
             tokens_per_day=linear_per_day(total, obs.duration_s),
@@ -177,12 +195,7 @@ def project_day(obs: IssuanceObservation) -> DayProjection:
             refresh_interval_s=None,
             observed_refresh_interval_s=None,
             margin_s=None,
-            note=(
-                "no token issued"
-                if total == 0
-                else "fetches tokens as it calls, at steady state from the start: tokens "
-                "issued over the run, extrapolated linearly"
-            ),
+            note=note,
         )
     lifetime = obs.run_lifetime_s
     if lifetime is None or lifetime <= 0 or obs.duration_s < lifetime:

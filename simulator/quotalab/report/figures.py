@@ -99,6 +99,18 @@ def latency_of(measured: StrategyMeasurements) -> LatencyPercentiles | None:
     return LatencyPercentiles(p50_ms=p50, p95_ms=p95, p99_ms=p99)
 
 
+def quota_days(per_day: float | None, quota: int | None) -> tuple[bool | None, float | None]:
+    """Whether a day's use of ``per_day`` tokens exhausts a monthly ``quota`` within the
+    month (None: nothing to tell), and in how many days (None: it does not).
+
+    Without a quota nothing can be exhausted: a gate's quota bound then holds.
+    """
+    if per_day is None:
+        return None, None
+    within = quota is not None and per_day * DAYS_PER_MONTH >= quota
+    return within, quota / per_day if within and per_day and quota else None
+
+
 def project(
     tokens_issued: int,
     duration_s: float,
@@ -120,9 +132,7 @@ def project(
     per_month = None if per_day is None else per_day * DAYS_PER_MONTH
     quota = plan.monthly_m2m_tokens
     quota_share = None if per_month is None or quota is None else ratio(per_month, quota)
-    # Without a quota nothing can be exhausted: a gate's quota bound then holds.
-    within = None if per_month is None else quota is not None and per_month >= quota
-    days_left = quota / per_day if within and per_day and quota else None
+    within, days_left = quota_days(per_day, quota)
     return Projection(
         basis=PROJECTION_BASIS,
         tokens_per_day=rounded_worse(per_day, "higher"),

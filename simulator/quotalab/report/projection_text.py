@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from quotalab.report.figures import quota_days
 from quotalab.report.values import Projection, Report
 
 
@@ -32,10 +33,15 @@ def quota_lasts(projection: Projection) -> str:
     """The terminal's short form: ``the month``, or the days the quota lasts."""
     if projection.monthly_quota is None:
         return "no quota"
-    if projection.days_until_quota_exhausted is not None:
-        days = projection.days_until_quota_exhausted
-        return f"{days:.3g} d" if days < 1 else f"{days:,.1f} d"
-    return "the month" if projection.quota_exhausted_within_month is False else "-"
+    within, days = projection.quota_exhausted_within_month, projection.days_until_quota_exhausted
+    simulated = projection.simulated
+    mark = ""
+    if simulated is not None and simulated.trust == "simulation":  # the day the report trusts
+        within, days = quota_days(simulated.simulated_tokens_per_day, projection.monthly_quota)
+        mark = " (sim)"
+    if days is not None:
+        return (f"{days:.3g} d" if days < 1 else f"{days:,.1f} d") + mark
+    return "the month" + mark if within is False else "-"
 
 
 def count(value: float | None) -> str:
