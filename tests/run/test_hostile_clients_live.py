@@ -237,3 +237,51 @@ def test_a_client_refreshing_on_its_own_thread_neither_hangs_the_run_nor_taints_
     cached = report["strategies"]["cached"]
     assert cached["token_requests"] == cached["tokens_issued"] == 1  # its own, no other
     assert "counts differ" not in done.stdout + done.stderr
+
+
+@pytest.mark.live
+def test_a_client_whose_thread_keeps_locust_alive_is_measured_and_said(
+    user_folder: Path,
+) -> None:
+    """A thread of the client's own that is no daemon kept locust from exiting after it
+    wrote its results: the run waited out its deadline and failed "a call that blocks?"
+    with every call done. The results are kept and the run says what it stopped."""
+    done = quotalab(
+        "run", "--strategies", "hostile:lingering", "--duration", "2s", "--users", "2",
+        "--no-simulate", cwd=user_folder, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "did not exit 5 s after writing its results" in done.stdout + done.stderr
+    report: dict[str, Any] = json.loads(
+        (user_folder / "reports" / "latest" / "report.json").read_text("utf-8")
+    )
+    own = report["strategies"]["hostile:lingering"]
+    assert own["calls"] > 0 and own["success_ratio"] == 1.0
+
+
+@pytest.mark.live
+def test_the_refreshes_of_a_client_presenting_another_id_are_measured(
+    user_folder: Path,
+) -> None:
+    """The run counts an own client's requests whatever id it presents; its token
+    timeline must too, or every refresh lands at the run's end as warm-up and the
+    day is projected as "no refresh seen"."""
+    config = user_folder / "two.toml"
+    config.write_text(
+        '[clients.other-client]\nsecret = "other-secret"\n'
+        'grant_types = ["client_credentials"]\nscopes = ["read:data"]\n'
+        'audiences = ["https://api.quotalab.test/"]\n'
+    )
+    done = quotalab(
+        "run", "--config", str(config), "--strategies", "hostile:other_id_cache",
+        "--token-lifetime", "3s", "--duration", "7s", "--users", "4", "--rate", "4",
+        "--no-simulate", cwd=user_folder, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report: dict[str, Any] = json.loads(
+        (user_folder / "reports" / "latest" / "report.json").read_text("utf-8")
+    )
+    projection = report["strategies"]["hostile:other_id_cache"]["projection"]
+    assert projection["method"] == "refresh_cadence", projection["note"]
+    # It refreshes 1 s before its 3 s tokens expire: every 2 s, not all at the end.
+    assert 0.3 <= projection["margin_s"] <= 2.0, projection["note"]

@@ -82,6 +82,8 @@ class Tally:
         self.first_messages: dict[str, str] = {}
         # why the process stopped the run (call_api raised KeyboardInterrupt, ...); "" if not
         self.fatal = ""
+        # locust did not exit once its tallies were written, and was stopped (not saved)
+        self.lingered = False
 
     def record_exchange(self, at_s: float, purpose: str, outcome: str, latency_ms: float) -> None:
         """Count one request/response exchange that finished at ``at_s``."""

@@ -41,6 +41,10 @@ MASTER_GATHER_S = 30.0
 """A master's extra time to gather its workers' tallies (``quotalab.locust.gather``)."""
 KILL_WAIT_S = 3.0
 """How long terminated processes get before they are killed."""
+EXIT_GRACE_S = 5.0
+"""Seconds locust may take to exit once every tally is written: longer, and something of
+the client's own keeps it alive (a thread that is no daemon); it is stopped and its
+tallies are kept."""
 STARTED_MARKER = "started"
 """The file the locustfile leaves in the tally directory when its test starts."""
 # How long a master waits for its workers to connect before it gives up.
@@ -207,6 +211,8 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
     started = time.monotonic()
     deadline = started + STARTUP_S + (WORKER_WAIT_S if job.master is not None else 0)
     test_started = False
+    written_at: float | None = None  # when every tally was there
+    lingered = False
     with job.log_file.open("wb") as log:
         process = subprocess.Popen(
             locust_command(job),
@@ -224,6 +230,11 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
                     deadline = now + job.duration_s + STOP_TIMEOUT_S + STOP_GRACE_S
                     if job.master is not None:
                         deadline += MASTER_GATHER_S
+                if test_started and written_at is None and _tallies_written(job):
+                    written_at = now
+                if written_at is not None and now > written_at + EXIT_GRACE_S:
+                    lingered = True  # its results are in: what keeps it alive is stopped below
+                    break
                 if now > deadline:
                     when = "after its run" if test_started else "to start its test"
                     raise QuotalabError(
@@ -236,7 +247,15 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
                 time.sleep(0.2)  # polling a child process, not waiting for a window
         finally:
             stop_group(process)
-    return read_tallies(job, process.returncode)
+    tally = read_tallies(job, process.returncode)
+    tally.lingered = lingered
+    return tally
+
+
+def _tallies_written(job: LocustJob) -> bool:
+    """Whether every process (or worker) has written its tally (each file is whole:
+    ``write_tally_file`` renames it into place)."""
+    return len(list(job.tally_dir.glob("tally-*.json"))) >= job.tally_sources
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:

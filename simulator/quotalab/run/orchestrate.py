@@ -13,7 +13,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,7 @@ from quotalab.report.values import QuotaPlan
 from quotalab.run import admin_client as admin
 from quotalab.run.issuance_timeline import IssuanceSampler, ReadCount, tally_timeline
 from quotalab.run.live_measurements import Figures, disagreements, figures_of, server_totals
-from quotalab.run.locust_process import ClientArgs, LocustJob, run_locust
+from quotalab.run.locust_process import EXIT_GRACE_S, ClientArgs, LocustJob, run_locust
 from quotalab.run.server_series import SeriesCounters
 from quotalab.run.settings import RunSettings
 from quotalab.server.mock_provider import MockProvider
@@ -132,12 +132,13 @@ def run_plan(settings: RunSettings, config: ProviderConfig) -> QuotaPlan:
     return quota_plan(config, settings.profile, settings.plan)
 
 
-def token_count_reader(base_url: str, client_id: str) -> ReadCount:
-    """Read the server's count of tokens issued to ``client_id``; None when it cannot."""
+def token_count_reader(base_url: str, client_ids: Sequence[str]) -> ReadCount:
+    """Read the server's count of tokens issued to ``client_ids`` (every client when
+    empty, as the run counts an own client's requests); None when it cannot."""
 
     def read() -> int | None:
         try:
-            return server_totals(admin.stats(base_url), [client_id]).get("tokens_issued", 0)
+            return server_totals(admin.stats(base_url), client_ids).get("tokens_issued", 0)
         except InputError:
             return None
 
@@ -326,11 +327,17 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
                 master=settings.master,
             )
             started = time.time()
-            sampler = IssuanceSampler(token_count_reader(base_url, client.client_id))
+            sampler = IssuanceSampler(token_count_reader(base_url, counted_ids))
             tally = run_locust(job, _ticker(tick, strategy, sampler))
             ended_s = time.time() - started
             if tally.fatal:
                 raise QuotalabError(f"{strategy}: {tally.fatal}; the run stopped")
+            if tally.lingered:
+                warnings.append(
+                    f"{strategy}: locust did not exit {EXIT_GRACE_S:g} s after writing its "
+                    "results (a thread of the client's own that is no daemon?) and was "
+                    "stopped; its results are kept"
+                )
             server = server_totals(admin.stats(base_url), counted_ids)
             series = None
             if counters is not None:

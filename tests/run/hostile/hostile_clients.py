@@ -245,3 +245,53 @@ class Refresher(Own):
 
 def refresher(settings, *, clock, rng):
     return Refresher(settings, "refresher")
+
+
+class Lingering(Own):
+    """Starts a thread that is no daemon and never ends: its process cannot exit."""
+
+    def __init__(self, settings, name):
+        super().__init__(settings, name)
+        import threading
+
+        threading.Thread(target=threading.Event().wait, daemon=False).start()
+
+    def call_api(self, path):
+        bearer = self.token(self.s.client_secret)
+        headers = {"authorization": f"Bearer {bearer}"}
+        return self.http.get(self.s.api_base_url + path, headers=headers, timeout=5).status_code
+
+
+def lingering(settings, *, clock, rng):
+    return Lingering(settings, "lingering")
+
+
+class OtherIdCache(Own):
+    """Caches its token, fetched with a client id of its own (``other-client``), until 1 s
+    before it expires."""
+
+    def __init__(self, settings, name):
+        super().__init__(settings, name)
+        self.bearer, self.until = None, 0.0
+
+    def call_api(self, path):
+        import time
+
+        if self.bearer is None or time.monotonic() >= self.until:
+            body = {
+                "client_id": "other-client",
+                "client_secret": "other-secret",
+                "audience": self.s.audience,
+                "grant_type": "client_credentials",
+            }
+            answer = self.http.post(self.s.token_url, json=body, timeout=5)
+            answer.raise_for_status()
+            fields = answer.json()
+            self.bearer = fields["access_token"]
+            self.until = time.monotonic() + fields["expires_in"] - 1
+        headers = {"authorization": f"Bearer {self.bearer}"}
+        return self.http.get(self.s.api_base_url + path, headers=headers, timeout=5).status_code
+
+
+def other_id_cache(settings, *, clock, rng):
+    return OtherIdCache(settings, "other_id_cache")
