@@ -18,6 +18,7 @@ import pytest
 
 from quotalab.cli.simulate import pace_note
 from quotalab.report import dumps_report, validate_document
+from quotalab.report.table import projection_note
 from quotalab.sim.scenario import SimSettings, run_strategy
 from quotalab.sim.sim_measurements import simulated_report
 
@@ -748,3 +749,29 @@ def test_every_process_starts_with_ctrl_c_blocked(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     said = sorted(line for line in done.stdout.splitlines() if "Ctrl-C blocked" in line)
     assert said == ["a: Ctrl-C blocked True", "b: Ctrl-C blocked True"]
+
+
+@pytest.mark.parametrize(
+    ("traffic", "duration_s", "said"),
+    [
+        ("burst", 60.0, "this span of 60 s is 0.1 of its periods"),
+        ("burst", 1200.0, None),
+        ("diurnal", 3600.0, "repeats every 86,400 s and this span of 3,600 s is 0.0417"),
+        ("poisson", 60.0, None),
+    ],
+)
+def test_a_span_that_is_part_of_its_traffics_period_says_its_day_is_not_the_mean(
+    traffic: str, duration_s: float, said: str | None
+) -> None:
+    """A minute of burst traffic projected to a day read 853,920 tokens where the day
+    is 87,179: the first minute of every 10 is the burst. The note says what the day
+    means and how long to simulate; whole periods need no word."""
+    settings = SimSettings(
+        clients=1, duration_s=duration_s, traffic=traffic, rate=0.5, strategies=("naive",)
+    )
+    runs = [run_strategy(settings, "naive")]
+    note = projection_note(simulated_report(settings, runs, "2025-01-01T00:00:00Z"))
+    if said is None:
+        assert "of its periods" not in note
+    else:
+        assert said in note and "not the model's mean" in note

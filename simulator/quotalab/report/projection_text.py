@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from quotalab.report.figures import quota_days
 from quotalab.report.values import Projection, Report
 
@@ -81,11 +83,29 @@ def projection_note(report: Report) -> str:
                 "that are overstated (simulate a day with `quotalab simulate --duration 24h "
                 "--strategies cached,cached+backoff`, or measure with `quotalab run`)."
             )
-        return note
+        return note + _part_of_a_period(report)
     return (
         note + ": a caching client's warm-up (each cache's first token) is told apart from "
         "its steady state and its refreshes are counted at the token lifetime; "
         "a client fetching as it calls is extrapolated linearly. Per strategy:"
+    )
+
+
+def _part_of_a_period(report: Report) -> str:
+    """What a simulated span that is not a whole number of its traffic's periods means."""
+    settings = report.meta.settings
+    period, span = settings.get("traffic_period_s"), settings.get("duration_s")
+    if not isinstance(period, int | float) or not isinstance(span, int | float) or period <= 0:
+        return ""
+    periods = span / period
+    if periods.is_integer():
+        return ""
+    whole = max(1, math.ceil(periods)) * period
+    return (
+        f" The {settings.get('traffic')} traffic's rate repeats every {period:,.0f} s and "
+        f"this span of {span:,.0f} s is {periods:.3g} of its periods: its day is the rate "
+        "of the part played, not the model's mean (simulate a whole number of periods, "
+        f"e.g. --duration {whole:.0f}s)."
     )
 
 

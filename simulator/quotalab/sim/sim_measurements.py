@@ -13,6 +13,7 @@ from quotalab.report import RunMeta, StrategyMeasurements, TimeSeries, build_rep
 from quotalab.report.counted import failures_of, measurements_from_counts
 from quotalab.report.values import QuotaPlan, Report
 from quotalab.sim.scenario import SimSettings, StrategyRun
+from quotalab.sim.traffic import TRAFFIC_PERIOD_S
 
 
 def measurements_of(run: StrategyRun) -> StrategyMeasurements:
@@ -42,7 +43,7 @@ def measurements_of(run: StrategyRun) -> StrategyMeasurements:
 
 def settings_of(settings: SimSettings, faults: str | None) -> dict[str, str | int | float | bool]:
     """The settings recorded in ``meta.settings`` (everything that shapes the result)."""
-    return {
+    recorded: dict[str, str | int | float | bool] = {
         "clients": settings.clients,
         "workers_per_client": settings.workers_per_client,
         "shared_cache": settings.shared_cache,
@@ -55,6 +56,10 @@ def settings_of(settings: SimSettings, faults: str | None) -> dict[str, str | in
         "faults": faults or "",
         "strategies": ",".join(settings.strategies),
     }
+    period = TRAFFIC_PERIOD_S.get(settings.traffic)
+    if period is not None:  # a span of part of one is not the model's mean: the report says so
+        recorded["traffic_period_s"] = period
+    return recorded
 
 
 def simulated_report(

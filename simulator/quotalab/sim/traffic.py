@@ -24,6 +24,8 @@ DIURNAL_AMPLITUDE = 0.8
 BURST_PERIOD_S = 600.0
 BURST_DUTY = 0.1
 """Bursts fill 10% of every 10 minutes at 10x the mean rate; silence between."""
+TRAFFIC_PERIOD_S: dict[str, float] = {"diurnal": DAY_S, "burst": BURST_PERIOD_S}
+"""How often each model whose rate varies repeats: its mean rate holds over whole periods."""
 
 
 class PeriodicArrivals:
