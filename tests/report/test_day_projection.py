@@ -72,6 +72,16 @@ def test_a_run_in_which_each_user_called_once_cannot_tell_a_cache_and_stays_line
     assert observe(times, api_calls=11, callers=10).method == "steady_state"
 
 
+def test_fetching_per_call_with_short_lived_tokens_says_it_may_be_the_lifetime() -> None:
+    # the article's client (60 s margin) in the expiry-herd scenario's 6 s tokens fetches
+    # per call; at the profile's 24 h it caches: the linear day says it may overstate
+    times = [i / 38 for i in range(456)]
+    short = observe(times, api_calls=460, run_lifetime_s=6.0)
+    assert short.method == "linear" and "tokens lived 6 s in this run" in short.note
+    assert "may overstate" in short.note
+    assert "may overstate" not in observe(times, api_calls=460).note
+
+
 def test_a_cache_in_a_run_shorter_than_a_lifetime_refreshes_once_per_profile_lifetime() -> None:
     # rule 3: one token in 12 s is one token a day at 24 h tokens, not 7,200
     day = observe([0.4])

@@ -180,6 +180,15 @@ def project_day(obs: IssuanceObservation) -> DayProjection:
                 "fetches tokens as it calls, at steady state from the start: tokens "
                 "issued over the run, extrapolated linearly"
             )
+            run_s, real_s = obs.run_lifetime_s, obs.real_lifetime_s
+            if run_s is not None and real_s is not None and run_s < real_s:
+                note += (
+                    f"; but tokens lived {_seconds(run_s)} in this run, not the profile's "
+                    f"{_seconds(real_s)}: a cache that refreshes {_seconds(run_s)} or more "
+                    "before expiry fetches per call here and not at the profile's lifetime, "
+                    "so this day may overstate it (run with a --token-lifetime above its "
+                    "refresh margin to tell)"
+                )
         else:  # every token may be a cache's first: the run cannot tell
             note = (
                 f"no API call of the run went without a token of its own ({total} tokens, "
