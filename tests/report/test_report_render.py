@@ -24,8 +24,8 @@ from quotalab.report import (
     run_directory,
     write_report,
 )
-from quotalab.report.day_projection import Agreement
-from quotalab.report.projection_text import quota_lasts
+from quotalab.report.day_projection import AT_STEADY_STATE, Agreement, DayProjection
+from quotalab.report.projection_text import projection_lines, quota_lasts
 from quotalab.report.values import Projection
 
 HOSTILE = '<script>alert("x")</script>|pipe&amp'
@@ -269,3 +269,19 @@ def test_quota_lasts_follows_the_day_the_report_trusts() -> None:
     assert quota_lasts(dataclasses.replace(live, simulated=trusted)) == "0.0231 d (sim)"
     overruled = dataclasses.replace(trusted, trust="live")
     assert quota_lasts(dataclasses.replace(live, simulated=overruled)) == "the month"
+
+
+def test_a_linear_day_with_something_to_say_gets_its_line() -> None:
+    """The plain linear days are the table's; one whose note warns (tokens shorter than
+    the profile's) is printed, or nobody reads the warning."""
+    plain = DayProjection("linear", 100.0, 1, 9, None, None, None, AT_STEADY_STATE)
+    warned = dataclasses.replace(plain, note=AT_STEADY_STATE + "; but tokens lived 6 s")
+    report = build_report(
+        META,
+        {
+            "naive": dataclasses.replace(cached(), day=plain),
+            "article": dataclasses.replace(cached(), day=warned),
+        },
+    )
+    lines = projection_lines(report)
+    assert len(lines) == 1 and lines[0].startswith("article:") and "tokens lived 6 s" in lines[0]

@@ -59,6 +59,12 @@ AGREE_TOKENS_PER_CACHE = 2.0
 LOAD_SHORTFALL = 0.25
 """A live run that delivered less than 75 % of the asked call rate measured another load."""
 
+AT_STEADY_STATE = (
+    "fetches tokens as it calls, at steady state from the start: tokens issued over the "
+    "run, extrapolated linearly"
+)
+"""Rule 2's note when there is nothing more to say."""
+
 Method = Literal["linear", "steady_state", "refresh_cadence"]
 Trust = Literal["both", "live", "simulation"]
 
@@ -176,10 +182,7 @@ def project_day(obs: IssuanceObservation) -> DayProjection:
         if total == 0:
             note = "no token issued"
         elif at_steady_state:
-            note = (
-                "fetches tokens as it calls, at steady state from the start: tokens "
-                "issued over the run, extrapolated linearly"
-            )
+            note = AT_STEADY_STATE
             run_s, real_s = obs.run_lifetime_s, obs.real_lifetime_s
             if run_s is not None and real_s is not None and run_s < real_s:
                 note += (

@@ -33,6 +33,8 @@ from quotalab.report.values import (
 DIGITS = 4
 DAYS_PER_MONTH = 30
 PROJECTION_BASIS = "tokens_issued"
+LINEAR_NOTE = "tokens issued over the run, extrapolated linearly"
+"""The note of a day projected linearly with no rule of ``day_projection`` (simulations)."""
 
 
 def rounded(value: float | None) -> float | None:
@@ -142,7 +144,7 @@ def project(
         days_until_quota_exhausted=rounded_worse(days_left, "lower"),
         quota_exhausted_within_month=within,
         method=day.method if day else "linear",
-        note=day.note if day else "tokens issued over the run, extrapolated linearly",
+        note=day.note if day else LINEAR_NOTE,
         warmup_tokens=day.warmup_tokens if day else None,
         steady_tokens=day.steady_tokens if day else None,
         refresh_interval_s=rounded(day.refresh_interval_s) if day else None,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from quotalab.report.figures import quota_days
+from quotalab.report.day_projection import AT_STEADY_STATE
+from quotalab.report.figures import LINEAR_NOTE, quota_days
 from quotalab.report.values import Projection, Report
 
 
@@ -109,13 +110,21 @@ def _part_of_a_period(report: Report) -> str:
     )
 
 
+PLAIN_LINEAR_NOTES = frozenset({AT_STEADY_STATE, LINEAR_NOTE, "no token issued"})
+"""Notes of a linear day that add nothing to the table's figures."""
+
+
 def projection_lines(report: Report) -> list[str]:
     """One line per strategy: its day, the rule and, next to it, the simulated day."""
     lines = []
     for name, figures in report.strategies.items():
         projection = figures.projection
-        if projection.method == "linear" and projection.simulated is None:
-            continue
+        if (
+            projection.method == "linear"
+            and projection.simulated is None
+            and projection.note in PLAIN_LINEAR_NOTES
+        ):
+            continue  # the table says it all
         day = projection.tokens_per_day
         used = (
             f"{share(projection.quota_used_per_month)} of the month's quota"
