@@ -162,6 +162,43 @@ def test_bucket_time_never_runs_backwards(store: Store) -> None:
     assert store.apply(bucket, "k", T0 + 11).allowed
 
 
+def test_a_clock_set_back_moves_a_drained_bucket_with_it(store: Store) -> None:
+    """``shift``: after the caller's clock goes back 120 s, the bucket refills and
+    resets by the new clock, not once the old time comes round again."""
+    bucket = TokenBucket(burst=2, refill_rate=1)
+    for _ in range(2):
+        assert store.apply(bucket, "k", T0 + 120).allowed
+    store.shift([bucket], -120.0)
+    drained = store.apply(bucket, "k", T0)
+    assert not drained.allowed
+    assert drained.reset_at == T0 + 2  # was T0 + 122
+    assert drained.retry_after_s == 1
+    assert store.apply(bucket, "k", T0 + 1).allowed
+    store.shift([bucket], 60.0)  # ahead again: nothing refills from the jump
+    assert not store.apply(bucket, "k", T0 + 61.5).allowed
+    assert store.apply(bucket, "k", T0 + 62).allowed
+
+
+def test_a_clock_set_back_moves_a_full_window_with_it(store: Store) -> None:
+    window = FixedWindow(limit=1, window_s=60)
+    assert store.apply(window, "k", T0 + 120).allowed
+    store.shift([window], -120.0)
+    full = store.apply(window, "k", T0 + 30)
+    assert not full.allowed
+    assert full.reset_at == T0 + 60
+    assert store.apply(window, "k", T0 + 60).allowed
+
+
+def test_a_clock_shift_leaves_a_quota_in_its_calendar_period(store: Store) -> None:
+    quota = CounterQuota(limit=1, period="day")
+    bucket = TokenBucket(burst=1, refill_rate=1)
+    assert store.apply(quota, "k", T0).allowed
+    store.shift([quota, bucket], -120.0)  # keys of an algorithm listed but not held: none
+    spent = store.apply(quota, "k", T0 - 120)
+    assert not spent.allowed
+    assert spent.reset_at == quota.bounds(T0)[1]
+
+
 def test_quota_request_from_before_midnight_counts_in_the_new_period(store: Store) -> None:
     quota = CounterQuota(limit=2, period="day")
     midnight = datetime(2027, 3, 2, tzinfo=UTC).timestamp()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import jwt
@@ -115,6 +116,41 @@ def test_a_clock_offset_changed_at_run_time_leaves_outages_where_they_were(
     clock.advance(3600)
     assert provider.handle(auth0_token_request()).status == 503
     assert admin(provider, "POST", "reset").status == 200  # the schedule starts again now
+    assert provider.handle(auth0_token_request()).status == 200
+
+
+def test_a_clock_offset_set_back_at_run_time_leaves_the_limits_working(
+    make_provider: MakeProvider, clock: VirtualClock
+) -> None:
+    """Skew set back moves the bucket's times with it: no freeze, and a true reset."""
+    provider = make_provider()
+    assert admin(provider, "PUT", "faults", {"clock_offset_s": 120}).status == 200
+    ahead = provider.handle(auth0_token_request())
+    assert ahead.headers["x-ratelimit-reset"] == str(math.ceil(clock.now() + 120 + 1 / 30))
+    assert admin(provider, "PUT", "faults", {"clock_offset_s": 0}).status == 200
+    statuses = [provider.handle(auth0_token_request()).status for _ in range(30)]
+    assert statuses == [200] * 29 + [429]
+    drained = provider.handle(auth0_token_request())
+    assert drained.status == 429
+    assert drained.headers["x-ratelimit-reset"] == str(math.ceil(clock.now() + 1))
+    clock.advance(1)  # 30 tokens a second: full again
+    refilled = provider.handle(auth0_token_request())
+    assert refilled.status == 200
+    assert refilled.headers["x-ratelimit-remaining"] == "29"
+    assert refilled.headers["x-ratelimit-reset"] == str(math.ceil(clock.now() + 1 / 30))
+
+
+def test_a_negative_clock_offset_at_run_time_leaves_the_limits_working(
+    make_provider: MakeProvider, clock: VirtualClock
+) -> None:
+    provider = make_provider()
+    for _ in range(30):
+        assert provider.handle(auth0_token_request()).status == 200
+    assert admin(provider, "PUT", "faults", {"clock_offset_s": -60}).status == 200
+    drained = provider.handle(auth0_token_request())
+    assert drained.status == 429
+    assert drained.headers["x-ratelimit-reset"] == str(math.ceil(clock.now() - 60 + 1))
+    clock.advance(1)
     assert provider.handle(auth0_token_request()).status == 200
 
 

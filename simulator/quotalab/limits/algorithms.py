@@ -51,6 +51,10 @@ class Algorithm(Protocol):
         """Admit or reject ``cost`` requests at ``now``; return the new state."""
         ...
 
+    def shifted(self, state: State, by_s: float) -> State:
+        """``state`` as if every request in it had been stamped ``by_s`` seconds later."""
+        ...
+
 
 def _check_cost(cost: int) -> None:
     if cost < 0:
@@ -188,6 +192,10 @@ class TokenBucket:
                 return state, Decision(False, self.burst, remaining, reset_at, retry_after)
         return (tokens, t), Decision(allowed, self.burst, remaining, reset_at, retry_after)
 
+    def shifted(self, state: State, by_s: float) -> State:
+        """The same tokens, last updated ``by_s`` later: a clock set back refills on time."""
+        return (state[0], state[1] + by_s)
+
 
 @dataclass(frozen=True, slots=True)
 class FixedWindow:
@@ -238,6 +246,10 @@ class FixedWindow:
         if not allowed and state is not None and state == (start, count):
             return state, decision
         return (start, count), decision
+
+    def shifted(self, state: State, by_s: float) -> State:
+        """The same count in a window starting ``by_s`` later (so ending ``by_s`` later)."""
+        return (state[0] + by_s, state[1])
 
 
 def period_bounds(period: Period, now: float) -> tuple[float, float]:
@@ -312,3 +324,7 @@ class CounterQuota:
         if not allowed and state is not None and state == (start, count):
             return state, decision
         return (start, count), decision
+
+    def shifted(self, state: State, by_s: float) -> State:
+        """Unchanged: a count belongs to its calendar period, whatever the clock reads."""
+        return state

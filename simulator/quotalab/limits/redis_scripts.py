@@ -158,3 +158,15 @@ end
 return {allowed and 1 or 0, remaining, fmt(period_end), fmt(retry_after)}
 """
 )
+
+SHIFT = (
+    _PRELUDE
+    + """
+-- ARGV: field by_s. Moves one time field of a key's state, if the key is still there.
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if stored then
+  redis.call('HSET', KEYS[1], ARGV[1], fmt(tonumber(stored) + tonumber(ARGV[2])))
+end
+return 0
+"""
+)

@@ -15,7 +15,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import redis
@@ -172,6 +172,7 @@ class RedisStore:
         self._token_bucket: Script = client.register_script(redis_scripts.TOKEN_BUCKET)
         self._fixed_window: Script = client.register_script(redis_scripts.FIXED_WINDOW)
         self._counter_quota: Script = client.register_script(redis_scripts.COUNTER_QUOTA)
+        self._shift: Script = client.register_script(redis_scripts.SHIFT)
 
     @classmethod
     def from_url(cls, url: str, *, namespace: str = DEFAULT_NAMESPACE) -> RedisStore:
@@ -260,9 +261,32 @@ class RedisStore:
         state: State | None = None if a is None or b is None else (float(a), float(b))
         return algorithm.decide(state, now, 0)[1]
 
-    def _keys(self) -> Iterator[str]:
-        pattern = glob_escape(self.namespace) + "*"
+    def _keys(self, prefix: str = "") -> Iterator[str]:
+        pattern = glob_escape(self.namespace + prefix) + "*"
         yield from self._client.scan_iter(match=pattern, count=1000)
+
+    def shift(self, algorithms: Iterable[Algorithm], by_s: float) -> None:
+        # The field ``Algorithm.shifted`` moves: the token bucket's ``updated_at`` (b),
+        # the window's start (a); a calendar quota's period stays.
+        fields = {}
+        for algorithm in algorithms:
+            if isinstance(algorithm, TokenBucket):
+                fields[algorithm.key_prefix] = "b"
+            elif isinstance(algorithm, FixedWindow):
+                fields[algorithm.key_prefix] = "a"
+            elif not isinstance(algorithm, CounterQuota):
+                raise TypeError(f"RedisStore has no script for {type(algorithm).__name__}")
+
+        def shift_all() -> None:
+            for prefix, name in fields.items():
+                # A set: SCAN may return a key twice, and each must move once.
+                keys = set(self._keys(prefix + ":"))
+                pipe = self._client.pipeline(transaction=False)
+                for key in keys:
+                    self._shift(keys=[key], args=[name, repr(float(by_s))], client=pipe)
+                pipe.execute()
+
+        self._call(shift_all)
 
     def reset(self) -> None:
         """Delete every key under this store's namespace, and nothing else."""

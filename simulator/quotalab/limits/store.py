@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from quotalab.limits.algorithms import Algorithm
@@ -26,6 +26,16 @@ class Store(Protocol):
 
     def peek(self, algorithm: Algorithm, key: str, now: float) -> Decision:
         """What ``key`` looks like at ``now``, without consuming anything."""
+        ...
+
+    def shift(self, algorithms: Iterable[Algorithm], by_s: float) -> None:
+        """Move the times of every key of ``algorithms`` ``by_s`` seconds later.
+
+        For a caller whose clock was set ``by_s`` ahead (back, when negative):
+        each key then decides as if its requests had been stamped by the new
+        clock (``Algorithm.shifted``), so setting a clock back never holds a
+        key's state in the future.
+        """
         ...
 
     def reset(self) -> None:
@@ -180,6 +190,15 @@ class MemoryStore:
             space = self._spaces.get(algorithm.key_prefix)
             entry = None if space is None else space.get(key)
             return algorithm.decide(_live_state(entry, now), now, 0)[1]
+
+    def shift(self, algorithms: Iterable[Algorithm], by_s: float) -> None:
+        with self._lock:
+            for algorithm in {a.key_prefix: a for a in algorithms}.values():
+                space = self._spaces.get(algorithm.key_prefix)
+                for entry in () if space is None else space.values():
+                    entry.state = algorithm.shifted(entry.state, by_s)
+                    entry.expires_at += by_s  # all of a space alike: their order stands
+            self._next_sweep_at += by_s
 
     def reset(self) -> None:
         with self._lock:

@@ -18,7 +18,7 @@ from quotalab.clock import Clock, OffsetClock
 from quotalab.counters import UNKNOWN_CLIENTS, Counters
 from quotalab.errors import StoreUnavailable
 from quotalab.limits import Store
-from quotalab.profiles.profile_model import EndpointSpec, ProviderConfig
+from quotalab.profiles.profile_model import EndpointSpec, FaultSpec, ProviderConfig
 from quotalab.profiles.schema import MAX_SCHEDULE_S
 from quotalab.server import admin_api as admin
 from quotalab.server import auth0, oauth2, twitter
@@ -270,6 +270,7 @@ class MockProvider(Admission):
                 f"a number of seconds from -{MAX_SCHEDULE_S:,.0f} to {MAX_SCHEDULE_S:,.0f}",
             )
         endpoints = data.get("endpoints")
+        faults: dict[str, FaultSpec] | None = None
         if endpoints is not None:
             if not isinstance(endpoints, dict):
                 raise ConfigError(source, "endpoints", "an object keyed by endpoint name")
@@ -280,6 +281,11 @@ class MockProvider(Admission):
                         source, f"endpoints.{name}", f"one of {', '.join(self.endpoints)}"
                     )
                 faults[name] = fault_from_json(name, spec, source)
+        # The limits' stored times move with the clock, first: a store that cannot
+        # move them (``StoreUnavailable``) leaves the faults and the offset as they were.
+        if float(offset) != self.clock.offset_s:
+            self.limiter.shift(float(offset) - self.clock.offset_s)
+        if faults is not None:
             self.faults.faults = faults
         self.clock.offset_s = float(offset)
 

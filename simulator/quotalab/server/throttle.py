@@ -373,6 +373,12 @@ class Limiter:
             }
         return out
 
+    def shift(self, by_s: float) -> None:
+        """The server's clock was set ``by_s`` seconds ahead (back, when negative): move
+        every limit's stored times with it (``Store.shift``), so a clock set back refills
+        and resets on time instead of waiting for the old time to come round again."""
+        self.store.shift([rule.algorithm for rule in self.rules.values()], by_s)
+
     def reset(self) -> None:
         """Clear the store, then forget every key; a store that fails changes nothing."""
         self.store.reset()
