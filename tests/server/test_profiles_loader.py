@@ -46,6 +46,26 @@ def test_user_file_overrides_one_value_and_keeps_the_rest(tmp_path: Path) -> Non
     assert str(path) in config.sources
 
 
+@pytest.mark.parametrize("first_line", ["", 'profile = "auth0"\n'])
+def test_a_user_limit_changing_algorithm_replaces_the_base_algorithms_keys(
+    tmp_path: Path, first_line: str
+) -> None:
+    text = "[limits.oauth_token]\nalgorithm = 'fixed_window'\nlimit = 5\nwindow_s = 60\n"
+    text += "[limits.m2m_quota]\nalgorithm = 'token_bucket'\nburst = 2\nrefill_rate = 1\n"
+    config = load_config("auth0", write(tmp_path, first_line + text))
+    base = load_config("auth0")
+    rule = config.limits["oauth_token"]
+    assert rule.algorithm == FixedWindow(limit=5, window_s=60.0)
+    assert (rule.key, rule.reject, rule.headers) == (
+        base.limits["oauth_token"].key,
+        base.limits["oauth_token"].reject,
+        base.limits["oauth_token"].headers,
+    )
+    quota = config.limits["m2m_quota"]  # the quota's ``period`` and ``limit`` went with it
+    assert quota.algorithm == TokenBucket(burst=2, refill_rate=1.0)
+    assert quota.stage == base.limits["m2m_quota"].stage
+
+
 def test_user_file_registers_clients(tmp_path: Path) -> None:
     path = write(tmp_path, '[clients.svc]\nsecret = "s3"\nscopes = "read:data write:data"\n')
     config = load_config("auth0", path)
@@ -135,6 +155,23 @@ status = 503
         ("[limits.oauth_token]\nrefill_rate = nan\n", "limits.oauth_token.refill_rate", "finite"),
         ("[provider]\ntoken_lifetime_s = 10000000000\n", "provider.token_lifetime_s", "<= "),
         ("[limits.oauth_token]\nburst = 10000000000000000\n", "limits.oauth_token.burst", "<= "),
+        # The bound the limit itself holds, for a value of the user's file.
+        (
+            "[limits.oauth_token]\nrefill = 'interval'\ninterval_s = 0.0001\n",
+            "limits.oauth_token.interval_s",
+            "a number >= 0.001",
+        ),
+        (
+            "[limits.oauth_token]\nalgorithm = 'fixed_window'\nlimit = 5\nwindow_s = 0.0001\n",
+            "limits.oauth_token.window_s",
+            "a number >= 0.001",
+        ),
+        # A limit given another algorithm lacks what the user did not write, in the user's file.
+        (
+            "[limits.oauth_token]\nalgorithm = 'fixed_window'\nwindow_s = 60\n",
+            "limits.oauth_token.limit",
+            "an integer >= 1",
+        ),
         # Headers that frame the answer are the server's own.
         (
             '[responses.global_limit.headers]\nContent-Length = "61"\n',

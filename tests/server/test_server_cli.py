@@ -64,6 +64,17 @@ def test_broken_config_is_one_line_naming_file_and_key(tmp_path: Path) -> None:
     assert lines == [f"quotalab: error: {path}: limits.oauth_token.burst: an integer >= 1"]
 
 
+@pytest.mark.parametrize("command", ["serve", "run"])
+def test_a_limit_bound_of_the_user_file_is_one_line_naming_it(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "fast.toml"
+    path.write_text("[limits.oauth_token]\nrefill = 'interval'\ninterval_s = 0.0001\n")
+    result = quotalab(command, "--config", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"quotalab: error: {path}: limits.oauth_token.interval_s: a number >= 0.001"
+    ]
+
+
 def test_several_workers_need_a_shared_store() -> None:
     result = quotalab("serve", "--workers", "2")
     assert result.returncode == 2

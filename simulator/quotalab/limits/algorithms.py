@@ -33,6 +33,9 @@ TIME_SLACK_S = 1e-5
 TOKEN_EPSILON = 1e-9
 """Token sums within this of a whole number count as that number."""
 
+MIN_PERIOD_S = 1e-3
+"""The shortest refill interval or window: far above ``TIME_SLACK_S``."""
+
 
 class Algorithm(Protocol):
     """What a store needs from an algorithm."""
@@ -85,8 +88,8 @@ class TokenBucket:
             raise ValueError(f"burst must be >= 1, got {self.burst}")
         if not self.refill_rate > 0:
             raise ValueError(f"refill_rate must be > 0, got {self.refill_rate}")
-        if not self.interval_s >= 1e-3:
-            raise ValueError(f"interval_s must be >= 0.001, got {self.interval_s}")
+        if not self.interval_s >= MIN_PERIOD_S:
+            raise ValueError(f"interval_s must be >= {MIN_PERIOD_S:g}, got {self.interval_s}")
         if self.refill not in ("continuous", "interval"):
             raise ValueError(f"refill must be continuous or interval, got {self.refill!r}")
         # Computed once: stores look it up on every decision.
@@ -215,8 +218,8 @@ class FixedWindow:
     def __post_init__(self) -> None:
         if self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
-        if not self.window_s >= 1e-3:
-            raise ValueError(f"window_s must be >= 0.001, got {self.window_s}")
+        if not self.window_s >= MIN_PERIOD_S:
+            raise ValueError(f"window_s must be >= {MIN_PERIOD_S:g}, got {self.window_s}")
         if self.align not in ("first_hit", "epoch"):
             raise ValueError(f"align must be first_hit or epoch, got {self.align!r}")
         # Computed once: stores look it up on every decision.

@@ -16,7 +16,7 @@ from typing import Any
 
 from quotalab.errors import ConfigError
 from quotalab.profiles.profile_model import ProviderConfig
-from quotalab.profiles.schema import ConfigReader, fault_from_json
+from quotalab.profiles.schema import ALGORITHM_KEYS, ConfigReader, fault_from_json
 from quotalab.user_files import UnusableText, read_text, read_toml
 
 BUILTIN_PROFILES = ("auth0", "twitter", "entra", "okta")
@@ -54,6 +54,27 @@ def _record(value: Any, source: str, origins: dict[str, str], dotted: str) -> No
     if isinstance(value, dict):
         for key, inner in value.items():
             _record(inner, source, origins, f"{dotted}.{key}")
+
+
+def _drop_replaced_algorithms(
+    user: dict[str, Any], base: dict[str, Any], source: str, origins: dict[str, str]
+) -> None:
+    """A user limit naming another ``algorithm`` than its base limit replaces the base's
+    algorithm keys (a bucket's ``burst`` means nothing to a window) instead of merging
+    with them; the keys every algorithm shares (``key``, ``reject``, ...) stay."""
+    user_limits, base_limits = user.get("limits"), base.get("limits")
+    if not isinstance(user_limits, dict) or not isinstance(base_limits, dict):
+        return
+    for name, table in user_limits.items():
+        held = base_limits.get(name)
+        if not isinstance(table, dict) or not isinstance(held, dict):
+            continue
+        if "algorithm" not in table or table["algorithm"] == held.get("algorithm"):
+            continue
+        for key in {k for keys in ALGORITHM_KEYS.values() for k in keys}:
+            held.pop(key, None)
+            origins.pop(f"limits.{name}.{key}", None)
+        origins[f"limits.{name}"] = source  # a key it now lacks is the user's to give
 
 
 def _check_same_provider(
@@ -122,6 +143,7 @@ def load_config(
             sources.append(demo_source)
     if user_source:
         _check_same_provider(user, merged, profile, user_source)
+        _drop_replaced_algorithms(user, merged, user_source, origins)
         _merge(merged, user, user_source, origins, "")
         sources.append(user_source)
     return ConfigReader(merged, origins, sources[-1] if sources else "<config>").build(

@@ -10,6 +10,7 @@ from typing import Any
 
 from quotalab.errors import ConfigError
 from quotalab.limits import Algorithm, CounterQuota, FixedWindow, TokenBucket
+from quotalab.limits.algorithms import MIN_PERIOD_S
 from quotalab.profiles.fault_schema import (
     MAX_LATENCY_MS,
     MAX_RETRY_AFTER_S,
@@ -45,6 +46,13 @@ __all__ = [
 ]
 
 _KEY_PARTS = ("tenant", "client", "endpoint", "request")
+ALGORITHM_KEYS = {
+    "token_bucket": ("burst", "refill_rate", "refill", "interval_s"),
+    "fixed_window": ("limit", "window_s", "align"),
+    "counter_quota": ("limit", "period"),
+}
+"""The keys of a ``[limits.*]`` table that belong to its ``algorithm`` (``ConfigReader.algorithm``
+reads them); the others (key, stage, reject, headers, ...) apply to any algorithm."""
 MAX_NUMBER = 1e9
 """The largest number a profile may hold (seconds, rates): larger ones overflow the
 dates and arithmetic they feed."""
@@ -250,13 +258,13 @@ class ConfigReader:
                 burst=self.integer(t, "burst", f"{p}.burst", None, 1),
                 refill_rate=self.number(t, "refill_rate", f"{p}.refill_rate", None, 1e-9),
                 refill="interval" if refill == "interval" else "continuous",
-                interval_s=self.number(t, "interval_s", f"{p}.interval_s", 1.0, 1e-6),
+                interval_s=self.number(t, "interval_s", f"{p}.interval_s", 1.0, MIN_PERIOD_S),
             )
         if kind == "fixed_window":
             align = self.choice(t, "align", f"{p}.align", "first_hit", ("first_hit", "epoch"))
             return FixedWindow(
                 limit=self.integer(t, "limit", f"{p}.limit", None, 1),
-                window_s=self.number(t, "window_s", f"{p}.window_s", None, 1e-6),
+                window_s=self.number(t, "window_s", f"{p}.window_s", None, MIN_PERIOD_S),
                 align="epoch" if align == "epoch" else "first_hit",
             )
         period = self.choice(t, "period", f"{p}.period", "month", ("hour", "day", "month"))
