@@ -210,6 +210,34 @@ def test_bad_fault_documents_are_400_and_change_nothing(make_provider: MakeProvi
     assert admin(provider, "GET", "faults").json() == before
 
 
+def test_json_integers_too_large_for_a_float_are_400_not_500(
+    make_provider: MakeProvider,
+) -> None:
+    """A 400-digit integer is refused like 1e400, not an OverflowError."""
+    provider = make_provider()
+    before = admin(provider, "GET", "faults").json()
+    huge = 10**400
+    response = admin(provider, "PUT", "faults", {"clock_offset_s": huge})
+    assert response.status == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "PUT /_admin/faults: clock_offset_s: "
+        "a number of seconds from -31,536,000 to 31,536,000",
+    }
+    for document in (
+        {"clock_offset_s": -huge},
+        {"endpoints": {"token": {"probability": huge}}},
+        {"endpoints": {"token": {"latency_ms": huge}}},
+        {"endpoints": {"token": {"retry_after_s": huge}}},
+        {"endpoints": {"token": {"schedule": [[0, huge]]}}},
+        {"endpoints": {"token": {"schedule": [[-huge, 0]]}}},
+    ):
+        response = admin(provider, "PUT", "faults", document)
+        assert response.status == 400
+        assert response.json()["error"] == "invalid_request"
+    assert admin(provider, "GET", "faults").json() == before
+
+
 def test_server_clock_ahead_makes_fresh_tokens_not_yet_valid_elsewhere(
     make_provider: MakeProvider, clock: VirtualClock
 ) -> None:

@@ -8,7 +8,6 @@ the virtual-time simulation all call ``respond``/``handle``.
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 from collections.abc import Callable, Mapping
@@ -261,8 +260,9 @@ class MockProvider(Admission):
         if (
             isinstance(offset, bool)
             or not isinstance(offset, int | float)
-            or not math.isfinite(offset)
-            or abs(offset) > MAX_SCHEDULE_S
+            # A comparison, not math.isfinite: it also refuses NaN and infinity,
+            # and a JSON integer too large for a float without OverflowError.
+            or not -MAX_SCHEDULE_S <= offset <= MAX_SCHEDULE_S
         ):
             raise ConfigError(
                 source,
