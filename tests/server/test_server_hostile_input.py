@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import h11
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -53,6 +54,48 @@ def test_a_lone_surrogate_in_any_json_field_is_invalid_request(
     app = create_app(provider)
     assert b"quotalab_client_events" in app.metrics.render()
     assert json.dumps(provider.stats(), ensure_ascii=False).encode("utf-8")
+
+
+SERVICE_NOT_FOUND = """
+[responses.service_not_found]
+status = 403
+headers = { "content-type" = "application/json", "x-audience" = "${audience}" }
+body = '{"error":"access_denied","error_description":"Service not found: ${audience}"}'
+"""
+
+
+@pytest.mark.parametrize(
+    ("audience", "on_the_wire"),
+    [
+        ("中", b"%E4%B8%AD"),  # once a 500: not Latin-1
+        ("é", b"%C3%A9"),  # once the raw byte 0xE9
+        (" a\r\nb\t100%\x7f ", b"a%0D%0Ab%09100%25%7F"),
+        ("read:data write:data", b"read:data write:data"),
+    ],
+)
+def test_request_text_in_a_config_header_is_percent_encoded_for_the_wire(
+    make_provider: MakeProvider, audience: str, on_the_wire: bytes
+) -> None:
+    app = create_app(make_provider(toml=SERVICE_NOT_FOUND))
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/oauth/token",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    request = {"type": "http.request", "body": _token_body(audience=audience), "more_body": False}
+    start, body = asyncio.run(asgi_exchange(app, scope, [request]))
+    assert start["status"] == 403
+    headers: list[tuple[bytes, bytes]] = start["headers"]  # type: ignore[assignment]
+    assert dict(headers)[b"x-audience"] == on_the_wire
+    h11.Response(status_code=403, headers=headers)  # h11 would send it
+    assert json.loads(body["body"]) == {  # type: ignore[arg-type]
+        "error": "access_denied",
+        "error_description": f"Service not found: {audience}",
+    }
 
 
 async def _call(

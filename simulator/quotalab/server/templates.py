@@ -1,7 +1,12 @@
 """Profile responses compiled once: static bytes where possible, templates otherwise.
 
 Bodies are JSON written by the profile; values substituted into them are
-JSON-escaped, values substituted into headers lose any line breaks.
+JSON-escaped. Values substituted into headers are percent-encoded as UTF-8
+(RFC 3986's rule) for every character that is not visible ASCII or a space:
+control characters and line breaks, DEL, non-ASCII text and ``%`` itself, so a
+client can decode the value exactly and the wire only ever carries the visible
+ASCII that HTTP field values allow. A filled header value loses leading and
+trailing spaces, which RFC 9110 leaves outside a field value and h11 refuses.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from urllib.parse import quote
 
 from quotalab.profiles.profile_model import ResponseSpec
 from quotalab.wire import HttpResponse
@@ -49,8 +55,15 @@ def _json_text(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)[1:-1]
 
 
+_HEADER_SAFE = "".join(chr(code) for code in range(0x20, 0x7F) if chr(code) != "%")
+"""Visible ASCII and the space, kept as they are in a substituted header value."""
+
+
 def _header_text(value: str) -> str:
-    return "".join(ch for ch in value if ch >= " " and ch != "\x7f")
+    if value.isascii() and value.isprintable() and "%" not in value:
+        return value  # the usual numbers and ids: nothing to encode
+    # A lone surrogate (JSON allows "\ud800") has no UTF-8: it becomes "?".
+    return quote(value, safe=_HEADER_SAFE, errors="replace")
 
 
 class CompiledResponse:
@@ -96,7 +109,7 @@ class CompiledResponse:
         values = values or {}
         headers = dict(self._headers)
         for name, template in self._header_templates:
-            headers[name] = template.fill(values, _header_text)
+            headers[name] = template.fill(values, _header_text).strip(" ")
         if extra_headers:
             headers.update(extra_headers)
         body = self._body
