@@ -147,6 +147,32 @@ status = 503
             "responses.global_limit.headers.x-a",
             "ASCII",
         ),
+        # Headers h11 refuses to send: every answer using them was a dropped connection.
+        (
+            '[responses.global_limit.headers]\n"x(a)" = "b"\n',
+            "responses.global_limit.headers.x(a)",
+            "a header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+        ),
+        (
+            '[responses.global_limit.headers]\n"x a" = "b"\n',
+            "responses.global_limit.headers.x a",
+            "a header name",
+        ),
+        (
+            '[responses.global_limit.headers]\nx-a = "a\\u0000b"\n',
+            "responses.global_limit.headers.x-a",
+            "no control characters",
+        ),
+        (
+            '[responses.global_limit.headers]\nx-a = "b "\n',
+            "responses.global_limit.headers.x-a",
+            "no space or tab at either end",
+        ),
+        (
+            '[responses.global_limit.headers]\nx-a = "\\tb"\n',
+            "responses.global_limit.headers.x-a",
+            "no space or tab at either end",
+        ),
         # Numbers that pass a lower bound and then break dates and arithmetic (500s).
         ("[provider]\nclock_offset_s = 1e12\n", "provider.clock_offset_s", "<= 3.1536e+07"),
         ("[provider]\nclock_offset_s = -inf\n", "provider.clock_offset_s", "a number >= "),
@@ -196,6 +222,15 @@ def test_broken_config_names_the_file_key_and_expectation(
     assert error.key == key
     assert expected in error.expected
     assert "\n" not in str(error)
+
+
+def test_header_values_h11_sends_are_accepted(tmp_path: Path) -> None:
+    """Inner spaces and tabs, any visible ASCII, and an empty value are all on the wire."""
+    text = '[responses.global_limit.headers]\nx-a = "a \\t b!~"\nx-b = ""\n"x.c_d`e" = "${limit}"\n'
+    headers = load_config("auth0", write(tmp_path, text)).responses["global_limit"].headers
+    assert ("x-a", "a \t b!~") in headers
+    assert ("x-b", "") in headers
+    assert ("x.c_d`e", "${limit}") in headers
 
 
 def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None:

@@ -75,6 +75,18 @@ def test_a_limit_bound_of_the_user_file_is_one_line_naming_it(tmp_path: Path, co
     ]
 
 
+def test_a_header_h11_cannot_send_stops_serve_at_load(tmp_path: Path) -> None:
+    # Once accepted: the server started and every answer using it was a dropped connection.
+    path = tmp_path / "bad.toml"
+    path.write_text('[responses.service_not_found.headers]\n"x(a)" = "b"\n')
+    result = quotalab("serve", "--config", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"quotalab: error: {path}: responses.service_not_found.headers.x(a): "
+        "a header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+    ]
+
+
 def test_several_workers_need_a_shared_store() -> None:
     result = quotalab("serve", "--workers", "2")
     assert result.returncode == 2

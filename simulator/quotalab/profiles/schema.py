@@ -6,6 +6,7 @@ dotted key, and what would have been accepted.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from quotalab.errors import ConfigError
@@ -62,6 +63,10 @@ FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"
 """Headers that frame an answer on the wire: the HTTP server sets them, a response's
 ``headers`` may not (a second ``content-length`` breaks every client)."""
 _CLIENT_AUTH = ("client_secret_post", "client_secret_basic")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""An RFC 9110 token: h11 refuses to send any other header name."""
+_HEADER_VALUE = re.compile(r"([\x21-\x7e]+([ \t]+[\x21-\x7e]+)*)?")
+"""Visible ASCII with inner spaces and tabs, or nothing: what h11 sends (RFC 9110 field-value)."""
 
 
 class ConfigReader:
@@ -162,10 +167,17 @@ class ConfigReader:
         value = self.table(table, key, dotted)
         out: list[tuple[str, str]] = []
         for name, text in value.items():
-            if not isinstance(text, str) or "\n" in text or "\r" in text or not text.isascii():
-                raise self.fail(f"{dotted}.{name}", "a one-line ASCII string")
-            if not name.isascii() or not name or any(ch in name for ch in " :\t"):
-                raise self.fail(f"{dotted}.{name}", "a header name (ASCII, no spaces or colons)")
+            if not _HEADER_NAME.fullmatch(name):
+                raise self.fail(
+                    f"{dotted}.{name}",
+                    "a header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+                )
+            if not isinstance(text, str) or not _HEADER_VALUE.fullmatch(text):
+                raise self.fail(
+                    f"{dotted}.{name}",
+                    "a header value of visible ASCII, spaces and tabs inside it "
+                    "(no control characters, no space or tab at either end)",
+                )
             if name.lower() in FRAMING_HEADERS:
                 raise self.fail(
                     f"{dotted}.{name}",
