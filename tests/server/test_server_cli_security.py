@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +13,7 @@ import pytest
 
 from quotalab.cli import serve as serve_cli
 from quotalab.server.asgi import ProviderApp
+from tests.cli_process import ROOT
 
 SECRET_CONFIG = """
 [clients.billing-service]
@@ -101,6 +105,34 @@ def test_bad_limits_are_one_line_errors(
 ) -> None:
     with pytest.raises(serve_cli.InputError, match=message):
         _serve(monkeypatch, **{option: value})
+
+
+@pytest.mark.parametrize("token", ["\udcff\udcfe", "中", "two words", "tab\t", "nul\x00"])
+def test_an_admin_token_no_header_can_carry_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    # Once accepted: every /_admin/* request was then a 500 (UnicodeEncodeError).
+    message = "--admin-token (or QUOTALAB_ADMIN_TOKEN) must be printable ASCII without spaces"
+    with pytest.raises(serve_cli.InputError) as caught:
+        _serve(monkeypatch, admin_token=token)
+    assert str(caught.value) == message
+
+
+def test_an_admin_token_of_raw_bytes_in_the_environment_stops_serve_in_one_line() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "QUOTALAB_ADMIN_TOKEN": "\udcff\udcfe"}
+    result = subprocess.run(
+        [sys.executable, "-m", "quotalab", "serve", "--port", str(_free_port())],
+        env=env,  # the surrogates go out as the bytes 0xFF 0xFE
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "quotalab: error: --admin-token (or QUOTALAB_ADMIN_TOKEN) must be printable ASCII "
+        "without spaces"
+    ]
 
 
 def test_an_ipv6_loopback_server_serves_its_own_admin_requests(

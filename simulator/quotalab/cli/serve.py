@@ -227,6 +227,12 @@ def serve(
         )
     if tls_dir is not None and not tls:
         raise InputError("--tls-dir needs --tls")
+    # Sent back as "Authorization: Bearer <token>": a header value, so visible ASCII.
+    # The token itself is a secret and stays out of the message.
+    if not all("!" <= ch <= "~" for ch in admin_token):
+        raise InputError(
+            f"--admin-token (or {ENV_ADMIN_TOKEN}) must be printable ASCII without spaces"
+        )
     loaded = load_config(profile, config)
     check_can_listen(host, port)
     shown_host = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
