@@ -36,6 +36,12 @@ def auth0_token_request(
     )
 
 
+def jwt_header_json(token: str) -> bytes:
+    """The JSON of a token's header as signed: its bytes show the key order."""
+    segment = token.split(".", 1)[0]
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
 def basic(user: str, secret: str) -> tuple[str, str]:
     raw = f"{user}:{secret}".encode()
     return ("authorization", "Basic " + base64.b64encode(raw).decode())

@@ -9,7 +9,7 @@ import pytest
 
 from quotalab.clock import VirtualClock
 from quotalab.wire import HttpRequest
-from server.builders import AUDIENCE, BASE_URL, auth0_token_request, basic
+from server.builders import AUDIENCE, BASE_URL, auth0_token_request, basic, jwt_header_json
 from server.conftest import MakeProvider
 
 SEED_429 = (
@@ -36,6 +36,8 @@ def test_json_token_is_an_rs256_jwt_with_the_documented_claims(
     jwks = provider.handle(HttpRequest("GET", "/.well-known/jwks.json")).json()
     (key,) = jwks["keys"]
     assert key["kid"] == header["kid"]
+    # The reference's key order, which PyJWT's sorted header (alg, kid, typ) was not.
+    assert jwt_header_json(token) == f'{{"alg":"RS256","typ":"JWT","kid":"{key["kid"]}"}}'.encode()
     public = jwt.PyJWK(key).key
     claims = jwt.decode(
         token,
@@ -255,7 +257,8 @@ def test_no_limits_turns_throttling_off(make_provider: MakeProvider) -> None:
 def test_hs256_signing_for_cheap_simulation(make_provider: MakeProvider) -> None:
     provider = make_provider(toml='[provider]\ntoken_signing = "HS256"\n')
     token = provider.handle(auth0_token_request()).json()["access_token"]
-    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    kid = provider.keys.kid
+    assert jwt_header_json(token) == f'{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}'.encode()
     assert provider.handle(HttpRequest("GET", "/.well-known/jwks.json")).json() == {"keys": []}
 
 

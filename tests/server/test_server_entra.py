@@ -17,7 +17,7 @@ import jwt
 from quotalab.clock import VirtualClock
 from quotalab.server.request_ids import generated_values
 from quotalab.wire import HttpRequest, HttpResponse
-from server.builders import BASE_URL, basic
+from server.builders import BASE_URL, basic, jwt_header_json
 from server.conftest import MakeProvider
 
 TOKEN_PATH = "/demo-tenant/oauth2/v2.0/token"
@@ -72,6 +72,8 @@ def test_token_answer_is_entras_compact_body_and_a_v2_app_token(
     )
     assert response.headers["cache-control"] == "no-store, no-cache"
     assert response.headers["expires"] == "-1"
+    kid = provider.keys.kid  # the reference gives no order of Entra's own: Auth0's
+    assert jwt_header_json(token) == f'{{"alg":"RS256","typ":"JWT","kid":"{kid}"}}'.encode()
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["aud"] == "https://api.quotalab.test"
     assert claims["iss"] == BASE_URL + "/demo-tenant/v2.0"

@@ -11,7 +11,7 @@ import jwt
 
 from quotalab.clock import VirtualClock
 from quotalab.wire import HttpRequest, HttpResponse
-from server.builders import BASE_URL, basic
+from server.builders import BASE_URL, basic, jwt_header_json
 from server.conftest import MakeProvider
 
 TOKEN_URL = BASE_URL + "/oauth2/default/v1/token"
@@ -38,6 +38,8 @@ def test_token_answer_and_okta_access_token_claims(make_provider: MakeProvider) 
         + token.encode()
         + b'","scope":"quotalab.read"}'
     )
+    kid = provider.keys.kid  # the reference gives no order of Okta's own: Auth0's
+    assert jwt_header_json(token) == f'{{"alg":"RS256","typ":"JWT","kid":"{kid}"}}'.encode()
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["iss"] == BASE_URL + "/oauth2/default"
     assert (claims["aud"], claims["cid"], claims["sub"]) == ("api://default",) + (

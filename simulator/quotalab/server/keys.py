@@ -3,27 +3,41 @@
 RS256 (the default, like Auth0) publishes its public key in the JWKS; HS256
 is offered because it is far cheaper when the simulation issues millions of
 tokens. The key pair can be shared between server workers through a PEM file.
+Tokens are signed here rather than by ``jwt.encode``, which sorts the header's
+keys: the reference gives Auth0's as ``{"alg":"RS256","typ":"JWT","kid":"..."}``
+and no other order for Entra or Okta, so every profile's tokens use that one.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from quotalab.errors import ConfigError
 from quotalab.user_files import read_bytes
 
 
+def _b64url(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
 def _b64url_uint(value: int) -> str:
     raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return _b64url(raw).decode("ascii")
+
+
+def jwt_header_segment(algorithm: str, kid: str) -> bytes:
+    """The encoded JWS header, keys in the reference's order: alg, typ, kid."""
+    header = {"alg": algorithm, "typ": "JWT", "kid": kid}
+    return _b64url(json.dumps(header, separators=(",", ":")).encode("ascii"))
 
 
 def generate_private_pem() -> bytes:
@@ -49,6 +63,7 @@ class SigningKeys:
         if algorithm == "HS256":
             self._secret = private_pem or secrets.token_bytes(32)
             self.kid = hashlib.sha256(self._secret).hexdigest()[:16]
+            self.header_segment = jwt_header_segment(algorithm, self.kid)
             self._sign_key: Any = self._secret
             self._verify_key: Any = self._secret
             self.jwks: dict[str, Any] = {"keys": []}
@@ -62,6 +77,7 @@ class SigningKeys:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self.kid = base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:15]).decode("ascii")
+        self.header_segment = jwt_header_segment(algorithm, self.kid)
         self._sign_key = private
         self._verify_key = public
         numbers = public.public_numbers()
@@ -100,17 +116,26 @@ class SigningKeys:
         RS256 and HS256 signatures are deterministic and the claims change once
         a second (``iat``, no ``jti``), so every token a client gets within one
         second is the same bytes: sign once, answer the rest from a bounded memo.
+        The claims are compact JSON in their given order, as PyJWT writes them.
         """
         memo_key = json.dumps(claims, sort_keys=True, separators=(",", ":"))
         token = self._sign_memo.get(memo_key)
         if token is None:
-            token = jwt.encode(
-                claims, self._sign_key, algorithm=self.algorithm, headers={"kid": self.kid}
-            )
+            payload = _b64url(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
+            signing_input = self.header_segment + b"." + payload
+            signature = _b64url(self._signature(signing_input))
+            token = (signing_input + b"." + signature).decode("ascii")
             if len(self._sign_memo) >= SIGN_MEMO_SIZE:
                 self._sign_memo.clear()
             self._sign_memo[memo_key] = token
         return token
+
+    def _signature(self, signing_input: bytes) -> bytes:
+        """The JWS signature with the key loaded at start-up (never re-parsed per token)."""
+        if self.algorithm == "HS256":
+            return hmac.new(self._secret, signing_input, hashlib.sha256).digest()
+        private: rsa.RSAPrivateKey = self._sign_key
+        return private.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
 
     def verify(self, token: str) -> dict[str, Any] | str:
         """The claims of ``token`` if its signature is ours, else why not.

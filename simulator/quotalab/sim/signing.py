@@ -1,7 +1,7 @@
 """HS256 tokens without PyJWT's per-call overhead, for simulations with millions of tokens.
 
 ``FastHS256Keys`` is a ``SigningKeys`` whose ``sign`` produces the very bytes
-PyJWT would (same header, same JSON, same HMAC) and whose ``verify`` checks
+the server's would (same header, same JSON, same HMAC) and whose ``verify`` checks
 the HMAC directly; anything unusual (another header, a bad signature, a
 malformed token) goes to ``SigningKeys.verify``, so every error reads the same.
 """
@@ -29,8 +29,7 @@ class FastHS256Keys(SigningKeys):
         secret = random.Random(f"quotalab-sim-key:{seed}").randbytes(32)
         super().__init__("HS256", secret)
         self._hmac_key = secret
-        header = {"alg": "HS256", "kid": self.kid, "typ": "JWT"}
-        self._header = _b64url(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
+        self._header = self.header_segment
 
     def sign(self, claims: dict[str, Any]) -> str:
         payload = _b64url(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
