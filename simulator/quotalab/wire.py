@@ -44,3 +44,9 @@ class TransportError:
     """The request never got an HTTP answer (refused, reset, timed out)."""
 
     reason: str
+
+
+def is_bearer_token(text: str) -> bool:
+    """Whether ``text`` can travel as ``Authorization: Bearer <text>``: visible ASCII,
+    no spaces (what a header value carries unencoded)."""
+    return all("!" <= ch <= "~" for ch in text)

@@ -151,3 +151,17 @@ def test_a_server_asking_for_the_admin_token_says_which_variable_gives_it(
     monkeypatch.setenv("QUOTALAB_ADMIN_TOKEN", "wrong")
     with pytest.raises(InputError, match="QUOTALAB_ADMIN_TOKEN is not the token the server"):
         admin.reset(BASE)
+
+
+@respx.mock
+@pytest.mark.parametrize("token", ["é-token", "two words", "tab\there"])
+def test_an_admin_token_no_header_can_carry_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    """httpx raised mid-run on a token no header can carry; the server refuses such a
+    token at start, so the run says what is wrong with it, without repeating it."""
+    respx.post(f"{BASE}/_admin/reset").respond(200, json={"reset": True})
+    monkeypatch.setenv("QUOTALAB_ADMIN_TOKEN", token)
+    with pytest.raises(InputError, match="QUOTALAB_ADMIN_TOKEN must be printable ASCII") as error:
+        admin.reset(BASE)
+    assert token not in str(error.value)

@@ -43,6 +43,7 @@ from quotalab.server.read_timeouts import (
 )
 from quotalab.server.tls import LocalCA, local_ca
 from quotalab.strategies.profile_client import requested_scope
+from quotalab.wire import is_bearer_token
 
 ENV_ADMIN_TOKEN = runner.ENV_ADMIN_TOKEN
 
@@ -229,7 +230,7 @@ def serve(
         raise InputError("--tls-dir needs --tls")
     # Sent back as "Authorization: Bearer <token>": a header value, so visible ASCII.
     # The token itself is a secret and stays out of the message.
-    if not all("!" <= ch <= "~" for ch in admin_token):
+    if not is_bearer_token(admin_token):
         raise InputError(
             f"--admin-token (or {ENV_ADMIN_TOKEN}) must be printable ASCII without spaces"
         )

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from quotalab.errors import InputError
+from quotalab.wire import is_bearer_token
 
 TIMEOUT_S = 10.0
 ENV_ADMIN_TOKEN = "QUOTALAB_ADMIN_TOKEN"
@@ -16,6 +17,8 @@ ENV_ADMIN_TOKEN = "QUOTALAB_ADMIN_TOKEN"
 def _headers() -> dict[str, str]:
     """The admin token a server beyond loopback requires, from ``QUOTALAB_ADMIN_TOKEN``."""
     token = os.environ.get(ENV_ADMIN_TOKEN, "")
+    if not is_bearer_token(token):  # a header carries it: httpx would raise mid-run
+        raise InputError(f"{ENV_ADMIN_TOKEN} must be printable ASCII without spaces")
     return {"authorization": f"Bearer {token}"} if token else {}
 
 

@@ -26,8 +26,10 @@ ENV_READ_TIMEOUT_S = "QUOTALAB_READ_TIMEOUT_S"
 DEFAULT_READ_TIMEOUT_S = 10.0
 MAX_HEAD_BYTES = 65_536
 """How much of a request's line and headers the httptools protocol takes before it
-answers 400 and closes (h11 stops at 16 KiB itself; httptools has no limit, and one
-connection sending headers without end took the server's memory to 2 GB)."""
+answers 400 and closes, counted over the reads that carry nothing else, so a head
+may pass it by up to two reads (h11 refuses a head still incomplete after 16 KiB;
+httptools has no limit, and one connection sending headers without end took the
+server's memory to 2 GB)."""
 
 
 class _ReadDeadline:
