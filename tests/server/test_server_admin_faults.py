@@ -9,6 +9,9 @@ from typing import Any
 import jwt
 
 from quotalab.clock import VirtualClock
+from quotalab.counters import MemoryCounters
+from quotalab.limits import MemoryStore
+from quotalab.profiles import load_config
 from quotalab.server import MockProvider
 from quotalab.wire import HttpRequest, HttpResponse
 from server.builders import auth0_token_request
@@ -252,3 +255,27 @@ def test_server_clock_ahead_makes_fresh_tokens_not_yet_valid_elsewhere(
     assert 'error_description="jwt not active"' in rejected.headers["www-authenticate"]
     clock.advance(120 - on_time.settings.validation_leeway_s)
     assert on_time.handle(api).status == 200
+
+
+class _Shared:
+    """A store shared with other threads and workers (as Redis is), kept in memory here."""
+
+    def __init__(self) -> None:
+        self._memory = MemoryStore()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._memory, name)
+
+
+def test_a_shared_store_keeps_the_offset_set_at_start(clock: VirtualClock) -> None:
+    """Requests answered on other threads (and workers) while a shared store's times move
+    stored times ahead of the new clock: a bucket froze for an hour. The change is a
+    400 that says how to set the offset; faults alone still change."""
+    config = load_config("auth0", None)
+    provider = MockProvider(config, clock, _Shared(), MemoryCounters(), base_url="http://t")
+    refused = admin(provider, "PUT", "faults", {"clock_offset_s": -3600})
+    assert refused.status == 400
+    assert "with a shared store, give the offset with --config" in refused.body.decode()
+    assert provider.clock.offset_s == 0
+    same = admin(provider, "PUT", "faults", {"clock_offset_s": 0, "endpoints": {}})
+    assert same.status == 200

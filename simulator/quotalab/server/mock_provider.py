@@ -16,7 +16,7 @@ from typing import Any
 from quotalab.clock import Clock, OffsetClock
 from quotalab.counters import UNKNOWN_CLIENTS, Counters
 from quotalab.errors import StoreUnavailable
-from quotalab.limits import Store
+from quotalab.limits import MemoryStore, Store
 from quotalab.profiles.profile_model import EndpointSpec, FaultSpec, ProviderConfig
 from quotalab.profiles.schema import MAX_SCHEDULE_S
 from quotalab.server import admin_api as admin
@@ -284,6 +284,16 @@ class MockProvider(Admission):
         # The limits' stored times move with the clock, first: a store that cannot
         # move them (``StoreUnavailable``) leaves the faults and the offset as they were.
         if float(offset) != self.clock.offset_s:
+            if not isinstance(self.limiter.store, MemoryStore):
+                # Shared: requests decided on other threads (and workers) between the
+                # move and the new clock would store times in the future and freeze a
+                # bucket for as long as the change.
+                raise ConfigError(
+                    source,
+                    "clock_offset_s",
+                    f"{self.clock.offset_s:g}, as set at start: with a shared store, give "
+                    "the offset with --config (clock_offset_s in [provider])",
+                )
             self.limiter.shift(float(offset) - self.clock.offset_s)
         if faults is not None:
             self.faults.faults = faults
