@@ -308,3 +308,33 @@ def test_the_day_figures_are_those_of_the_day_the_report_trusts() -> None:
     assert not days.passed and days.value == pytest.approx(1000 / 43_200, abs=1e-4)
     assert all(r.passed for r in check_thresholds(_trusting("live"), thresholds(text)))
     assert all(r.passed for r in check_thresholds(_trusting("both"), thresholds(text)))
+
+
+def test_reports_of_older_builds_without_the_newer_projection_fields_are_gated() -> None:
+    """``quota_exhausted_within_month`` and ``simulated`` came later: a report without
+    them validates, and its day figures are gated as written (a KeyError once)."""
+    old = document(naive=measured(token_requests=0), cached=measured(token_requests=10_000))
+    for strategy in old["strategies"].values():
+        del strategy["projection"]["quota_exhausted_within_month"]
+        del strategy["projection"]["simulated"]
+    text = (
+        "[strategies.naive]\nmax_tokens_per_day = 1000\nmin_days_until_quota_exhausted = 30\n"
+        "[strategies.cached]\nmax_tokens_per_day = 1000\n"
+    )
+    results = {(r.strategy, r.name): r for r in check_thresholds(old, thresholds(text))}
+    assert results["naive", "max_tokens_per_day"].passed  # no token taken
+    assert results["naive", "min_days_until_quota_exhausted"].passed
+    assert not results["cached", "max_tokens_per_day"].passed
+    compared = compare_baseline(old, old, 0.1, tolerances={"tokens_per_day": 0.1})
+    assert all(r.passed for r in compared)
+
+
+def test_a_day_compared_with_a_baseline_trusting_the_other_kind_of_day_says_so() -> None:
+    results = compare_baseline(
+        _trusting("simulation"), _trusting("live"), 0.1, tolerances={"tokens_per_day": 0.1}
+    )
+    [day] = [r for r in results if r.figure == "tokens_per_day"]
+    assert not day.passed  # 43,200 against the baseline's trusted 10
+    assert "(the report's simulated day against the baseline's live day, each trusted)" in (
+        day.message
+    )

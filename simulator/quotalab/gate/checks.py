@@ -138,11 +138,22 @@ def _shown(value: float | None) -> str:
     return "not within the month" if value == math.inf else show(value)
 
 
-def _label(name: str, figure_name: str, strategy: Mapping[str, Any]) -> str:
-    """``strategy: figure``, saying when a day's figure is the simulated day."""
-    if figure_name in DAY_FIGURES and trusts_simulation(strategy):
-        return f"{name}: {figure_name} (of the simulated day, which the report trusts)"
-    return f"{name}: {figure_name}"
+def _label(
+    name: str,
+    figure_name: str,
+    strategy: Mapping[str, Any],
+    baseline: Mapping[str, Any] | None = None,
+) -> str:
+    """``strategy: figure``, saying when a day's figure is the simulated day (and when
+    the baseline's is the other kind of day)."""
+    if figure_name not in DAY_FIGURES:
+        return f"{name}: {figure_name}"
+    simulated = trusts_simulation(strategy)
+    said = " (of the simulated day, which the report trusts)" if simulated else ""
+    if baseline is not None and trusts_simulation(baseline) != simulated:
+        ours, theirs = ("simulated", "live") if simulated else ("live", "simulated")
+        said = f" (the report's {ours} day against the baseline's {theirs} day, each trusted)"
+    return f"{name}: {figure_name}{said}"
 
 
 def _compare(
@@ -308,7 +319,7 @@ def compare_baseline(
                     _unbounded(figure, current[name]),
                     _unbounded(figure, before),
                     tolerances.get(figure_name, tolerance),
-                    _label(name, figure_name, current[name]),
+                    _label(name, figure_name, current[name], before),
                 )
             )
     return results

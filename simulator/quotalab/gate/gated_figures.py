@@ -37,22 +37,22 @@ def _nested(outer: str, inner: str) -> Callable[[Mapping[str, Any]], float | Non
 def trusts_simulation(strategy: Mapping[str, Any]) -> bool:
     """Whether the report says to trust the simulated day over the live projection
     (the live run saw no refresh and assumed one, or delivered less load than asked)."""
-    simulated = strategy["projection"].get("simulated")
+    simulated = strategy.get("projection", {}).get("simulated")
     return isinstance(simulated, Mapping) and simulated.get("trust") == "simulation"
 
 
 def trusted_day(strategy: Mapping[str, Any]) -> tuple[float | None, float | None, bool | None]:
     """``(tokens_per_day, days_until_quota_exhausted, quota_exhausted_within_month)`` of
     the day the report trusts: the simulated one where it says so, else the projection."""
-    projection = strategy["projection"]
+    projection = strategy.get("projection", {})  # reports of older builds lack some fields
     if not trusts_simulation(strategy):
         return (
-            projection["tokens_per_day"],
-            projection["days_until_quota_exhausted"],
-            projection["quota_exhausted_within_month"],
+            projection.get("tokens_per_day"),
+            projection.get("days_until_quota_exhausted"),
+            projection.get("quota_exhausted_within_month"),
         )
     per_day = projection["simulated"]["tokens_per_day"]
-    within, days = quota_days(per_day, projection["monthly_quota"])
+    within, days = quota_days(per_day, projection.get("monthly_quota"))
     return per_day, rounded_worse(days, "lower"), within
 
 
