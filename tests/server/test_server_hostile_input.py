@@ -194,3 +194,28 @@ def test_fuzzed_requests_never_get_a_5xx_and_never_break_stats_or_metrics(
             assert await _call(app, "GET", read, [], [b""], False) == 200
 
     asyncio.run(play())
+
+
+@pytest.mark.parametrize(
+    ("template", "on_the_wire"),
+    [
+        ("id\\t${audience}", b"id"),
+        ("${audience}\\tid", b"id"),
+        ("a\\t${audience}\\tb", b"a\t  \tb"),
+    ],
+)
+def test_a_profiles_tab_beside_a_value_filled_in_empty_leaves_no_edge_tab(
+    make_provider: MakeProvider, template: str, on_the_wire: bytes
+) -> None:
+    """A config's own tab next to a value that fills in as spaces left a tab at the
+    value's edge, which h11 refuses: the answer was a dropped connection."""
+    toml = SERVICE_NOT_FOUND.replace('"x-audience" = "${audience}"', f'"x-audience" = "{template}"')
+    provider = make_provider(toml=toml)
+    body = json.dumps({**json.loads(_token_body()), "audience": "  "}).encode()
+    answer = provider.handle(
+        HttpRequest("POST", "/oauth/token", (("content-type", "application/json"),), body)
+    )
+    assert answer.status == 403
+    value = answer.headers["x-audience"].encode()
+    assert value == on_the_wire
+    h11.Response(status_code=403, headers=[(b"x-audience", value)])  # h11 would send it

@@ -6,7 +6,8 @@ JSON-escaped. Values substituted into headers are percent-encoded as UTF-8
 control characters and line breaks, DEL, non-ASCII text and ``%`` itself, so a
 client can decode the value exactly and the wire only ever carries the visible
 ASCII that HTTP field values allow. A filled header value loses leading and
-trailing spaces, which RFC 9110 leaves outside a field value and h11 refuses.
+trailing spaces and tabs (a profile's own tab beside a value that filled in
+empty), which RFC 9110 leaves outside a field value and h11 refuses.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class CompiledResponse:
         values = values or {}
         headers = dict(self._headers)
         for name, template in self._header_templates:
-            headers[name] = template.fill(values, _header_text).strip(" ")
+            headers[name] = template.fill(values, _header_text).strip(" \t")
         if extra_headers:
             headers.update(extra_headers)
         body = self._body
