@@ -756,7 +756,11 @@ def test_every_process_starts_with_ctrl_c_blocked(tmp_path: Path) -> None:
     [
         ("burst", 60.0, "this span of 60 s is 0.1 of its periods"),
         ("burst", 1200.0, None),
-        ("diurnal", 3600.0, "repeats every 86,400 s and this span of 3,600 s is 0.0417"),
+        ("burst", 1801.0, None),  # one second over three periods: under 2 %
+        ("burst", 599.6, None),
+        ("burst", 1830.0, "this span of 1,830 s is 3.05 of its periods"),
+        ("burst", 0.5, "this span of 0.5 s is 0.0008333 of its periods"),
+        ("diurnal", 3600.0, "repeats every 86,400 s and this span of 3,600 s is 0.04167"),
         ("poisson", 60.0, None),
     ],
 )
