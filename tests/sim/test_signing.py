@@ -22,7 +22,7 @@ CLAIMS = {
 
 def test_tokens_are_the_bytes_the_server_would_sign() -> None:
     keys = FastHS256Keys(seed=1)
-    expected = SigningKeys("HS256", keys._hmac_key).sign(CLAIMS)
+    expected = SigningKeys("HS256", keys._secret).sign(CLAIMS)
     assert keys.sign(CLAIMS) == expected
     assert keys.verify(expected) == CLAIMS
 
@@ -46,6 +46,6 @@ def test_same_seed_same_key_other_seed_other_key() -> None:
 def test_bad_tokens_get_the_servers_own_verdict(mangle: object) -> None:
     keys = FastHS256Keys(seed=2)
     token = mangle(keys.sign(CLAIMS))  # type: ignore[operator]
-    reference = SigningKeys("HS256", keys._hmac_key)
+    reference = SigningKeys("HS256", keys._secret)
     assert isinstance(keys.verify(token), str)
     assert keys.verify(token) == reference.verify(token)

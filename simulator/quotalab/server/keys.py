@@ -25,19 +25,20 @@ from quotalab.errors import ConfigError
 from quotalab.user_files import read_bytes
 
 
-def _b64url(data: bytes) -> bytes:
+def b64url(data: bytes) -> bytes:
+    """Base64url without padding, as JWS writes every segment."""
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 def _b64url_uint(value: int) -> str:
     raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return _b64url(raw).decode("ascii")
+    return b64url(raw).decode("ascii")
 
 
 def jwt_header_segment(algorithm: str, kid: str) -> bytes:
     """The encoded JWS header, keys in the reference's order: alg, typ, kid."""
     header = {"alg": algorithm, "typ": "JWT", "kid": kid}
-    return _b64url(json.dumps(header, separators=(",", ":")).encode("ascii"))
+    return b64url(json.dumps(header, separators=(",", ":")).encode("ascii"))
 
 
 def generate_private_pem() -> bytes:
@@ -121,14 +122,17 @@ class SigningKeys:
         memo_key = json.dumps(claims, sort_keys=True, separators=(",", ":"))
         token = self._sign_memo.get(memo_key)
         if token is None:
-            payload = _b64url(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
-            signing_input = self.header_segment + b"." + payload
-            signature = _b64url(self._signature(signing_input))
-            token = (signing_input + b"." + signature).decode("ascii")
+            token = self.compact(claims)
             if len(self._sign_memo) >= SIGN_MEMO_SIZE:
                 self._sign_memo.clear()
             self._sign_memo[memo_key] = token
         return token
+
+    def compact(self, claims: dict[str, Any]) -> str:
+        """The compact JWS of ``claims``, signed now (``sign`` remembers it)."""
+        payload = b64url(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
+        signing_input = self.header_segment + b"." + payload
+        return (signing_input + b"." + b64url(self._signature(signing_input))).decode("ascii")
 
     def _signature(self, signing_input: bytes) -> bytes:
         """The JWS signature with the key loaded at start-up (never re-parsed per token)."""
