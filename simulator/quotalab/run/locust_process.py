@@ -205,7 +205,7 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
     ``STOP_GRACE_S`` of its end, or a process writes no tally.
     """
     job.tally_dir.mkdir(parents=True, exist_ok=True)
-    for stale in (*job.tally_dir.glob("tally-*.json"), job.tally_dir / STARTED_MARKER):
+    for stale in (*_tally_files(job), job.tally_dir / STARTED_MARKER):
         stale.unlink(missing_ok=True)
     job.log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -252,10 +252,15 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
     return tally
 
 
-def _tallies_written(job: LocustJob) -> bool:
-    """Whether every process (or worker) has written its tally (each file is whole:
+def _tally_files(job: LocustJob) -> list[Path]:
+    """The tallies written so far, one per process or worker (each file is whole:
     ``write_tally_file`` renames it into place)."""
-    return len(list(job.tally_dir.glob("tally-*.json"))) >= job.tally_sources
+    return sorted(job.tally_dir.glob("tally-*.json"))
+
+
+def _tallies_written(job: LocustJob) -> bool:
+    """Whether every process (or worker) has written its tally."""
+    return len(_tally_files(job)) >= job.tally_sources
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:
@@ -280,7 +285,7 @@ def stop_group(process: subprocess.Popen[bytes]) -> None:
 
 def read_tallies(job: LocustJob, returncode: int | None) -> Tally:
     """Add up the tally every user-running locust process (or worker) left."""
-    files = sorted(job.tally_dir.glob("tally-*.json"))
+    files = _tally_files(job)
     if len(files) < job.tally_sources:
         sources = "workers sent" if job.master is not None else "processes wrote"
         raise QuotalabError(
