@@ -64,6 +64,7 @@ AT_STEADY_STATE = (
     "run, extrapolated linearly"
 )
 """Rule 2's note when there is nothing more to say."""
+NO_TOKEN = "no token issued"
 
 Method = Literal["linear", "steady_state", "refresh_cadence"]
 Trust = Literal["both", "live", "simulation"]
@@ -180,7 +181,7 @@ def project_day(obs: IssuanceObservation) -> DayProjection:
     at_steady_state = steady > 0 and steady >= STEADY_TOKENS_PER_CALL * obs.api_calls
     if total == 0 or at_steady_state or total >= obs.api_calls > 0:
         if total == 0:
-            note = "no token issued"
+            note = NO_TOKEN
         elif at_steady_state:
             note = AT_STEADY_STATE
             run_s, real_s = obs.run_lifetime_s, obs.real_lifetime_s

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quotalab.report.day_projection import AT_STEADY_STATE
+from quotalab.report.day_projection import AT_STEADY_STATE, NO_TOKEN
 from quotalab.report.figures import LINEAR_NOTE, quota_days
 from quotalab.report.values import Projection, Report
 
@@ -120,7 +120,7 @@ def _span(seconds: float) -> str:
     return f"{seconds:,.3f}".rstrip("0").rstrip(".")
 
 
-PLAIN_LINEAR_NOTES = frozenset({AT_STEADY_STATE, LINEAR_NOTE, "no token issued"})
+PLAIN_LINEAR_NOTES = frozenset({AT_STEADY_STATE, LINEAR_NOTE, NO_TOKEN})
 """Notes of a linear day that add nothing to the table's figures."""
 
 
