@@ -281,8 +281,7 @@ class MockProvider(Admission):
                         source, f"endpoints.{name}", f"one of {', '.join(self.endpoints)}"
                     )
                 faults[name] = fault_from_json(name, spec, source)
-        # The limits' stored times move with the clock, first: a store that cannot
-        # move them (``StoreUnavailable``) leaves the faults and the offset as they were.
+        # The limits' stored times move with the clock, before anything else changes.
         if float(offset) != self.clock.offset_s:
             if not isinstance(self.limiter.store, MemoryStore):
                 # Shared: requests decided on other threads (and workers) between the
