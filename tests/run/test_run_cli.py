@@ -26,6 +26,7 @@ from tests.cli_process import quotalab
         (["--expect-workers", "2"], "--expect-workers needs --master"),
         (["--master", "--processes", "2"], "--processes and --master exclude each other"),
         (["--master", "--scenario", "spike"], "load shape"),
+        (["--master", "--tls"], "--tls and --master exclude each other"),
     ],
 )
 def test_impossible_options_exit_2_with_one_line(

@@ -54,6 +54,7 @@ def test_durations(text: str, seconds: float) -> None:
         ({"master_bind_host": "0.0.0.0"}, "--master-bind-host needs --master"),
         ({"master": True, "processes": 2}, "--processes and --master exclude each other"),
         ({"master": True, "scenario": "spike"}, "--scenario spike has a load shape"),
+        ({"master": True, "tls": True}, "--tls and --master exclude each other"),
         ({"master": True, "expect_workers": 0}, "--expect-workers 0"),
         ({"master": True, "master_bind_port": 70000}, "--master-bind-port 70000"),
         ({"master": True, "master_bind_host": " "}, "--master-bind-host is empty"),

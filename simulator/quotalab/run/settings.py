@@ -199,7 +199,14 @@ def build_settings(
             "trust its CA with SSL_CERT_FILE instead"
         )
     master_settings = check_master(
-        master, expect_workers, master_bind_host, master_bind_port, processes, chosen, allow_remote
+        master,
+        expect_workers,
+        master_bind_host,
+        master_bind_port,
+        processes,
+        chosen,
+        allow_remote,
+        tls,
     )
     return RunSettings(
         scenario=chosen,
@@ -248,6 +255,7 @@ def check_master(
     processes: int,
     scenario: Scenario,
     allow_remote: bool = False,
+    tls: bool = False,
 ) -> MasterSettings | None:
     """The master/worker options, consistent with each other and with the rest."""
     if not master:
@@ -267,6 +275,14 @@ def check_master(
         raise InputError(
             "--processes and --master exclude each other: with --master the workers are "
             "started elsewhere (quotalab worker --master-host HOST)"
+        )
+    if tls:
+        # The throwaway CA is trusted by this machine's processes only; a worker's
+        # calls would all fail their certificate check.
+        raise InputError(
+            "--tls and --master exclude each other: the workers never receive the run's "
+            "throwaway CA; serve HTTPS with quotalab serve --tls --tls-dir DIR and give "
+            "--target, with SSL_CERT_FILE=DIR/ca.pem here and for every worker"
         )
     if scenario.shape != "constant":
         raise InputError(
