@@ -7,10 +7,12 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil  # locust's own dependency
 import pytest
 
 from quotalab.clock import SystemClock
@@ -19,6 +21,8 @@ from quotalab.limits import open_store
 from quotalab.profiles import load_config
 from quotalab.run.live_measurements import server_totals
 from quotalab.run.live_tally import Tally
+from quotalab.run.worker_roll import STARTED_WORKERS_FILE, worker_file_stem
+from quotalab.run.workers import FAILED_START_S
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.runner import serve_in_thread
 
@@ -97,6 +101,78 @@ def test_master_and_two_workers_report_the_servers_counts(tmp_path: Path, target
     assert server["token_requests"] == last["token_requests"]
     # One token cache per worker process: two workers fetch exactly two tokens.
     assert server["tokens_issued"] == 2
+
+
+def wait_for_file(pattern: str, root: Path, timeout_s: float) -> Path:
+    """The first file matching ``pattern`` under ``root`` (polling another process's output)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = sorted(root.glob(pattern))
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no {pattern} under {root} within {timeout_s:g} s")
+
+
+def first_child(pid: int, timeout_s: float) -> psutil.Process:
+    """The first process ``pid`` starts (``quotalab worker``'s locust)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        children = psutil.Process(pid).children()
+        if children:
+            return children[0]
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} started no child within {timeout_s:g} s")
+
+
+@pytest.mark.live
+def test_a_worker_lost_mid_run_fails_the_run_though_a_replacement_joined(
+    tmp_path: Path, target: str
+) -> None:
+    """One worker's locust dies as the test starts; quotalab worker starts another, which
+    joins the running test, so two tallies arrive for two workers. The run still fails in
+    one line naming the lost worker and the replacement: no report from the survivors'
+    calls set against the server's count of everyone's."""
+    port = str(free_port())
+    worker = ("worker", "--master-host", "127.0.0.1", "--master-port", port, "--runs", "2")
+    workers = [quotalab(*worker) for _ in range(2)]
+    reports = tmp_path / "reports"
+    try:
+        run = quotalab(
+            "run", "--master", "--expect-workers", "2", "--master-bind-host", "127.0.0.1",
+            "--master-bind-port", port, "--target", target, "--strategies", "naive",
+            "--users", "4", "--rate", "3", "--duration", "20s", "--out", str(reports),
+            "--no-simulate",
+        )  # fmt: skip
+        locust = first_child(workers[0].pid, timeout_s=20)
+        seen = time.monotonic()
+        started_file = wait_for_file(f"*/locust/tally-naive/{STARTED_WORKERS_FILE}", reports, 60)
+        # Past FAILED_START_S its death is no failed start: quotalab worker starts another.
+        while time.monotonic() - seen < FAILED_START_S + 1:
+            time.sleep(0.1)
+        locust.kill()
+        output, _ = run.communicate(timeout=90)
+    finally:
+        for process in (*workers, run):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    worker_output = workers[0].communicate()[0]
+    started = json.loads(started_file.read_text("utf-8"))["started"]
+    lost = [
+        w for w in started if not (started_file.parent / f"{worker_file_stem(w)}.json").exists()
+    ]
+    assert len(started) == 2 and len(lost) == 1, output
+    assert "run 1 ended (locust exit code -9)" in worker_output, worker_output
+    assert run.returncode == 2, output
+    last = output.strip().splitlines()[-1]
+    assert last.startswith(
+        f"quotalab: error: locust for 'naive': worker {lost[0]} started the test and sent no "
+        "results (lost mid-run), and worker "
+    ), output + worker_output
+    assert "joined after it started and ran only part of it" in last, output + worker_output
+    assert "Traceback" not in output
+    assert not (reports / "latest").exists()
 
 
 OWN_CLIENT = """

@@ -6,8 +6,12 @@ workers' last reports, so anything they send at quit can be lost. With
 master instead asks each worker to stop its users; a worker answers with its
 whole tally once its users have stopped, and the master writes one
 ``tally-<worker>.json`` per worker into ``--tally-dir`` on its own machine
-before it quits. A worker that never answers (within the stop timeout plus
-``GATHER_GRACE_S``) has no file: the reader compares files with workers.
+before it quits. At the test's start it writes the ids of the workers the
+test started with there too (``quotalab.run.worker_roll``): a worker that
+never answers (lost mid-run, or not within the stop timeout plus
+``GATHER_GRACE_S``) has no file, and one that joined the running test (a
+restarted worker) has a file of part of the run; the reader compares the
+files with the workers the test started with, not their number.
 A worker whose run must stop (its strategy cannot be built there, or raised
 ``SystemExit``) sends its tally, which says why, at once; the master then
 stops and gathers every worker without waiting for ``--stop-after``.
@@ -17,7 +21,6 @@ Imported only inside the locust process.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import gevent
@@ -25,7 +28,8 @@ from gevent.event import Event
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
-from quotalab.locust.recorder import Recorder, write_tally_file
+from quotalab.locust.recorder import Recorder, write_json_file, write_tally_file
+from quotalab.run.worker_roll import STARTED_WORKERS_FILE, worker_file_stem
 
 STOP_MESSAGE = "quotalab_stop"
 TALLY_MESSAGE = "quotalab_tally"
@@ -40,11 +44,6 @@ def gathering(environment: Any) -> bool:
     return bool(options is not None and getattr(options, "stop_after", 0) > 0)
 
 
-def worker_file_stem(worker_id: str) -> str:
-    """A file name part for a locust worker id (``host_hexuuid``)."""
-    return "tally-" + re.sub(r"[^A-Za-z0-9_.-]", "_", worker_id)
-
-
 class Gatherer:
     """The master's view of which workers have sent their tally."""
 
@@ -52,6 +51,7 @@ class Gatherer:
         self.recorder = recorder
         self.received: dict[str, dict[str, Any]] = {}
         self.started = False
+        self.started_with: tuple[str, ...] = ()  # the workers the test started with
         self.cut_short = Event()  # set when a worker's tally says its run must stop
 
     def install(self) -> None:
@@ -70,6 +70,14 @@ class Gatherer:
         master = isinstance(environment.runner, MasterRunner)
         if master and gathering(environment) and not self.started:
             self.started = True
+            clients = environment.runner.clients
+            # The workers locust spreads the users over as the test starts.
+            active = [*clients.ready, *clients.spawning, *clients.running]
+            self.started_with = tuple(sorted(client.id for client in active))
+            directory = getattr(environment.parsed_options, "tally_dir", "")
+            if directory:
+                started = {"started": list(self.started_with)}
+                write_json_file(directory, STARTED_WORKERS_FILE, started)
             gevent.spawn(self._stop_and_gather, environment)
 
     def send_fatal(self, environment: Any) -> bool:
@@ -112,4 +120,7 @@ class Gatherer:
         missing = [worker for worker in expected if worker not in self.received]
         if missing:
             logger.error("no tally from worker(s) %s within %.0fs", ", ".join(missing), wait_s)
+        lost = [w for w in self.started_with if w not in expected and w not in self.received]
+        if lost:
+            logger.error("worker(s) %s left the running test and sent no tally", ", ".join(lost))
         runner.quit()

@@ -109,9 +109,14 @@ def not_a_status_message(answer: object) -> str:
 
 def write_tally_file(directory: str, stem: str, data: dict[str, Any]) -> Path:
     """Write ``<directory>/<stem>.json`` atomically (no reader sees half a file)."""
+    return write_json_file(directory, f"{stem}.json", data)
+
+
+def write_json_file(directory: str, name: str, data: dict[str, Any]) -> Path:
+    """Write ``data`` as JSON to ``<directory>/<name>`` atomically."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{stem}.json"
+    target = folder / name
     partial = target.with_suffix(".partial")
     partial.write_text(json.dumps(data), "utf-8")
     os.replace(partial, target)

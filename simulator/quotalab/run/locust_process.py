@@ -26,6 +26,7 @@ from quotalab.errors import QuotalabError
 from quotalab.run.live_tally import Tally
 from quotalab.run.scenarios import Scenario
 from quotalab.run.settings import MasterSettings
+from quotalab.run.worker_roll import STARTED_WORKERS_FILE, WorkerRoll, worker_roll
 
 STOP_TIMEOUT_S = 5
 # locust's own start-up until its test starts (--processes forks more).
@@ -205,7 +206,8 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
     ``STOP_GRACE_S`` of its end, or a process writes no tally.
     """
     job.tally_dir.mkdir(parents=True, exist_ok=True)
-    for stale in (*_tally_files(job), job.tally_dir / STARTED_MARKER):
+    markers = (job.tally_dir / STARTED_MARKER, job.tally_dir / STARTED_WORKERS_FILE)
+    for stale in (*_tally_files(job), *markers):
         stale.unlink(missing_ok=True)
     job.log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -259,8 +261,26 @@ def _tally_files(job: LocustJob) -> list[Path]:
 
 
 def _tallies_written(job: LocustJob) -> bool:
-    """Whether every process (or worker) has written its tally."""
+    """Whether every process (or every worker the test started with) has written its tally."""
+    if job.master is not None:
+        roll = _worker_roll(job)
+        return roll is not None and not roll.lost
     return len(_tally_files(job)) >= job.tally_sources
+
+
+def _worker_roll(job: LocustJob) -> WorkerRoll | None:
+    """A master's workers compared with its tally files; None before its test started
+    (no list of the workers it started with)."""
+    path = job.tally_dir / STARTED_WORKERS_FILE
+    try:
+        started = json.loads(path.read_text("utf-8"))["started"]
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError) as error:
+        raise QuotalabError(f"{path}: unreadable list of workers ({error})") from None
+    if not isinstance(started, list) or not all(isinstance(w, str) for w in started):
+        raise QuotalabError(f"{path}: unreadable list of workers (not a list of ids)")
+    return worker_roll(started, (file.stem for file in _tally_files(job)))
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:
@@ -284,7 +304,17 @@ def stop_group(process: subprocess.Popen[bytes]) -> None:
 
 
 def read_tallies(job: LocustJob, returncode: int | None) -> Tally:
-    """Add up the tally every user-running locust process (or worker) left."""
+    """Add up the tally every user-running locust process (or worker) left.
+
+    A master's tallies must come from the workers its test started with, each: a
+    worker lost mid-run, or a replacement that joined the running test, leaves
+    client counts that are not the whole run's, and is a ``QuotalabError``."""
+    roll = _worker_roll(job) if job.master is not None else None
+    if roll is not None and roll.problem:
+        raise QuotalabError(
+            f"locust for {job.strategy!r}: {roll.problem}, so the workers' counts are not "
+            f"the whole run's; see {job.log_file}"
+        )
     files = _tally_files(job)
     if len(files) < job.tally_sources:
         sources = "workers sent" if job.master is not None else "processes wrote"
