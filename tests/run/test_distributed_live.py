@@ -21,6 +21,9 @@ from quotalab.limits import open_store
 from quotalab.profiles import load_config
 from quotalab.run.live_measurements import server_totals
 from quotalab.run.live_tally import Tally
+from quotalab.run.locust_process import ClientArgs, Elapsed, LocustJob, run_locust
+from quotalab.run.scenarios import SCENARIOS
+from quotalab.run.settings import MasterSettings
 from quotalab.run.worker_roll import STARTED_WORKERS_FILE, worker_file_stem
 from quotalab.run.workers import FAILED_START_S
 from quotalab.server.mock_provider import MockProvider
@@ -101,6 +104,53 @@ def test_master_and_two_workers_report_the_servers_counts(tmp_path: Path, target
     assert server["token_requests"] == last["token_requests"]
     # One token cache per worker process: two workers fetch exactly two tokens.
     assert server["tokens_issued"] == 2
+
+
+@pytest.mark.live
+def test_a_masters_test_starts_when_its_worker_connects(tmp_path: Path, target: str) -> None:
+    """The ticks of a master waiting for its worker carry no test time, however long
+    the wait; once the worker connects they count from the test's start."""
+    port = free_port()
+    job = LocustJob(
+        strategy="cached",
+        scenario=SCENARIOS["steady"],
+        host=target,
+        users=2,
+        rate=2.0,
+        duration_s=2.0,
+        processes=1,
+        client=ClientArgs(
+            "auth0", "/oauth/token", "/api/data", "demo-client", "demo-secret",
+            "https://api.quotalab.test/",
+        ),
+        tally_dir=tmp_path / "tally",
+        log_file=tmp_path / "locust.log",
+        master=MasterSettings(1, "127.0.0.1", port),
+    )  # fmt: skip
+    ticks: list[Elapsed] = []
+    workers: list[subprocess.Popen[str]] = []
+    worker = ("worker", "--master-host", "127.0.0.1", "--master-port", str(port), "--runs", "1")
+
+    def on_tick(elapsed: Elapsed) -> None:
+        ticks.append(elapsed)
+        if elapsed.locust_s > job.duration_s + 2 and not workers:
+            workers.append(quotalab(*worker))  # the master has waited past the test's length
+
+    try:
+        tally = run_locust(job, on_tick)
+        workers[0].communicate(timeout=20)
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert tally.total("api") > 0
+    waiting = [tick for tick in ticks if tick.test_s is None]
+    testing = [tick for tick in ticks if tick.test_s is not None]
+    assert waiting and max(tick.locust_s for tick in waiting) > job.duration_s + 2
+    assert testing and ticks == waiting + testing  # no test time before the test started
+    assert testing[0].test_s is not None and testing[0].test_s < 1.0
+    assert max(tick.test_s or 0.0 for tick in testing) >= job.duration_s
 
 
 def wait_for_file(pattern: str, root: Path, timeout_s: float) -> Path:

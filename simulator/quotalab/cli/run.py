@@ -17,12 +17,14 @@ from quotalab.clock import SystemClock
 from quotalab.errors import QuotalabError
 from quotalab.gate import check_gate_file, echo_results, gate_files
 from quotalab.report import render_terminal
+from quotalab.run.locust_process import Elapsed
 from quotalab.run.orchestrate import (
     check_strategy_specs,
     provider_config,
     run_comparison,
     run_plan,
 )
+from quotalab.run.progress import progress_state
 from quotalab.run.reporting import new_run_directory, write_run_report
 from quotalab.run.scenarios import SCENARIOS
 from quotalab.run.settings import RunSettings, build_settings
@@ -240,14 +242,16 @@ def run(
                 progress.stop_task(tasks[name])
             progress.update(tasks[name], completed=settings.duration_s, status="done")
 
-        def tick(strategy: str, elapsed_s: float) -> None:
+        workers = None if settings.master is None else settings.master.expect_workers
+
+        def tick(strategy: str, elapsed: Elapsed) -> None:
             if not task_of(strategy).started:
                 for name in settings.strategies[: settings.strategies.index(strategy)]:
                     finish(name)
                 progress.start_task(tasks[strategy])  # each strategy's own elapsed time
-            done = min(elapsed_s, settings.duration_s)
-            status = "running" if elapsed_s < settings.duration_s else "stopping"
-            progress.update(tasks[strategy], completed=done, status=status)
+            # The bar follows the test, which a master starts once its workers connect.
+            shown = progress_state(elapsed, settings.duration_s, workers)
+            progress.update(tasks[strategy], completed=shown.completed_s, status=shown.status)
 
         try:
             result = run_comparison(settings, run_dir / "locust", tick)

@@ -71,6 +71,15 @@ class ClientArgs:
 
 
 @dataclass(frozen=True, slots=True)
+class Elapsed:
+    """How far one locust run is: seconds since locust started, and since its test
+    started (None until then: locust starting, a master waiting for its workers)."""
+
+    locust_s: float
+    test_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LocustJob:
     """One strategy's locust run."""
 
@@ -197,8 +206,8 @@ def locust_environment(client_secret: str | None = None) -> dict[str, str]:
     return env
 
 
-def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -> Tally:
-    """Run ``job`` to the end, calling ``on_tick(elapsed_s)`` as it goes; its tally.
+def run_locust(job: LocustJob, on_tick: Callable[[Elapsed], None] | None = None) -> Tally:
+    """Run ``job`` to the end, calling ``on_tick(elapsed)`` as it goes; its tally.
 
     locust runs in a process group of its own, stopped as a whole however this
     function ends (an error, Ctrl-C, SIGTERM), so no worker is left behind.
@@ -212,7 +221,7 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
     job.log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     deadline = started + STARTUP_S + (WORKER_WAIT_S if job.master is not None else 0)
-    test_started = False
+    test_started_at: float | None = None
     written_at: float | None = None  # when every tally was there
     lingered = False
     with job.log_file.open("wb") as log:
@@ -227,11 +236,12 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
         try:
             while process.poll() is None:
                 now = time.monotonic()
-                if not test_started and (job.tally_dir / STARTED_MARKER).exists():
-                    test_started = True
+                if test_started_at is None and (job.tally_dir / STARTED_MARKER).exists():
+                    test_started_at = now
                     deadline = now + job.duration_s + STOP_TIMEOUT_S + STOP_GRACE_S
                     if job.master is not None:
                         deadline += MASTER_GATHER_S
+                test_started = test_started_at is not None
                 if test_started and written_at is None and _tallies_written(job):
                     written_at = now
                 if written_at is not None and now > written_at + EXIT_GRACE_S:
@@ -245,7 +255,8 @@ def run_locust(job: LocustJob, on_tick: Callable[[float], None] | None = None) -
                         f"{job.log_file}"
                     )
                 if on_tick is not None:
-                    on_tick(now - started)
+                    test_s = None if test_started_at is None else now - test_started_at
+                    on_tick(Elapsed(now - started, test_s))
                 time.sleep(0.2)  # polling a child process, not waiting for a window
         finally:
             stop_group(process)

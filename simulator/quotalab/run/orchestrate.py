@@ -32,7 +32,13 @@ from quotalab.report.values import QuotaPlan
 from quotalab.run import admin_client as admin
 from quotalab.run.issuance_timeline import IssuanceSampler, ReadCount, tally_timeline
 from quotalab.run.live_measurements import Figures, disagreements, figures_of, server_totals
-from quotalab.run.locust_process import EXIT_GRACE_S, ClientArgs, LocustJob, run_locust
+from quotalab.run.locust_process import (
+    EXIT_GRACE_S,
+    ClientArgs,
+    Elapsed,
+    LocustJob,
+    run_locust,
+)
 from quotalab.run.server_series import SeriesCounters
 from quotalab.run.settings import RunSettings
 from quotalab.server.mock_provider import MockProvider
@@ -45,8 +51,8 @@ from quotalab.strategies.registry import NAMES
 
 API_KINDS = ("jwt_api", "bearer_api")
 
-# (strategy, elapsed_s) -> None: called while a strategy runs, for progress bars.
-Tick = Callable[[str, float], None]
+# (strategy, elapsed) -> None: called while a strategy runs, for progress bars.
+Tick = Callable[[str, Elapsed], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,13 +195,15 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _ticker(tick: Tick | None, strategy: str, sampler: IssuanceSampler) -> Callable[[float], None]:
+def _ticker(
+    tick: Tick | None, strategy: str, sampler: IssuanceSampler
+) -> Callable[[Elapsed], None]:
     """``tick`` bound to one strategy's name, sampling the server's token count as it goes."""
 
-    def on_tick(elapsed_s: float) -> None:
-        sampler.sample(elapsed_s)
+    def on_tick(elapsed: Elapsed) -> None:
+        sampler.sample(elapsed.locust_s)
         if tick is not None:
-            tick(strategy, elapsed_s)
+            tick(strategy, elapsed)
 
     return on_tick
 
