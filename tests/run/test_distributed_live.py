@@ -141,9 +141,7 @@ def test_a_masters_test_starts_when_its_worker_connects(tmp_path: Path, target: 
         workers[0].communicate(timeout=20)
     finally:
         for process in workers:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            stop(process)
     assert tally.total("api") > 0
     waiting = [tick for tick in ticks if tick.test_s is None]
     testing = [tick for tick in ticks if tick.test_s is not None]
@@ -162,6 +160,17 @@ def wait_for_file(pattern: str, root: Path, timeout_s: float) -> Path:
             return found[0]
         time.sleep(0.1)
     raise AssertionError(f"no {pattern} under {root} within {timeout_s:g} s")
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """End a process of this test: SIGTERM first, on which quotalab worker ends its locust."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def first_child(pid: int, timeout_s: float) -> psutil.Process:
@@ -184,8 +193,10 @@ def test_a_worker_lost_mid_run_fails_the_run_though_a_replacement_joined(
     one line naming the lost worker and the replacement: no report from the survivors'
     calls set against the server's count of everyone's."""
     port = str(free_port())
-    worker = ("worker", "--master-host", "127.0.0.1", "--master-port", port, "--runs", "2")
-    workers = [quotalab(*worker) for _ in range(2)]
+    worker = ("worker", "--master-host", "127.0.0.1", "--master-port", port)
+    # The first serves the run, then its replacement; the second the run only.
+    workers = [quotalab(*worker, "--runs", "2"), quotalab(*worker, "--runs", "1")]
+    started_processes = list(workers)
     reports = tmp_path / "reports"
     try:
         run = quotalab(
@@ -194,6 +205,7 @@ def test_a_worker_lost_mid_run_fails_the_run_though_a_replacement_joined(
             "--users", "4", "--rate", "3", "--duration", "20s", "--out", str(reports),
             "--no-simulate",
         )  # fmt: skip
+        started_processes.append(run)
         locust = first_child(workers[0].pid, timeout_s=20)
         seen = time.monotonic()
         started_file = wait_for_file(f"*/locust/tally-naive/{STARTED_WORKERS_FILE}", reports, 60)
@@ -202,12 +214,10 @@ def test_a_worker_lost_mid_run_fails_the_run_though_a_replacement_joined(
             time.sleep(0.1)
         locust.kill()
         output, _ = run.communicate(timeout=90)
+        worker_output = workers[0].communicate(timeout=20)[0]
     finally:
-        for process in (*workers, run):
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    worker_output = workers[0].communicate()[0]
+        for process in started_processes:
+            stop(process)
     started = json.loads(started_file.read_text("utf-8"))["started"]
     lost = [
         w for w in started if not (started_file.parent / f"{worker_file_stem(w)}.json").exists()
