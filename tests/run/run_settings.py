@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from quotalab.run.locust_process import ClientArgs, LocustJob
+from quotalab.run.scenarios import SCENARIOS
 from quotalab.run.settings import RunSettings, build_settings
 from quotalab.strategies.registry import NAMES
 
@@ -27,3 +29,22 @@ def run_settings(**overrides: Any) -> RunSettings:
     }
     options.update(overrides)
     return build_settings(**options)
+
+
+def locust_job(tmp_path: Path, **overrides: Any) -> LocustJob:
+    """One strategy's locust run against the demo client, with ``overrides``; its tallies
+    and log under ``tmp_path``."""
+    fields: dict[str, Any] = {
+        "strategy": "cached",
+        "scenario": SCENARIOS["steady"],
+        "host": "http://127.0.0.1:8080",
+        "users": 4,
+        "rate": 2.0,
+        "duration_s": 7.0,
+        "processes": 1,
+        "client": ClientArgs("auth0", "/oauth/token", "/api/data", "demo-client", "demo-secret"),
+        "tally_dir": tmp_path / "tally",
+        "log_file": tmp_path / "locust.log",
+    }
+    fields.update(overrides)
+    return LocustJob(**fields)

@@ -21,13 +21,13 @@ from quotalab.limits import open_store
 from quotalab.profiles import load_config
 from quotalab.run.live_measurements import server_totals
 from quotalab.run.live_tally import Tally
-from quotalab.run.locust_process import ClientArgs, Elapsed, LocustJob, run_locust
-from quotalab.run.scenarios import SCENARIOS
+from quotalab.run.locust_process import ClientArgs, Elapsed, run_locust
 from quotalab.run.settings import MasterSettings
 from quotalab.run.worker_roll import STARTED_WORKERS_FILE, worker_file_stem
 from quotalab.run.workers import FAILED_START_S
 from quotalab.server.mock_provider import MockProvider
 from quotalab.server.runner import serve_in_thread
+from tests.run.run_settings import locust_job
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
@@ -111,22 +111,12 @@ def test_a_masters_test_starts_when_its_worker_connects(tmp_path: Path, target: 
     """The ticks of a master waiting for its worker carry no test time, however long
     the wait; once the worker connects they count from the test's start."""
     port = free_port()
-    job = LocustJob(
-        strategy="cached",
-        scenario=SCENARIOS["steady"],
-        host=target,
-        users=2,
-        rate=2.0,
-        duration_s=2.0,
-        processes=1,
-        client=ClientArgs(
-            "auth0", "/oauth/token", "/api/data", "demo-client", "demo-secret",
-            "https://api.quotalab.test/",
-        ),
-        tally_dir=tmp_path / "tally",
-        log_file=tmp_path / "locust.log",
-        master=MasterSettings(1, "127.0.0.1", port),
+    client = ClientArgs(
+        "auth0", "/oauth/token", "/api/data", "demo-client", "demo-secret",
+        "https://api.quotalab.test/",
     )  # fmt: skip
+    master = MasterSettings(1, "127.0.0.1", port)
+    job = locust_job(tmp_path, host=target, users=2, duration_s=2.0, client=client, master=master)
     ticks: list[Elapsed] = []
     workers: list[subprocess.Popen[str]] = []
     worker = ("worker", "--master-host", "127.0.0.1", "--master-port", str(port), "--runs", "1")

@@ -10,10 +10,9 @@ import pytest
 
 from quotalab.errors import InputError
 from quotalab.run import locust_process
-from quotalab.run.locust_process import ClientArgs, LocustJob, run_locust
-from quotalab.run.scenarios import SCENARIOS
+from quotalab.run.locust_process import ClientArgs, run_locust
 from quotalab.server.runner import build_provider, serve_in_thread
-from tests.run.run_settings import run_settings
+from tests.run.run_settings import locust_job, run_settings
 
 
 def _settings(**options: Any) -> Any:
@@ -72,25 +71,15 @@ def test_locust_gets_the_client_secret_by_environment_never_by_argv(
     monkeypatch.setattr(locust_process.subprocess, "Popen", recording_popen)
     provider = build_provider("auth0", config)
     with serve_in_thread(provider) as base_url:
-        job = LocustJob(
-            strategy="cached",
-            scenario=SCENARIOS["steady"],
-            host=base_url,
-            users=1,
-            rate=2.0,
-            duration_s=1.0,
-            processes=1,
-            client=ClientArgs(
-                "auth0",
-                "/oauth/token",
-                "/api/data",
-                "demo-client",
-                secret,
-                "https://api.quotalab.test/",
-            ),
-            tally_dir=tmp_path / "tally",
-            log_file=tmp_path / "locust.log",
+        client = ClientArgs(
+            "auth0",
+            "/oauth/token",
+            "/api/data",
+            "demo-client",
+            secret,
+            "https://api.quotalab.test/",
         )
+        job = locust_job(tmp_path, host=base_url, users=1, duration_s=1.0, client=client)
         run_locust(job)
     (locust,) = spawned
     argv = [str(part) for part in locust.args]  # what ps shows

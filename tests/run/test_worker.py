@@ -8,27 +8,15 @@ from pathlib import Path
 import pytest
 
 from quotalab.errors import InputError
-from quotalab.run.locust_process import ClientArgs, LocustJob, locust_command
-from quotalab.run.scenarios import SCENARIOS
+from quotalab.run.locust_process import LocustJob, locust_command
 from quotalab.run.settings import MasterSettings
 from quotalab.run.workers import check_worker, worker_command
 from tests.cli_process import quotalab
+from tests.run.run_settings import locust_job
 
 
 def job(tmp_path: Path, master: MasterSettings | None) -> LocustJob:
-    return LocustJob(
-        strategy="cached",
-        scenario=SCENARIOS["steady"],
-        host="http://127.0.0.1:8080",
-        users=4,
-        rate=2.0,
-        duration_s=7.0,
-        processes=1,
-        client=ClientArgs("auth0", "/oauth/token", "/api/data", "demo-client", "demo-secret"),
-        tally_dir=tmp_path,
-        log_file=tmp_path / "locust.log",
-        master=master,
-    )
+    return locust_job(tmp_path, tally_dir=tmp_path, master=master)
 
 
 def option(command: list[str], name: str) -> str:

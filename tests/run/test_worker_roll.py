@@ -10,27 +10,17 @@ import pytest
 
 from quotalab.errors import QuotalabError
 from quotalab.run.live_tally import Tally
-from quotalab.run.locust_process import ClientArgs, LocustJob, read_tallies
-from quotalab.run.scenarios import SCENARIOS
+from quotalab.run.locust_process import LocustJob, read_tallies
 from quotalab.run.settings import MasterSettings
 from quotalab.run.worker_roll import STARTED_WORKERS_FILE, worker_file_stem, worker_roll
+from tests.run.run_settings import locust_job
 
 FIRST, SECOND, REPLACEMENT = "vm_aaa111", "vm_bbb222", "vm_ccc333"
 
 
 def master_job(tmp_path: Path, workers: int = 2) -> LocustJob:
-    return LocustJob(
-        strategy="naive",
-        scenario=SCENARIOS["steady"],
-        host="http://127.0.0.1:8080",
-        users=4,
-        rate=3.0,
-        duration_s=12.0,
-        processes=1,
-        client=ClientArgs("auth0", "/oauth/token", "/api/data", "demo-client", "demo-secret"),
-        tally_dir=tmp_path / "tally",
-        log_file=tmp_path / "locust.log",
-        master=MasterSettings(workers),
+    return locust_job(
+        tmp_path, strategy="naive", rate=3.0, duration_s=12.0, master=MasterSettings(workers)
     )
 
 
