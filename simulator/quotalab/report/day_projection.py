@@ -278,8 +278,9 @@ def compare_with_simulation(
         return Agreement(simulated_tokens_per_day, False, "simulation", reason)
     if delivered_share < 1 - LOAD_SHORTFALL:
         reason = (
-            f"the live run delivered {delivered_share:.0%} of the asked calls (load generator "
-            "short of CPU); the simulation played the asked load"
+            f"the live run delivered {delivered_share:.0%} of the asked calls (its users could "
+            "not keep the pace: a load generator short of CPU, or calls held by waits, "
+            "timeouts or errors); the simulation played the asked load"
         )
         return Agreement(simulated_tokens_per_day, False, "simulation", reason)
     reason = (
