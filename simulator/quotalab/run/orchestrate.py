@@ -195,13 +195,35 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _ticker(
-    tick: Tick | None, strategy: str, sampler: IssuanceSampler
+@dataclass(slots=True)
+class StartOfTest:
+    """When a strategy's locust test started, in epoch seconds: locust's own start until
+    the test is seen to start (a master may wait long for its workers before it)."""
+
+    at_s: float
+    seen: bool = False
+
+    def see(self, elapsed: Elapsed, now_s: float) -> None:
+        """Take the test's start from the first tick that has one."""
+        if not self.seen and elapsed.test_s is not None:
+            self.at_s = now_s - elapsed.test_s
+            self.seen = True
+
+
+def strategy_ticker(
+    tick: Tick | None,
+    strategy: str,
+    sampler: IssuanceSampler,
+    test_start: StartOfTest,
+    now: Callable[[], float] = time.time,
 ) -> Callable[[Elapsed], None]:
-    """``tick`` bound to one strategy's name, sampling the server's token count as it goes."""
+    """``tick`` bound to one strategy's name, sampling the server's token count as it goes
+    (at the seconds since the test started: no token is issued before it), and noting
+    the test's start in ``test_start``."""
 
     def on_tick(elapsed: Elapsed) -> None:
-        sampler.sample(elapsed.locust_s)
+        test_start.see(elapsed, now())
+        sampler.sample(0.0 if elapsed.test_s is None else elapsed.test_s)
         if tick is not None:
             tick(strategy, elapsed)
 
@@ -334,9 +356,11 @@ def run_comparison(settings: RunSettings, work_dir: Path, tick: Tick | None = No
                 log_file=work_dir / f"locust-{slug}.log",
                 master=settings.master,
             )
-            started = time.time()
+            test_start = StartOfTest(time.time())
             sampler = IssuanceSampler(token_count_reader(base_url, counted_ids))
-            tally = run_locust(job, _ticker(tick, strategy, sampler))
+            tally = run_locust(job, strategy_ticker(tick, strategy, sampler, test_start))
+            # The series and the token timeline count from the test's start, not locust's.
+            started = test_start.at_s
             ended_s = time.time() - started
             if tally.fatal:
                 raise QuotalabError(f"{strategy}: {tally.fatal}; the run stopped")
