@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 from quotalab.run.issuance_timeline import IssuanceSampler
-from quotalab.run.locust_process import Elapsed
+from quotalab.run.locust_process import Elapsed, since_touched_s
 from quotalab.run.orchestrate import StartOfTest, strategy_ticker
 
 
@@ -36,3 +40,15 @@ def test_a_test_never_seen_to_start_counts_from_locusts_start() -> None:
     start.see(Elapsed(5.0, 2.0), 1_005.0)
     start.see(Elapsed(6.0, 3.5), 1_006.0)  # the first start seen stands
     assert start.seen and start.at_s == 1_003.0
+
+
+def test_the_tests_start_is_when_locust_marked_it_not_when_a_poll_saw_it(tmp_path: Path) -> None:
+    """The series count from the marker's own time: a poll that sees it late would
+    start them after the test's first requests, and drop those."""
+    marker = tmp_path / "started"
+    marker.touch()
+    os.utime(marker, (time.time() - 30.0, time.time() - 30.0))
+    assert 29.0 < since_touched_s(marker, at_most_s=120.0) < 60.0
+    assert since_touched_s(marker, at_most_s=2.5) == 2.5  # not before locust started
+    os.utime(marker, (time.time() + 30.0, time.time() + 30.0))
+    assert since_touched_s(marker, at_most_s=120.0) == 0.0  # a wall clock that stepped back

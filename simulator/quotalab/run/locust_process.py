@@ -236,8 +236,11 @@ def run_locust(job: LocustJob, on_tick: Callable[[Elapsed], None] | None = None)
         try:
             while process.poll() is None:
                 now = time.monotonic()
-                if test_started_at is None and (job.tally_dir / STARTED_MARKER).exists():
-                    test_started_at = now
+                marker = job.tally_dir / STARTED_MARKER
+                if test_started_at is None and marker.exists():
+                    # When locust touched it, not when this poll saw it: the run's
+                    # series count from there, and lose nothing of its first second.
+                    test_started_at = now - since_touched_s(marker, now - started)
                     deadline = now + job.duration_s + STOP_TIMEOUT_S + STOP_GRACE_S
                     if job.master is not None:
                         deadline += MASTER_GATHER_S
@@ -263,6 +266,12 @@ def run_locust(job: LocustJob, on_tick: Callable[[Elapsed], None] | None = None)
     tally = read_tallies(job, process.returncode)
     tally.lingered = lingered
     return tally
+
+
+def since_touched_s(path: Path, at_most_s: float) -> float:
+    """Seconds since ``path`` was last written (its mtime on the wall clock), at least 0
+    and at most ``at_most_s``."""
+    return min(max(0.0, time.time() - path.stat().st_mtime), at_most_s)
 
 
 def _tally_files(job: LocustJob) -> list[Path]:
