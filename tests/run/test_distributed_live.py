@@ -8,8 +8,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import psutil  # locust's own dependency
@@ -141,15 +142,28 @@ def test_a_masters_test_starts_when_its_worker_connects(tmp_path: Path, target: 
     assert max(tick.test_s or 0.0 for tick in testing) >= job.duration_s
 
 
-def wait_for_file(pattern: str, root: Path, timeout_s: float) -> Path:
-    """The first file matching ``pattern`` under ``root`` (polling another process's output)."""
+T = TypeVar("T")
+
+
+def polled(find: Callable[[], T | None], timeout_s: float, failure: str) -> T:
+    """What ``find`` returns once it returns something (polling another process); an
+    ``AssertionError`` saying ``failure`` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        found = sorted(root.glob(pattern))
-        if found:
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no {pattern} under {root} within {timeout_s:g} s")
+        found = find()
+        if found is not None:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"{failure} within {timeout_s:g} s")
+
+
+def wait_for_file(pattern: str, root: Path, timeout_s: float) -> Path:
+    """The first file matching ``pattern`` under ``root``."""
+    return polled(
+        lambda: next(iter(sorted(root.glob(pattern))), None),
+        timeout_s,
+        f"no {pattern} under {root}",
+    )
 
 
 def stop(process: subprocess.Popen[str]) -> None:
@@ -165,13 +179,11 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 def first_child(pid: int, timeout_s: float) -> psutil.Process:
     """The first process ``pid`` starts (``quotalab worker``'s locust)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        children = psutil.Process(pid).children()
-        if children:
-            return children[0]
-        time.sleep(0.05)
-    raise AssertionError(f"process {pid} started no child within {timeout_s:g} s")
+    return polled(
+        lambda: next(iter(psutil.Process(pid).children()), None),
+        timeout_s,
+        f"process {pid} started no child",
+    )
 
 
 @pytest.mark.live
