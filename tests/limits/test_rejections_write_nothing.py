@@ -9,6 +9,7 @@ ones; the admitted requests must get identical decisions, bit for bit.
 
 from __future__ import annotations
 
+import math
 import uuid
 
 import pytest
@@ -94,5 +95,21 @@ def test_rejected_until_holds_for_every_request_before_it(
     assert until > t and not decision.allowed
     for u in sorted(probes):  # refused all along, and refusals change nothing
         assert not store.apply(algorithm, key, t + u * (until - t)).allowed
-    # It ends before the moment the algorithm itself names (which admits: test_limits_waits).
-    assert until <= t + decision.retry_after_s - REJECTION_MARGIN_S / 2
+    # It ends before the moment the algorithm itself names (which admits: test_limits_waits),
+    # or, where that moment is within the margin, right after ``t`` itself.
+    if until > math.nextafter(t, math.inf):
+        assert until <= t + decision.retry_after_s - REJECTION_MARGIN_S / 2
+
+
+def test_a_refusal_within_the_margin_holds_at_its_own_instant() -> None:
+    """A request refused less than the margin before the bucket admits again proves
+    its instant alone: every request at that instant is refused, the next float may not be."""
+    store, key, bucket = MemoryStore(), "k", TokenBucket(burst=1, refill_rate=30.0)
+    assert store.apply(bucket, key, T0).allowed
+    t = T0 + 1 / 30 - REJECTION_MARGIN_S / 3
+    found = store.rejected_until(bucket, key, t)
+    assert found is not None
+    until, decision = found
+    assert until == math.nextafter(t, math.inf)
+    assert not decision.allowed and decision.retry_after_s < REJECTION_MARGIN_S
+    assert not store.apply(bucket, key, t).allowed

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from quotalab.clock import VirtualClock
 from quotalab.errors import InputError
+from quotalab.limits.store import REJECTION_MARGIN_S
 from quotalab.sim.fast_provider import FastProvider
 from quotalab.sim.refusal_proofs import reset_second_holds
 from quotalab.sim.scenario import SimSettings, build_run, run_strategy, simulation_config
@@ -231,6 +232,44 @@ def test_refusals_alike_read_no_further_than_they_go() -> None:
     before = provider.stats()["clients"]["sim-client-0000"]["token_requests"]
     assert isinstance(fast.grant_exact(requests[0]), HttpResponse)
     assert provider.stats()["clients"]["sim-client-0000"]["token_requests"] == before + 1
+
+
+def test_a_herd_just_before_the_next_token_is_refused_alike() -> None:
+    """A herd waking closer to the tenant's next token than the store's rounding margin
+    is refused once by the limiter and alike after that, not request by request (a
+    burst's herd of thousands met such an instant about once an hour)."""
+    settings = SimSettings(clients=3, duration_s=5.0, traffic="poisson", rate=1.0)
+    clock = VirtualClock()
+    provider, workers = build_run(settings, "backoff", clock, simulation_config(settings))
+    fast = FastProvider(provider)
+    fast.proves_refusals = True
+    requests = [w.group.strategy.token_request for w in workers]  # type: ignore[attr-defined]
+    for request in requests:
+        fast.respond(request)  # known from now on
+    while not isinstance(fast.grant_exact(requests[0]), HttpResponse):
+        pass  # the tenant's tokens, to the last
+    for request in requests:  # each client refused once: its plan is in the window
+        assert isinstance(fast.grant_exact(request), HttpResponse)
+    store = provider.limiter.store
+    decided: list[float] = []
+    apply = store.apply
+
+    def counted(algorithm: object, key: str, now: float, cost: int = 1) -> object:
+        decided.append(now)
+        return apply(algorithm, key, now, cost)  # type: ignore[arg-type]
+
+    store.apply = counted  # type: ignore[method-assign]
+    clock.advance(1 / 30 - REJECTION_MARGIN_S / 3)  # Auth0's 30 a second: almost a token
+    first = fast.grant_exact(requests[0])
+    assert isinstance(first, HttpResponse) and first.status == 429
+    asked = len(decided)
+    assert asked > 0
+    assert fast.refuse_alike(iter(requests * 20), first) == 60
+    assert fast.grant_exact(requests[1]) is first
+    assert len(decided) == asked  # not asked again at that instant
+    clock.advance(REJECTION_MARGIN_S)  # the token is there: the limiter decides again
+    assert not isinstance(fast.grant_exact(requests[0]), HttpResponse)
+    assert len(decided) > asked
 
 
 @pytest.mark.parametrize("strategy", ["tests.sim.toy:skewed_backoff", "tests.sim.toy:skewed_naive"])

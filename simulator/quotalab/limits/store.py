@@ -8,6 +8,7 @@ stays bounded however many distinct keys pass.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -158,6 +159,8 @@ class MemoryStore:
     ) -> tuple[float, Decision] | None:
         """Before the instant returned every request of ``key`` is rejected (with the
         decision one would get ``now``); None: a request ``now`` would be admitted.
+        At the least that instant is the float after ``now``: a refusal at ``now``
+        holds for every request at ``now``.
 
         Rejections write nothing, so the answer holds until something else
         changes the key (only an admitted request could, and none can be
@@ -183,7 +186,11 @@ class MemoryStore:
             until = now + decision.retry_after_s - margin
             if until > entry.expires_at:
                 until = entry.expires_at
-            return (until, decision) if until > now else None
+            if not until > now:  # it admits within the margin: still, ``now`` itself is
+                # refused (the same state decides alike), and nothing else comes before
+                # the next float (the live key's expiry is after ``now``)
+                until = math.nextafter(now, math.inf)
+            return until, decision
 
     def peek(self, algorithm: Algorithm, key: str, now: float) -> Decision:
         with self._lock:
