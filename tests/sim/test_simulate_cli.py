@@ -429,7 +429,7 @@ def _start_marked(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], st
     """``quotalab ARGS`` in a session of its own, its processes marked; once it says its
     processes have started."""
     (tmp_path / "own_strategy.py").write_text(OWN_STRATEGY, encoding="utf-8")
-    marker = f"quotalab-test-{tmp_path.name}"
+    marker = f"quotalab-test-{os.getpid()}-{tmp_path.name}"  # this session's alone
     process = subprocess.Popen(
         [sys.executable, "-m", "quotalab", *args],
         cwd=tmp_path,

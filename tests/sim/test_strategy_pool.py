@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import threading
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 
 import pytest
@@ -55,6 +56,8 @@ def _say_sigint_blocked(conn: Connection) -> None:
 def test_a_process_started_while_ctrl_c_is_held_never_gets_it(held: bool) -> None:
     """Started under ``ctrl_c_held``, a process has Ctrl-C blocked for good (it cannot
     stop half-started, printing a traceback); the parent gets it back at once."""
+    # As its callers do: starting the tracker unblocks Ctrl-C (and would do so under the hold).
+    resource_tracker.ensure_running()
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe(duplex=False)
     process = context.Process(target=_say_sigint_blocked, args=(theirs,))
