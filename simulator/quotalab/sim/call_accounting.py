@@ -9,6 +9,8 @@ this in: counting a call costs no call more than it did in the loop.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from quotalab.outcomes import THROTTLED_KINDS
 from quotalab.sim.aggregates import OK, BucketSeries, Latencies, answer_kind
 from quotalab.sim.engine_types import Call, Worker
@@ -72,9 +74,10 @@ class CallAccounting:
         self.series.add("token_requests" if purpose == "token" else "api_ok", t)
 
     def account_alike(self, workers: list[Worker], purpose: str, kind: int, t: float) -> None:
-        """``account_send`` of one request per worker, all sent at ``t`` and answered ``kind``."""
-        for worker in workers:
-            worker.tally.count(purpose, kind)
+        """``account_send`` of one request per worker, all sent at ``t`` and answered ``kind``
+        (a worker may come more than once: each tally is counted once, by how many)."""
+        for worker, sent in Counter(workers).items():
+            worker.tally.count(purpose, kind, sent)
         n = len(workers)
         if purpose == "token":
             self.series.add("token_requests", t, n)
