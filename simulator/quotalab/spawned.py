@@ -160,6 +160,8 @@ def start_child(
     pipe (EOF once the process is gone). ``started`` is told of both before a Ctrl-C
     held meanwhile is raised, so the caller can always stop what it started. A system
     that refuses is a ``QuotalabError``: ``cannot start a process <what>: ...``."""
+    # Before Ctrl-C is held: starting the tracker (on the first spawn) unblocks it.
+    resource_tracker.ensure_running()
     context = multiprocessing.get_context("spawn")
     try:
         ours, theirs = context.Pipe(duplex=False)
@@ -186,7 +188,6 @@ def call_in_child(target: Callable[..., Any], args: tuple[Any, ...], what: str) 
     process <what> stopped before it finished (exit code 0)``); one that answers
     is ended, with whatever threads it left running. Ctrl-C and SIGTERM end it too.
     """
-    resource_tracker.ensure_running()  # before Ctrl-C is held: starting it lets Ctrl-C go
     started: list[tuple[Connection, BaseProcess]] = []
     with handled(signal.SIGTERM, exit_cleanly):
         try:

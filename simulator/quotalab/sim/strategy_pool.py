@@ -17,7 +17,6 @@ import os
 import signal
 import time
 from collections.abc import Callable, Sequence
-from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as connection_wait
 from multiprocessing.process import BaseProcess
@@ -193,6 +192,5 @@ def run_in_processes(
     call (an error, Ctrl-C, SIGTERM: ``SystemExit(143)``) ends every process
     it started.
     """
-    resource_tracker.ensure_running()  # before Ctrl-C is held: starting it lets Ctrl-C go
     with handled(signal.SIGTERM, exit_cleanly):
         return _Pool(settings, names, faults_path, jobs).play(on_started, on_progress, on_done)
