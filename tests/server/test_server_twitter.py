@@ -87,6 +87,25 @@ def test_negotiation_throttle_gives_code_99_then_recovers_after_the_window(
     assert counts["token_requests"] == limit + 3
 
 
+def test_code_99_headers_come_in_the_captured_order(make_provider: MakeProvider) -> None:
+    """The seed capture lists its headers alphabetically, x-transaction before
+    x-xss-protection; the one filled per answer keeps its place among them."""
+    provider = make_provider("twitter")
+    response = provider.handle(twitter_token_request(secret="wrong"))
+    captured_order = [
+        "cache-control",
+        "content-type",
+        "expires",
+        "pragma",
+        "server",
+        "strict-transport-security",
+        "x-frame-options",
+        "x-transaction",
+        "x-xss-protection",
+    ]
+    assert [name for name in response.headers if name in captured_order] == captured_order
+
+
 def test_bad_credentials_get_the_same_code_99(make_provider: MakeProvider) -> None:
     provider = make_provider("twitter")
     for request in (

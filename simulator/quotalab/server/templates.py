@@ -82,7 +82,9 @@ class CompiledResponse:
 
     def __init__(self, spec: ResponseSpec) -> None:
         self.status = spec.status
-        self._headers = {name: value for name, value in spec.headers if "${" not in value}
+        # Every header in the profile's order: a templated one holds its place here
+        # and is overwritten in place when filled (``_static`` is only used without any).
+        self._headers = dict(spec.headers)
         self._header_templates = tuple(
             (name, TextTemplate(value)) for name, value in spec.headers if "${" in value
         )
