@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from quotalab.clock import VirtualClock
 from quotalab.errors import InputError
 from quotalab.limits.store import REJECTION_MARGIN_S
+from quotalab.server.mock_provider import MockProvider
 from quotalab.sim.fast_provider import FastProvider
 from quotalab.sim.refusal_proofs import reset_second_holds
 from quotalab.sim.scenario import SimSettings, build_run, run_strategy, simulation_config
@@ -199,9 +200,9 @@ def test_herds_wake_as_one_event(tmp_path: Path) -> None:
     assert run.result.events < full.result.events / 2
 
 
-def test_refusals_alike_read_no_further_than_they_go() -> None:
-    """``refuse_alike`` stops at the first request refused otherwise (a long herd is
-    not read again after every member the provider decides itself)."""
+def _drained_tenant() -> tuple[VirtualClock, MockProvider, FastProvider, list[HttpRequest]]:
+    """Three backoff clients' token requests known to a fast provider whose tenant has
+    no token left, each client refused once (its plan is in the refusal's window)."""
     settings = SimSettings(clients=3, duration_s=5.0, traffic="poisson", rate=1.0)
     clock = VirtualClock()
     provider, workers = build_run(settings, "backoff", clock, simulation_config(settings))
@@ -210,10 +211,18 @@ def test_refusals_alike_read_no_further_than_they_go() -> None:
     requests = [w.group.strategy.token_request for w in workers]  # type: ignore[attr-defined]
     for request in requests:
         fast.respond(request)  # known from now on
-    for _ in range(40):  # the tenant's 30 tokens, then refusals
-        fast.grant_exact(requests[0])
-    for request in requests:  # each client refused once: its plan is in the window
-        refused = fast.grant_exact(request)
+    while not isinstance(fast.grant_exact(requests[0]), HttpResponse):
+        pass  # the tenant's tokens, to the last
+    for request in requests:
+        assert isinstance(fast.grant_exact(request), HttpResponse)
+    return clock, provider, fast, requests
+
+
+def test_refusals_alike_read_no_further_than_they_go() -> None:
+    """``refuse_alike`` stops at the first request refused otherwise (a long herd is
+    not read again after every member the provider decides itself)."""
+    clock, provider, fast, requests = _drained_tenant()
+    refused = fast.grant_exact(requests[0])
     assert isinstance(refused, HttpResponse) and refused.status == 429
     read: list[int] = []
 
@@ -238,18 +247,7 @@ def test_a_herd_just_before_the_next_token_is_refused_alike() -> None:
     """A herd waking closer to the tenant's next token than the store's rounding margin
     is refused once by the limiter and alike after that, not request by request (a
     burst's herd of thousands met such an instant about once an hour)."""
-    settings = SimSettings(clients=3, duration_s=5.0, traffic="poisson", rate=1.0)
-    clock = VirtualClock()
-    provider, workers = build_run(settings, "backoff", clock, simulation_config(settings))
-    fast = FastProvider(provider)
-    fast.proves_refusals = True
-    requests = [w.group.strategy.token_request for w in workers]  # type: ignore[attr-defined]
-    for request in requests:
-        fast.respond(request)  # known from now on
-    while not isinstance(fast.grant_exact(requests[0]), HttpResponse):
-        pass  # the tenant's tokens, to the last
-    for request in requests:  # each client refused once: its plan is in the window
-        assert isinstance(fast.grant_exact(request), HttpResponse)
+    clock, provider, fast, requests = _drained_tenant()
     store = provider.limiter.store
     decided: list[float] = []
     apply = store.apply
