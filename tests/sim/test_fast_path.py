@@ -16,11 +16,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from quotalab.clock import VirtualClock
+from quotalab.server.request_plans import RequestPlan
 from quotalab.sim.engine import Engine
 from quotalab.sim.fast_provider import FastProvider
 from quotalab.sim.scenario import SimSettings, build_run, run_strategy, simulation_config
 from quotalab.sim.token_handles import HANDLE_PREFIX, HandleKeys
 from quotalab.strategies import NAMES
+from quotalab.wire import HttpRequest
 from tests.sim.both_ways import play_both_ways
 from tests.sim.test_fast_forward import observable
 
@@ -138,6 +140,27 @@ def test_the_fast_path_answers_a_naive_day_without_the_full_provider() -> None:
     assert fast.answered == requests
     assert fast.delegated == 0
     assert provider.stats()["clients"]["sim-client-0000"]["tokens_issued"] > 0
+
+
+def test_a_request_handed_to_the_full_provider_is_read_once() -> None:
+    """Another provider's token requests go to the full provider path, which reads each
+    request object from its bytes once (``MockProvider.read``), not once a call."""
+    settings = SimSettings(profile="okta", clients=3, duration_s=120.0, traffic="poisson")
+    clock = VirtualClock()
+    provider, workers = build_run(settings, "naive", clock, simulation_config(settings))
+    read = provider.read
+    reads: list[int] = []
+
+    def counted(request: HttpRequest) -> RequestPlan:
+        reads.append(id(request))
+        return read(request)
+
+    provider.read = counted  # type: ignore[method-assign]
+    fast = FastProvider(provider)
+    result = Engine(fast, clock, workers, duration_s=settings.duration_s).run()
+    token_requests = sum(t.token_requests for t in result.tallies.values())
+    assert fast.delegated >= token_requests > 300
+    assert len(reads) == len(set(reads)) < 10
 
 
 def test_handles_carry_the_claims_they_were_signed_with() -> None:

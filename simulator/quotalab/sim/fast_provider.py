@@ -26,6 +26,7 @@ from collections.abc import Iterable
 
 from quotalab.server import auth0
 from quotalab.server.mock_provider import MockProvider, ProviderReply
+from quotalab.server.request_plans import PlanMemo, RequestPlan
 from quotalab.server.throttle import UNLIMITED, merged_headers
 from quotalab.sim.deferred_counts import LATER_AT, PLANS_MAX
 from quotalab.sim.fast_api import FastApi
@@ -44,6 +45,7 @@ class FastProvider(FastApi):
         self._issuer = TokenIssuer(provider)
         self._token_plans: dict[int, tuple[HttpRequest, TokenPlan | None]] = {}
         self._replies: dict[int, ProviderReply] = {}  # id(response) -> its reply
+        self._reads: PlanMemo[int, RequestPlan] = PlanMemo(PLANS_MAX)  # id(request) -> read
         self._proofs = RefusalProofs(provider)
         self._plan_windows = self._proofs.plan_windows  # read on every proven refusal
         self._plan_quotas = self._proofs.plan_quotas
@@ -69,7 +71,7 @@ class FastProvider(FastApi):
             plan = entry[1]
             if plan is None or plan.endpoint.name in self.provider.faults.faults:
                 self.delegated += 1
-                return self.provider.respond(request)
+                return self._delegate(request)
             self.answered += 1
             response = self._token(plan, answer=True)
             assert isinstance(response, HttpResponse)
@@ -86,11 +88,22 @@ class FastProvider(FastApi):
                     self.answered += 1
                     return self._reply(api_answer)
             self.delegated += 1
-            return self.provider.respond(request)
+            return self._delegate(request)
         if len(self._token_plans) >= PLANS_MAX:
             self._token_plans.clear()
         self._token_plans[id(request)] = (request, plan_token(self.provider, request))
         return self.respond(request)
+
+    def _delegate(self, request: HttpRequest) -> ProviderReply:
+        """``MockProvider.respond`` of ``request``, its reading (``MockProvider.read``:
+        bytes and profile alone) kept for the same request object sent again, as the
+        server keeps it for the same bytes: other providers' token requests and API
+        requests with a token not decided here are read once, not once a call."""
+        read = self._reads.get(id(request))
+        if read is None or read.request is not request:
+            read = self.provider.read(request)
+            self._reads.put(id(request), read)  # keeps ``request`` alive: its id stays its own
+        return self.provider.answer(read)
 
     def _known_plan(self, request: HttpRequest) -> TokenPlan | None:
         """The plan of token request ``request`` when it is known here and no fault is in force."""
