@@ -33,10 +33,15 @@ class HttpResponse:
 
     def json(self) -> Any:
         """The body parsed as JSON, or ``None`` when it is not JSON."""
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            return None
+        return json_or_none(self.body)
+
+
+def json_or_none(body: bytes) -> Any:
+    """``body`` parsed as JSON, or ``None`` when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 @dataclass(frozen=True, slots=True)

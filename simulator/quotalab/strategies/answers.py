@@ -10,6 +10,7 @@ one answer at many instants (the simulation's herds) reads its text once.
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from enum import Enum
 from typing import NamedTuple
 
 from quotalab.errors import CredentialsError, StrategyError, ThrottledError, UnavailableError
-from quotalab.wire import HttpResponse, TransportError
+from quotalab.wire import HttpResponse, TransportError, json_or_none
 
 TWITTER_THROTTLE_CODE = 99  # 403 "Unable to verify your credentials" on oauth2/token
 TWITTER_INVALID_TOKEN_CODE = 89  # 401 "Invalid or expired token."
@@ -45,14 +46,24 @@ class AnswerVerdict:
     wait_s: float | None = None  # the server-given wait, when it gave one
 
 
-def _twitter_codes(response: HttpResponse) -> set[int]:
-    if b'"errors"' not in response.body:
-        return set()
-    data = response.json()
+def _twitter_codes(response: HttpResponse) -> frozenset[int]:
+    body = response.body
+    if b'"errors"' not in body:
+        return frozenset()
+    return _codes_in(body)
+
+
+@functools.lru_cache(maxsize=256)
+def _codes_in(body: bytes) -> frozenset[int]:
+    """The ``code`` of each error in a Twitter error body, read once per body: a
+    provider sends a few bodies, each many times (fresh answers, the same bytes)."""
+    data = json_or_none(body)
     errors = data.get("errors") if isinstance(data, dict) else None
     if not isinstance(errors, list):
-        return set()
-    return {e["code"] for e in errors if isinstance(e, dict) and isinstance(e.get("code"), int)}
+        return frozenset()
+    return frozenset(
+        e["code"] for e in errors if isinstance(e, dict) and isinstance(e.get("code"), int)
+    )
 
 
 def is_twitter_throttle(response: HttpResponse) -> bool:
