@@ -29,30 +29,33 @@ class TextTemplate:
     Unknown names are left as written.
     """
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_head", "_parts", "_tail")
 
     def __init__(self, text: str) -> None:
         self._parts = tuple(_PLACEHOLDER.split(text))
+        self._head = self._parts[0]  # the text before the first placeholder
+        # Each placeholder's name and the text after it, up to the next one.
+        self._tail = tuple(zip(self._parts[1::2], self._parts[2::2], strict=True))
 
     @property
     def names(self) -> tuple[str, ...]:
         return self._parts[1::2]
 
     def fill(self, values: Mapping[str, str], escape: Callable[[str], str] | None = None) -> str:
-        out = []
-        for index, part in enumerate(self._parts):
-            if index % 2 == 0:
-                out.append(part)
-                continue
-            value = values.get(part)
+        out = [self._head]
+        for name, after in self._tail:
+            value = values.get(name)
             if value is None:
-                out.append("${" + part + "}")
+                out.append("${" + name + "}")
             else:
                 out.append(escape(value) if escape is not None else value)
+            out.append(after)
         return "".join(out)
 
 
 def _json_text(value: str) -> str:
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return value  # the usual numbers and ids: JSON escapes nothing in them
     return json.dumps(value, ensure_ascii=False)[1:-1]
 
 
