@@ -7,12 +7,14 @@
    the extra calls, so start-up cost cancels out. The ratio is the median of
    the rounds' ratios. Target: <= 5x.
 2. A day: ``--clients`` clients for ``--day`` of poisson, diurnal and burst
-   traffic, every built-in strategy, each in a fresh process (so its peak
-   RSS is its own), and a quarter of the span beside it: memory must not
-   grow with the duration. Target: under a minute of wall time each.
+   traffic on the ``--profile`` provider (Auth0 unless told), every built-in
+   strategy, each in a fresh process (so its peak RSS is its own), and a
+   quarter of the span beside it: memory must not grow with the duration.
+   Target: under a minute of wall time each.
 
 example: python bench/simulate_speed.py --rounds 3 --day 24h
          python bench/simulate_speed.py --skip-ratio --day 2h --strategies cached,article
+         python bench/simulate_speed.py --skip-ratio --profile okta --probe 1h --traffics poisson
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python bench/<na
 
 from bench.machine import this_machine
 from bench.simpy_model import simulate, simulate_bucket_only
+from quotalab.profiles.loader import BUILTIN_PROFILES
 from quotalab.sim.duration import parse_duration
 from quotalab.sim.scenario import SimSettings, run_strategy
 from quotalab.strategies import NAMES
@@ -41,11 +44,19 @@ MEMORY_GROWTH_LIMIT = 1.25
 
 
 def ours(
-    strategy: str, clients: int, duration_s: float, traffic: str = "poisson"
+    strategy: str,
+    clients: int,
+    duration_s: float,
+    traffic: str = "poisson",
+    profile: str = "auth0",
 ) -> dict[str, float]:
     """One simulation in this process: CPU and wall seconds, calls, skipped calls."""
     settings = SimSettings(
-        clients=clients, duration_s=duration_s, traffic=traffic, strategies=(strategy,)
+        profile=profile,
+        clients=clients,
+        duration_s=duration_s,
+        traffic=traffic,
+        strategies=(strategy,),
     )
     wall, cpu = time.perf_counter(), time.process_time()
     run = run_strategy(settings, strategy)
@@ -109,8 +120,11 @@ def ratios(options: argparse.Namespace) -> list[str]:
     return lines
 
 
-def in_subprocess(strategy: str, clients: int, duration_s: float, traffic: str) -> dict[str, float]:
+def in_subprocess(
+    strategy: str, clients: int, duration_s: float, traffic: str, profile: str
+) -> dict[str, float]:
     args = [sys.executable, __file__, "--one", strategy, str(clients), str(duration_s), traffic]
+    args.append(profile)
     done = subprocess.run(args, capture_output=True, text=True, check=True)
     result: dict[str, float] = json.loads(done.stdout)
     return result
@@ -120,8 +134,9 @@ def days(options: argparse.Namespace) -> None:
     """Print one line per traffic and strategy as each is measured."""
     day_s = parse_duration(options.day)
     clients = options.clients
+    profile = options.profile
     print(
-        f"{clients} clients x {options.day}, one process per run "
+        f"{clients} clients x {options.day} on the {profile} profile, one process per run "
         f"(target: under {DAY_TARGET_S:g} s wall; memory: peak RSS of the span <= "
         f"{MEMORY_GROWTH_LIMIT:g}x that of a quarter of it):",
         flush=True,
@@ -130,7 +145,7 @@ def days(options: argparse.Namespace) -> None:
     for traffic in options.traffics.split(","):
         for strategy in options.strategies.split(","):
             if probe_s is not None and probe_s < day_s:
-                probe = in_subprocess(strategy, clients, probe_s, traffic)
+                probe = in_subprocess(strategy, clients, probe_s, traffic, profile)
                 scale = day_s / probe_s
                 if probe["wall_s"] * scale > 2 * DAY_TARGET_S:
                     wall, cpu = probe["wall_s"] * scale, probe["cpu_s"] * scale
@@ -142,8 +157,8 @@ def days(options: argparse.Namespace) -> None:
                         flush=True,
                     )
                     continue
-            quarter = in_subprocess(strategy, clients, day_s / 4, traffic)
-            full = in_subprocess(strategy, clients, day_s, traffic)
+            quarter = in_subprocess(strategy, clients, day_s / 4, traffic, profile)
+            full = in_subprocess(strategy, clients, day_s, traffic, profile)
             growth = full["max_rss_mb"] / max(quarter["max_rss_mb"], 1.0)
             time_verdict = "PASS" if full["wall_s"] < DAY_TARGET_S else "MISS"
             memory_verdict = "flat" if growth <= MEMORY_GROWTH_LIMIT else "GROWS"
@@ -170,6 +185,9 @@ def main() -> None:
     parser.add_argument("--day", default="24h", help="the span of the day figures")
     parser.add_argument("--traffics", default="poisson,diurnal,burst")
     parser.add_argument("--strategies", default=",".join(NAMES))
+    parser.add_argument(
+        "--profile", default="auth0", choices=BUILTIN_PROFILES, help="the day figures' provider"
+    )
     parser.add_argument("--skip-day", action="store_true", help="only the cost ratio")
     parser.add_argument(
         "--probe",
@@ -178,11 +196,11 @@ def main() -> None:
         "for the day is reported from it (x day/span) instead of played whole",
     )
     parser.add_argument("--skip-ratio", action="store_true", help="only the day figures")
-    parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.one:
-        strategy, clients, duration_s, traffic = options.one
-        print(json.dumps(ours(strategy, int(clients), float(duration_s), traffic)))
+        strategy, clients, duration_s, traffic, profile = options.one
+        print(json.dumps(ours(strategy, int(clients), float(duration_s), traffic, profile)))
         return
     print(this_machine().describe(), flush=True)
     if not options.skip_ratio:

@@ -185,6 +185,17 @@ def test_simulate_speed_measures_the_day_alone() -> None:
     assert day == [["poisson", "article"]]
 
 
+def test_simulate_speed_measures_another_providers_day() -> None:
+    lines = simulate_speed(
+        *("--skip-ratio", "--clients", "2", "--day", "1m", "--profile", "okta"),
+        *("--traffics", "poisson", "--strategies", "backoff"),
+    )
+    assert "on the okta profile" in lines[1], lines
+    day = [line.split() for line in lines if line.split()[:1] == ["poisson"]]
+    assert [words[:2] for words in day] == [["poisson", "backoff"]]
+    assert int(day[0][2].replace(",", "")) > 0  # calls played
+
+
 def test_reject_path_holds_the_fast_stack_to_its_own_target() -> None:
     from bench.reject_path import http_target
 
