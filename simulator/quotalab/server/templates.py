@@ -29,17 +29,17 @@ class TextTemplate:
     Unknown names are left as written.
     """
 
-    __slots__ = ("_head", "_parts", "_tail")
+    __slots__ = ("_head", "_tail")
 
     def __init__(self, text: str) -> None:
-        self._parts = tuple(_PLACEHOLDER.split(text))
-        self._head = self._parts[0]  # the text before the first placeholder
+        parts = _PLACEHOLDER.split(text)
+        self._head = parts[0]  # the text before the first placeholder
         # Each placeholder's name and the text after it, up to the next one.
-        self._tail = tuple(zip(self._parts[1::2], self._parts[2::2], strict=True))
+        self._tail = tuple(zip(parts[1::2], parts[2::2], strict=True))
 
     @property
     def names(self) -> tuple[str, ...]:
-        return self._parts[1::2]
+        return tuple(name for name, _ in self._tail)
 
     def fill(self, values: Mapping[str, str], escape: Callable[[str], str] | None = None) -> str:
         out = [self._head]
