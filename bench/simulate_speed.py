@@ -10,7 +10,9 @@
    traffic on the ``--profile`` provider (Auth0 unless told), every built-in
    strategy, each in a fresh process (so its peak RSS is its own), and a
    quarter of the span beside it: memory must not grow with the duration.
-   Target: under a minute of wall time each.
+   Target: under a minute of wall time each. The compiled simulation core
+   (``pip install .``, not an editable install) gets there for every one;
+   run this file with that install's Python (it says which core it ran).
 
 example: python bench/simulate_speed.py --rounds 3 --day 24h
          python bench/simulate_speed.py --skip-ratio --day 2h --strategies cached,article
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python bench/<na
 from bench.machine import this_machine
 from bench.simpy_model import simulate, simulate_bucket_only
 from quotalab.profiles.loader import BUILTIN_PROFILES
+from quotalab.sim.core_build import core_build
 from quotalab.sim.duration import parse_duration
 from quotalab.sim.scenario import SimSettings, run_strategy
 from quotalab.strategies import NAMES
@@ -203,6 +206,8 @@ def main() -> None:
         print(json.dumps(ours(strategy, int(clients), float(duration_s), traffic, profile)))
         return
     print(this_machine().describe(), flush=True)
+    # Plain Python from an editable install; compiled from a wheel (`pip install .`).
+    print(f"simulation core: {core_build()}", flush=True)
     if not options.skip_ratio:
         print("\n".join(ratios(options)), flush=True)
     if not options.skip_day:

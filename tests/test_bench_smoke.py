@@ -16,6 +16,7 @@ from bench.locust_process import aggregated_row
 from bench.machine import cpu_model
 from bench.table import Verdict
 from bench.wrk import WrkRequest, WrkResult, lua_script, parse_summary
+from quotalab.sim.core_build import core_build
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ["reject_path", "issuance", "vs_oauth2_mock_server", "locust_overhead"]
@@ -190,7 +191,8 @@ def test_simulate_speed_measures_another_providers_day() -> None:
         *("--skip-ratio", "--clients", "2", "--day", "1m", "--profile", "okta"),
         *("--traffics", "poisson", "--strategies", "backoff"),
     )
-    assert "on the okta profile" in lines[1], lines
+    assert "on the okta profile" in lines[2], lines
+    assert lines[1] == f"simulation core: {core_build()}"  # the one this Python imports
     day = [line.split() for line in lines if line.split()[:1] == ["poisson"]]
     assert [words[:2] for words in day] == [["poisson", "backoff"]]
     assert int(day[0][2].replace(",", "")) > 0  # calls played

@@ -1,6 +1,7 @@
 """The wheel as users get it: `import quotalab`, its public names, py.typed, a light plugin.
 
-The wheel is built from a copy of the package sources and installed without
+The wheel is built from a copy of the package sources (plain Python, as
+``QUOTALAB_PURE=1`` asks: ``.ci/compiled_core`` checks the compiled one) and installed without
 dependencies into a fresh virtual environment that borrows this environment's
 third-party packages (not its editable quotalab), then checked from an
 unrelated folder.
@@ -9,6 +10,7 @@ unrelated folder.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -39,7 +41,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("wheel")
     source = tmp / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(
         PACKAGE,
@@ -52,6 +54,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text=True,
         timeout=300,
         check=False,
+        env={**os.environ, "QUOTALAB_PURE": "1"},
     )
     assert built.returncode == 0, built.stderr
     (made,) = tmp.glob("quotalab-*.whl")
@@ -101,6 +104,7 @@ def test_the_wheel_holds_every_package_file(wheel: Path) -> None:
     assert "quotalab/py.typed" in members
     assert expected - members == set()
     assert not [name for name in names if name.startswith("simulator")]
+    assert not [name for name in names if name.endswith((".so", ".pyd"))]  # QUOTALAB_PURE=1
 
 
 def test_installed_package_imports_as_quotalab_only(installed: Path, tmp_path: Path) -> None:

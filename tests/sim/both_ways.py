@@ -11,7 +11,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from quotalab.sim.core_build import compiled_modules
 from quotalab.sim.scenario import SimSettings, StrategyRun, run_strategy
+
+plain_python_only = pytest.mark.skipif(
+    bool(compiled_modules()),
+    reason="counts by patching a class of the simulation core, which compiled has no "
+    "patchable attributes (the plain-Python run of this suite covers it)",
+)
+"""For a test that replaces a method of a compiled module's class to count its calls."""
 
 
 def play_both_ways(

@@ -23,7 +23,7 @@ from quotalab.sim.scenario import SimSettings, build_run, run_strategy, simulati
 from quotalab.sim.token_handles import HANDLE_PREFIX, HandleKeys
 from quotalab.strategies import NAMES
 from quotalab.wire import HttpRequest
-from tests.sim.both_ways import play_both_ways
+from tests.sim.both_ways import plain_python_only, play_both_ways
 from tests.sim.test_fast_forward import observable
 
 PROFILE_TWEAKS = {
@@ -180,6 +180,7 @@ def test_handles_carry_the_claims_they_were_signed_with() -> None:
     assert isinstance(keys.verify(jwt[:-4] + "AAAA"), str)  # refused, as any forged JWT
 
 
+@plain_python_only
 @pytest.mark.parametrize("strategy", [name for name in NAMES if name != "article"])
 @pytest.mark.parametrize("profile", ["okta", "entra"])
 def test_profiles_with_their_own_claims_report_the_same_both_ways(

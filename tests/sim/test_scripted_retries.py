@@ -29,7 +29,7 @@ from quotalab.sim.fast_provider import FastProvider
 from quotalab.sim.refusal_proofs import reset_second_holds
 from quotalab.sim.scenario import SimSettings, build_run, run_strategy, simulation_config
 from quotalab.wire import HttpRequest, HttpResponse
-from tests.sim.both_ways import play_both_ways
+from tests.sim.both_ways import plain_python_only, play_both_ways
 from tests.sim.test_fast_forward import observable
 from tests.sim.test_scripted_calls import FAULTS
 from tests.sim.test_scripted_calls import TWEAKS as NAIVE_TWEAKS
@@ -243,6 +243,7 @@ def test_refusals_alike_read_no_further_than_they_go() -> None:
     assert provider.stats()["clients"]["sim-client-0000"]["token_requests"] == before + 1
 
 
+@plain_python_only
 def test_a_herd_just_before_the_next_token_is_refused_alike() -> None:
     """A herd waking closer to the tenant's next token than the store's rounding margin
     is refused once by the limiter and alike after that, not request by request (a

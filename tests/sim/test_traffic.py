@@ -40,6 +40,20 @@ def test_arrivals_increase_and_repeat_for_a_seed(model: str) -> None:
     assert first[0] >= START
 
 
+def test_poisson_gaps_are_the_generators_own_exponential_draws() -> None:
+    """The gaps are drawn inline, as ``Random.expovariate`` draws them: the same seed
+    gives the same arrivals, bit for bit, as summing its draws (a Python whose
+    ``expovariate`` drew otherwise would fail here, not change reports unseen)."""
+    for seed in range(5):
+        drawn = random.Random(seed)
+        t, expected = 100.0, []
+        for _ in range(1000):
+            t += drawn.expovariate(2.5)
+            expected.append(t)
+        got = list(itertools.islice(arrivals("poisson", 2.5, 100.0, random.Random(seed)), 1000))
+        assert got == expected
+
+
 def test_constant_traffic_is_evenly_spaced() -> None:
     times = list(itertools.islice(arrivals("constant", 4.0, START, random.Random(3)), 100))
     gaps = {round(b - a, 9) for a, b in itertools.pairwise(times)}

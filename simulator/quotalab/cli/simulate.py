@@ -23,6 +23,7 @@ from quotalab.profiles import load_config
 from quotalab.report import generated_at, render_terminal, write_report
 from quotalab.report.quota_plans import quota_plan
 from quotalab.run.settings import parse_strategies
+from quotalab.sim.core_build import core_build
 from quotalab.sim.duration import parse_duration
 from quotalab.sim.scenario import SimSettings, StrategyRun, run_strategy
 from quotalab.sim.sim_measurements import simulated_report
@@ -168,14 +169,15 @@ def simulate(
 def _say_ran(
     console: Console, settings: SimSettings, name: str, run: StrategyRun, wall: float
 ) -> None:
-    """One line on stderr: how many calls ``name`` played, how fast, how many skipped."""
+    """One line on stderr: how many calls ``name`` played, how fast, how many skipped, and
+    whether the simulation core ran compiled (``quotalab.sim.core_build``)."""
     calls = sum(t.calls for t in run.result.tallies.values())
     skipped = run.result.skipped_calls / max(calls, 1)
     console.print(
         Text(
             f"{name}: {calls:,} calls in {wall:.2f} s wall "
             f"({settings.duration_s / max(wall, 1e-9):,.0f}x real time, "
-            f"{skipped:.1%} fast-forwarded)",
+            f"{skipped:.1%} fast-forwarded, {core_build()} core)",
             style="dim",
         )
     )

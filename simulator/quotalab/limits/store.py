@@ -14,6 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr
+
 from quotalab.limits.algorithms import Algorithm
 from quotalab.limits.decision import Decision, State
 
@@ -68,6 +70,9 @@ def _live_state(entry: _Entry | None, now: float) -> State | None:
     return None if entry is None or entry.expires_at <= now else entry.state
 
 
+# Compiled (quotalab/compiled_core.toml), a class refuses plain-Python subclasses unless
+# it allows them: a store of one's own may extend this one (as a test's failing store does).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class MemoryStore:
     """The default store: a dict per algorithm, ordered by last use.
 
@@ -138,8 +143,10 @@ class MemoryStore:
             # changes no decision (``_live_state``, inline).
             live = None if entry is None or entry.expires_at <= now else entry.state
             state, decision = algorithm.decide(live, now, cost)
-            if state is live and live is not None:
-                return decision  # a rejection: nothing to save, the expiry stands
+            if live is not None and state == live:
+                # A rejection: nothing to save, the expiry stands. (Equal, not the same
+                # object: compiled, the state comes back as a new tuple.)
+                return decision
             expires_at = now + self._ttls[prefix]
             if entry is None:
                 space[key] = _Entry(state, expires_at)

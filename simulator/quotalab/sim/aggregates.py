@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from quotalab.outcomes import (
     AUTH_FAILURE,
@@ -73,6 +73,11 @@ class BucketSeries:
         if self.log is not None:
             self.log.append((name, t, amount))
 
+    def __reduce__(self) -> tuple[Callable[..., BucketSeries], tuple[object, ...]]:
+        # Pickled by its fields (a strategy played in another process sends its
+        # series back): a compiled class has no default pickling.
+        return _restored_series, (self.start, self.width_s, self.buckets, self.values)
+
     def add_repeats(
         self, log: Sequence[tuple[str, float, int]], period_s: float, copies: int
     ) -> None:
@@ -100,6 +105,14 @@ class BucketSeries:
             for b in range(first, min(repeats.final // width, last) + 1):
                 end = repeats.total * copies if b == last else repeats.before((b + 1) * width)
                 values[b] += end - repeats.before(b * width)
+
+
+def _restored_series(
+    start: float, width_s: float, buckets: int, values: dict[str, list[int]]
+) -> BucketSeries:
+    series = BucketSeries(start, 0.0, width_s)
+    series.buckets, series.values = buckets, values
+    return series
 
 
 class _Repeats:
@@ -134,6 +147,9 @@ class Latencies:
     def __init__(self) -> None:
         self.counts: dict[int, int] = {}
 
+    def __reduce__(self) -> tuple[Callable[..., Latencies], tuple[object, ...]]:
+        return _restored_latencies, (self.counts,)  # as ``BucketSeries.__reduce__``
+
     def add(self, seconds: float, amount: int = 1) -> None:
         ms = round(seconds * 1000.0)
         self.counts[ms] = self.counts.get(ms, 0) + amount
@@ -150,3 +166,9 @@ class Latencies:
             if seen >= need:
                 return float(ms)
         return float(max(self.counts))
+
+
+def _restored_latencies(counts: dict[int, int]) -> Latencies:
+    latencies = Latencies()
+    latencies.counts = counts
+    return latencies

@@ -65,9 +65,9 @@ def constant(rate: float, start: float, rng: random.Random) -> PeriodicArrivals:
 def poisson(rate: float, start: float, rng: random.Random) -> Iterator[float]:
     """Independent calls: exponential gaps with mean ``1 / rate``."""
     t = start
-    expovariate = rng.expovariate
+    draw, log = rng.random, math.log
     while True:
-        t += expovariate(rate)
+        t += -log(1.0 - draw()) / rate  # ``rng.expovariate(rate)``, inline (one call less)
         yield t
 
 
@@ -75,12 +75,12 @@ def diurnal(rate: float, start: float, rng: random.Random) -> Iterator[float]:
     """Poisson calls whose rate follows a daily sine around ``rate`` (thinning)."""
     peak = rate * (1.0 + DIURNAL_AMPLITUDE)
     t = start
-    expovariate, uniform = rng.expovariate, rng.random
+    draw, log = rng.random, math.log
     omega = 2.0 * math.pi / DAY_S
     while True:
-        t += expovariate(peak)
+        t += -log(1.0 - draw()) / peak  # ``rng.expovariate(peak)``, inline
         wanted = rate * (1.0 + DIURNAL_AMPLITUDE * math.sin(omega * (t - start)))
-        if uniform() * peak < wanted:
+        if draw() * peak < wanted:
             yield t
 
 
@@ -89,9 +89,9 @@ def burst(rate: float, start: float, rng: random.Random) -> Iterator[float]:
     on_s = BURST_PERIOD_S * BURST_DUTY
     inner = rate / BURST_DUTY
     t = start
-    expovariate = rng.expovariate
+    draw, log = rng.random, math.log
     while True:
-        t += expovariate(inner)
+        t += -log(1.0 - draw()) / inner  # ``rng.expovariate(inner)``, inline
         offset = (t - start) % BURST_PERIOD_S
         if offset >= on_s:
             # Skip the silent part: the process is memoryless, so resuming at
