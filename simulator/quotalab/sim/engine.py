@@ -165,7 +165,8 @@ class Engine(CallAccounting):
             self._script = ScriptedCalls(self, self.provider)
             if isinstance(self.provider, ExactRefusals):  # and backoff calls likewise
                 self._retries = ScriptedRetries(self, self.provider, self._script.serve)
-        heap, pop, push, clock = queue.heap, heapq.heappop, heapq.heappush, self.clock
+        heap, lane, push, clock = queue.heap, queue.lane, heapq.heappush, self.clock
+        pop, popleft = heapq.heappop, lane.popleft
         # The run's clock moves for the engine alone (``EngineClock.move_to``); a test's
         # ``VirtualClock`` by its ``set``.
         move_to = clock.move_to if isinstance(clock, EngineClock) else clock.set
@@ -174,8 +175,14 @@ class Engine(CallAccounting):
         events = 0
         t = self.start
         check_at = search.check_at if search is not None else float("inf")
-        while heap:
-            entry = pop(heap)
+        while True:
+            # the heap's front or the lane's, whichever is first (``EventQueue.lane``)
+            if lane:
+                entry = pop(heap) if heap and heap[0] < lane[0] else popleft()
+            elif heap:
+                entry = pop(heap)
+            else:
+                break
             t = entry[0]
             if t > stop_at:
                 t = stop_at  # calls still going now are abandoned

@@ -177,6 +177,8 @@ class PeriodSearch:
         probe = self.cycles.snapshot(at)
         if probe is None:
             return None
+        if played.queue.lane:  # callbacks and scripted members: nothing a probe describes
+            return None
         position = self._positions
         pending: list[Hashable] = []
         for t, _, kind, subject, reply in sorted(played.queue.heap):
@@ -219,6 +221,7 @@ class PeriodSearch:
         # Pending arrivals and calls in flight move on by whole periods; their
         # order, hence the heap, stays.
         heap = played.queue.heap
+        assert not played.queue.lane  # the snapshots found nothing there (``_snapshot``)
         heap[:] = [(t + shift, seq, kind, s, r) for t, seq, kind, s, r in heap]
         for _, _, kind, call, _ in heap:
             if kind == RESUME:
