@@ -150,7 +150,7 @@ def test_an_own_exception_on_a_throttle_is_reported_throttled_with_its_message()
     (builtin,) = naive.failures
     assert (builtin.reason, builtin.throttled) == ("ThrottledError", builtin.calls)
     assert builtin.calls == failed.calls
-    assert builtin.first_message == "token request: still throttled (HTTP 429)"
+    assert builtin.first_message == "token request: throttled (HTTP 429)"  # never retried
 
 
 class NeverLetsTimePass:

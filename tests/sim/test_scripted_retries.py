@@ -166,7 +166,7 @@ def test_a_throttled_backoff_run_reports_as_played(
         token_requests = sum(t["token_requests"] for t in tallies.values())
         assert token_requests > 3 * calls  # most calls retried, several times
         first = {t["first_messages"].get("ThrottledError") for t in tallies.values()}
-        assert first == {"token request: still throttled (HTTP 429)"}
+        assert first == {"token request: still throttled after 5 tries (HTTP 429)"}
 
 
 @pytest.mark.parametrize("drain_s", [0.0, 1.5, 2.7])

@@ -42,7 +42,8 @@ def test_a_step_gives_up_waits_or_returns_as_the_parts_say(
     one, two = random.Random(seed), random.Random(seed)
     expected = retry_delay(policy, attempt, waited_s, read.hint_s, one.random)
     if expected is None:
-        with pytest.raises(type(read.give_up()), match=re.escape(str(read.give_up()))):
+        given_up = read.give_up(attempt)
+        with pytest.raises(type(given_up), match=re.escape(str(given_up))):
             retry_step(
                 reply, 1000.0, api=False, attempt=attempt, waited_s=waited_s,
                 policy=policy, draw=two.random,
@@ -78,7 +79,8 @@ def test_a_resumed_call_goes_on_where_its_driver_left_it() -> None:
     assert action == Sleep(5.0)
     clock.advance(5.0)
     assert isinstance(flow.send(None), Send)
-    with pytest.raises(ThrottledError, match=r"token request: still throttled \(HTTP 429\)"):
+    given_up = r"token request: still throttled after 5 tries \(HTTP 429\)$"
+    with pytest.raises(ThrottledError, match=given_up):
         flow.send(throttle(1011))  # attempt 5 of 5: give up
 
 
@@ -105,3 +107,28 @@ def test_a_call_under_way_is_not_handed_to_a_caching_client(under_way: dict[str,
     flow = strategy.call(API, **under_way)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="without a token cache"):
         flow.send(None)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("naive", "token request: throttled (HTTP 429)"),  # one send: never retried
+        ("backoff", "token request: still throttled after 5 tries (HTTP 429)"),
+        ("article", "token request: still throttled after 5 tries (HTTP 429)"),
+    ],
+)
+def test_a_give_up_on_a_throttle_says_how_often_the_request_was_sent(
+    name: str, expected: str
+) -> None:
+    clock = VirtualClock(1000.0)
+    strategy = make_strategy(name, SETTINGS, clock=clock, rng=random.Random(1))
+    flow = strategy.call(API)
+    action = flow.send(None)
+    with pytest.raises(ThrottledError) as raised:
+        while True:
+            assert isinstance(action, Send) and action.purpose == "token"
+            action = flow.send(throttle(int(clock.now()) + 1))
+            if isinstance(action, Sleep):
+                clock.advance(action.seconds)
+                action = flow.send(None)
+    assert str(raised.value) == expected

@@ -34,6 +34,7 @@ class RetryingCall(Protocol):
     worker: Worker
     started_at: float
     policy: RetryPolicy
+    sends: int  # token requests sent
 
 
 class RetryReadings:
@@ -43,7 +44,8 @@ class RetryReadings:
         self.host = host
         # The answer read last, when, by which policy, and what it meant.
         self._read: tuple[object, float, RetryPolicy, Retryable | StrategyError] | None = None
-        self._give_ups: dict[int, tuple[object, StrategyError]] = {}  # by the answer's id
+        # By the answer's id and the sends of those giving up on it.
+        self._give_ups: dict[tuple[int, int], tuple[object, StrategyError]] = {}
         self._readings: dict[int, AnswerReading] = {}  # by the answer's id: its text, read
         self._endings: dict[int, tuple[Exception, str, str]] = {}  # error: its name and text
 
@@ -72,14 +74,31 @@ class RetryReadings:
             reading = self._readings[id(answer)] = reading_of(answer, api=False)
         return reading
 
-    def _give_up(self, read: Retryable) -> StrategyError:
-        """``read.give_up()``, made once per answer: its type and text are all that is read."""
-        known = self._give_ups.get(id(read.reply))
+    def _give_up(self, read: Retryable, sends: int) -> StrategyError:
+        """``read.give_up(sends)``, made once per answer and ``sends``: its type and text
+        are all that is read."""
+        key = (id(read.reply), sends)
+        known = self._give_ups.get(key)
         if known is None or known[0] is not read.reply:
             if len(self._give_ups) >= _MEMO_MAX:
                 self._give_ups.clear()
-            known = self._give_ups[id(read.reply)] = (read.reply, read.give_up())
+            known = self._give_ups[key] = (read.reply, read.give_up(sends))
         return known[1]
+
+    def _fail_giving_up(
+        self, members: Sequence[RetryingCall], t: float, answer: HttpResponse, read: Retryable
+    ) -> None:
+        """``members`` give up at ``t`` on ``answer``, read as ``read``: each with the
+        error its own sends word (``_fail`` for those that sent alike)."""
+        sends = members[0].sends
+        if all(member.sends == sends for member in members):
+            self._fail(members, t, answer, self._give_up(read, sends))
+            return
+        by_sends: dict[int, list[RetryingCall]] = {}
+        for member in members:
+            by_sends.setdefault(member.sends, []).append(member)
+        for sends, alike in by_sends.items():
+            self._fail(alike, t, answer, self._give_up(read, sends))
 
     def _fail(
         self, members: Sequence[RetryingCall], t: float, answer: HttpResponse, error: Exception

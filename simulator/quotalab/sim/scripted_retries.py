@@ -232,7 +232,7 @@ class ScriptedRetries(RetryReadings):
                     herd = join(due, member, play)
                     wake = due
         if giving_up:  # counts only: nothing they do is pushed
-            self._fail(giving_up, t, answer, self._give_up(read))
+            self._fail_giving_up(giving_up, t, answer, read)
         return j
 
     def _wait_alike(
@@ -301,7 +301,7 @@ class ScriptedRetries(RetryReadings):
         assert isinstance(read, Retryable), read  # a token request's 2xx is never read here
         delay = retry_delay(policy, member.sends, member.waited_s, read.hint_s, member.draw)
         if delay is None:
-            self._fail([member], t, answer, self._give_up(read))
+            self._fail([member], t, answer, self._give_up(read, member.sends))
             return
         member.waited_s += delay
         member.answer = None

@@ -237,13 +237,16 @@ def server_wait_s(response: HttpResponse, now: float) -> float | None:
     return wait_at(wait_basis(response), now)
 
 
-def error_for(reply: HttpResponse | TransportError, what: str) -> StrategyError:
-    """The typed error for giving up on ``reply``; ``what`` names the request."""
+def error_for(reply: HttpResponse | TransportError, what: str, sends: int = 1) -> StrategyError:
+    """The typed error for giving up on ``reply``; ``what`` names the request, ``sends``
+    how many times it was sent (a throttle on the first send was never retried: a
+    client that does not retry is "throttled", not "still throttled")."""
     if isinstance(reply, TransportError):
         return UnavailableError(f"{what}: no answer ({reply.reason})")
     status = reply.status
     if status == 429 or is_provider_throttle(reply):
-        return ThrottledError(f"{what}: still throttled (HTTP {status})", status)
+        throttled = f"still throttled after {sends} tries" if sends > 1 else "throttled"
+        return ThrottledError(f"{what}: {throttled} (HTTP {status})", status)
     if status in (401, 403):
         return CredentialsError(f"{what}: refused (HTTP {status})", status)
     if status >= 500:

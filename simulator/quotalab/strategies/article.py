@@ -78,10 +78,10 @@ class ArticleStrategy:
                 raise error_for(reply or TransportError("no reply"), "token request")
             if reply.status not in (429, 503):
                 if reply.status >= 400:  # response.raise_for_status()
-                    raise error_for(reply, "token request")
+                    raise error_for(reply, "token request", attempt + 1)
                 return reply
             if attempt == self.max_retries - 1:
-                raise error_for(reply, "token request")  # max retries reached
+                raise error_for(reply, "token request", attempt + 1)  # max retries reached
             reset = reply.headers.get("x-ratelimit-reset")
             if reset and reply.status == 429:
                 sleep_s = float(max(0, int(float(reset)) - int(self.clock.now())) + 1)

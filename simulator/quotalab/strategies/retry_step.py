@@ -42,9 +42,10 @@ class Retryable(NamedTuple):
     reply: HttpResponse | TransportError
     what: str  # "token request" or "API call": how the give-up error names it
 
-    def give_up(self) -> StrategyError:
-        """The error a client raises when it stops retrying on this answer."""
-        return error_for(self.reply, self.what)
+    def give_up(self, sends: int) -> StrategyError:
+        """The error a client raises when it stops retrying on this answer, its request
+        sent ``sends`` times."""
+        return error_for(self.reply, self.what, sends)
 
 
 class AnswerReading(NamedTuple):
@@ -125,5 +126,5 @@ def retry_step(
         return read
     delay = retry_delay(policy, attempt, waited_s, read.hint_s, draw)
     if delay is None:
-        raise read.give_up()
+        raise read.give_up(attempt)
     return delay
