@@ -174,10 +174,10 @@ class PeriodSearch:
         """Pending arrivals and calls in flight, and the probe's part, relative to ``at``."""
         if played.parked:
             return None
+        if played.queue.lane:  # callbacks and scripted members: nothing a probe describes
+            return None
         probe = self.cycles.snapshot(at)
         if probe is None:
-            return None
-        if played.queue.lane:  # callbacks and scripted members: nothing a probe describes
             return None
         position = self._positions
         pending: list[Hashable] = []

@@ -90,10 +90,6 @@ class RetryReadings:
     ) -> None:
         """``members`` give up at ``t`` on ``answer``, read as ``read``: each with the
         error its own sends word (``_fail`` for those that sent alike)."""
-        sends = members[0].sends
-        if all(member.sends == sends for member in members):
-            self._fail(members, t, answer, self._give_up(read, sends))
-            return
         by_sends: dict[int, list[RetryingCall]] = {}
         for member in members:
             by_sends.setdefault(member.sends, []).append(member)
